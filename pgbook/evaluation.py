@@ -1,0 +1,80 @@
+r"""Exact values of a parameterised policy on a finite MDP: J(θ), V, Q, A and the state visitation.
+
+Each function takes ``(mdp, policy, theta)``, builds the table :math:`\pi_\theta(a|s)` and hands it to the
+MDP's exact linear-algebra evaluation (:class:`pgbook.mdp.FiniteMDP`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy
+
+
+def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The table :math:`\pi_\theta(a|s)` after checking that ``policy`` fits ``mdp`` and ``theta`` fits ``policy``."""
+    if not isinstance(mdp, FiniteMDP):
+        raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a pgbook.Policy; got {type(policy).__name__}")
+    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
+        raise ValueError(
+            f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
+            f"{mdp.n_states} states and {mdp.n_actions} actions"
+        )
+    return policy.probabilities(theta)
+
+
+def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
+    r"""The expected return :math:`J(\theta) = \mu_0^\top (I - \gamma P_\pi)^{-1} r_\pi`.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.envs.bandit([1.0, 2.0, 3.0])
+    >>> pg.exact_objective(mdp, pg.TabularSoftmax(1, 3), np.zeros((1, 3)))
+    2.0
+    """
+    pi = policy_table(mdp, policy, theta)
+    return mdp.objective(pi)
+
+
+def state_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The state values :math:`V_\pi(s)`, shape (n_states,); zero on terminal states."""
+    pi = policy_table(mdp, policy, theta)
+    return mdp.state_values(pi)
+
+
+def action_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The action values :math:`Q_\pi(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
+    pi = policy_table(mdp, policy, theta)
+    return mdp.action_values(pi)
+
+
+def advantages(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The advantages :math:`A_\pi(s,a) = Q_\pi(s,a) - V_\pi(s)`, shape (n_states, n_actions)."""
+    pi = policy_table(mdp, policy, theta)
+    values = mdp.state_values(pi)
+    return mdp.action_values(pi, values) - values[:, None]
+
+
+def discounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False) -> np.ndarray:
+    r"""The discounted state visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)`, or its normalisation.
+
+    Unnormalised, it sums to :math:`1/(1-\gamma)` on a continuing problem and to the expected episode
+    length on an episodic one; that total is the factor the policy gradient theorem's "∝" hides.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.envs.random_mdp(5, 2, gamma=0.9, seed=0)
+    >>> policy = pg.TabularSoftmax(5, 2)
+    >>> d = pg.discounted_visitation(mdp, policy, policy.init_params(seed=0))
+    >>> round(float(d.sum()), 10)
+    10.0
+    """
+    pi = policy_table(mdp, policy, theta)
+    return mdp.discounted_visitation(pi, normalized=normalized)

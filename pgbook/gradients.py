@@ -1,0 +1,147 @@
+r"""Three independent ways to compute :math:`\nabla_\theta J(\theta)` exactly (or nearly) on a finite MDP.
+
+- :func:`exact_gradient`: the policy gradient theorem, evaluated with linear algebra;
+- :func:`autodiff_gradient`: torch autograd through the exact objective, which knows nothing of the theorem;
+- :func:`finite_difference`: central differences of any scalar function.
+
+They share no code beyond the policy's log-probabilities, so their agreement is evidence for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from pgbook.evaluation import policy_table
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy
+from pgbook.validation import as_real_array
+
+
+def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The policy gradient theorem, computed exactly:
+
+    .. math:: \nabla_\theta J(\theta) = \sum_s d(s) \sum_a \nabla_\theta \pi_\theta(a|s)\, Q_\pi(s,a),
+              \qquad d(s) = \sum_{t \ge 0} \gamma^t \Pr(s_t = s).
+
+    Here :math:`d` is the *unnormalised* discounted visitation; with the normalised one the right side
+    gains the factor :math:`\sum_s d(s)` (:math:`1/(1-\gamma)`, or the expected episode length).
+
+    Returns an array shaped like ``theta``.
+
+    Examples
+    --------
+    Softmax bandit: :math:`\partial J / \partial \theta_k = \pi_k (\mu_k - J)`.
+
+    >>> import pgbook as pg
+    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> pg.exact_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
+    array([[-0.25,  0.25]])
+    """
+    pi = policy_table(mdp, policy, theta)
+    values = mdp.state_values(pi)
+    q_values = mdp.action_values(pi, values)
+    visitation = mdp.discounted_visitation(pi)
+    return policy.weighted_probability_gradient(theta, visitation[:, None] * q_values)
+
+
+def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The gradient of :math:`J(\theta) = \mu_0^\top (I - \gamma P_\pi)^{-1} r_\pi` by torch autograd.
+
+    The objective is rebuilt here in torch from the MDP's arrays and the policy's
+    :meth:`~pgbook.Policy.torch_log_probabilities`, independently of :mod:`pgbook.mdp`, so that this
+    oracle shares nothing with :func:`exact_gradient` but the policy.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> pg.autodiff_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
+    array([[-0.25,  0.25]])
+    """
+    pi = policy_table(mdp, policy, theta)  # validates the arguments
+    if mdp.gamma == 1.0:
+        mdp.check_termination(pi)
+    theta_tensor = torch.tensor(policy.check_params(theta), dtype=torch.float64, requires_grad=True)
+    pi = policy.torch_log_probabilities(theta_tensor).exp()
+    live = torch.as_tensor(np.flatnonzero(~mdp.terminal))
+    P_pi = torch.einsum("sa,sat->st", pi, torch.tensor(mdp.P))[live][:, live]
+    r_pi = (pi * torch.tensor(mdp.R)).sum(dim=1)[live]
+    identity = torch.eye(live.numel(), dtype=torch.float64)
+    values = torch.linalg.solve(identity - mdp.gamma * P_pi, r_pi)
+    objective = torch.tensor(mdp.initial)[live] @ values
+    (gradient,) = torch.autograd.grad(objective, theta_tensor)
+    return gradient.numpy()
+
+
+def finite_difference(
+    f: Callable[[np.ndarray], float],
+    theta: Any,
+    *,
+    step: float | None = None,
+    scheme: Literal["central", "forward"] = "central",
+) -> np.ndarray:
+    r"""The gradient of a scalar function by finite differences, one coordinate at a time.
+
+    .. math:: \text{central: } \frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \qquad
+              \text{forward: } \frac{f(\theta + h e_i) - f(\theta)}{h}.
+
+    Central differences have truncation error :math:`O(h^2)` and round-off error :math:`O(\varepsilon/h)`,
+    balanced near :math:`h = \varepsilon^{1/3} \approx 6 \times 10^{-6}` (forward: :math:`O(h)` and
+    :math:`h = \sqrt\varepsilon`). The default step is that value times :math:`\max(1, |\theta_i|)`.
+    Costs ``2 * theta.size`` evaluations (central) or ``theta.size + 1`` (forward).
+
+    Parameters
+    ----------
+    f : callable
+        Maps an array shaped like ``theta`` to a finite real number.
+    theta : array_like
+        The point at which to differentiate.
+    step : float, optional
+        The step h, the same for every coordinate. Default: see above.
+    scheme : {"central", "forward"}
+
+    Examples
+    --------
+    >>> finite_difference(lambda x: np.sum(x ** 3), np.array([1.0, 2.0])).round(6)
+    array([ 3., 12.])
+    """
+    if not callable(f):
+        raise TypeError(f"f must be a callable returning a number; got {type(f).__name__}")
+    if scheme not in ("central", "forward"):
+        raise ValueError(f'scheme must be "central" or "forward"; got {scheme!r}')
+    theta = as_real_array("theta", theta)
+    epsilon = np.finfo(np.float64).eps
+    if step is None:
+        base = epsilon ** (1 / 3) if scheme == "central" else np.sqrt(epsilon)
+        steps = base * np.maximum(1.0, np.abs(theta))
+    else:
+        if isinstance(step, bool) or not np.isscalar(step) or not np.isfinite(step) or step <= 0:
+            raise ValueError(f"step must be a positive finite number; got {step!r}")
+        steps = np.full(theta.shape, float(step))
+
+    def evaluate(point: np.ndarray) -> float:
+        value = f(point)
+        if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0:
+            raise TypeError(f"f must return a real number; got {type(value).__name__} {np.shape(value)}")
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"f returned {value} at theta={point!r}; it must be finite near theta")
+        return value
+
+    gradient = np.empty_like(theta)
+    center = evaluate(theta.copy()) if scheme == "forward" else None
+    for index in np.ndindex(theta.shape):
+        forward_point = theta.copy()
+        forward_point[index] += steps[index]
+        h = forward_point[index] - theta[index]  # the step actually representable in floating point
+        if scheme == "central":
+            backward_point = theta.copy()
+            backward_point[index] -= h
+            gradient[index] = (evaluate(forward_point) - evaluate(backward_point)) / (2 * h)
+        else:
+            gradient[index] = (evaluate(forward_point) - center) / h
+    return gradient

@@ -1,0 +1,199 @@
+r"""Parameterised stochastic policies :math:`\pi_\theta(a|s)` on finite state and action sets.
+
+A policy is defined by one method, :meth:`Policy.torch_log_probabilities`, written in torch. Everything else
+(probabilities, the score :math:`\nabla_\theta \log \pi_\theta(a|s)`, and the vector-Jacobian product the
+policy gradient theorem needs) has a generic implementation by automatic differentiation, so a new policy
+works with every oracle as soon as it can say its log-probabilities. The softmax families override these
+with closed forms, which the tests hold to the generic autograd versions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+
+from pgbook.validation import as_count, as_real_array, as_seed, check_shape
+
+
+class Policy(ABC):
+    r"""A differentiable policy :math:`\pi_\theta(a|s)` for ``n_states`` states and ``n_actions`` actions.
+
+    Subclasses set ``n_states``, ``n_actions`` and ``param_shape`` and implement
+    :meth:`torch_log_probabilities`.
+    """
+
+    n_states: int
+    n_actions: int
+    param_shape: tuple[int, ...]
+
+    @abstractmethod
+    def torch_log_probabilities(self, theta: torch.Tensor) -> torch.Tensor:
+        r"""The table :math:`\log \pi_\theta(a|s)`, shape (n_states, n_actions), differentiable in ``theta``."""
+
+    def check_params(self, theta: Any) -> np.ndarray:
+        """Return ``theta`` as a float64 array of shape ``param_shape``, or raise naming ``theta``."""
+        theta = as_real_array("theta", theta)
+        check_shape("theta", theta, self.param_shape)
+        return theta
+
+    def init_params(self, seed: int | np.random.Generator | None = None, scale: float = 1.0) -> np.ndarray:
+        r"""Random parameters :math:`\theta \sim \mathcal N(0, \mathrm{scale}^2 I)`, reproducible from ``seed``."""
+        return scale * as_seed("seed", seed).standard_normal(self.param_shape)
+
+    def log_probabilities(self, theta: Any) -> np.ndarray:
+        r"""The table :math:`\log \pi_\theta(a|s)` as a numpy array of shape (n_states, n_actions)."""
+        with torch.no_grad():
+            return self.torch_log_probabilities(_tensor(self.check_params(theta))).numpy()
+
+    def probabilities(self, theta: Any) -> np.ndarray:
+        r"""The table :math:`\pi_\theta(a|s)`, shape (n_states, n_actions); each row sums to 1."""
+        return np.exp(self.log_probabilities(theta))
+
+    def score(self, theta: Any) -> np.ndarray:
+        r"""The score :math:`\nabla_\theta \log \pi_\theta(a|s)` for every pair, shape
+        (n_states, n_actions, \*param_shape). Generic version: the autograd Jacobian."""
+        theta = _tensor(self.check_params(theta))
+        return torch.autograd.functional.jacobian(self.torch_log_probabilities, theta).numpy()
+
+    def weighted_probability_gradient(self, theta: Any, weights: Any) -> np.ndarray:
+        r"""The vector-Jacobian product :math:`\sum_{s,a} w(s,a)\, \nabla_\theta \pi_\theta(a|s)`.
+
+        With :math:`w(s,a) = d(s) Q(s,a)` this is the policy gradient theorem. Generic version: autograd.
+        """
+        theta = _tensor(self.check_params(theta))
+        weights = self._check_weights(weights)
+        _, product = torch.autograd.functional.vjp(
+            lambda t: self.torch_log_probabilities(t).exp(), theta, _tensor(weights)
+        )
+        return product.numpy()
+
+    def _check_weights(self, weights: Any) -> np.ndarray:
+        weights = as_real_array("weights", weights, ndim=2)
+        check_shape("weights", weights, (self.n_states, self.n_actions))
+        return weights
+
+
+class SoftmaxPolicy(Policy):
+    r"""A softmax over logits linear in θ: :math:`\pi_\theta(a|s) \propto \exp h_\theta(s,a)`.
+
+    Then :math:`\nabla \log \pi(a|s) = \nabla h(s,a) - \sum_b \pi(b|s) \nabla h(s,b)`, and subclasses only say
+    how θ maps to logits and back (:meth:`logits`, :meth:`logit_jacobian`, :meth:`logit_vjp`).
+    """
+
+    @abstractmethod
+    def logits(self, theta: np.ndarray) -> np.ndarray:
+        """The logits h(s, a), shape (n_states, n_actions), for checked parameters."""
+
+    @abstractmethod
+    def logit_jacobian(self, theta: np.ndarray) -> np.ndarray:
+        """The Jacobian of the logits in θ, shape (n_states, n_actions, *param_shape)."""
+
+    @abstractmethod
+    def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+        r""":math:`\sum_{s,a} c(s,a) \nabla_\theta h(s,a)`, shape ``param_shape``."""
+
+    def log_probabilities(self, theta: Any) -> np.ndarray:
+        return log_softmax(self.logits(self.check_params(theta)), axis=1)
+
+    def score(self, theta: Any) -> np.ndarray:
+        theta = self.check_params(theta)
+        pi = np.exp(log_softmax(self.logits(theta), axis=1))
+        jacobian = self.logit_jacobian(theta)
+        mean_jacobian = np.einsum("sb,sb...->s...", pi, jacobian)
+        return jacobian - mean_jacobian[:, None]
+
+    def weighted_probability_gradient(self, theta: Any, weights: Any) -> np.ndarray:
+        r"""Closed form: :math:`\sum_{s,b} \pi(b|s)\,[w(s,b) - \sum_a \pi(a|s) w(s,a)]\, \nabla h(s,b)`."""
+        theta = self.check_params(theta)
+        weights = self._check_weights(weights)
+        pi = np.exp(log_softmax(self.logits(theta), axis=1))
+        centred = weights - np.sum(pi * weights, axis=1, keepdims=True)
+        return self.logit_vjp(theta, pi * centred)
+
+
+class TabularSoftmax(SoftmaxPolicy):
+    r"""One logit per state-action pair: :math:`\pi_\theta(a|s) = e^{\theta_{s,a}} / \sum_b e^{\theta_{s,b}}`.
+
+    Parameters have shape (n_states, n_actions). Its policy gradient has the closed form
+    :math:`\partial J / \partial \theta_{s,a} = d(s)\, \pi(a|s)\, A(s,a)` (Agarwal et al., 2021).
+
+    Examples
+    --------
+    >>> policy = TabularSoftmax(n_states=2, n_actions=3)
+    >>> policy.probabilities(np.zeros((2, 3))).round(3)
+    array([[0.333, 0.333, 0.333],
+           [0.333, 0.333, 0.333]])
+    """
+
+    def __init__(self, n_states: int, n_actions: int) -> None:
+        self.n_states = as_count("n_states", n_states)
+        self.n_actions = as_count("n_actions", n_actions)
+        self.param_shape = (self.n_states, self.n_actions)
+
+    def __repr__(self) -> str:
+        return f"TabularSoftmax(n_states={self.n_states}, n_actions={self.n_actions})"
+
+    def torch_log_probabilities(self, theta: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(theta, dim=1)
+
+    def logits(self, theta: np.ndarray) -> np.ndarray:
+        return theta
+
+    def logit_jacobian(self, theta: np.ndarray) -> np.ndarray:
+        return np.eye(theta.size).reshape(self.param_shape + self.param_shape)
+
+    def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+        return cotangent
+
+
+class LinearSoftmax(SoftmaxPolicy):
+    r"""Logits linear in features: :math:`\pi_\theta(a|s) \propto \exp(\theta^\top \phi(s,a))`.
+
+    Parameters
+    ----------
+    features : array_like, shape (n_states, n_actions, n_features)
+        The feature vector :math:`\phi(s,a)` of every pair.
+
+    Examples
+    --------
+    Two features that only say which action is taken give the same policy in every state:
+
+    >>> policy = LinearSoftmax([[[0, 1], [1, 0]]] * 3)
+    >>> policy.probabilities([np.log(3), 0.0]).round(2)
+    array([[0.25, 0.75],
+           [0.25, 0.75],
+           [0.25, 0.75]])
+    """
+
+    def __init__(self, features: Any) -> None:
+        features = as_real_array("features", features, ndim=3)
+        if 0 in features.shape:
+            raise ValueError(f"features must have at least one state, action and feature; got {features.shape}")
+        features.setflags(write=False)
+        self.features = features
+        self.n_states, self.n_actions, n_features = features.shape
+        self.param_shape = (n_features,)
+
+    def __repr__(self) -> str:
+        return f"LinearSoftmax(n_states={self.n_states}, n_actions={self.n_actions}, n_features={self.param_shape[0]})"
+
+    def torch_log_probabilities(self, theta: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(_tensor(self.features) @ theta, dim=1)
+
+    def logits(self, theta: np.ndarray) -> np.ndarray:
+        return self.features @ theta
+
+    def logit_jacobian(self, theta: np.ndarray) -> np.ndarray:
+        return self.features
+
+    def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+        return np.einsum("sa,saf->f", cotangent, self.features)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A float64 tensor holding a copy of ``array`` (which may be read-only)."""
+    return torch.tensor(array, dtype=torch.float64)
