@@ -1,0 +1,56 @@
+"""Shared fixtures: a deterministic hypothesis profile and strategies for random problems."""
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import pgbook as pg
+
+# derandomize: the same examples on every run and machine (the project's determinism rule).
+settings.register_profile(
+    "pgbook", derandomize=True, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("pgbook")
+
+
+@st.composite
+def problems(draw, *, max_states: int = 6, max_actions: int = 4):
+    """A random MDP (continuing with gamma < 1, or episodic with gamma = 1), a policy and theta.
+
+    The policy is tabular or linear softmax; theta has entries up to 3 in size, so that some action
+    probabilities are far from uniform.
+    """
+    n_states = draw(st.integers(1, max_states), label="n_states")
+    n_actions = draw(st.integers(1, max_actions), label="n_actions")
+    episodic = n_states > 1 and draw(st.booleans(), label="episodic")
+    gamma = 1.0 if episodic else draw(st.floats(0.0, 0.95), label="gamma")
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    mdp = pg.envs.random_mdp(n_states, n_actions, gamma=gamma, seed=seed, n_terminal=int(episodic))
+    rng = np.random.default_rng(seed + 1)
+    if draw(st.booleans(), label="linear"):
+        policy = pg.LinearSoftmax(rng.standard_normal((n_states, n_actions, draw(st.integers(1, 5)))))
+    else:
+        policy = pg.TabularSoftmax(n_states, n_actions)
+    theta = rng.uniform(-3.0, 3.0, size=policy.param_shape)
+    return mdp, policy, theta
+
+
+def gradient_scale(mdp: pg.FiniteMDP, policy: pg.Policy, theta: np.ndarray) -> float:
+    r"""A natural size for ∇J on this problem: Σ_s d(s) · max|Q| · max|∇ logits|.
+
+    It bounds ‖∇J‖_∞ up to a small constant, and serves as the absolute floor of relative comparisons, so
+    that a gradient that is zero (one action, say) is compared at the problem's own scale and not at 0.
+    """
+    visitation = pg.discounted_visitation(mdp, policy, theta)
+    q_values = pg.action_values(mdp, policy, theta)
+    features = getattr(policy, "features", np.ones(1))
+    return float(visitation.sum() * max(np.abs(q_values).max(), 1e-300) * np.abs(features).max())
+
+
+def assert_close(actual, expected, *, rtol: float, scale: float) -> None:
+    """‖actual − expected‖_∞ ≤ rtol · max(‖expected‖_∞, scale), with a message giving both sides."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    error = np.abs(actual - expected).max(initial=0.0)
+    bound = rtol * max(np.abs(expected).max(initial=0.0), scale)
+    assert error <= bound, f"error {error:.3e} > {bound:.3e}\nactual   {actual}\nexpected {expected}"

@@ -1,0 +1,101 @@
+"""The three gradient oracles agree with each other, on random problems and random parameters.
+
+Theorem vs autodiff: both exact, so they must agree to rounding (1e-10 relative). Theorem vs central
+differences: the difference has truncation and round-off error of about 1e-10 at the default step; 1e-6
+relative leaves room for ill-conditioned problems (γ near 1) without hiding a wrong factor or sign.
+"""
+
+import numpy as np
+from hypothesis import given
+
+import pgbook as pg
+
+from conftest import assert_close, gradient_scale, problems
+
+
+@given(problems())
+def test_theorem_matches_autodiff(problem):
+    mdp, policy, theta = problem
+    assert_close(
+        pg.exact_gradient(mdp, policy, theta),
+        pg.autodiff_gradient(mdp, policy, theta),
+        rtol=1e-10,
+        scale=gradient_scale(mdp, policy, theta),
+    )
+
+
+@given(problems())
+def test_theorem_matches_central_differences(problem):
+    mdp, policy, theta = problem
+    numerical = pg.finite_difference(lambda t: pg.exact_objective(mdp, policy, t), theta)
+    assert_close(pg.exact_gradient(mdp, policy, theta), numerical, rtol=1e-6, scale=gradient_scale(mdp, policy, theta))
+
+
+@given(problems())
+def test_objective_is_start_distribution_times_values(problem):
+    mdp, policy, theta = problem
+    values = pg.state_values(mdp, policy, theta)
+    assert np.isclose(pg.exact_objective(mdp, policy, theta), mdp.initial @ values, rtol=1e-12, atol=1e-12)
+
+
+@given(problems())
+def test_values_satisfy_bellman_equation(problem):
+    """V(s) = Σ_a π(a|s) Q(s,a) and Q(s,a) = R(s,a) + γ Σ P(s'|s,a) V(s'), checked by substitution."""
+    mdp, policy, theta = problem
+    pi = policy.probabilities(theta)
+    values = pg.state_values(mdp, policy, theta)
+    q_values = pg.action_values(mdp, policy, theta)
+    scale = max(np.abs(values).max(), 1.0)
+    np.testing.assert_allclose(np.sum(pi * q_values, axis=1), values, rtol=0, atol=1e-9 * scale)
+    np.testing.assert_allclose(
+        q_values, mdp.R + mdp.gamma * np.einsum("sat,t->sa", mdp.P, values), rtol=0, atol=1e-9 * scale
+    )
+    np.testing.assert_allclose(
+        pg.advantages(mdp, policy, theta), q_values - values[:, None], rtol=0, atol=1e-12 * scale
+    )
+    assert np.all(values[mdp.terminal] == 0.0)
+
+
+@given(problems())
+def test_visitation_is_the_sum_of_discounted_occupancies(problem):
+    """d = Σ_t γ^t μ_t with μ_{t+1} = μ_t P_π restricted to live states, summed until it is negligible."""
+    mdp, policy, theta = problem
+    P_pi, _ = mdp.markov_chain(policy.probabilities(theta))
+    P_pi[:, mdp.terminal] = 0.0  # the episode is over on reaching a terminal state
+    occupancy = np.where(mdp.terminal, 0.0, mdp.initial)
+    series = np.zeros(mdp.n_states)
+    discount = 1.0
+    for _ in range(100_000):
+        series += discount * occupancy
+        occupancy = occupancy @ P_pi
+        discount *= mdp.gamma
+        if discount * occupancy.sum() < 1e-14:
+            break
+    else:
+        raise AssertionError("the series did not converge")
+    visitation = pg.discounted_visitation(mdp, policy, theta)
+    np.testing.assert_allclose(visitation, series, rtol=1e-9, atol=1e-12)
+    normalized = pg.discounted_visitation(mdp, policy, theta, normalized=True)
+    np.testing.assert_allclose(normalized, visitation / visitation.sum(), rtol=1e-12)
+    if not mdp.terminal.any():
+        assert np.isclose(visitation.sum(), 1 / (1 - mdp.gamma), rtol=1e-10)
+
+
+@given(problems())
+def test_theorem_in_expectation_form_with_normalised_visitation(problem):
+    """∇J = (Σ_s d(s)) · E_{s~d_norm, a~π}[∇log π(a|s) Q(s,a)]: the factor the notes' "=" drops."""
+    mdp, policy, theta = problem
+    d_norm = pg.discounted_visitation(mdp, policy, theta, normalized=True)
+    total = pg.discounted_visitation(mdp, policy, theta).sum()
+    pi, q_values, score = (
+        policy.probabilities(theta),
+        pg.action_values(mdp, policy, theta),
+        policy.score(theta),
+    )
+    expectation = np.einsum("s,sa,sa,sa...->...", d_norm, pi, q_values, score)
+    assert_close(
+        total * expectation,
+        pg.exact_gradient(mdp, policy, theta),
+        rtol=1e-10,
+        scale=gradient_scale(mdp, policy, theta),
+    )
