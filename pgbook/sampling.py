@@ -1,0 +1,177 @@
+r"""Sampling episodes from a finite MDP, vectorized over episodes, into a :class:`Batch` of arrays.
+
+All episodes advance together, one time step per iteration, so the Python loop runs ``max_steps`` times
+whatever the number of episodes. Actions and next states are drawn by inverse-CDF sampling from one
+uniform number each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pgbook.evaluation import policy_table
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy
+from pgbook.validation import as_count, as_discount, as_seed, check_shape
+
+
+@dataclass(frozen=True)
+class Batch:
+    r"""Episodes as padded arrays of shape (n_episodes, horizon).
+
+    Step t of episode i is real when ``alive[i, t]``; padding after the episode ends holds state and
+    action 0 and reward 0. The reward ``rewards[i, t]`` follows action ``actions[i, t]`` taken in state
+    ``states[i, t]``.
+
+    Attributes
+    ----------
+    states, actions : numpy.ndarray of int, shape (n_episodes, horizon)
+    rewards : numpy.ndarray of float, shape (n_episodes, horizon)
+    alive : numpy.ndarray of bool, shape (n_episodes, horizon)
+    final_states : numpy.ndarray of int, shape (n_episodes,)
+        The state after each episode's last step: terminal, or where a truncated episode was cut off.
+    terminated : numpy.ndarray of bool, shape (n_episodes,)
+        Whether the episode reached a terminal state (otherwise ``max_steps`` cut it off).
+    gamma : float
+        The discount that defines the returns.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    alive: np.ndarray
+    final_states: np.ndarray
+    terminated: np.ndarray
+    gamma: float
+
+    def __post_init__(self) -> None:
+        if np.ndim(self.states) != 2 or np.shape(self.states)[0] == 0:
+            raise ValueError(
+                f"batch has no episodes: states must have shape (n_episodes >= 1, horizon); got {np.shape(self.states)}"
+            )
+        for name in ("actions", "rewards", "alive"):
+            check_shape(name, np.asarray(getattr(self, name)), np.shape(self.states))
+        for name in ("final_states", "terminated"):
+            check_shape(name, np.asarray(getattr(self, name)), np.shape(self.states)[:1])
+        as_discount("gamma", self.gamma)
+
+    @property
+    def n_episodes(self) -> int:
+        return self.states.shape[0]
+
+    def subset(self, episodes: slice | np.ndarray) -> Batch:
+        """The batch of the selected episodes (a slice, indices or a boolean mask)."""
+        return Batch(
+            states=self.states[episodes],
+            actions=self.actions[episodes],
+            rewards=self.rewards[episodes],
+            alive=self.alive[episodes],
+            final_states=self.final_states[episodes],
+            terminated=self.terminated[episodes],
+            gamma=self.gamma,
+        )
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """The number of steps of every episode."""
+        return self.alive.sum(axis=1)
+
+    def discounts(self) -> np.ndarray:
+        r""":math:`\gamma^t` for every step, shape (n_episodes, horizon)."""
+        return np.broadcast_to(self.gamma ** np.arange(self.states.shape[1]), self.states.shape)
+
+    def returns_to_go(self) -> np.ndarray:
+        r"""The discounted return from each step, :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, shape (n, horizon)."""
+        returns = np.zeros_like(self.rewards)
+        running = np.zeros(self.n_episodes)
+        for t in reversed(range(self.rewards.shape[1])):
+            running = self.rewards[:, t] + self.gamma * running
+            returns[:, t] = running
+        return returns
+
+    def returns(self) -> np.ndarray:
+        r"""The discounted return of every episode, :math:`G_0 = \sum_t \gamma^t r_t`, shape (n_episodes,)."""
+        return self.rewards @ (self.gamma ** np.arange(self.rewards.shape[1]))
+
+
+def sample_episodes(
+    mdp: FiniteMDP,
+    policy: Policy,
+    theta: Any,
+    n_episodes: int,
+    *,
+    max_steps: int,
+    seed: int | np.random.Generator | None,
+) -> Batch:
+    r"""Sample ``n_episodes`` episodes of at most ``max_steps`` steps from :math:`\mu_0` under :math:`\pi_\theta`.
+
+    An episode ends when it reaches a terminal state; one still running after ``max_steps`` steps is cut
+    off and marked not ``terminated`` (on a continuing problem every episode is: choose ``max_steps`` so
+    that :math:`\gamma^{\text{max\_steps}}` is negligible).
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    >>> batch = sample_episodes(mdp, policy, pg.envs.corridor_params(0.5), 20_000, max_steps=1000, seed=0)
+    >>> bool(batch.terminated.all()), round(float(batch.returns().mean()), 1)   # J(0.5) = -12
+    (True, -12.0)
+    """
+    pi = policy_table(mdp, policy, theta)
+    n_episodes = as_count("n_episodes", n_episodes)
+    max_steps = as_count("max_steps", max_steps)
+    rng = as_seed("seed", seed)
+    action_cdf = _cdf(pi)
+    transition_cdf = _cdf(mdp.P)
+    # Time-major buffers: step t of every episode is one contiguous row.
+    shape = (max_steps, n_episodes)
+    states, actions = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    rewards, alive = np.zeros(shape), np.zeros(shape, dtype=bool)
+
+    state = _draw(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states)), rng)
+    running = np.flatnonzero(~mdp.terminal[state])  # only these episodes are stepped
+    horizon = max_steps
+    for t in range(max_steps):
+        if running.size == 0:
+            horizon = t  # every episode has ended: drop the empty steps
+            break
+        current = state[running]
+        action = _draw(action_cdf[current], rng)
+        alive[t, running] = True
+        states[t, running] = current
+        actions[t, running] = action
+        rewards[t, running] = mdp.R[current, action]
+        successor = _draw(transition_cdf[current, action], rng)
+        state[running] = successor
+        running = running[~mdp.terminal[successor]]
+
+    def episode_major(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(array[:horizon].T)
+
+    return Batch(
+        states=episode_major(states),
+        actions=episode_major(actions),
+        rewards=episode_major(rewards),
+        alive=episode_major(alive),
+        final_states=state,
+        terminated=mdp.terminal[state],
+        gamma=mdp.gamma,
+    )
+
+
+def _cdf(probabilities: np.ndarray) -> np.ndarray:
+    """Cumulative sums along the last axis, divided by their total so that the last entry is exactly 1.
+
+    Trailing zero-probability outcomes then share that exact 1 and are never drawn by ``u < 1``.
+    """
+    cumulative = np.cumsum(probabilities, axis=-1)
+    return cumulative / cumulative[..., -1:]
+
+
+def _draw(cdf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw per row of ``cdf`` (shape (n, k)): the first index whose cumulative probability exceeds u."""
+    uniform = rng.random(cdf.shape[0])
+    return (uniform[:, None] >= cdf).sum(axis=1)
