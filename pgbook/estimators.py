@@ -1,0 +1,310 @@
+r"""Monte-Carlo estimators of :math:`\nabla_\theta J(\theta)` from a batch of episodes.
+
+Every score-function estimator here has the form
+
+.. math:: \hat g_i = \sum_t w_{i,t}\, \nabla_\theta \log \pi_\theta(a_{i,t} | s_{i,t}),
+          \qquad \hat g = \frac1N \sum_{i=1}^N \hat g_i,
+
+and they differ only in the step weights :math:`w_{i,t}`:
+
+====================================  ==========================================================  ========
+estimator                             :math:`w_{i,t}`                                              unbiased
+====================================  ==========================================================  ========
+:func:`reinforce`                     :math:`G_{i,0} - b` (whole discounted return)                yes
+:func:`reward_to_go` (GPOMDP)         :math:`\gamma^t (G_{i,t} - b(s_{i,t}))`                       yes
+``reward_to_go(weighting="undiscounted")``  :math:`G_{i,t} - b(s_{i,t})`                            no if γ < 1
+:func:`advantage_estimator`           :math:`\gamma^t A_\pi(s_{i,t}, a_{i,t})` (exact advantage)    yes
+:func:`gae_estimator`                 :math:`\gamma^t \hat A^{\mathrm{GAE}(\lambda)}_{i,t}`         with the true V
+====================================  ==========================================================  ========
+
+Baselines estimated from the batch are *leave-one-out* (episode i's baseline uses the other episodes
+only) or *cross-fitted* (fitted on the other half of the batch), so that they stay independent of the
+episode they correct and the estimator stays exactly unbiased. Per-episode samples :math:`\hat g_i` are
+kept (:class:`GradientEstimate`), so that variance can be studied, not only the mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from pgbook.policies import Policy
+from pgbook.sampling import Batch
+from pgbook.validation import as_real_array, check_shape
+
+
+@dataclass(frozen=True)
+class GradientEstimate:
+    """Per-episode gradient samples, shape (n_episodes, \\*param_shape), and their summaries."""
+
+    per_episode: np.ndarray
+
+    @property
+    def n_episodes(self) -> int:
+        return self.per_episode.shape[0]
+
+    @property
+    def mean(self) -> np.ndarray:
+        """The estimate: the mean of the per-episode samples."""
+        return self.per_episode.mean(axis=0)
+
+    @property
+    def standard_error(self) -> np.ndarray:
+        """The standard error of each component of the mean, std / sqrt(n_episodes)."""
+        if self.n_episodes < 2:
+            raise ValueError("a standard error needs at least two episodes")
+        return self.per_episode.std(axis=0, ddof=1) / np.sqrt(self.n_episodes)
+
+    @property
+    def covariance_trace(self) -> float:
+        r"""The trace of the per-episode covariance, :math:`\operatorname{tr}\operatorname{Cov}(\hat g_i)`."""
+        if self.n_episodes < 2:
+            raise ValueError("a covariance needs at least two episodes")
+        return float(self.per_episode.var(axis=0, ddof=1).sum())
+
+
+def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) -> GradientEstimate:
+    r"""Per-episode :math:`\hat g_i = \sum_t w_{i,t} \nabla_\theta \log \pi_\theta(a_{i,t}|s_{i,t})`.
+
+    The shared last stage of every score-function estimator. Steps are first summed into counts
+    :math:`W_i(s,a) = \sum_t w_{i,t} [s_{i,t}=s, a_{i,t}=a]`, then contracted with the policy's score
+    table, so memory grows with n_episodes · n_states · n_actions, not with the episodes' length.
+    """
+    theta = _check_batch_and_policy(batch, policy, theta)
+    weights = as_real_array("weights", weights, ndim=2)
+    check_shape("weights", weights, batch.states.shape)
+    return _score_sums(batch, policy, theta, weights)
+
+
+def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.ndarray) -> GradientEstimate:
+    """:func:`score_sums` for arguments already checked."""
+    n_states, n_actions = policy.n_states, policy.n_actions
+    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.states.shape)
+    index = (episode * n_states + batch.states) * n_actions + batch.actions
+    counts = np.bincount(
+        index[batch.alive], weights=weights[batch.alive], minlength=batch.n_episodes * n_states * n_actions
+    )
+    counts = counts.reshape(batch.n_episodes, n_states * n_actions)
+    score = policy.score(theta).reshape(n_states * n_actions, -1)
+    return GradientEstimate((counts @ score).reshape(batch.n_episodes, *policy.param_shape))
+
+
+def reinforce(
+    batch: Batch,
+    policy: Policy,
+    theta: Any,
+    *,
+    baseline: Literal["none", "mean", "optimal", "normalized"] | float = "none",
+) -> GradientEstimate:
+    r"""REINFORCE (Williams 1992): :math:`\hat g_i = (G_i - b_i) \sum_t \nabla \log \pi(a_t|s_t)`.
+
+    Parameters
+    ----------
+    baseline
+        ``"none"``: :math:`b = 0`. A number: that constant. ``"mean"``: the mean return of the *other*
+        episodes. ``"optimal"``: the variance-optimal constant
+        :math:`b^* = E[\|g\|^2 G] / E[\|g\|^2]`, :math:`g = \sum_t \nabla \log \pi(a_t|s_t)` (Greensmith,
+        Bartlett & Baxter 2004), estimated from the other episodes. All of these are unbiased.
+        ``"normalized"``: :math:`(G_i - \bar G)/\mathrm{sd}(G)` over the whole batch, as many
+        implementations do; it is **biased** (it rescales the gradient and couples the episodes).
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    >>> theta = pg.envs.corridor_params(0.3)
+    >>> batch = pg.sample_episodes(mdp, policy, theta, 20_000, max_steps=2_000, seed=1)
+    >>> estimate = reinforce(batch, policy, theta, baseline="optimal")
+    >>> exact = pg.exact_gradient(mdp, policy, theta)
+    >>> bool(np.all(np.abs(estimate.mean - exact) < 4.5 * estimate.standard_error))
+    True
+    """
+    theta = _check_batch_and_policy(batch, policy, theta)
+    returns = batch.returns()
+    if isinstance(baseline, str):
+        if baseline == "none":
+            centred = returns
+        elif baseline == "mean":
+            centred = returns - _leave_one_out_mean(returns, np.ones_like(returns))
+        elif baseline == "optimal":
+            episode_scores = _score_sums(batch, policy, theta, batch.alive.astype(float)).per_episode
+            squared_norms = episode_scores.reshape(batch.n_episodes, -1) ** 2
+            centred = returns - _leave_one_out_mean(returns, squared_norms.sum(axis=1))
+        elif baseline == "normalized":
+            spread = returns.std()
+            centred = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
+        else:
+            raise ValueError(f'baseline must be "none", "mean", "optimal", "normalized" or a number; got {baseline!r}')
+    else:
+        centred = returns - _as_constant("baseline", baseline)
+    return _score_sums(batch, policy, theta, centred[:, None] * batch.alive)
+
+
+def reward_to_go(
+    batch: Batch,
+    policy: Policy,
+    theta: Any,
+    *,
+    baseline: None | float | Literal["learned"] | np.ndarray = None,
+    weighting: Literal["discounted", "undiscounted"] = "discounted",
+) -> GradientEstimate:
+    r"""Reward-to-go, or GPOMDP (Baxter & Bartlett 2001): :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t}))
+    \nabla \log \pi(a_{i,t}|s_{i,t})`.
+
+    Causality removes the rewards received before :math:`a_t` from its weight. The :math:`\gamma^t` is the
+    discounted theorem's own factor; ``weighting="undiscounted"`` drops it, as many implementations do,
+    and is then **biased** for γ < 1 (it estimates the gradient of neither the discounted nor the
+    undiscounted objective; Thomas 2014, Nota & Thomas 2020).
+
+    Parameters
+    ----------
+    baseline
+        ``None``; a constant; an array ``V[s]`` of shape (n_states,), for example the true
+        :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
+        state, fitted on the other half of the batch (cross-fitting keeps the estimator unbiased).
+    """
+    if weighting not in ("discounted", "undiscounted"):
+        raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
+    theta = _check_batch_and_policy(batch, policy, theta)
+    advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline)
+    if weighting == "discounted":
+        advantages = batch.discounts() * advantages
+    return _score_sums(batch, policy, theta, advantages * batch.alive)
+
+
+def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: Any) -> GradientEstimate:
+    r""":math:`\hat g_i = \sum_t \gamma^t A(s_{i,t}, a_{i,t}) \nabla \log \pi(a_{i,t}|s_{i,t})` with a given
+    advantage table (the exact :func:`pgbook.advantages` makes it an oracle-assisted, unbiased estimator).
+    """
+    theta = _check_batch_and_policy(batch, policy, theta)
+    advantages = as_real_array("advantages", advantages, ndim=2)
+    check_shape("advantages", advantages, (policy.n_states, policy.n_actions))
+    step_advantages = advantages[batch.states, batch.actions]
+    return _score_sums(batch, policy, theta, batch.discounts() * step_advantages * batch.alive)
+
+
+def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam: float) -> GradientEstimate:
+    r"""Actor-critic with generalized advantage estimation (Schulman et al. 2016):
+
+    .. math:: \delta_t = r_t + \gamma V(s_{t+1}) - V(s_t), \qquad
+              \hat A_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}, \qquad
+              \hat g_i = \sum_t \gamma^t \hat A_{i,t} \nabla \log \pi(a_{i,t}|s_{i,t}).
+
+    With the true :math:`V_\pi` it is unbiased for every λ; with another critic it is biased except at
+    λ = 1, and λ trades that bias against variance. λ = 0 is one-step actor-critic.
+
+    Parameters
+    ----------
+    values : array_like of shape (n_states,) or "learned"
+        The critic :math:`V(s)`. The value after a terminal step is 0 whatever ``values`` says; after a
+        truncated episode's last step it is ``values`` of the state where it was cut off.
+        ``"learned"``: Monte-Carlo averages fitted on the other half of the batch.
+    lam : float in [0, 1]
+    """
+    lam = float(lam)
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must lie in [0, 1]; got {lam}")
+    theta = _check_batch_and_policy(batch, policy, theta)
+    tables = _value_tables(batch, policy.n_states, values)
+    state_values = np.take_along_axis(tables, batch.states, axis=1)
+    final_values = tables[np.arange(batch.n_episodes), batch.final_states]
+    final_values = np.where(batch.terminated, 0.0, final_values)
+    next_values = np.zeros_like(state_values)
+    next_values[:, :-1] = np.where(batch.alive[:, 1:], state_values[:, 1:], 0.0)
+    last = np.maximum(batch.lengths - 1, 0)
+    next_values[np.arange(batch.n_episodes), last] = final_values
+    deltas = (batch.rewards + batch.gamma * next_values - state_values) * batch.alive
+    advantages = np.zeros_like(deltas)
+    running = np.zeros(batch.n_episodes)
+    for t in reversed(range(deltas.shape[1])):
+        running = deltas[:, t] + batch.gamma * lam * running
+        advantages[:, t] = running
+    return _score_sums(batch, policy, theta, batch.discounts() * advantages * batch.alive)
+
+
+# Baselines ----------------------------------------------------------------------------------------------
+
+
+def _state_baseline(batch: Batch, policy: Policy, baseline: Any) -> np.ndarray:
+    """The baseline's value b(s_t) at every step, shape (n_episodes, horizon)."""
+    return np.take_along_axis(_value_tables(batch, policy.n_states, baseline), batch.states, axis=1)
+
+
+def _value_tables(batch: Batch, n_states: int, baseline: Any) -> np.ndarray:
+    """The state-value table each episode uses, shape (n_episodes, n_states) (a broadcast view if shared)."""
+    shape = (batch.n_episodes, n_states)
+    if baseline is None:
+        return np.zeros(shape)
+    if isinstance(baseline, str):
+        if baseline != "learned":
+            raise ValueError(f'a state baseline must be None, a number, an array V[s] or "learned"; got {baseline!r}')
+        return _cross_fitted_tables(batch, n_states)
+    if np.ndim(baseline) == 0:
+        return np.full(shape, _as_constant("baseline", baseline))
+    table = as_real_array("baseline", baseline, ndim=1)
+    check_shape("baseline", table, (n_states,))
+    return np.broadcast_to(table, shape)
+
+
+def fit_state_values(batch: Batch, n_states: int) -> np.ndarray:
+    r"""Monte-Carlo state values: the mean of :math:`G_t` over the steps in each state (0 if never visited).
+
+    Every visit counts, so this estimates :math:`V_\pi(s)` (exactly so in expectation for a continuing or
+    terminating problem sampled without truncation).
+    """
+    returns = batch.returns_to_go()[batch.alive]
+    states = batch.states[batch.alive]
+    totals = np.bincount(states, weights=returns, minlength=n_states)
+    counts = np.bincount(states, minlength=n_states)
+    return np.divide(totals, counts, out=np.zeros(n_states), where=counts > 0)
+
+
+def _cross_fitted_tables(batch: Batch, n_states: int) -> np.ndarray:
+    """Per-episode value tables, shape (n_episodes, n_states): each half's fitted on the other half."""
+    if batch.n_episodes < 2:
+        raise ValueError("a learned baseline needs at least two episodes (it is fitted on the other half)")
+    half = batch.n_episodes // 2
+    first, second = batch.subset(slice(0, half)), batch.subset(slice(half, None))
+    tables = np.empty((batch.n_episodes, n_states))
+    tables[:half] = fit_state_values(second, n_states)
+    tables[half:] = fit_state_values(first, n_states)
+    return tables
+
+
+def _leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    r"""For each i, :math:`\sum_{j \ne i} w_j v_j / \sum_{j \ne i} w_j` (0 where the other weights are all 0)."""
+    if values.size < 2:
+        raise ValueError("a baseline estimated from the batch needs at least two episodes")
+    numerator = np.sum(weights * values) - weights * values
+    denominator = np.sum(weights) - weights
+    return np.divide(numerator, denominator, out=np.zeros_like(values), where=denominator > 0)
+
+
+def _as_constant(name: str, value: Any) -> float:
+    return float(as_real_array(name, value, ndim=0))
+
+
+def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Any) -> np.ndarray:
+    if not isinstance(batch, Batch):
+        raise TypeError(f"batch must be a pgbook.Batch; got {type(batch).__name__}")
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a pgbook.Policy; got {type(policy).__name__}")
+    theta = policy.check_params(theta)
+    steps = batch.alive
+    if batch.states[steps].max(initial=0) >= policy.n_states or batch.actions[steps].max(initial=0) >= policy.n_actions:
+        raise ValueError(
+            f"batch holds states or actions outside the policy's {policy.n_states} states and "
+            f"{policy.n_actions} actions"
+        )
+    pi = policy.probabilities(theta)
+    zero = steps & (pi[batch.states, batch.actions] == 0.0)
+    if zero.any():
+        i, t = (int(k) for k in np.argwhere(zero)[0])
+        raise ValueError(
+            f"the policy gives probability 0 to action {batch.actions[i, t]} in state {batch.states[i, t]}, "
+            f"taken in episode {i} at step {t}: its score ∇log π is undefined (was the batch sampled from "
+            "another policy or another theta?)"
+        )
+    return theta

@@ -1,0 +1,108 @@
+r"""Statistics for comparing a gradient estimator with the exact gradient: bias, variance, direction.
+
+Examples
+--------
+>>> import pgbook as pg
+>>> mdp = pg.envs.bandit([1.0, 0.0])
+>>> policy = pg.TabularSoftmax(1, 2)
+>>> theta = np.zeros((1, 2))
+>>> batch = pg.sample_episodes(mdp, policy, theta, 10_000, max_steps=1, seed=0)
+>>> estimate = pg.reinforce(batch, policy, theta, baseline="mean")
+>>> exact = pg.exact_gradient(mdp, policy, theta)
+>>> bool(np.abs(z_scores(estimate, exact)).max() < 4.5), round(cosine_similarity(estimate.mean, exact), 3)
+(True, 1.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from pgbook.estimators import GradientEstimate
+from pgbook.validation import as_real_array, check_shape
+
+
+def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
+    r"""Per-component :math:`z = (\bar g - \nabla J) / \mathrm{SE}`, shaped like the gradient.
+
+    For an unbiased estimator each z is approximately standard normal. A component whose samples are all
+    equal has SE 0: its z is 0 if it equals the exact value and ±inf otherwise.
+    """
+    exact = _check_exact(estimate, exact)
+    error = estimate.mean - exact
+    standard_error = estimate.standard_error
+    scale = max(np.abs(exact).max(initial=0.0), np.abs(estimate.mean).max(initial=0.0), 1e-300)
+    z = np.zeros_like(error)
+    spread = standard_error > 0
+    z[spread] = error[spread] / standard_error[spread]
+    mismatch = ~spread & (np.abs(error) > 1e-12 * scale)
+    z[mismatch] = np.copysign(np.inf, error[mismatch])
+    return z
+
+
+def two_sided_threshold(false_alarm: float, n_tests: int) -> float:
+    r"""The :math:`|z|` threshold at which ``n_tests`` standard normal z-scores all pass with probability
+    at least :math:`1 - \text{false\_alarm}` (Bonferroni).
+
+    >>> round(two_sided_threshold(0.01, 1000), 2)
+    4.42
+    """
+    return float(norm.isf(false_alarm / (2 * n_tests)))
+
+
+def cosine_similarity(a: Any, b: Any) -> float:
+    r""":math:`\langle a, b \rangle / (\|a\| \|b\|)` over all components; raises if either is zero."""
+    a = as_real_array("a", a).ravel()
+    b = as_real_array("b", b).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same number of components; got {a.size} and {b.size}")
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    if norms == 0.0:
+        raise ValueError("the cosine similarity of a zero vector is undefined")
+    return float(a @ b / norms)
+
+
+def relative_variance(estimate: GradientEstimate, exact: Any) -> float:
+    r""":math:`\kappa = \operatorname{tr}\operatorname{Cov}(\hat g_i) / \|\nabla J\|^2`: the number of episodes
+    after which the estimate's expected squared error equals :math:`\|\nabla J\|^2`.
+
+    With N episodes the cosine to the exact gradient is about :math:`1/\sqrt{1 + \kappa/N}`.
+    """
+    exact = _check_exact(estimate, exact)
+    squared_norm = float(np.sum(exact**2))
+    if squared_norm == 0.0:
+        raise ValueError("exact is zero: relative variance is undefined at a stationary point")
+    return estimate.covariance_trace / squared_norm
+
+
+def variance_difference(first: GradientEstimate, second: GradientEstimate) -> tuple[float, float]:
+    r"""The difference of the two estimators' :math:`\operatorname{tr}\operatorname{Cov}` and its standard error,
+    from samples computed on the *same* episodes (a paired comparison, far tighter than two separate ones).
+
+    Returns ``(difference, standard_error)`` with difference = first − second.
+    """
+    if first.per_episode.shape != second.per_episode.shape:
+        raise ValueError(
+            f"the estimates must come from the same batch; got shapes {first.per_episode.shape} and "
+            f"{second.per_episode.shape}"
+        )
+    n = first.n_episodes
+    if n < 2:
+        raise ValueError("a variance difference needs at least two episodes")
+
+    def squared_deviation(estimate: GradientEstimate) -> np.ndarray:
+        deviations = (estimate.per_episode - estimate.mean).reshape(n, -1)
+        return np.sum(deviations**2, axis=1) * n / (n - 1)
+
+    paired = squared_deviation(first) - squared_deviation(second)
+    return float(paired.mean()), float(paired.std(ddof=1) / np.sqrt(n))
+
+
+def _check_exact(estimate: GradientEstimate, exact: Any) -> np.ndarray:
+    if not isinstance(estimate, GradientEstimate):
+        raise TypeError(f"estimate must be a pgbook.GradientEstimate; got {type(estimate).__name__}")
+    exact = as_real_array("exact", exact)
+    check_shape("exact", exact, estimate.per_episode.shape[1:])
+    return exact
