@@ -7,7 +7,17 @@
 -12.0
 """
 
-from pgbook import envs
+from pgbook import envs, stats
+from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
+from pgbook.estimators import (
+    GradientEstimate,
+    advantage_estimator,
+    fit_state_values,
+    gae_estimator,
+    reinforce,
+    reward_to_go,
+    score_sums,
+)
 from pgbook.evaluation import (
     action_values,
     advantages,
@@ -18,20 +28,35 @@ from pgbook.evaluation import (
 from pgbook.gradients import autodiff_gradient, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
+from pgbook.sampling import Batch, sample_episodes
 
 __all__ = [
+    "Batch",
+    "EstimatorReport",
     "FiniteMDP",
+    "GradientEstimate",
     "LinearSoftmax",
     "Policy",
+    "Problem",
     "SoftmaxPolicy",
     "TabularSoftmax",
     "action_values",
+    "advantage_estimator",
     "advantages",
+    "check_estimator",
     "autodiff_gradient",
     "discounted_visitation",
     "envs",
     "exact_gradient",
     "exact_objective",
     "finite_difference",
+    "fit_state_values",
+    "gae_estimator",
+    "reinforce",
+    "reward_to_go",
+    "sample_episodes",
+    "score_sums",
+    "standard_problems",
     "state_values",
+    "stats",
 ]
