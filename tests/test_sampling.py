@@ -1,0 +1,195 @@
+"""Sampling: the right distribution, terminal states respected, reproducible, and clear errors."""
+
+import numpy as np
+import pytest
+
+import pgbook as pg
+
+
+def test_same_seed_same_batch_and_different_seed_different_batch():
+    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=0)
+    policy = pg.TabularSoftmax(5, 3)
+    theta = policy.init_params(seed=0)
+    first = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1)
+    again = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1)
+    other = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=2)
+    np.testing.assert_array_equal(first.states, again.states)
+    np.testing.assert_array_equal(first.actions, again.actions)
+    assert not np.array_equal(first.states, other.states)
+
+
+def test_episodes_stop_at_terminal_states_and_padding_is_empty():
+    mdp = pg.envs.gridworld(3, 3, slip=0.2)
+    policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
+    batch = pg.sample_episodes(mdp, policy, policy.init_params(seed=0), 2_000, max_steps=10_000, seed=0)
+    assert batch.terminated.all()
+    assert np.all(batch.final_states == 8)
+    assert not np.any(mdp.terminal[batch.states[batch.alive]]), "a step was taken from a terminal state"
+    # alive is a prefix of each row: once an episode ends it stays ended
+    assert np.all(np.diff(batch.alive.astype(int), axis=1) <= 0)
+    assert np.all(batch.rewards[~batch.alive] == 0)
+    assert batch.alive[:, -1].any(), "the horizon is trimmed to the longest episode"
+
+
+def test_truncated_episodes_are_marked():
+    mdp = pg.envs.short_corridor()
+    policy = pg.envs.short_corridor_policy()
+    batch = pg.sample_episodes(mdp, policy, pg.envs.corridor_params(0.5), 1_000, max_steps=3, seed=0)
+    assert batch.states.shape == (1_000, 3)
+    np.testing.assert_array_equal(batch.terminated, mdp.terminal[batch.final_states])
+    assert not batch.terminated.all() and batch.terminated.any()  # 3 steps: only right-left... -right ends
+
+
+def test_state_action_frequencies_match_the_exact_visitation():
+    """E[Σ_t γ^t 1(s_t = s, a_t = a)] = d(s) π(a|s); each of the 12 cells within 4.5 standard errors
+    (false-failure probability below 12 × 6.8e-6 ≈ 1e-4)."""
+    mdp = pg.envs.random_mdp(4, 3, gamma=0.8, seed=3, n_terminal=1)
+    policy = pg.TabularSoftmax(4, 3)
+    theta = policy.init_params(seed=3)
+    batch = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=200, seed=4)
+    counts = np.zeros((batch.n_episodes, 4, 3))
+    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.states.shape)
+    np.add.at(
+        counts,
+        (episode[batch.alive], batch.states[batch.alive], batch.actions[batch.alive]),
+        batch.discounts()[batch.alive],
+    )
+    expected = pg.discounted_visitation(mdp, policy, theta)[:, None] * policy.probabilities(theta)
+    mean, error = counts.mean(axis=0), counts.std(axis=0, ddof=1) / np.sqrt(batch.n_episodes)
+    live = ~mdp.terminal
+    assert np.all(np.abs(mean[live] - expected[live]) < 4.5 * error[live])
+    assert np.all(mean[mdp.terminal] == 0)
+
+
+def test_mean_return_matches_the_exact_objective():
+    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    theta = pg.envs.corridor_params(0.6)
+    returns = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=5_000, seed=5).returns()
+    assert abs(returns.mean() - pg.exact_objective(mdp, policy, theta)) < 4.5 * returns.std() / np.sqrt(returns.size)
+
+
+def test_returns_to_go_are_discounted_suffix_sums():
+    mdp = pg.envs.random_mdp(3, 2, gamma=0.7, seed=0)
+    policy = pg.TabularSoftmax(3, 2)
+    batch = pg.sample_episodes(mdp, policy, policy.init_params(seed=0), 5, max_steps=6, seed=0)
+    to_go = batch.returns_to_go()
+    for i in range(5):
+        for t in range(6):
+            expected = sum(0.7 ** (k - t) * batch.rewards[i, k] for k in range(t, 6))
+            assert np.isclose(to_go[i, t], expected, rtol=1e-12)
+    np.testing.assert_allclose(batch.returns(), to_go[:, 0], rtol=1e-12)
+
+
+def test_zero_probability_actions_are_never_sampled():
+    mdp = pg.envs.random_mdp(3, 4, gamma=0.5, seed=0)
+    policy = pg.TabularSoftmax(3, 4)
+    theta = np.zeros((3, 4))
+    theta[:, 3] = -1e4  # exp(-1e4) underflows: action 3 has probability exactly 0
+    theta[0, 0] = -1e4
+    batch = pg.sample_episodes(mdp, policy, theta, 5_000, max_steps=10, seed=0)
+    taken = batch.actions[batch.alive]
+    assert not np.any(taken == 3)
+    assert not np.any((batch.states[batch.alive] == 0) & (taken == 0))
+
+
+@pytest.mark.parametrize(
+    "arguments, error, words",
+    [
+        (dict(n_episodes=0), ValueError, "n_episodes must be at least 1"),
+        (dict(max_steps=0), ValueError, "max_steps must be at least 1"),
+        (dict(n_episodes=2.5), TypeError, "n_episodes must be an int"),
+        (dict(seed="s"), TypeError, "seed must be an int, a numpy.random.Generator or None"),
+        (dict(theta=np.zeros(3)), ValueError, "theta must have shape (3, 2)"),
+    ],
+)
+def test_sample_episodes_rejects(arguments, error, words):
+    mdp = pg.envs.random_mdp(3, 2, seed=0)
+    policy = pg.TabularSoftmax(3, 2)
+    call = dict(theta=np.zeros((3, 2)), n_episodes=5, max_steps=5, seed=0) | arguments
+    with pytest.raises(error) as raised:
+        pg.sample_episodes(mdp, policy, call.pop("theta"), call.pop("n_episodes"), **call)
+    assert words in str(raised.value)
+
+
+def test_batch_rejects_empty_and_mismatched_arrays():
+    with pytest.raises(ValueError, match="batch has no episodes"):
+        pg.Batch(
+            np.zeros((0, 3), int),
+            np.zeros((0, 3), int),
+            np.zeros((0, 3)),
+            np.zeros((0, 3), bool),
+            np.zeros(0, int),
+            np.zeros(0, bool),
+            0.9,
+        )
+    with pytest.raises(ValueError, match=r"rewards must have shape \(2, 3\)"):
+        pg.Batch(
+            np.zeros((2, 3), int),
+            np.zeros((2, 3), int),
+            np.zeros((2, 4)),
+            np.zeros((2, 3), bool),
+            np.zeros(2, int),
+            np.zeros(2, bool),
+            0.9,
+        )
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        pg.Batch(
+            np.zeros((2, 3), int),
+            np.zeros((2, 3), int),
+            np.zeros((2, 3)),
+            np.zeros((2, 3), bool),
+            np.zeros(2, int),
+            np.zeros(2, bool),
+            2.0,
+        )
+
+
+def test_estimators_reject_a_batch_from_another_policy():
+    mdp = pg.envs.random_mdp(3, 2, gamma=0.5, seed=0)
+    policy = pg.TabularSoftmax(3, 2)
+    batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 200, max_steps=5, seed=0)
+    never_left = np.array([[0.0, 1e4]] * 3)  # π(action 0) = 0 exactly
+    with pytest.raises(ValueError, match=r"probability 0 to action 0 in state \d, taken in episode \d+ at step \d+"):
+        pg.reinforce(batch, policy, never_left)
+    with pytest.raises(ValueError, match="outside the policy's 2 states"):
+        pg.reward_to_go(batch, pg.TabularSoftmax(2, 2), np.zeros((2, 2)))
+    with pytest.raises(TypeError, match="batch must be a pgbook.Batch"):
+        pg.reinforce({"states": []}, policy, np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda b, p, t: pg.reinforce(b, p, t, baseline="median"), ValueError, 'baseline must be "none"'),
+        (lambda b, p, t: pg.reinforce(b, p, t, baseline=np.nan), ValueError, "baseline must contain only finite"),
+        (lambda b, p, t: pg.reward_to_go(b, p, t, weighting="half"), ValueError, "weighting must be"),
+        (
+            lambda b, p, t: pg.reward_to_go(b, p, t, baseline=np.zeros(4)),
+            ValueError,
+            r"baseline must have shape \(3,\)",
+        ),
+        (lambda b, p, t: pg.reward_to_go(b, p, t, baseline="fitted"), ValueError, "a state baseline must be"),
+        (lambda b, p, t: pg.advantage_estimator(b, p, t, np.zeros((3, 3))), ValueError, r"advantages must have shape"),
+        (
+            lambda b, p, t: pg.gae_estimator(b, p, t, values=np.zeros(3), lam=1.5),
+            ValueError,
+            r"lam must lie in \[0, 1\]",
+        ),
+        (
+            lambda b, p, t: pg.reinforce(b.subset(slice(0, 1)), p, t, baseline="mean"),
+            ValueError,
+            "at least two episodes",
+        ),
+        (
+            lambda b, p, t: pg.reward_to_go(b.subset(slice(0, 1)), p, t, baseline="learned"),
+            ValueError,
+            "at least two episodes",
+        ),
+    ],
+)
+def test_estimator_arguments_are_checked(call, error, words):
+    mdp = pg.envs.random_mdp(3, 2, gamma=0.5, seed=0)
+    policy = pg.TabularSoftmax(3, 2)
+    batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 20, max_steps=5, seed=0)
+    with pytest.raises(error, match=words):
+        call(batch, policy, np.zeros((3, 2)))
