@@ -9,6 +9,7 @@
 
 from pgbook import envs, stats
 from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
+from pgbook.environments import FiniteMDPEnv, sample_environment
 from pgbook.estimators import (
     GradientEstimate,
     advantage_estimator,
@@ -27,6 +28,7 @@ from pgbook.evaluation import (
 )
 from pgbook.gradients import autodiff_gradient, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
+from pgbook.module_policy import ModulePolicy
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
 from pgbook.sampling import Batch, sample_episodes
 
@@ -34,8 +36,10 @@ __all__ = [
     "Batch",
     "EstimatorReport",
     "FiniteMDP",
+    "FiniteMDPEnv",
     "GradientEstimate",
     "LinearSoftmax",
+    "ModulePolicy",
     "Policy",
     "Problem",
     "SoftmaxPolicy",
@@ -54,6 +58,7 @@ __all__ = [
     "gae_estimator",
     "reinforce",
     "reward_to_go",
+    "sample_environment",
     "sample_episodes",
     "score_sums",
     "standard_problems",

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
+from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.sampling import Batch
 from pgbook.validation import as_real_array, check_shape
@@ -74,14 +76,16 @@ def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) ->
     """
     theta = _check_batch_and_policy(batch, policy, theta)
     weights = as_real_array("weights", weights, ndim=2)
-    check_shape("weights", weights, batch.states.shape)
+    check_shape("weights", weights, batch.actions.shape)
     return _score_sums(batch, policy, theta, weights)
 
 
 def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.ndarray) -> GradientEstimate:
     """:func:`score_sums` for arguments already checked."""
+    if batch.has_observations:
+        return _module_score_sums(batch, policy, theta, weights)
     n_states, n_actions = policy.n_states, policy.n_actions
-    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.states.shape)
+    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.actions.shape)
     index = (episode * n_states + batch.states) * n_actions + batch.actions
     counts = np.bincount(
         index[batch.alive], weights=weights[batch.alive], minlength=batch.n_episodes * n_states * n_actions
@@ -89,6 +93,35 @@ def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.nda
     counts = counts.reshape(batch.n_episodes, n_states * n_actions)
     score = policy.score(theta).reshape(n_states * n_actions, -1)
     return GradientEstimate((counts @ score).reshape(batch.n_episodes, *policy.param_shape))
+
+
+def _module_score_sums(
+    batch: Batch, policy: ModulePolicy, theta: np.ndarray, weights: np.ndarray, chunk: int = 256
+) -> GradientEstimate:
+    """Per-episode score sums for observation batches, by autograd: one gradient per episode, vectorized
+    over episodes with :func:`torch.func.vmap` (memory grows with ``chunk`` episodes, not with their square).
+    """
+    theta_tensor = torch.tensor(theta, dtype=torch.float64)
+
+    def weighted_log_likelihood(params, observations, actions, step_weights, alive):
+        log_pi = policy.torch_action_log_probabilities(params, observations)
+        taken = log_pi.gather(-1, actions[:, None]).squeeze(-1)
+        return torch.sum(torch.where(alive, step_weights * taken, 0.0))
+
+    per_episode_gradient = torch.func.vmap(torch.func.grad(weighted_log_likelihood), in_dims=(None, 0, 0, 0, 0))
+    gradients = []
+    for start in range(0, batch.n_episodes, chunk):
+        episodes = slice(start, start + chunk)
+        gradients.append(
+            per_episode_gradient(
+                theta_tensor,
+                torch.tensor(batch.states[episodes], dtype=torch.float64),
+                torch.tensor(batch.actions[episodes]),
+                torch.tensor(weights[episodes], dtype=torch.float64),
+                torch.tensor(batch.alive[episodes]),
+            )
+        )
+    return GradientEstimate(torch.cat(gradients).numpy())
 
 
 def reinforce(
@@ -179,6 +212,7 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: An
     advantage table (the exact :func:`pgbook.advantages` makes it an oracle-assisted, unbiased estimator).
     """
     theta = _check_batch_and_policy(batch, policy, theta)
+    _require_state_indices(batch, "the advantage estimator")
     advantages = as_real_array("advantages", advantages, ndim=2)
     check_shape("advantages", advantages, (policy.n_states, policy.n_actions))
     step_advantages = advantages[batch.states, batch.actions]
@@ -207,7 +241,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must lie in [0, 1]; got {lam}")
     theta = _check_batch_and_policy(batch, policy, theta)
-    tables = _value_tables(batch, policy.n_states, values)
+    tables = _value_tables(batch, policy.n_states, values, name="values")
     state_values = np.take_along_axis(tables, batch.states, axis=1)
     final_values = tables[np.arange(batch.n_episodes), batch.final_states]
     final_values = np.where(batch.terminated, 0.0, final_values)
@@ -229,23 +263,27 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
 
 def _state_baseline(batch: Batch, policy: Policy, baseline: Any) -> np.ndarray:
     """The baseline's value b(s_t) at every step, shape (n_episodes, horizon)."""
-    return np.take_along_axis(_value_tables(batch, policy.n_states, baseline), batch.states, axis=1)
-
-
-def _value_tables(batch: Batch, n_states: int, baseline: Any) -> np.ndarray:
-    """The state-value table each episode uses, shape (n_episodes, n_states) (a broadcast view if shared)."""
-    shape = (batch.n_episodes, n_states)
     if baseline is None:
-        return np.zeros(shape)
-    if isinstance(baseline, str):
-        if baseline != "learned":
-            raise ValueError(f'a state baseline must be None, a number, an array V[s] or "learned"; got {baseline!r}')
+        return np.zeros(batch.actions.shape)
+    if not isinstance(baseline, str) and np.ndim(baseline) == 0:
+        return np.full(batch.actions.shape, _as_constant("baseline", baseline))
+    if isinstance(baseline, str) and baseline != "learned":
+        raise ValueError(f'baseline must be None, a number, an array V[s] or "learned"; got {baseline!r}')
+    tables = _value_tables(batch, policy.n_states, baseline, name="baseline")
+    return np.take_along_axis(tables, batch.states, axis=1)
+
+
+def _value_tables(batch: Batch, n_states: int, values: Any, *, name: str) -> np.ndarray:
+    """The state-value table each episode uses, shape (n_episodes, n_states), from an array V[s] (shared by
+    every episode: a broadcast view) or ``"learned"`` (cross-fitted)."""
+    _require_state_indices(batch, "a state-dependent baseline or critic")
+    if isinstance(values, str):
+        if values != "learned":
+            raise ValueError(f'{name} must be an array V[s] or "learned"; got {values!r}')
         return _cross_fitted_tables(batch, n_states)
-    if np.ndim(baseline) == 0:
-        return np.full(shape, _as_constant("baseline", baseline))
-    table = as_real_array("baseline", baseline, ndim=1)
-    check_shape("baseline", table, (n_states,))
-    return np.broadcast_to(table, shape)
+    table = as_real_array(name, values, ndim=1)
+    check_shape(name, table, (n_states,))
+    return np.broadcast_to(table, (batch.n_episodes, n_states))
 
 
 def fit_state_values(batch: Batch, n_states: int) -> np.ndarray:
@@ -282,6 +320,37 @@ def _leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros_like(values), where=denominator > 0)
 
 
+def _check_observation_batch(batch: Batch, policy: Policy, theta: np.ndarray) -> np.ndarray:
+    if not isinstance(policy, ModulePolicy):
+        raise TypeError(
+            "this batch holds observation vectors (from an environment): its policy must be a "
+            f"pgbook.ModulePolicy; got {type(policy).__name__}"
+        )
+    if batch.actions[batch.alive].max(initial=0) >= policy.n_actions:
+        raise ValueError(f"batch holds actions outside the policy's {policy.n_actions} actions")
+    with torch.no_grad():
+        log_pi = policy.torch_action_log_probabilities(
+            torch.tensor(theta, dtype=torch.float64), torch.tensor(batch.states, dtype=torch.float64)
+        ).numpy()
+    taken = np.take_along_axis(log_pi, batch.actions[..., None], axis=-1)[..., 0]
+    impossible = batch.alive & np.isneginf(taken)
+    if impossible.any():
+        i, t = (int(k) for k in np.argwhere(impossible)[0])
+        raise ValueError(
+            f"the policy gives probability 0 to action {batch.actions[i, t]}, taken in episode {i} at step "
+            f"{t}: its score ∇log π is undefined (was the batch sampled from another policy or theta?)"
+        )
+    return theta
+
+
+def _require_state_indices(batch: Batch, what: str) -> None:
+    if batch.has_observations:
+        raise ValueError(
+            f"{what} needs the states of a finite MDP, but this batch holds observation vectors from an "
+            "environment: use REINFORCE or reward-to-go with a constant baseline"
+        )
+
+
 def _as_constant(name: str, value: Any) -> float:
     return float(as_real_array(name, value, ndim=0))
 
@@ -292,6 +361,8 @@ def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Any) -> np.ndar
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a pgbook.Policy; got {type(policy).__name__}")
     theta = policy.check_params(theta)
+    if batch.has_observations:
+        return _check_observation_batch(batch, policy, theta)
     steps = batch.alive
     if batch.states[steps].max(initial=0) >= policy.n_states or batch.actions[steps].max(initial=0) >= policy.n_actions:
         raise ValueError(

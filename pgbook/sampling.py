@@ -28,10 +28,12 @@ class Batch:
 
     Attributes
     ----------
-    states, actions : numpy.ndarray of int, shape (n_episodes, horizon)
+    states : numpy.ndarray, shape (n_episodes, horizon) of int, or (n_episodes, horizon, obs_dim) of float
+        State indices of a finite MDP, or observation vectors from an environment.
+    actions : numpy.ndarray of int, shape (n_episodes, horizon)
     rewards : numpy.ndarray of float, shape (n_episodes, horizon)
     alive : numpy.ndarray of bool, shape (n_episodes, horizon)
-    final_states : numpy.ndarray of int, shape (n_episodes,)
+    final_states : numpy.ndarray, shape (n_episodes,) or (n_episodes, obs_dim)
         The state after each episode's last step: terminal, or where a truncated episode was cut off.
     terminated : numpy.ndarray of bool, shape (n_episodes,)
         Whether the episode reached a terminal state (otherwise ``max_steps`` cut it off).
@@ -48,19 +50,26 @@ class Batch:
     gamma: float
 
     def __post_init__(self) -> None:
-        if np.ndim(self.states) != 2 or np.shape(self.states)[0] == 0:
+        shape = np.shape(self.states)
+        if len(shape) not in (2, 3) or shape[0] == 0:
             raise ValueError(
-                f"batch has no episodes: states must have shape (n_episodes >= 1, horizon); got {np.shape(self.states)}"
+                "batch has no episodes: states must have shape (n_episodes >= 1, horizon) or "
+                f"(n_episodes >= 1, horizon, obs_dim); got {shape}"
             )
         for name in ("actions", "rewards", "alive"):
-            check_shape(name, np.asarray(getattr(self, name)), np.shape(self.states))
-        for name in ("final_states", "terminated"):
-            check_shape(name, np.asarray(getattr(self, name)), np.shape(self.states)[:1])
+            check_shape(name, np.asarray(getattr(self, name)), shape[:2])
+        check_shape("final_states", np.asarray(self.final_states), (shape[0], *shape[2:]))
+        check_shape("terminated", np.asarray(self.terminated), shape[:1])
         as_discount("gamma", self.gamma)
 
     @property
     def n_episodes(self) -> int:
-        return self.states.shape[0]
+        return self.actions.shape[0]
+
+    @property
+    def has_observations(self) -> bool:
+        """True when ``states`` holds observation vectors (from an environment), not state indices."""
+        return np.ndim(self.states) == 3
 
     def subset(self, episodes: slice | np.ndarray) -> Batch:
         """The batch of the selected episodes (a slice, indices or a boolean mask)."""
@@ -81,7 +90,7 @@ class Batch:
 
     def discounts(self) -> np.ndarray:
         r""":math:`\gamma^t` for every step, shape (n_episodes, horizon)."""
-        return np.broadcast_to(self.gamma ** np.arange(self.states.shape[1]), self.states.shape)
+        return np.broadcast_to(self.gamma ** np.arange(self.actions.shape[1]), self.actions.shape)
 
     def returns_to_go(self) -> np.ndarray:
         r"""The discounted return from each step, :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, shape (n, horizon)."""

@@ -1,0 +1,144 @@
+r"""Gymnasium environments: sampling them into a :class:`~pgbook.Batch`, and a finite MDP as one.
+
+A batch sampled here holds observation vectors, shape (n_episodes, horizon, obs_dim), in ``states``; the
+estimators that need no state index (:func:`~pgbook.reinforce`, :func:`~pgbook.reward_to_go` without a
+state baseline) then work unchanged with a :class:`~pgbook.ModulePolicy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from pgbook.mdp import FiniteMDP
+from pgbook.module_policy import ModulePolicy
+from pgbook.sampling import Batch, _cdf, _draw
+from pgbook.validation import as_count, as_discount, as_seed
+
+
+class FiniteMDPEnv(gym.Env):
+    """A :class:`~pgbook.FiniteMDP` as a Gymnasium environment with one-hot observations.
+
+    An episode terminates on reaching a terminal state; the environment never truncates (wrap it in
+    ``gymnasium.wrappers.TimeLimit`` for that).
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> env = FiniteMDPEnv(pg.envs.short_corridor())
+    >>> observation, info = env.reset(seed=0)
+    >>> observation
+    array([1., 0., 0., 0.])
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, mdp: FiniteMDP) -> None:
+        if not isinstance(mdp, FiniteMDP):
+            raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
+        self.mdp = mdp
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(mdp.n_states,), dtype=np.float64)
+        self.action_space = gym.spaces.Discrete(mdp.n_actions)
+        self._one_hot = np.eye(mdp.n_states)
+        self._state = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.initial))
+        return self._one_hot[self._state].copy(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        reward = float(self.mdp.R[self._state, action])
+        self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.P[self._state, action]))
+        return self._one_hot[self._state].copy(), reward, bool(self.mdp.terminal[self._state]), False, {}
+
+
+def sample_environment(
+    make_env: Callable[[], gym.Env],
+    policy: ModulePolicy,
+    theta: Any,
+    n_episodes: int,
+    *,
+    gamma: float,
+    max_steps: int,
+    seed: int | np.random.Generator | None,
+) -> Batch:
+    r"""Run ``n_episodes`` episodes of a Gymnasium environment side by side under :math:`\pi_\theta`.
+
+    One copy of the environment per episode, stepped together in a ``gymnasium.vector.SyncVectorEnv``;
+    the policy chooses every copy's action in one forward pass. An episode ends when the environment
+    says terminated (``Batch.terminated``) or truncated, or after ``max_steps`` steps.
+
+    Parameters
+    ----------
+    make_env : callable
+        Returns a new environment with a ``Discrete`` action space and ``Box`` observations, for example
+        ``lambda: gymnasium.make("CartPole-v1")``.
+    gamma : float
+        The discount that defines the returns (an environment has none of its own).
+
+    Examples
+    --------
+    >>> import gymnasium
+    >>> policy = ModulePolicy(torch.nn.Linear(4, 2), 2)
+    >>> batch = sample_environment(lambda: gymnasium.make("CartPole-v1"), policy, policy.init_params(seed=0),
+    ...                            8, gamma=0.99, max_steps=500, seed=0)
+    >>> batch.states.shape[0], batch.states.shape[2], bool(batch.terminated.any())
+    (8, 4, True)
+    """
+    if not callable(make_env):
+        raise TypeError(f"make_env must be a callable returning a gymnasium.Env; got {type(make_env).__name__}")
+    if not isinstance(policy, ModulePolicy):
+        raise TypeError(f"policy must be a pgbook.ModulePolicy; got {type(policy).__name__}")
+    theta = torch.tensor(policy.check_params(theta), dtype=torch.float64)
+    n_episodes = as_count("n_episodes", n_episodes)
+    max_steps = as_count("max_steps", max_steps)
+    gamma = as_discount("gamma", gamma)
+    rng = as_seed("seed", seed)
+    envs = gym.vector.SyncVectorEnv([make_env] * n_episodes, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    try:
+        if not isinstance(envs.single_action_space, gym.spaces.Discrete):
+            raise ValueError(f"the environment's actions must be Discrete; got {envs.single_action_space}")
+        if envs.single_action_space.n != policy.n_actions:
+            raise ValueError(
+                f"policy has {policy.n_actions} actions but the environment has {envs.single_action_space.n}"
+            )
+        observation, _ = envs.reset(seed=int(rng.integers(2**31 - 1)))
+        observation = np.asarray(observation, dtype=np.float64)
+        observations = np.zeros((max_steps, *observation.shape))
+        actions = np.zeros((max_steps, n_episodes), dtype=np.int64)
+        rewards, alive = np.zeros((max_steps, n_episodes)), np.zeros((max_steps, n_episodes), dtype=bool)
+        final_observations = np.zeros_like(observation)
+        terminated, running = np.zeros(n_episodes, dtype=bool), np.ones(n_episodes, dtype=bool)
+        horizon = max_steps
+        for t in range(max_steps):
+            if not running.any():
+                horizon = t
+                break
+            with torch.no_grad():
+                log_pi = policy.torch_action_log_probabilities(theta, torch.from_numpy(observation)).numpy()
+            action = _draw(_cdf(np.exp(log_pi)), rng)
+            alive[t], observations[t], actions[t] = running, observation, action
+            observation, reward, ended, cut_off, _ = envs.step(action)
+            observation = np.asarray(observation, dtype=np.float64)
+            rewards[t] = np.where(running, reward, 0.0)
+            stopping = running & (ended | cut_off)
+            final_observations[stopping] = observation[stopping]
+            terminated |= running & ended
+            running &= ~(ended | cut_off)
+        final_observations[running] = observation[running]  # cut off by max_steps
+    finally:
+        envs.close()
+    return Batch(
+        states=np.ascontiguousarray(observations[:horizon].swapaxes(0, 1)),
+        actions=np.ascontiguousarray(actions[:horizon].T),
+        rewards=np.ascontiguousarray(rewards[:horizon].T),
+        alive=np.ascontiguousarray(alive[:horizon].T),
+        final_states=final_observations,
+        terminated=terminated,
+        gamma=gamma,
+    )

@@ -1,0 +1,107 @@
+r"""A policy given by your own ``torch.nn.Module``: observations in, action logits out.
+
+θ is the module's parameters flattened into one float64 vector, so the module works with every oracle and
+estimator in pgbook: on a finite MDP (give an observation per state, for example one-hot vectors) and on a
+Gymnasium environment (:func:`pgbook.environments.sample_environment`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from pgbook.policies import Policy
+from pgbook.validation import as_count, as_real_array, as_seed
+
+
+class ModulePolicy(Policy):
+    r""":math:`\pi_\theta(a|o) = \mathrm{softmax}(f_\theta(o))_a` for a module :math:`f` mapping observations
+    of shape (batch, obs_dim) to logits of shape (batch, n_actions).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Its parameters define θ (in the order of ``module.named_parameters()``); the module itself is
+        never modified: θ is substituted with :func:`torch.func.functional_call`.
+    n_actions : int
+    observations : array_like of shape (n_states, obs_dim), optional
+        The observation of each state of a finite MDP. Without it the policy works on Gymnasium
+        environments only.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.envs.random_mdp(3, 2, gamma=0.9, seed=0)
+    >>> policy = ModulePolicy(torch.nn.Linear(3, 2), 2, observations=np.eye(3))
+    >>> theta = policy.init_params(seed=0)
+    >>> theta.shape
+    (8,)
+    >>> bool(np.allclose(pg.exact_gradient(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)))
+    True
+    """
+
+    def __init__(self, module: torch.nn.Module, n_actions: int, *, observations: Any = None) -> None:
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
+        self.module = module
+        self.n_actions = as_count("n_actions", n_actions)
+        self._shapes = {name: parameter.shape for name, parameter in module.named_parameters()}
+        n_params = sum(int(np.prod(shape)) for shape in self._shapes.values())
+        if n_params == 0:
+            raise ValueError("module has no parameters to differentiate")
+        self.param_shape = (n_params,)
+        if observations is None:
+            self.observations = None
+            self.n_states = 0
+        else:
+            self.observations = as_real_array("observations", observations, ndim=2)
+            self.n_states = self.observations.shape[0]
+            self.log_probabilities(self.current_params())  # fail now if the module does not fit
+
+    def __repr__(self) -> str:
+        states = "observations only" if self.observations is None else f"n_states={self.n_states}"
+        return f"ModulePolicy({type(self.module).__name__}, n_actions={self.n_actions}, {states})"
+
+    def current_params(self) -> np.ndarray:
+        """The module's own parameters as θ."""
+        with torch.no_grad():
+            return torch.cat([p.detach().reshape(-1) for p in self.module.parameters()]).double().numpy()
+
+    def init_params(self, seed: int | np.random.Generator | None = None, scale: float = 1.0) -> np.ndarray:
+        """θ from a fresh initialisation of the module (each layer's ``reset_parameters``), seeded, times
+        ``scale``. The module and torch's global random state are left as they were."""
+        generator_seed = int(as_seed("seed", seed).integers(2**63 - 1))
+        fresh = copy.deepcopy(self.module)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(generator_seed)
+            for layer in fresh.modules():
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters()
+        with torch.no_grad():
+            flat = torch.cat([p.detach().reshape(-1) for p in fresh.parameters()]).double().numpy()
+        return scale * flat
+
+    def torch_action_log_probabilities(self, theta: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log \pi_\theta(\cdot|o)` for observations of shape (..., obs_dim): shape (..., n_actions)."""
+        parameters, start = {}, 0
+        for name, shape in self._shapes.items():
+            size = int(np.prod(shape))
+            parameters[name] = theta[start : start + size].reshape(shape)
+            start += size
+        logits = torch.func.functional_call(self.module, parameters, (observations,))
+        if logits.shape != (*observations.shape[:-1], self.n_actions):
+            raise ValueError(
+                f"module must map observations of shape {tuple(observations.shape)} to logits of shape "
+                f"{(*observations.shape[:-1], self.n_actions)}; it returned {tuple(logits.shape)}"
+            )
+        return torch.log_softmax(logits, dim=-1)
+
+    def torch_log_probabilities(self, theta: torch.Tensor) -> torch.Tensor:
+        if self.observations is None:
+            raise TypeError(
+                "this ModulePolicy has no observation table: pass observations=(one per state) to use it on a FiniteMDP"
+            )
+        return self.torch_action_log_probabilities(theta, torch.tensor(self.observations, dtype=torch.float64))
