@@ -2,15 +2,16 @@ r"""Sampling episodes from a finite MDP, vectorized over episodes, into a :class
 
 All episodes advance together, one time step per iteration, so the Python loop runs ``max_steps`` times
 whatever the number of episodes. Actions and next states are drawn by inverse-CDF sampling from one
-uniform number each.
+uniform number each. The same loop runs on numpy arrays or torch tensors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
@@ -114,12 +115,14 @@ def sample_episodes(
     *,
     max_steps: int,
     seed: int | np.random.Generator | None,
+    backend: Literal["numpy", "torch"] = "numpy",
 ) -> Batch:
     r"""Sample ``n_episodes`` episodes of at most ``max_steps`` steps from :math:`\mu_0` under :math:`\pi_\theta`.
 
     An episode ends when it reaches a terminal state; one still running after ``max_steps`` steps is cut
     off and marked not ``terminated`` (on a continuing problem every episode is: choose ``max_steps`` so
-    that :math:`\gamma^{\text{max\_steps}}` is negligible).
+    that :math:`\gamma^{\text{max\_steps}}` is negligible). ``backend="torch"`` runs the same loop on torch
+    tensors, with a torch generator seeded from ``seed`` (so its episodes differ from numpy's).
 
     Examples
     --------
@@ -133,40 +136,58 @@ def sample_episodes(
     n_episodes = as_count("n_episodes", n_episodes)
     max_steps = as_count("max_steps", max_steps)
     rng = as_seed("seed", seed)
-    action_cdf = _cdf(pi)
-    transition_cdf = _cdf(mdp.P)
+    if backend == "numpy":
+        xp, dtypes, uniform = np, {"int": np.int64, "float": np.float64, "bool": np.bool_}, rng.random
+    elif backend == "torch":
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        xp, dtypes = torch, {"int": torch.int64, "float": torch.float64, "bool": torch.bool}
+
+        def uniform(size: int) -> torch.Tensor:
+            return torch.rand(size, generator=generator, dtype=torch.float64)
+    else:
+        raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}')
+
+    def draw(cdf):  # one index per row of cdf: the first whose cumulative probability exceeds u ~ U[0, 1)
+        return (uniform(cdf.shape[0])[:, None] >= cdf).sum(axis=1)
+
+    def to_backend(array: np.ndarray):  # a writable copy: torch refuses read-only numpy memory
+        return xp.asarray(np.array(array))
+
+    action_cdf, transition_cdf = to_backend(_cdf(pi)), to_backend(_cdf(mdp.P))
+    reward_table, terminal = to_backend(mdp.R), to_backend(mdp.terminal)
     # Time-major buffers: step t of every episode is one contiguous row.
     shape = (max_steps, n_episodes)
-    states, actions = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    rewards, alive = np.zeros(shape), np.zeros(shape, dtype=bool)
+    states, actions = xp.zeros(shape, dtype=dtypes["int"]), xp.zeros(shape, dtype=dtypes["int"])
+    rewards, alive = xp.zeros(shape, dtype=dtypes["float"]), xp.zeros(shape, dtype=dtypes["bool"])
 
-    state = _draw(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states)), rng)
-    running = np.flatnonzero(~mdp.terminal[state])  # only these episodes are stepped
+    state = draw(to_backend(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states))))
+    running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     horizon = max_steps
     for t in range(max_steps):
-        if running.size == 0:
+        if len(running) == 0:
             horizon = t  # every episode has ended: drop the empty steps
             break
         current = state[running]
-        action = _draw(action_cdf[current], rng)
+        action = draw(action_cdf[current])
         alive[t, running] = True
         states[t, running] = current
         actions[t, running] = action
-        rewards[t, running] = mdp.R[current, action]
-        successor = _draw(transition_cdf[current, action], rng)
+        rewards[t, running] = reward_table[current, action]
+        successor = draw(transition_cdf[current, action])
         state[running] = successor
-        running = running[~mdp.terminal[successor]]
+        running = running[~terminal[successor]]
 
-    def episode_major(array: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(array[:horizon].T)
+    def episode_major(array) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(array[:horizon]).T)
 
+    final_states = np.asarray(state)
     return Batch(
         states=episode_major(states),
         actions=episode_major(actions),
         rewards=episode_major(rewards),
         alive=episode_major(alive),
-        final_states=state,
-        terminated=mdp.terminal[state],
+        final_states=final_states,
+        terminated=mdp.terminal[final_states],
         gamma=mdp.gamma,
     )
 
@@ -178,9 +199,3 @@ def _cdf(probabilities: np.ndarray) -> np.ndarray:
     """
     cumulative = np.cumsum(probabilities, axis=-1)
     return cumulative / cumulative[..., -1:]
-
-
-def _draw(cdf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw per row of ``cdf`` (shape (n, k)): the first index whose cumulative probability exceeds u."""
-    uniform = rng.random(cdf.shape[0])
-    return (uniform[:, None] >= cdf).sum(axis=1)

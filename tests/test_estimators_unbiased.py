@@ -1,7 +1,7 @@
 """Each estimator's mean against the exact gradient, with 10⁵ episodes and a fixed seed.
 
 Unbiased estimators: every component must lie within 4.5 standard errors of the exact gradient. For a
-normal z, P(|z| > 4.5) = 6.8e-6; this file tests 979 components (89 parameters × 11 estimators), so by
+normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,001 components (91 parameters × 11 estimators), so by
 the union bound the probability that a correct implementation fails here is below 1% (and with the fixed
 seed, the outcome is the same on every run). Biased estimators must fail the same test clearly
 (max |z| > 10) where theory says they are biased.
@@ -32,6 +32,7 @@ def problems():
     )
     return {
         "corridor": corridor,
+        "corridor, torch sampling": corridor,
         "bandit": bandit,
         "continuing": continuing,
         "episodic": episodic,
@@ -45,7 +46,8 @@ PROBLEMS = problems()
 @pytest.fixture(scope="module", params=list(PROBLEMS))
 def sampled(request):
     mdp, policy, theta, max_steps = PROBLEMS[request.param]
-    batch = pg.sample_episodes(mdp, policy, theta, N_EPISODES, max_steps=max_steps, seed=20261124)
+    backend = "torch" if "torch" in request.param else "numpy"
+    batch = pg.sample_episodes(mdp, policy, theta, N_EPISODES, max_steps=max_steps, seed=20261124, backend=backend)
     return request.param, mdp, policy, theta, batch
 
 

@@ -6,13 +6,14 @@ import pytest
 import pgbook as pg
 
 
-def test_same_seed_same_batch_and_different_seed_different_batch():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_same_seed_same_batch_and_different_seed_different_batch(backend):
     mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=0)
-    first = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1)
-    again = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1)
-    other = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=2)
+    first = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1, backend=backend)
+    again = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1, backend=backend)
+    other = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=2, backend=backend)
     np.testing.assert_array_equal(first.states, again.states)
     np.testing.assert_array_equal(first.actions, again.actions)
     assert not np.array_equal(first.states, other.states)
@@ -40,13 +41,14 @@ def test_truncated_episodes_are_marked():
     assert not batch.terminated.all() and batch.terminated.any()  # 3 steps: only right-left... -right ends
 
 
-def test_state_action_frequencies_match_the_exact_visitation():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_state_action_frequencies_match_the_exact_visitation(backend):
     """E[Σ_t γ^t 1(s_t = s, a_t = a)] = d(s) π(a|s); each of the 12 cells within 4.5 standard errors
     (false-failure probability below 12 × 6.8e-6 ≈ 1e-4)."""
     mdp = pg.envs.random_mdp(4, 3, gamma=0.8, seed=3, n_terminal=1)
     policy = pg.TabularSoftmax(4, 3)
     theta = policy.init_params(seed=3)
-    batch = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=200, seed=4)
+    batch = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=200, seed=4, backend=backend)
     counts = np.zeros((batch.n_episodes, 4, 3))
     episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.states.shape)
     np.add.at(
@@ -61,10 +63,11 @@ def test_state_action_frequencies_match_the_exact_visitation():
     assert np.all(mean[mdp.terminal] == 0)
 
 
-def test_mean_return_matches_the_exact_objective():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_mean_return_matches_the_exact_objective(backend):
     mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
     theta = pg.envs.corridor_params(0.6)
-    returns = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=5_000, seed=5).returns()
+    returns = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=5_000, seed=5, backend=backend).returns()
     assert abs(returns.mean() - pg.exact_objective(mdp, policy, theta)) < 4.5 * returns.std() / np.sqrt(returns.size)
 
 
@@ -80,13 +83,14 @@ def test_returns_to_go_are_discounted_suffix_sums():
     np.testing.assert_allclose(batch.returns(), to_go[:, 0], rtol=1e-12)
 
 
-def test_zero_probability_actions_are_never_sampled():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_zero_probability_actions_are_never_sampled(backend):
     mdp = pg.envs.random_mdp(3, 4, gamma=0.5, seed=0)
     policy = pg.TabularSoftmax(3, 4)
     theta = np.zeros((3, 4))
     theta[:, 3] = -1e4  # exp(-1e4) underflows: action 3 has probability exactly 0
     theta[0, 0] = -1e4
-    batch = pg.sample_episodes(mdp, policy, theta, 5_000, max_steps=10, seed=0)
+    batch = pg.sample_episodes(mdp, policy, theta, 5_000, max_steps=10, seed=0, backend=backend)
     taken = batch.actions[batch.alive]
     assert not np.any(taken == 3)
     assert not np.any((batch.states[batch.alive] == 0) & (taken == 0))
@@ -100,6 +104,7 @@ def test_zero_probability_actions_are_never_sampled():
         (dict(n_episodes=2.5), TypeError, "n_episodes must be an int"),
         (dict(seed="s"), TypeError, "seed must be an int, a numpy.random.Generator or None"),
         (dict(theta=np.zeros(3)), ValueError, "theta must have shape (3, 2)"),
+        (dict(backend="jax"), ValueError, 'backend must be "numpy" or "torch"'),
     ],
 )
 def test_sample_episodes_rejects(arguments, error, words):
