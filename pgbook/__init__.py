@@ -26,6 +26,7 @@ from pgbook.evaluation import (
     exact_objective,
     state_values,
 )
+from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
 from pgbook.gradients import autodiff_gradient, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
@@ -54,6 +55,8 @@ __all__ = [
     "exact_gradient",
     "exact_objective",
     "finite_difference",
+    "gaussian_pathwise_gradient",
+    "gaussian_score_gradient",
     "fit_state_values",
     "gae_estimator",
     "reinforce",

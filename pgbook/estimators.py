@@ -160,11 +160,11 @@ def reinforce(
         if baseline == "none":
             centred = returns
         elif baseline == "mean":
-            centred = returns - _leave_one_out_mean(returns, np.ones_like(returns))
+            centred = returns - leave_one_out_mean(returns, np.ones_like(returns))
         elif baseline == "optimal":
             episode_scores = _score_sums(batch, policy, theta, batch.alive.astype(float)).per_episode
             squared_norms = episode_scores.reshape(batch.n_episodes, -1) ** 2
-            centred = returns - _leave_one_out_mean(returns, squared_norms.sum(axis=1))
+            centred = returns - leave_one_out_mean(returns, squared_norms.sum(axis=1))
         elif baseline == "normalized":
             spread = returns.std()
             centred = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
@@ -311,7 +311,7 @@ def _cross_fitted_tables(batch: Batch, n_states: int) -> np.ndarray:
     return tables
 
 
-def _leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     r"""For each i, :math:`\sum_{j \ne i} w_j v_j / \sum_{j \ne i} w_j` (0 where the other weights are all 0)."""
     if values.size < 2:
         raise ValueError("a baseline estimated from the batch needs at least two episodes")
