@@ -25,6 +25,8 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/gradients.py
+	$(BIN)/python benchmarks/sampling.py
+	$(BIN)/python benchmarks/efficiency.py
 
 clean:
 	rm -rf _build $(VENV)

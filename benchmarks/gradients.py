@@ -1,65 +1,19 @@
 """Time the three gradient oracles on random MDPs with |S| = 10, 100, 1000 and |A| = 4 (tabular softmax).
 
-Run with `make bench`; writes benchmarks/results.md. Times are medians of repeated runs measured in one
+Run with `make bench`; writes benchmarks/results/gradients.md. Times are medians of repeated runs measured in one
 process, so the ratios between oracles are comparable even on a shared, noisy machine.
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import statistics
 import sys
-import time
-from datetime import date
-from pathlib import Path
 
-import numpy as np
-import torch
+from common import median_seconds, write_table
 
 import pgbook as pg
 
 SIZES = (10, 100, 1000)
 N_ACTIONS = 4
-RESULTS = Path(__file__).with_name("results.md")
-
-
-def median_seconds(call, *, repeats: int = 5, block_seconds: float = 0.06) -> float:
-    """Median over `repeats` blocks of the mean time per call, each block lasting about `block_seconds`.
-
-    The first call is a warm-up and is discarded, unless calls are slow (longer than a block), when it
-    counts as the first sample: a finite-difference gradient at |S| = 1000 takes minutes.
-    """
-    start = time.perf_counter()
-    call()
-    first = time.perf_counter() - start
-    per_block = int(block_seconds / max(first, 1e-9))
-    samples = [] if per_block >= 1 else [first]
-    while len(samples) < repeats:
-        start = time.perf_counter()
-        for _ in range(max(per_block, 1)):
-            call()
-        samples.append((time.perf_counter() - start) / max(per_block, 1))
-    return statistics.median(samples)
-
-
-def machine() -> str:
-    cpu = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor() or "unknown CPU",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    )
 
 
 def format_time(seconds: float) -> str:
@@ -87,16 +41,7 @@ def measure(n_states: int) -> tuple[int, int, float, float, float]:
 
 def main() -> None:
     rows = [measure(n_states) for n_states in SIZES]
-    exact_100 = next(row for row in rows if row[0] == 100)
     lines = [
-        "# Gradient oracles: time per gradient",
-        "",
-        f"Command: `make bench` (`python benchmarks/gradients.py`), {date.today().isoformat()}.  ",
-        f"Machine: {machine()}.  ",
-        f"Problem: `pg.envs.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, "
-        "θ from `init_params(seed=0)`; medians of repeated runs in one process (finite differences at "
-        "|S| = 1000: a single run).",
-        "",
         "| \\|S\\| | dim θ | exact (theorem) | autodiff | central differences | differences / exact | "
         "autodiff / exact |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -106,16 +51,21 @@ def main() -> None:
             f"| {n_states} | {dim} | {format_time(exact)} | {format_time(autodiff)} | {format_time(fd)} | "
             f"{fd / exact:,.0f}× | {autodiff / exact:.1f}× |"
         )
-    _, _, exact, _, fd = exact_100
+    _, _, exact, _, fd = next(row for row in rows if row[0] == 100)
     lines += [
         "",
         "Targets at |S| = 100: exact gradient under 1 ms — "
         f"{'met' if exact < 1e-3 else 'NOT met'} ({format_time(exact)}); at least 10× faster than finite "
         f"differences — {'met' if fd / exact >= 10 else 'NOT met'} ({fd / exact:,.0f}×).",
-        "",
     ]
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
+    notes = [
+        f"Problem: `pg.envs.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
+        "`init_params(seed=0)`; medians of repeated runs in one process (finite differences at |S| = 1000: "
+        "a single run)."
+    ]
+    write_table(
+        "gradients", "Gradient oracles: time per gradient", "make bench (python benchmarks/gradients.py)", notes, lines
+    )
 
 
 if __name__ == "__main__":
