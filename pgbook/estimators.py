@@ -7,15 +7,13 @@ Every score-function estimator here has the form
 
 and they differ only in the step weights :math:`w_{i,t}`:
 
-====================================  ==========================================================  ========
-estimator                             :math:`w_{i,t}`                                              unbiased
-====================================  ==========================================================  ========
-:func:`reinforce`                     :math:`G_{i,0} - b` (whole discounted return)                yes
-:func:`reward_to_go` (GPOMDP)         :math:`\gamma^t (G_{i,t} - b(s_{i,t}))`                       yes
-``reward_to_go(weighting="undiscounted")``  :math:`G_{i,t} - b(s_{i,t})`                            no if γ < 1
-:func:`advantage_estimator`           :math:`\gamma^t A_\pi(s_{i,t}, a_{i,t})` (exact advantage)    yes
-:func:`gae_estimator`                 :math:`\gamma^t \hat A^{\mathrm{GAE}(\lambda)}_{i,t}`         with the true V
-====================================  ==========================================================  ========
+- :func:`reinforce`: :math:`w_{i,t} = G_{i,0} - b`, the whole discounted return (unbiased);
+- :func:`reward_to_go` (GPOMDP): :math:`w_{i,t} = \gamma^t (G_{i,t} - b(s_{i,t}))` (unbiased); with
+  ``weighting="undiscounted"`` the :math:`\gamma^t` is dropped, which is biased when γ < 1;
+- :func:`advantage_estimator`: :math:`w_{i,t} = \gamma^t A_\pi(s_{i,t}, a_{i,t})` with the exact advantage
+  (unbiased);
+- :func:`gae_estimator`: :math:`w_{i,t} = \gamma^t \hat A^{\mathrm{GAE}(\lambda)}_{i,t}` (unbiased with the
+  true V, or at λ = 1).
 
 Baselines estimated from the batch are *leave-one-out* (episode i's baseline uses the other episodes
 only) or *cross-fitted* (fitted on the other half of the batch), so that they stay independent of the

@@ -1,0 +1,78 @@
+"""check_estimator: correct estimators pass, biased ones fail, and a broken estimator gets a clear error.
+
+With false_alarm=1e-3 a correct estimator fails with probability at most 1e-3 per call (Bonferroni over
+all components); the seeds are fixed, so each outcome below is the same on every run.
+"""
+
+import numpy as np
+import pytest
+
+import pgbook as pg
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        lambda b, p, t: pg.reward_to_go(b, p, t, baseline="learned"),  # a GradientEstimate
+        lambda b, p, t: pg.reinforce(b, p, t, baseline="optimal").per_episode,  # per-episode samples
+        lambda b, p, t: pg.reward_to_go(b, p, t).mean,  # only the mean: checked on 32 sub-batches
+    ],
+    ids=["estimate", "per-episode", "mean-only"],
+)
+def test_correct_estimators_pass(estimator):
+    report = pg.check_estimator(estimator, n_episodes=20_000, seed=1)
+    assert report.passed, str(report)
+    assert "PASSED" in str(report)
+    assert all(result.cosine > 0.95 for result in report.results)
+
+
+@pytest.mark.parametrize(
+    "estimator, failing",
+    [
+        (lambda b, p, t: pg.reinforce(b, p, t, baseline="normalized"), None),
+        (lambda b, p, t: pg.reward_to_go(b, p, t, weighting="undiscounted").mean, [2, 3]),
+        (lambda b, p, t: -pg.reward_to_go(b, p, t).per_episode, None),  # a sign error
+        (
+            lambda b, p, t: 2 * pg.reward_to_go(b, p, t).per_episode,
+            None,
+        ),  # a scale error, like the notes' dropped factor
+    ],
+    ids=["normalized-returns", "undiscounted-mean-only", "sign", "factor"],
+)
+def test_biased_estimators_fail(estimator, failing):
+    report = pg.check_estimator(estimator, n_episodes=20_000, seed=2)
+    assert not report.passed
+    assert "FAILED" in str(report) and "BIASED?" in str(report)
+    if failing is not None:
+        assert [i for i, result in enumerate(report.results) if not result.passed] == failing
+
+
+def test_report_intervals_and_references():
+    report = pg.check_estimator(lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=5_000, seed=3)
+    for result in report.results:
+        assert np.all(result.lower <= result.upper)
+        assert np.all((result.lower <= result.exact) & (result.exact <= result.upper))
+        assert set(result.references) == {"REINFORCE", "reward-to-go", "reward-to-go with true V"}
+        kappa_rtg, _ = result.references["reward-to-go"]
+        assert np.isclose(result.relative_variance, kappa_rtg)  # the same estimator on the same episodes
+
+
+@pytest.mark.parametrize(
+    "estimator, error, words",
+    [
+        ("reward_to_go", TypeError, "estimator must be a callable"),
+        (lambda b, p, t: np.zeros(7), ValueError, r"the estimator returned shape \(7,\)"),
+        (lambda b, p, t: np.full(p.param_shape, np.nan), ValueError, "returned nan or inf"),
+        (lambda b, p, t: "gradient", TypeError, "must return an array of numbers"),
+    ],
+)
+def test_broken_estimators_get_clear_errors(estimator, error, words):
+    with pytest.raises(error, match=words):
+        pg.check_estimator(estimator, n_episodes=1_000, seed=0)
+
+
+def test_check_estimator_arguments():
+    with pytest.raises(ValueError, match="n_episodes must be at least 64"):
+        pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), n_episodes=10)
+    with pytest.raises(ValueError, match="false_alarm must lie strictly between 0 and 1"):
+        pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), false_alarm=0.0)
