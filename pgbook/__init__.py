@@ -7,7 +7,7 @@
 -12.0
 """
 
-from pgbook import envs, stats
+from pgbook import envs, stats, widgets
 from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
 from pgbook.environments import FiniteMDPEnv, sample_environment
 from pgbook.estimators import (
@@ -67,4 +67,5 @@ __all__ = [
     "standard_problems",
     "state_values",
     "stats",
+    "widgets",
 ]

@@ -31,12 +31,13 @@ def bandit(means: Any) -> FiniteMDP:
     return FiniteMDP(np.ones((1, means.size, 1)), means[None, :], gamma=0.0, initial=[1.0])
 
 
-def short_corridor() -> FiniteMDP:
+def short_corridor(gamma: float = 1.0) -> FiniteMDP:
     """The short corridor with switched actions (Sutton & Barto 2018, Example 13.1).
 
     States 0, 1, 2 and the terminal state 3; actions ``LEFT = 0`` and ``RIGHT = 1``; reward -1 per step,
-    γ = 1, start in state 0. Left in state 0 stays there; in state 1 the actions are switched (right goes
-    left, to state 0, and left goes right, to state 2); right in state 2 ends the episode.
+    start in state 0; γ = 1 in the book (``gamma`` < 1 gives its discounted version). Left in state 0
+    stays there; in state 1 the actions are switched (right goes left, to state 0, and left goes right, to
+    state 2); right in state 2 ends the episode.
 
     With the same probability p of choosing right in every state (:func:`short_corridor_policy`),
     :math:`J(p) = 2(p - 2) / (p (1 - p))`, largest at :math:`p^* = 2 - \\sqrt 2 \\approx 0.586`, where
@@ -57,7 +58,7 @@ def short_corridor() -> FiniteMDP:
     P[3, :, 3] = 1.0
     R = np.full((4, 2), -1.0)
     R[3] = 0.0
-    return FiniteMDP(P, R, gamma=1.0, initial=[1, 0, 0, 0], terminal=[3])
+    return FiniteMDP(P, R, gamma=gamma, initial=[1, 0, 0, 0], terminal=[3])
 
 
 def short_corridor_policy() -> LinearSoftmax:
@@ -68,6 +69,19 @@ def short_corridor_policy() -> LinearSoftmax:
     features = np.zeros((4, 2, 2))
     features[:, RIGHT] = [1.0, 0.0]
     features[:, LEFT] = [0.0, 1.0]
+    return LinearSoftmax(features)
+
+
+def corridor_recognising_policy() -> LinearSoftmax:
+    r"""A two-parameter policy for :func:`short_corridor` that recognises the switched state:
+    :math:`\theta_0` is the logit of right in states 0 and 2, :math:`\theta_1` the logit of right in state 1.
+
+    Unlike :func:`short_corridor_policy` it can approach the best deterministic behaviour (right, left,
+    right: J = -3) as :math:`\theta_0 \to \infty`, :math:`\theta_1 \to -\infty`.
+    """
+    features = np.zeros((4, 2, 2))
+    features[[0, 2], RIGHT] = [1.0, 0.0]
+    features[1, RIGHT] = [0.0, 1.0]
     return LinearSoftmax(features)
 
 

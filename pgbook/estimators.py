@@ -154,23 +154,12 @@ def reinforce(
     """
     theta = _check_batch_and_policy(batch, policy, theta)
     returns = batch.returns()
-    if isinstance(baseline, str):
-        if baseline == "none":
-            centred = returns
-        elif baseline == "mean":
-            centred = returns - leave_one_out_mean(returns, np.ones_like(returns))
-        elif baseline == "optimal":
-            episode_scores = _score_sums(batch, policy, theta, batch.alive.astype(float)).per_episode
-            squared_norms = episode_scores.reshape(batch.n_episodes, -1) ** 2
-            centred = returns - leave_one_out_mean(returns, squared_norms.sum(axis=1))
-        elif baseline == "normalized":
-            spread = returns.std()
-            centred = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
-        else:
-            raise ValueError(f'baseline must be "none", "mean", "optimal", "normalized" or a number; got {baseline!r}')
-    else:
-        centred = returns - _as_constant("baseline", baseline)
-    return _score_sums(batch, policy, theta, centred[:, None] * batch.alive)
+    if isinstance(baseline, str) and baseline == "normalized":
+        spread = returns.std()
+        normalized = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
+        return _score_sums(batch, policy, theta, normalized[:, None] * batch.alive)
+    steps = batch.alive.astype(float)
+    return _with_constant_baseline(batch, policy, theta, returns[:, None] * steps, steps, baseline)
 
 
 def reward_to_go(
@@ -178,7 +167,7 @@ def reward_to_go(
     policy: Policy,
     theta: Any,
     *,
-    baseline: None | float | Literal["learned"] | np.ndarray = None,
+    baseline: None | float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = None,
     weighting: Literal["discounted", "undiscounted"] = "discounted",
 ) -> GradientEstimate:
     r"""Reward-to-go, or GPOMDP (Baxter & Bartlett 2001): :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t}))
@@ -192,17 +181,19 @@ def reward_to_go(
     Parameters
     ----------
     baseline
-        ``None``; a constant; an array ``V[s]`` of shape (n_states,), for example the true
-        :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
+        ``None`` (or ``"none"``); a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
+        other episodes as in :func:`reinforce`; an array ``V[s]`` of shape (n_states,), for example the
+        true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
         state, fitted on the other half of the batch (cross-fitting keeps the estimator unbiased).
     """
     if weighting not in ("discounted", "undiscounted"):
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
     theta = _check_batch_and_policy(batch, policy, theta)
+    weights = (batch.discounts() if weighting == "discounted" else np.ones(batch.actions.shape)) * batch.alive
+    if np.ndim(baseline) == 0 and not (isinstance(baseline, str) and baseline == "learned"):  # a constant
+        return _with_constant_baseline(batch, policy, theta, weights * batch.returns_to_go(), weights, baseline)
     advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline)
-    if weighting == "discounted":
-        advantages = batch.discounts() * advantages
-    return _score_sums(batch, policy, theta, advantages * batch.alive)
+    return _score_sums(batch, policy, theta, weights * advantages)
 
 
 def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: Any) -> GradientEstimate:
@@ -259,14 +250,43 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
 # Baselines ----------------------------------------------------------------------------------------------
 
 
+def _with_constant_baseline(
+    batch: Batch, policy: Policy, theta: np.ndarray, weighted_returns: np.ndarray, weights: np.ndarray, baseline: Any
+) -> GradientEstimate:
+    r"""Samples :math:`\hat g_i = u_i - b_i v_i` with :math:`u_i = \sum_t c_t R_t \nabla\log\pi`,
+    :math:`v_i = \sum_t c_t \nabla\log\pi` (``weighted_returns`` = :math:`c_t R_t`, ``weights`` = :math:`c_t`).
+
+    ``"mean"``: :math:`b_i` is the mean return of the other episodes. ``"optimal"``: the constant that
+    minimises :math:`E\|u - b v\|^2`, :math:`b^* = E\langle u, v\rangle / E\|v\|^2`, from the other episodes
+    (for REINFORCE, :math:`v` is the episode's score and this is :math:`E[\|g\|^2 G]/E[\|g\|^2]`).
+    """
+    with_returns = _score_sums(batch, policy, theta, weighted_returns).per_episode
+    if baseline is None or isinstance(baseline, str) and baseline == "none":
+        return GradientEstimate(with_returns)
+    without = _score_sums(batch, policy, theta, weights).per_episode
+    if isinstance(baseline, str):
+        if baseline == "mean":
+            constants = leave_one_out_mean(batch.returns(), np.ones(batch.n_episodes))
+        elif baseline == "optimal":
+            u, v = with_returns.reshape(batch.n_episodes, -1), without.reshape(batch.n_episodes, -1)
+            squared_norms = np.sum(v**2, axis=1)
+            ratios = np.divide(
+                np.sum(u * v, axis=1), squared_norms, out=np.zeros(batch.n_episodes), where=squared_norms > 0
+            )
+            constants = leave_one_out_mean(ratios, squared_norms)
+        else:
+            raise ValueError(
+                f'baseline must be "none", "mean", "optimal", "normalized" (REINFORCE), "learned", '
+                f"an array V[s] (reward-to-go) or a number; got {baseline!r}"
+            )
+    else:
+        constants = np.full(batch.n_episodes, _as_constant("baseline", baseline))
+    shape = (batch.n_episodes,) + (1,) * (with_returns.ndim - 1)
+    return GradientEstimate(with_returns - constants.reshape(shape) * without)
+
+
 def _state_baseline(batch: Batch, policy: Policy, baseline: Any) -> np.ndarray:
-    """The baseline's value b(s_t) at every step, shape (n_episodes, horizon)."""
-    if baseline is None:
-        return np.zeros(batch.actions.shape)
-    if not isinstance(baseline, str) and np.ndim(baseline) == 0:
-        return np.full(batch.actions.shape, _as_constant("baseline", baseline))
-    if isinstance(baseline, str) and baseline != "learned":
-        raise ValueError(f'baseline must be None, a number, an array V[s] or "learned"; got {baseline!r}')
+    """The state-dependent baseline's value b(s_t) at every step, shape (n_episodes, horizon)."""
     tables = _value_tables(batch, policy.n_states, baseline, name="baseline")
     return np.take_along_axis(tables, batch.states, axis=1)
 

@@ -1,7 +1,7 @@
 """Each estimator's mean against the exact gradient, with 10⁵ episodes and a fixed seed.
 
 Unbiased estimators: every component must lie within 4.5 standard errors of the exact gradient. For a
-normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,001 components (91 parameters × 11 estimators), so by
+normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,183 components (91 parameters × 13 estimators), so by
 the union bound the probability that a correct implementation fails here is below 1% (and with the fixed
 seed, the outcome is the same on every run). Biased estimators must fail the same test clearly
 (max |z| > 10) where theory says they are biased.
@@ -57,6 +57,8 @@ UNBIASED = {
     "REINFORCE, mean baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="mean"),
     "REINFORCE, optimal baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="optimal"),
     "reward-to-go": lambda b, p, t, V, A: pg.reward_to_go(b, p, t),
+    "reward-to-go, mean baseline": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="mean"),
+    "reward-to-go, optimal constant": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="optimal"),
     "reward-to-go, true V": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline=V),
     "reward-to-go, learned V": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="learned"),
     "exact advantage": lambda b, p, t, V, A: pg.advantage_estimator(b, p, t, A),

@@ -2,8 +2,8 @@
 
 `pg.stats.variance_difference(a, b)` estimates tr Cov(a) − tr Cov(b) and its standard error from the same
 episodes. "Not worse" means the difference is below +4.5 SE; "better" means below −4.5 SE. Each check is a
-z-test at 4.5 SE (false-failure probability 3.4e-6 one-sided, 6.8e-6 two-sided); this file makes 50 of
-them, so a correct implementation fails here with probability below 3.4e-4 (and the fixed seeds make every
+z-test at 4.5 SE (false-failure probability 3.4e-6 one-sided, 6.8e-6 two-sided); this file makes 65 of
+them, so a correct implementation fails here with probability below 4.5e-4 (and the fixed seeds make every
 run the same).
 """
 
@@ -51,6 +51,17 @@ def test_optimal_constant_baseline_is_never_worse_than_another_constant(episodes
     others = [pg.reinforce(batch, policy, theta, baseline=b) for b in ("none", "mean", *constants)]
     assert all(not_worse(optimal, other) for other in others)
     assert better(optimal, others[0]), "b* should clearly beat no baseline here"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("problem", ["corridor", "continuing", "episodic"])
+def test_optimal_constant_is_never_worse_for_reward_to_go_either(episodes, problem):
+    """b* = E⟨u, v⟩/E‖v‖² with u = Σ γ^t G_t ∇log π, v = Σ γ^t ∇log π minimises E‖u − b v‖² over constants."""
+    mdp, policy, theta, batch = episodes[problem]
+    optimal = pg.reward_to_go(batch, policy, theta, baseline="optimal")
+    constants = np.quantile(batch.returns(), [0.05, 0.5, 0.95])
+    others = [pg.reward_to_go(batch, policy, theta, baseline=b) for b in ("none", "mean", *constants)]
+    assert all(not_worse(optimal, other) for other in others)
 
 
 @pytest.mark.slow

@@ -1,0 +1,400 @@
+r"""Interactive figures: a Monte-Carlo gradient against the finite-difference and exact gradients.
+
+:class:`GradientExplorer` precomputes, for every θ on its slider grid, one pool of episodes; moving a slider
+then only takes the first N episodes of a pool, re-weights them for the chosen γ, estimator and baseline,
+and updates the figure's artists in place. The same drawing code serves
+
+- the live widget (:meth:`GradientExplorer.widget`, ipywidgets, with a kernel), and
+- the static figure for the HTML book: precomputed frames over the number of episodes with a plain HTML
+  range slider (:meth:`GradientExplorer.static_html`), which needs no kernel and no JavaScript library.
+
+:func:`show` displays both in one output: Jupyter shows the live widget; the book's HTML build is told to
+prefer the static version (``nb_mime_priority_overrides`` in ``_config.yml``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import matplotlib
+
+matplotlib.use("Agg")  # render to PNG bytes; the live widget shows them in an Image widget
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pgbook.estimators import (  # noqa: E402
+    GradientEstimate,
+    advantage_estimator,
+    fit_state_values,
+    reinforce,
+    reward_to_go,
+    score_sums,
+)
+from pgbook.evaluation import advantages, exact_objective, state_values  # noqa: E402
+from pgbook.gradients import exact_gradient, finite_difference  # noqa: E402
+from pgbook.mdp import FiniteMDP  # noqa: E402
+from pgbook.policies import Policy  # noqa: E402
+from pgbook.sampling import Batch, sample_episodes  # noqa: E402
+from pgbook.stats import cosine_similarity  # noqa: E402
+
+ESTIMATORS = ("REINFORCE", "reward-to-go", "exact advantage")
+BASELINES = ("none", "mean", "optimal", "learned V(s)", "true V(s)")
+EPISODE_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The three gradients at one setting of the sliders."""
+
+    exact: np.ndarray
+    finite_difference: np.ndarray
+    estimate: np.ndarray
+    standard_error: np.ndarray
+    cosine: float
+    n_episodes: int
+
+
+class GradientExplorer:
+    r"""Compare a Monte-Carlo policy-gradient estimate with finite differences and the exact gradient.
+
+    Parameters
+    ----------
+    mdp_for_gamma : callable
+        Returns the problem's :class:`~pgbook.FiniteMDP` for a discount γ (episodes do not depend on γ:
+        only the weighting of their rewards does, so one pool of episodes serves every γ).
+    policy : Policy
+        A policy with two parameters: the figure draws J over the θ-plane.
+    axis_values : sequence of float
+        The grid of each θ slider; pools are sampled at every point of the grid.
+    gammas : sequence of float
+    parameter_names : two str
+        Axis labels for θ₀ and θ₁.
+    max_steps, pool_size, seed
+        Episode cut-off, episodes per pool (the largest N on the slider), and the seed of every pool.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> explorer = pg.widgets.corridor_explorer(pool_size=200)
+    >>> result = explorer.compare(theta_index=(4, 2), gamma=1.0, n_episodes=200, estimator="reward-to-go",
+    ...                           baseline="true V(s)")
+    >>> bool(np.allclose(result.exact, result.finite_difference, rtol=1e-6))
+    True
+    >>> len(explorer.png(theta_index=(4, 2), gamma=1.0, n_episodes=5, estimator="REINFORCE",
+    ...                  baseline="none")) > 1000
+    True
+    """
+
+    def __init__(
+        self,
+        mdp_for_gamma: Callable[[float], FiniteMDP],
+        policy: Policy,
+        *,
+        axis_values: Sequence[float],
+        gammas: Sequence[float],
+        parameter_names: tuple[str, str],
+        max_steps: int,
+        pool_size: int = EPISODE_COUNTS[-1],
+        seed: int = 0,
+    ) -> None:
+        if policy.param_shape != (2,):
+            raise ValueError(f"policy must have exactly two parameters; got shape {policy.param_shape}")
+        self.policy = policy
+        self.axis_values = np.asarray(axis_values, dtype=float)
+        self.gammas = tuple(float(gamma) for gamma in gammas)
+        self.parameter_names = parameter_names
+        self.episode_counts = tuple(n for n in EPISODE_COUNTS if n < pool_size) + (pool_size,)
+        self.mdps = {gamma: mdp_for_gamma(gamma) for gamma in self.gammas}
+        sampling_mdp = self.mdps[self.gammas[0]]
+        rng = np.random.default_rng(seed)
+        self.pools: dict[tuple[int, int], Batch] = {}
+        for i, j in np.ndindex(len(self.axis_values), len(self.axis_values)):
+            self.pools[i, j] = sample_episodes(
+                sampling_mdp, policy, self.theta((i, j)), pool_size, max_steps=max_steps, seed=rng
+            )
+        margin = 0.15 * (self.axis_values[-1] - self.axis_values[0])  # room for arrows at the grid's edge
+        fine = np.linspace(self.axis_values[0] - margin, self.axis_values[-1] + margin, 61)
+        self._fine = fine
+        self._extent = (fine[0], fine[-1], fine[0], fine[-1])
+        self.landscapes = {
+            gamma: np.array([[exact_objective(mdp, policy, np.array([x, y])) for x in fine] for y in fine])
+            for gamma, mdp in self.mdps.items()
+        }
+        self._figure = None
+
+    def theta(self, theta_index: tuple[int, int]) -> np.ndarray:
+        """The parameters at grid point (i, j)."""
+        return np.array([self.axis_values[theta_index[0]], self.axis_values[theta_index[1]]])
+
+    def compare(
+        self, *, theta_index: tuple[int, int], gamma: float, n_episodes: int, estimator: str, baseline: str
+    ) -> Comparison:
+        """The exact, finite-difference and estimated gradients at one setting of the sliders."""
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+        if gamma not in self.mdps:
+            raise ValueError(f"gamma must be one of {self.gammas}; got {gamma}")
+        if not 1 <= n_episodes <= self.episode_counts[-1]:
+            raise ValueError(f"n_episodes must lie in [1, {self.episode_counts[-1]}]; got {n_episodes}")
+        mdp, theta = self.mdps[gamma], self.theta(theta_index)
+        batch = replace(self.pools[tuple(theta_index)].subset(slice(0, n_episodes)), gamma=gamma)
+        estimate = self._estimate(mdp, batch, theta, estimator, baseline)
+        exact = exact_gradient(mdp, self.policy, theta)
+        numerical = finite_difference(lambda t: exact_objective(mdp, self.policy, t), theta)
+        mean = estimate.mean
+        error = estimate.standard_error if n_episodes > 1 else np.full(2, np.nan)
+        norms = np.linalg.norm(mean) * np.linalg.norm(exact)
+        cosine = cosine_similarity(mean, exact) if norms > 0 else float("nan")
+        return Comparison(exact, numerical, mean, error, cosine, n_episodes)
+
+    def _estimate(
+        self, mdp: FiniteMDP, batch: Batch, theta: np.ndarray, estimator: str, baseline: str
+    ) -> GradientEstimate:
+        if estimator == "exact advantage":  # A is already centred: the baseline has nothing to do
+            return advantage_estimator(batch, self.policy, theta, advantages(mdp, self.policy, theta))
+        if baseline in ("mean", "optimal", "learned V(s)") and batch.n_episodes < 2:  # needs other episodes
+            return GradientEstimate(np.full((1, 2), np.nan))
+        if baseline in ("learned V(s)", "true V(s)"):
+            values = state_values(mdp, self.policy, theta) if baseline == "true V(s)" else "learned"
+            if estimator == "reward-to-go":
+                return reward_to_go(batch, self.policy, theta, baseline=values)
+            # REINFORCE: the start state's value, which no action of the episode can influence
+            table = values if baseline == "true V(s)" else fit_state_values(batch, mdp.n_states)
+            weights = (batch.returns() - table[batch.states[:, 0]])[:, None] * batch.alive
+            return score_sums(batch, self.policy, theta, weights)
+        if estimator == "REINFORCE":
+            return reinforce(batch, self.policy, theta, baseline=baseline)
+        return reward_to_go(batch, self.policy, theta, baseline=baseline)
+
+    # Drawing ------------------------------------------------------------------------------------------
+
+    def png(self, **settings) -> bytes:
+        """The figure for these slider settings (the keywords of :meth:`compare`), as PNG bytes."""
+        comparison = self.compare(**settings)
+        self._draw(comparison, settings["theta_index"], settings["gamma"])
+        canvas = self._figure.canvas
+        canvas.draw()
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+    def _draw(self, comparison: Comparison, theta_index: tuple[int, int], gamma: float) -> None:
+        if self._figure is None:
+            self._build_figure(gamma)
+        artists = self._artists
+        theta = self.theta(theta_index)
+        landscape = self.landscapes[gamma]
+        artists["landscape"].set_data(landscape)
+        artists["landscape"].set_clim(np.percentile(landscape, 10), landscape.max())  # not one extreme corner
+        for contour_gamma, contours in artists["contours"].items():
+            contours.set_visible(contour_gamma == gamma)
+        scale = 0.25 * (self.axis_values[-1] - self.axis_values[0]) / max(np.linalg.norm(comparison.exact), 1e-12)
+        vectors = (comparison.exact, comparison.finite_difference, np.nan_to_num(comparison.estimate))
+        for arrow, vector in zip(artists["arrows"], vectors, strict=True):
+            arrow.set_offsets(theta[None, :])
+            arrow.set_UVC(vector[0] * scale, vector[1] * scale)
+        artists["point"].set_data([theta[0]], [theta[1]])
+        positions = np.arange(2)
+        for bar, height in zip(artists["bars"], comparison.estimate, strict=True):
+            bar.set_height(0.0 if np.isnan(height) else height)
+        low = comparison.estimate - 2 * comparison.standard_error
+        high = comparison.estimate + 2 * comparison.standard_error
+        artists["intervals"].set_segments(
+            [[(x, lo), (x, hi)] for x, lo, hi in zip(positions, low, high, strict=True) if np.isfinite(lo)]
+        )
+        artists["exact"].set_offsets(np.column_stack([positions - 0.12, comparison.exact]))
+        artists["differences"].set_offsets(np.column_stack([positions + 0.12, comparison.finite_difference]))
+        values = np.concatenate([comparison.exact, comparison.finite_difference, low, high])
+        values = values[np.isfinite(values)]
+        span = max(np.abs(values).max(), 1e-9)
+        artists["bar_axes"].set_ylim(-1.15 * span, 1.15 * span)
+        cosine = "undefined" if np.isnan(comparison.cosine) else f"{comparison.cosine:.3f}"
+        artists["title"].set_text(
+            f"N = {comparison.n_episodes} episodes, γ = {gamma:g}: cosine(estimate, exact) = {cosine}"
+        )
+
+    def _build_figure(self, gamma: float) -> None:
+        figure, (landscape_axes, bar_axes) = plt.subplots(1, 2, figsize=(9.5, 3.9), width_ratios=(1.15, 1))
+        image = landscape_axes.imshow(
+            self.landscapes[gamma], origin="lower", extent=self._extent, cmap="viridis", aspect="auto"
+        )
+        figure.colorbar(image, ax=landscape_axes, label="J(θ)", extend="min")
+        contours = {}
+        for contour_gamma, landscape in self.landscapes.items():
+            levels = np.quantile(landscape, np.linspace(0.1, 0.98, 8))
+            contours[contour_gamma] = landscape_axes.contour(
+                self._fine,
+                self._fine,
+                landscape,
+                levels=np.unique(levels),
+                colors="white",
+                linestyles="solid",
+                linewidths=0.6,
+                alpha=0.7,
+            )
+        arrows = [  # exact (wide, underneath), finite differences (thin, on top), estimate
+            landscape_axes.quiver(
+                0, 0, 0, 0, color=color, angles="xy", scale_units="xy", scale=1, width=width, zorder=3
+            )
+            for color, width in (("black", 0.016), ("tab:orange", 0.006), ("tab:red", 0.010))
+        ]
+        (point,) = landscape_axes.plot([], [], "o", color="white", markeredgecolor="black")
+        landscape_axes.set_xlabel(self.parameter_names[0])
+        landscape_axes.set_ylabel(self.parameter_names[1])
+        landscape_axes.set_title("J(θ) and the three gradients at θ (scaled)", fontsize=10)
+        landscape_axes.legend(
+            handles=[
+                Line2D([], [], color="black", linewidth=4, label="exact"),
+                Line2D([], [], color="tab:orange", linewidth=2, label="finite differences"),
+                Line2D([], [], color="tab:red", linewidth=3, label="estimate"),
+            ],
+            loc="lower left", fontsize=7, framealpha=0.8,
+        )  # fmt: skip
+        positions = np.arange(2)
+        bars = bar_axes.bar(positions, [0.0, 0.0], width=0.5, color="tab:red", alpha=0.45, label="estimate ± 2 SE")
+        intervals = LineCollection([], colors="tab:red", linewidths=2)
+        bar_axes.add_collection(intervals)
+        exact = bar_axes.scatter([0, 1], [0, 0], marker="_", s=500, color="black", linewidths=3, label="exact")
+        differences = bar_axes.scatter(
+            [0, 1], [0, 0], marker="x", s=60, color="tab:orange", label="finite differences", zorder=3
+        )
+        bar_axes.axhline(0.0, color="grey", linewidth=0.8)
+        bar_axes.set_xticks(positions, ["∂J/∂θ₀", "∂J/∂θ₁"])
+        bar_axes.set_xlim(-0.6, 1.6)
+        bar_axes.set_ylabel("gradient component")
+        bar_axes.legend(loc="upper right", fontsize=8)
+        title = figure.suptitle("", fontsize=11)
+        figure.tight_layout()
+        self._figure = figure
+        self._artists = dict(
+            landscape=image, contours=contours, arrows=arrows, point=point, bars=bars, intervals=intervals, exact=exact,
+            differences=differences, bar_axes=bar_axes, title=title,
+        )  # fmt: skip
+
+    # Live and static versions ---------------------------------------------------------------------------
+
+    def widget(self, **initial):
+        """The live ipywidgets version: sliders for N, θ₀, θ₁, γ, and menus for estimator and baseline."""
+        import ipywidgets as widgets
+
+        settings = self._initial(**initial)
+        image = widgets.Image(value=self.png(**settings), format="png")
+        n_slider = widgets.SelectionSlider(
+            options=self.episode_counts, value=settings["n_episodes"], description="episodes N"
+        )
+        options = [(f"{value:g}", k) for k, value in enumerate(self.axis_values)]
+        theta0 = widgets.SelectionSlider(options=options, value=settings["theta_index"][0], description="θ₀")
+        theta1 = widgets.SelectionSlider(options=options, value=settings["theta_index"][1], description="θ₁")
+        gamma = widgets.SelectionSlider(options=self.gammas, value=settings["gamma"], description="γ")
+        estimator = widgets.Dropdown(options=ESTIMATORS, value=settings["estimator"], description="estimator")
+        baseline = widgets.Dropdown(options=BASELINES, value=settings["baseline"], description="baseline")
+        controls = (n_slider, theta0, theta1, gamma, estimator, baseline)
+
+        def redraw(_change=None) -> None:
+            image.value = self.png(
+                theta_index=(theta0.value, theta1.value), gamma=gamma.value, n_episodes=n_slider.value,
+                estimator=estimator.value, baseline=baseline.value,
+            )  # fmt: skip
+
+        for control in controls:
+            control.observe(redraw, names="value")
+        return widgets.VBox([widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), image])
+
+    def static_html(self, **initial) -> str:
+        """Frames over the number of episodes, with a range slider that works without a kernel."""
+        settings = self._initial(**initial)
+        frames = [
+            "data:image/png;base64," + base64.b64encode(self.png(**{**settings, "n_episodes": n})).decode()
+            for n in self.episode_counts
+        ]
+        start = self.episode_counts.index(settings["n_episodes"])
+        described = {key: value for key, value in settings.items() if key != "n_episodes"}
+        identity = "pgbook-" + hashlib.sha1(repr((described, frames)).encode()).hexdigest()[:12]
+        theta = self.theta(settings["theta_index"])
+        description = html.escape(
+            f"{settings['estimator']} with baseline {settings['baseline']} at θ = {theta}, γ = {settings['gamma']:g}"
+        )
+        counts = ", ".join(str(n) for n in self.episode_counts)
+        return f"""<div class="pgbook-frames" id="{identity}">
+<p><em>{description}.</em> Move the slider to change the number of episodes N (precomputed; the other
+controls need a live kernel).</p>
+<label>episodes N = <output>{self.episode_counts[start]}</output>
+<input type="range" min="0" max="{len(frames) - 1}" value="{start}" step="1" style="width: 60%"></label>
+<img src="{frames[start]}" alt="Gradient estimate with {self.episode_counts[start]} episodes against the exact
+and finite-difference gradients" style="max-width: 100%">
+<script>
+(function () {{
+  const root = document.getElementById("{identity}");
+  const frames = {frames!r};
+  const counts = [{counts}];
+  const input = root.querySelector("input"), image = root.querySelector("img"), label = root.querySelector("output");
+  input.addEventListener("input", function () {{
+    image.src = frames[input.value];
+    label.textContent = counts[input.value];
+    image.alt = "Gradient estimate with " + counts[input.value] +
+      " episodes against the exact and finite-difference gradients";
+  }});
+}})();
+</script>
+</div>"""
+
+    def _initial(self, **initial) -> dict:
+        middle = len(self.axis_values) // 2
+        settings = dict(
+            theta_index=(middle, middle), gamma=self.gammas[-1], n_episodes=self.episode_counts[4],
+            estimator="REINFORCE", baseline="none",
+        )  # fmt: skip
+        unknown = set(initial) - set(settings)
+        if unknown:
+            raise TypeError(f"unknown settings {sorted(unknown)}; expected some of {sorted(settings)}")
+        settings.update(initial)
+        return settings
+
+
+class _LiveWithStaticFallback:
+    """One output holding the live widget and its static HTML version; the viewer picks what it can show."""
+
+    def __init__(self, live, static: str) -> None:
+        self.live, self.static = live, static
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.live._repr_mimebundle_(include=include, exclude=exclude)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        return {**data, "text/html": self.static}
+
+
+def show(explorer: GradientExplorer, **initial) -> _LiveWithStaticFallback:
+    """Display the live widget in Jupyter and the static frames in the HTML book, from one cell."""
+    return _LiveWithStaticFallback(explorer.widget(**initial), explorer.static_html(**initial))
+
+
+def corridor_explorer(pool_size: int = EPISODE_COUNTS[-1], seed: int = 0) -> GradientExplorer:
+    """The book's explorer: the short corridor with a policy that recognises the switched state.
+
+    θ₀ is the logit of "right" in states 0 and 2, θ₁ the logit of "right" in state 1, where the actions
+    are switched; the best policy goes right, left, right (J = −3), which this policy can approach.
+    """
+    from pgbook import envs
+
+    policy = envs.corridor_recognising_policy()
+    return GradientExplorer(
+        lambda gamma: envs.short_corridor(gamma=gamma),
+        policy,
+        axis_values=np.linspace(-2.0, 2.0, 9),
+        gammas=(0.8, 0.9, 0.95, 1.0),
+        parameter_names=("θ₀: logit of right in states 0 and 2", "θ₁: logit of right in state 1"),
+        max_steps=1_000,
+        pool_size=pool_size,
+        seed=seed,
+    )
