@@ -7,7 +7,13 @@
 -12.0
 """
 
-from pgbook import envs, stats, widgets
+from pgbook import envs, exercises, stats, widgets
+from pgbook.average_reward import (
+    average_reward,
+    average_reward_gradient,
+    differential_action_values,
+    stationary_distribution,
+)
 from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
 from pgbook.environments import FiniteMDPEnv, sample_environment
 from pgbook.estimators import (
@@ -27,7 +33,7 @@ from pgbook.evaluation import (
     state_values,
 )
 from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
-from pgbook.gradients import autodiff_gradient, exact_gradient, finite_difference
+from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
@@ -50,8 +56,13 @@ __all__ = [
     "advantages",
     "check_estimator",
     "autodiff_gradient",
+    "autodiff_jacobians",
+    "average_reward",
+    "average_reward_gradient",
+    "differential_action_values",
     "discounted_visitation",
     "envs",
+    "exercises",
     "exact_gradient",
     "exact_objective",
     "finite_difference",
@@ -66,6 +77,7 @@ __all__ = [
     "score_sums",
     "standard_problems",
     "state_values",
+    "stationary_distribution",
     "stats",
     "widgets",
 ]

@@ -62,19 +62,56 @@ def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     >>> pg.autodiff_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.25,  0.25]])
     """
+    theta_tensor = _checked_tensor(mdp, policy, theta).requires_grad_(True)
+    values, _, _ = _torch_evaluation(mdp, policy, theta_tensor)
+    objective = torch.tensor(mdp.initial) @ values
+    (gradient,) = torch.autograd.grad(objective, theta_tensor)
+    return gradient.numpy()
+
+
+def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Any) -> dict[str, np.ndarray]:
+    r"""Jacobians of the values and the visitation by torch autograd: the pieces of the theorem's proof.
+
+    Returns ``{"V": ∂V/∂θ, "Q": ∂Q/∂θ, "d": ∂d/∂θ}`` with shapes (n_states, \*param_shape),
+    (n_states, n_actions, \*param_shape) and (n_states, \*param_shape), where d is the unnormalised
+    discounted visitation. The theorem says that ∇J needs neither ∂Q/∂θ nor ∂d/∂θ, although neither is zero.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    >>> jacobians = autodiff_jacobians(mdp, policy, pg.envs.corridor_params(0.3))
+    >>> jacobians["V"].shape, jacobians["Q"].shape
+    ((4, 2), (4, 2, 2))
+    """
+    theta_tensor = _checked_tensor(mdp, policy, theta)
+    jacobians = torch.autograd.functional.jacobian(lambda t: _torch_evaluation(mdp, policy, t), theta_tensor)
+    return {name: jacobian.numpy() for name, jacobian in zip(("V", "Q", "d"), jacobians, strict=True)}
+
+
+def _checked_tensor(mdp: FiniteMDP, policy: Policy, theta: Any) -> torch.Tensor:
     pi = policy_table(mdp, policy, theta)  # validates the arguments
     if mdp.gamma == 1.0:
         mdp.check_termination(pi)
-    theta_tensor = torch.tensor(policy.check_params(theta), dtype=torch.float64, requires_grad=True)
-    pi = policy.torch_log_probabilities(theta_tensor).exp()
+    return torch.tensor(policy.check_params(theta), dtype=torch.float64)
+
+
+def _torch_evaluation(
+    mdp: FiniteMDP, policy: Policy, theta: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """V (every state), Q and the unnormalised visitation d, in torch, from the MDP's arrays alone."""
+    pi = policy.torch_log_probabilities(theta).exp()
     live = torch.as_tensor(np.flatnonzero(~mdp.terminal))
-    P_pi = torch.einsum("sa,sat->st", pi, torch.tensor(mdp.P))[live][:, live]
-    r_pi = (pi * torch.tensor(mdp.R)).sum(dim=1)[live]
-    identity = torch.eye(live.numel(), dtype=torch.float64)
-    values = torch.linalg.solve(identity - mdp.gamma * P_pi, r_pi)
-    objective = torch.tensor(mdp.initial)[live] @ values
-    (gradient,) = torch.autograd.grad(objective, theta_tensor)
-    return gradient.numpy()
+    P, R = torch.tensor(mdp.P), torch.tensor(mdp.R)
+    P_pi = torch.einsum("sa,sat->st", pi, P)[live][:, live]
+    r_pi = (pi * R).sum(dim=1)[live]
+    system = torch.eye(live.numel(), dtype=torch.float64) - mdp.gamma * P_pi
+    values = torch.zeros(mdp.n_states, dtype=torch.float64).index_put((live,), torch.linalg.solve(system, r_pi))
+    q_values = R + mdp.gamma * P @ values
+    visitation = torch.zeros(mdp.n_states, dtype=torch.float64).index_put(
+        (live,), torch.linalg.solve(system.T, torch.tensor(mdp.initial)[live])
+    )
+    return values, q_values, visitation
 
 
 def finite_difference(

@@ -1,0 +1,138 @@
+"""Checks for the book's exercises: each runs the reader's code on several cases and says whether it is right.
+
+Every check returns a :class:`CheckResult`: ``result.passed`` is the verdict, and its text says what was
+tried and, for a wrong answer, the first case where it went wrong, with the expected and the returned
+values. An exception raised by the reader's code is reported, not re-raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pgbook import envs
+from pgbook.gradients import exact_gradient, finite_difference
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy, TabularSoftmax
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of an exercise check, printed as one readable message."""
+
+    passed: bool
+    message: str
+
+    def __repr__(self) -> str:
+        return ("Correct. " if self.passed else "Not yet. ") + self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
+    r"""Check ``score(logits, a)``: the gradient of :math:`\log \mathrm{softmax}(h)_a` with respect to the
+    logits h, a vector of shape ``logits.shape`` (the answer is :math:`e_a - \pi`).
+
+    >>> check_softmax_score(lambda h, a: np.eye(len(h))[a] - np.exp(h) / np.exp(h).sum())
+    Correct. score(logits, a) matched on 12 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(0)
+        for n_actions in (2, 3, 5):
+            policy = TabularSoftmax(1, n_actions)
+            for _ in range(4):
+                logits = rng.normal(scale=2.0, size=n_actions)
+                action = int(rng.integers(n_actions))
+                yield (logits.copy(), action), policy.score(logits[None, :])[0, action, 0]
+
+    return _compare("score(logits, a)", score, cases(), rtol=1e-8)
+
+
+def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``visitation(mdp, pi)``: the unnormalised discounted visitation
+    :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` of the policy table ``pi[s, a]``, zero on terminal states.
+
+    >>> check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi))
+    Correct. visitation(mdp, pi) matched on 6 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        problems = [envs.random_mdp(4, 2, gamma=gamma, seed=k) for k, gamma in enumerate((0.0, 0.5, 0.9))]
+        problems += [envs.random_mdp(5, 3, gamma=1.0, seed=3, n_terminal=1), envs.short_corridor()]
+        problems.append(envs.random_mdp(5, 2, gamma=0.8, seed=4, n_terminal=2))
+        rng = np.random.default_rng(1)
+        for mdp in problems:
+            pi = rng.dirichlet(np.ones(mdp.n_actions), size=mdp.n_states)
+            yield (mdp, pi), mdp.discounted_visitation(pi)
+
+    return _compare("visitation(mdp, pi)", visitation, cases(), rtol=1e-8)
+
+
+def check_central_difference(difference: Callable[[Callable, np.ndarray, float], Any]) -> CheckResult:
+    r"""Check ``difference(f, theta, h)``: the central-difference gradient
+    :math:`(f(\theta + h e_i) - f(\theta - h e_i)) / 2h` for every coordinate i.
+
+    >>> check_central_difference(lambda f, theta, h: finite_difference(f, theta, step=h))
+    Correct. difference(f, theta, h) matched on 6 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        functions = [lambda t: float(np.sum(np.sin(t) * t**2)), lambda t: float(np.exp(t[0]) * t[-1] ** 3)]
+        rng = np.random.default_rng(2)
+        for function in functions:
+            for h in (1e-2, 1e-3, 1e-4):
+                theta = rng.normal(size=3)
+                yield (function, theta.copy(), h), finite_difference(function, theta, step=h)
+
+    return _compare("difference(f, theta, h)", difference, cases(), rtol=1e-7)
+
+
+def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``gradient(mdp, policy, theta)``: the exact :math:`\nabla_\theta J`, for example by the policy
+    gradient theorem from :func:`pgbook.discounted_visitation` and :func:`pgbook.action_values`.
+
+    >>> check_policy_gradient(exact_gradient)
+    Correct. gradient(mdp, policy, theta) matched on 4 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        tabular = TabularSoftmax(4, 3)
+        problems = [
+            (envs.random_mdp(4, 3, gamma=0.9, seed=5), tabular, tabular.init_params(seed=5)),
+            (envs.random_mdp(4, 3, gamma=1.0, seed=6, n_terminal=1), tabular, tabular.init_params(seed=6)),
+            (envs.short_corridor(), envs.short_corridor_policy(), envs.corridor_params(0.3)),
+            (envs.short_corridor(), envs.corridor_recognising_policy(), np.array([0.5, -0.5])),
+        ]
+        for mdp, policy, theta in problems:
+            yield (mdp, policy, theta.copy()), exact_gradient(mdp, policy, theta)
+
+    return _compare("gradient(mdp, policy, theta)", gradient, cases(), rtol=1e-6)
+
+
+def _compare(name: str, answer: Callable, cases: Iterator[tuple[tuple, np.ndarray]], *, rtol: float) -> CheckResult:
+    if not callable(answer):
+        return CheckResult(False, f"{name} must be a function; got {type(answer).__name__}.")
+    count = 0
+    for arguments, expected in cases:
+        count += 1
+        try:
+            returned = np.asarray(answer(*arguments), dtype=float)
+        except Exception as error:  # the reader's code: report it, do not crash the check
+            return CheckResult(False, f"{name} raised {type(error).__name__}: {error} (case {count}).")
+        if returned.shape != expected.shape:
+            return CheckResult(
+                False, f"{name} returned shape {returned.shape} in case {count}; expected shape {expected.shape}."
+            )
+        scale = max(np.abs(expected).max(initial=0.0), 1.0)
+        if not np.all(np.abs(returned - expected) <= rtol * scale):
+            return CheckResult(
+                False,
+                f"in case {count}, {name} returned\n{np.array2string(returned, precision=6)}\nbut the answer is\n"
+                f"{np.array2string(expected, precision=6)}",
+            )
+    return CheckResult(True, f"{name} matched on {count} cases.")
