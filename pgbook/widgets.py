@@ -21,17 +21,14 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from PIL import Image
 
-matplotlib.use("Agg")  # render to PNG bytes; the live widget shows them in an Image widget
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from pgbook.estimators import (  # noqa: E402
+from pgbook.estimators import (
     GradientEstimate,
     advantage_estimator,
     fit_state_values,
@@ -39,12 +36,12 @@ from pgbook.estimators import (  # noqa: E402
     reward_to_go,
     score_sums,
 )
-from pgbook.evaluation import advantages, exact_objective, state_values  # noqa: E402
-from pgbook.gradients import exact_gradient, finite_difference  # noqa: E402
-from pgbook.mdp import FiniteMDP  # noqa: E402
-from pgbook.policies import Policy  # noqa: E402
-from pgbook.sampling import Batch, sample_episodes  # noqa: E402
-from pgbook.stats import cosine_similarity  # noqa: E402
+from pgbook.evaluation import advantages, exact_objective, state_values
+from pgbook.gradients import exact_gradient, finite_difference
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy
+from pgbook.sampling import Batch, sample_episodes
+from pgbook.stats import cosine_similarity
 
 ESTIMATORS = ("REINFORCE", "reward-to-go", "exact advantage")
 BASELINES = ("none", "mean", "optimal", "learned V(s)", "true V(s)")
@@ -225,7 +222,10 @@ class GradientExplorer:
         )
 
     def _build_figure(self, gamma: float) -> None:
-        figure, (landscape_axes, bar_axes) = plt.subplots(1, 2, figsize=(9.5, 3.9), width_ratios=(1.15, 1))
+        # A pyplot-free figure on its own Agg canvas: no global matplotlib state, no inline display.
+        figure = Figure(figsize=(9.5, 3.9))
+        FigureCanvasAgg(figure)
+        landscape_axes, bar_axes = figure.subplots(1, 2, width_ratios=(1.15, 1))
         image = landscape_axes.imshow(
             self.landscapes[gamma], origin="lower", extent=self._extent, cmap="viridis", aspect="auto"
         )
