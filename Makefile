@@ -17,7 +17,7 @@ book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: install
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check pgbook tests benchmarks
@@ -27,6 +27,8 @@ bench: install
 	$(BIN)/python benchmarks/gradients.py
 	$(BIN)/python benchmarks/sampling.py
 	$(BIN)/python benchmarks/efficiency.py
+	$(BIN)/python benchmarks/widgets.py
+	$(BIN)/python benchmarks/book.py
 
 clean:
 	rm -rf _build $(VENV)

@@ -1,6 +1,11 @@
 """Shared fixtures: a deterministic hypothesis profile and strategies for random problems."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -54,3 +59,24 @@ def assert_close(actual, expected, *, rtol: float, scale: float) -> None:
     error = np.abs(actual - expected).max(initial=0.0)
     bound = rtol * max(np.abs(expected).max(initial=0.0), scale)
     assert error <= bound, f"error {error:.3e} > {bound:.3e}\nactual   {actual}\nexpected {expected}"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the whole book once per test run (warnings are errors, every chapter executed); its HTML folder.
+
+    Tests that use it carry ``@pytest.mark.xdist_group("book")`` so that one worker builds it once.
+    """
+    output = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    return output / "_build" / "html"

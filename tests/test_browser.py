@@ -1,0 +1,110 @@
+"""The built book in headless Chromium, as a reader without a kernel or a network sees it.
+
+Needs Debian's Chromium (/usr/bin/chromium; `.ci/run` installs it). Locally, without it, these tests are
+skipped with that reason; under CI (CI=true) a missing browser is a failure, not a skip.
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = [
+    "intro",
+    "learning-the-policy",
+    "finite-differences",
+    "log-derivative-trick",
+    "policy-gradient-theorem",
+    "reinforce",
+    "references",
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"Chromium is missing at {CHROMIUM}: .ci/run must install Debian's chromium package")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page()
+    outside = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(("http://127.0.0.1", "data:", "about:")) else None
+        ),
+    )
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page, outside
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders_equations_and_images_offline(site, browser, name):
+    page, outside = open_page(browser, f"{site}/book/{name}.html")
+    if page.locator(".math").count():
+        page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
+        page.wait_for_function("() => !document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
+    visible = page.locator("article").inner_text()
+    assert "$$" not in visible and not re.search(r"\\(frac|sum|nabla)\b", visible), "raw TeX left on the page"
+    broken = page.evaluate(
+        "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))"
+    )
+    assert broken == [], f"images not displayed: {broken}"
+    assert outside == [], f"requests leaving this machine: {outside}"
+    page.close()
+
+
+@pytest.mark.parametrize("name", ["finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce"])
+def test_static_slider_changes_the_figure_at_both_ends(site, browser, name):
+    page, _ = open_page(browser, f"{site}/book/{name}.html")
+    figure = page.locator(".pgbook-frames")
+    slider, image, label = figure.locator("input[type=range]"), figure.locator("img"), figure.locator("output")
+    seen = set()
+    for end in ("max", "min"):
+        slider.evaluate(f"(el) => {{ el.value = el.{end}; el.dispatchEvent(new Event('input')); }}")
+        seen.add(image.get_attribute("src"))
+        expected = "1" if end == "min" else None
+        if expected:
+            assert label.inner_text() == expected
+        assert image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+    assert len(seen) == 2, "moving the slider from one end to the other must change the figure"
+    assert label.inner_text() == "1"
+    page.close()
