@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,18 @@ def assert_close(actual, expected, *, rtol: float, scale: float) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def book_pages() -> list[str]:
+    """The book's pages in table-of-contents order (names under book/, without extension)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    return [Path(file).name for file in files]
+
+
+def pages_containing(text: str) -> list[str]:
+    """The pages whose source contains ``text`` (for example the call that shows an interactive figure)."""
+    return [page for page in book_pages() if text in (ROOT / "book" / f"{page}.md").read_text()]
 
 
 @pytest.fixture(scope="session")

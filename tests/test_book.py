@@ -6,18 +6,19 @@ import re
 import numpy as np
 import pytest
 
+from conftest import book_pages, pages_containing
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
-CHAPTERS = [
-    "intro",
-    "learning-the-policy",
-    "finite-differences",
-    "log-derivative-trick",
-    "policy-gradient-theorem",
-    "reinforce",
-]
-WITH_WIDGETS = ["finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce"]
-WITH_EXERCISE_CHECKS = ["learning-the-policy", "finite-differences", "log-derivative-trick", "policy-gradient-theorem"]
+CHAPTERS = book_pages()
+WITH_WIDGETS = pages_containing("pg.widgets.show(")
+WITH_EXERCISE_CHECKS = pages_containing("pg.exercises.check_")
+
+
+def test_the_pages_under_test_are_the_book():
+    assert CHAPTERS[0] == "intro" and len(CHAPTERS) >= 7
+    assert WITH_WIDGETS == ["finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce"]
+    assert len(WITH_EXERCISE_CHECKS) >= 4
 
 
 def page_text(built_book, name):

@@ -13,18 +13,12 @@ import threading
 
 import pytest
 
+from conftest import book_pages, pages_containing
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = [
-    "intro",
-    "learning-the-policy",
-    "finite-differences",
-    "log-derivative-trick",
-    "policy-gradient-theorem",
-    "reinforce",
-    "references",
-]
+PAGES = book_pages()
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -92,7 +86,7 @@ def test_page_renders_equations_and_images_offline(site, browser, name):
     page.close()
 
 
-@pytest.mark.parametrize("name", ["finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce"])
+@pytest.mark.parametrize("name", pages_containing("pg.widgets.show("))
 def test_static_slider_changes_the_figure_at_both_ends(site, browser, name):
     page, _ = open_page(browser, f"{site}/book/{name}.html")
     figure = page.locator(".pgbook-frames")
