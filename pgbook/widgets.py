@@ -176,14 +176,22 @@ class GradientExplorer:
 
     # Drawing ------------------------------------------------------------------------------------------
 
-    def png(self, **settings) -> bytes:
-        """The figure for these slider settings (the keywords of :meth:`compare`), as PNG bytes."""
+    def png(self, *, compact: bool = False, **settings) -> bytes:
+        """The figure for these slider settings (the keywords of :meth:`compare`), as PNG bytes.
+
+        The live widget wants speed (fast, light compression); ``compact=True`` (the static frames embedded
+        in the book's pages) quantizes to a 256-colour palette, about a third of the size.
+        """
         comparison = self.compare(**settings)
         self._draw(comparison, settings["theta_index"], settings["gamma"])
         canvas = self._figure.canvas
         canvas.draw()
+        image = Image.fromarray(np.asarray(canvas.buffer_rgba()))
         buffer = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        if compact:
+            image.convert("RGB").quantize(256).save(buffer, format="png", optimize=True)
+        else:
+            image.save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
     def _draw(self, comparison: Comparison, theta_index: tuple[int, int], gamma: float) -> None:
@@ -315,7 +323,8 @@ class GradientExplorer:
         """Frames over the number of episodes, with a range slider that works without a kernel."""
         settings = self._initial(**initial)
         frames = [
-            "data:image/png;base64," + base64.b64encode(self.png(**{**settings, "n_episodes": n})).decode()
+            "data:image/png;base64,"
+            + base64.b64encode(self.png(compact=True, **{**settings, "n_episodes": n})).decode()
             for n in self.episode_counts
         ]
         start = self.episode_counts.index(settings["n_episodes"])

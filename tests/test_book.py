@@ -34,6 +34,7 @@ def test_every_chapter_ran_without_error_and_loads_nothing_from_a_cdn(built_book
     if 'class="math' in source:
         assert "../_static/mathjax/tex-mml-chtml.js" in source, "equations must be typeset by the local MathJax"
     assert "html-manager" not in source, "no ipywidgets JavaScript: the static figures need none"
+    assert "widget-state+json" not in source, "no unused widget state (its random ids make builds differ)"
 
 
 def test_local_mathjax_is_in_the_build(built_book):
