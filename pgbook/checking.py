@@ -102,27 +102,25 @@ class EstimatorReport:
 
     def __str__(self) -> str:
         lines = [
-            f"check_estimator: {self.n_episodes} episodes per problem; a component fails when its bias "
-            f"z-score exceeds the threshold (probability {self.false_alarm:g} that an unbiased estimator "
+            f"check_estimator: {self.n_episodes} episodes per problem. A component fails when its bias",
+            f"z-score exceeds the threshold (probability {self.false_alarm:g} that an unbiased estimator",
             "fails anywhere).",
-            "",
         ]
         for result in self.results:
-            verdict = "ok" if result.passed else "BIASED?"
             worst = int(np.argmax(np.abs(result.z)))
-            lines.append(
-                f"[{verdict}] {result.problem}: max |z| = {np.abs(result.z).max():.2f} (threshold "
-                f"{result.threshold:.2f}); relative variance κ = {result.relative_variance:.3g}; cosine to "
-                f"exact = {result.cosine:.4f}"
-            )
-            lines.append(
-                f"    worst component {worst}: exact {result.exact.flat[worst]:.5g}, interval "
-                f"[{result.lower.flat[worst]:.5g}, {result.upper.flat[worst]:.5g}]"
-            )
-            for name, (kappa, cosine) in result.references.items():
-                lines.append(f"    reference {name}: κ = {kappa:.3g}, cosine = {cosine:.4f}")
-        lines.append("")
-        lines.append("PASSED" if self.passed else "FAILED: see the components marked BIASED? above")
+            lines += [
+                "",
+                f"[{'ok' if result.passed else 'BIASED?'}] {result.problem}",
+                f"    max |z| = {np.abs(result.z).max():.2f} (threshold {result.threshold:.2f}), "
+                f"κ = {result.relative_variance:.3g}, cosine to exact {result.cosine:.4f}",
+                f"    worst component {worst}: exact {result.exact.flat[worst]:.5g}, "
+                f"interval [{result.lower.flat[worst]:.5g}, {result.upper.flat[worst]:.5g}]",
+            ]
+            lines += [
+                f"    reference {name}: κ = {kappa:.3g}, cosine {cosine:.4f}"
+                for name, (kappa, cosine) in result.references.items()
+            ]
+        lines += ["", "PASSED" if self.passed else "FAILED: see the problems marked BIASED? above"]
         return "\n".join(lines)
 
 
