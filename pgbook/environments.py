@@ -16,7 +16,7 @@ import torch
 
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
-from pgbook.sampling import Batch, _cdf
+from pgbook.sampling import Batch, _cdf, _draw
 from pgbook.validation import as_count, as_discount, as_seed
 
 
@@ -121,7 +121,7 @@ def sample_environment(
                 break
             with torch.no_grad():
                 log_pi = policy.torch_action_log_probabilities(theta, torch.from_numpy(observation)).numpy()
-            action = (rng.random(n_episodes)[:, None] >= _cdf(np.exp(log_pi))).sum(axis=1)
+            action = _draw(_cdf(np.exp(log_pi)), rng.random)
             alive[t], observations[t], actions[t] = running, observation, action
             observation, reward, ended, cut_off, _ = envs.step(action)
             observation = np.asarray(observation, dtype=np.float64)

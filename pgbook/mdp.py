@@ -122,9 +122,9 @@ class FiniteMDP:
 
     def _transient_system(self, pi: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""Return the non-terminal index set N, :math:`I - \gamma P_\pi[N, N]` and :math:`r_\pi[N]`."""
-        if self.gamma == 1.0:
-            self.check_termination(pi)
         P_pi, r_pi = self.markov_chain(pi)
+        if self.gamma == 1.0:
+            self._require_termination(P_pi)
         live = np.flatnonzero(~self.terminal)
         return live, np.eye(live.size) - self.gamma * P_pi[np.ix_(live, live)], r_pi[live]
 
@@ -134,7 +134,9 @@ class FiniteMDP:
         Follows the transitions of positive probability backwards from the terminal states; a state not
         reached that way loops forever under ``pi``, and its undiscounted value is infinite.
         """
-        P_pi, _ = self.markov_chain(pi)
+        self._require_termination(self.markov_chain(pi)[0])
+
+    def _require_termination(self, P_pi: np.ndarray) -> None:
         reaches_end = self.terminal.copy()
         while True:
             grown = reaches_end | (P_pi[:, reaches_end] > 0).any(axis=1)

@@ -147,9 +147,6 @@ def sample_episodes(
     else:
         raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}')
 
-    def draw(cdf):  # one index per row of cdf: the first whose cumulative probability exceeds u ~ U[0, 1)
-        return (uniform(cdf.shape[0])[:, None] >= cdf).sum(axis=1)
-
     def to_backend(array: np.ndarray):  # a writable copy: torch refuses read-only numpy memory
         return xp.asarray(np.array(array))
 
@@ -160,7 +157,7 @@ def sample_episodes(
     states, actions = xp.zeros(shape, dtype=dtypes["int"]), xp.zeros(shape, dtype=dtypes["int"])
     rewards, alive = xp.zeros(shape, dtype=dtypes["float"]), xp.zeros(shape, dtype=dtypes["bool"])
 
-    state = draw(to_backend(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states))))
+    state = _draw(to_backend(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states))), uniform)
     running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     horizon = max_steps
     for t in range(max_steps):
@@ -168,12 +165,12 @@ def sample_episodes(
             horizon = t  # every episode has ended: drop the empty steps
             break
         current = state[running]
-        action = draw(action_cdf[current])
+        action = _draw(action_cdf[current], uniform)
         alive[t, running] = True
         states[t, running] = current
         actions[t, running] = action
         rewards[t, running] = reward_table[current, action]
-        successor = draw(transition_cdf[current, action])
+        successor = _draw(transition_cdf[current, action], uniform)
         state[running] = successor
         running = running[~terminal[successor]]
 
@@ -199,3 +196,9 @@ def _cdf(probabilities: np.ndarray) -> np.ndarray:
     """
     cumulative = np.cumsum(probabilities, axis=-1)
     return cumulative / cumulative[..., -1:]
+
+
+def _draw(cdf, uniform):
+    """One index per row of ``cdf`` (numpy or torch, shape (n, k)): the first whose cumulative probability
+    exceeds u, for u drawn by ``uniform(n)`` from U[0, 1)."""
+    return (uniform(cdf.shape[0])[:, None] >= cdf).sum(axis=1)
