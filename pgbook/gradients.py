@@ -42,9 +42,8 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     array([[-0.25,  0.25]])
     """
     pi = policy_table(mdp, policy, theta)
-    values = mdp.state_values(pi)
+    values, visitation = mdp.values_and_visitation(pi)
     q_values = mdp.action_values(pi, values)
-    visitation = mdp.discounted_visitation(pi)
     return policy.weighted_probability_gradient(theta, visitation[:, None] * q_values)
 
 

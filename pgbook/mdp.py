@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.linalg import lu_factor, lu_solve
 
 from pgbook.validation import as_discount, as_real_array, check_distributions, check_shape
 
@@ -120,13 +121,21 @@ class FiniteMDP:
         pi = self.check_policy_table(pi)
         return np.einsum("sa,sat->st", pi, self.P), np.einsum("sa,sa->s", pi, self.R)
 
-    def _transient_system(self, pi: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""Return the non-terminal index set N, :math:`I - \gamma P_\pi[N, N]` and :math:`r_\pi[N]`."""
+    def values_and_visitation(self, pi: Any) -> tuple[np.ndarray, np.ndarray]:
+        r""":math:`V_\pi` and the unnormalised visitation :math:`d` from one LU factorisation of
+        :math:`I - \gamma P_\pi` on the non-terminal states: :math:`V = (I - \gamma P_\pi)^{-1} r_\pi`,
+        :math:`d^\top = \mu_0^\top (I - \gamma P_\pi)^{-1}`. Both are 0 on terminal states. The policy gradient
+        theorem needs both, so the factorisation is shared rather than done twice.
+        """
         P_pi, r_pi = self.markov_chain(pi)
         if self.gamma == 1.0:
             self._require_termination(P_pi)
         live = np.flatnonzero(~self.terminal)
-        return live, np.eye(live.size) - self.gamma * P_pi[np.ix_(live, live)], r_pi[live]
+        factors = lu_factor(np.eye(live.size) - self.gamma * P_pi[np.ix_(live, live)])
+        values, visitation = np.zeros(self.n_states), np.zeros(self.n_states)
+        values[live] = lu_solve(factors, r_pi[live])
+        visitation[live] = lu_solve(factors, self.initial[live], trans=1)
+        return values, visitation
 
     def check_termination(self, pi: Any) -> None:
         """Raise unless ``pi`` reaches a terminal state from every state (needed when gamma = 1).
@@ -152,10 +161,7 @@ class FiniteMDP:
 
     def state_values(self, pi: Any) -> np.ndarray:
         r"""State values :math:`V_\pi = (I - \gamma P_\pi)^{-1} r_\pi` on non-terminal states, 0 on terminal ones."""
-        live, system, r_live = self._transient_system(pi)
-        values = np.zeros(self.n_states)
-        values[live] = np.linalg.solve(system, r_live)
-        return values
+        return self.values_and_visitation(pi)[0]
 
     def action_values(self, pi: Any, state_values: np.ndarray | None = None) -> np.ndarray:
         r"""Action values :math:`Q_\pi(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
@@ -170,9 +176,7 @@ class FiniteMDP:
         the expected (discounted) episode length for an episodic one; ``normalized=True`` divides by that
         total and returns a probability distribution.
         """
-        live, system, _ = self._transient_system(pi)
-        visitation = np.zeros(self.n_states)
-        visitation[live] = np.linalg.solve(system.T, self.initial[live])
+        visitation = self.values_and_visitation(pi)[1]
         if normalized:
             total = visitation.sum()
             if total == 0.0:
