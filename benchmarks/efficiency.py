@@ -56,14 +56,12 @@ ESTIMATORS = {
 }
 
 
-def episodes_for_cosine(per_episode: np.ndarray, exact: np.ndarray, target: float = 0.9) -> int | None:
-    flat = per_episode.reshape(per_episode.shape[0], -1)
+def episodes_for_cosine(estimate: pg.GradientEstimate, exact: np.ndarray, target: float = 0.9) -> int | None:
     direction = exact.ravel() / np.linalg.norm(exact)
     for size in GRID:
-        n_batches = flat.shape[0] // size
-        means = flat[: n_batches * size].reshape(n_batches, size, -1).mean(axis=1)
+        means = estimate.batch_means(size).reshape(estimate.n_episodes // size, -1)
         norms = np.linalg.norm(means, axis=1)
-        cosines = np.divide(means @ direction, norms, out=np.zeros(n_batches), where=norms > 0)
+        cosines = np.divide(means @ direction, norms, out=np.zeros(len(means)), where=norms > 0)
         if np.median(cosines) >= target:
             return int(size)
     return None
@@ -81,7 +79,7 @@ def main() -> None:
         for label, estimator in ESTIMATORS.items():
             estimate = estimator(batch, policy, theta, values, advantages)
             kappa = pg.stats.relative_variance(estimate, exact)
-            needed = episodes_for_cosine(estimate.per_episode, exact)
+            needed = episodes_for_cosine(estimate, exact)
             shown = f"{needed:,}" if needed is not None else f"> {GRID[-1]:,}"
             lines.append(f"| {name} | {label} | {kappa:,.1f} | {shown} | {4.26 * kappa:,.0f} |")
     notes = [

@@ -32,7 +32,7 @@ import torch
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.sampling import Batch
-from pgbook.validation import as_real_array, check_shape
+from pgbook.validation import as_count, as_real_array, check_shape
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,20 @@ class GradientEstimate:
         if self.n_episodes < 2:
             raise ValueError("a standard error needs at least two episodes")
         return self.per_episode.std(axis=0, ddof=1) / np.sqrt(self.n_episodes)
+
+    def batch_means(self, size: int) -> np.ndarray:
+        """Means over disjoint batches of ``size`` consecutive episodes (a remainder is dropped), shape
+        (n_episodes // size, \\*param_shape): how estimates from ``size`` episodes spread, without resampling.
+
+        >>> GradientEstimate(np.arange(10.0)[:, None]).batch_means(4)
+        array([[1.5],
+               [5.5]])
+        """
+        size = as_count("size", size)
+        if size > self.n_episodes:
+            raise ValueError(f"size must be at most n_episodes={self.n_episodes}; got {size}")
+        n_batches = self.n_episodes // size
+        return self.per_episode[: n_batches * size].reshape(n_batches, size, *self.per_episode.shape[1:]).mean(axis=1)
 
     @property
     def covariance_trace(self) -> float:

@@ -198,3 +198,16 @@ def test_estimator_arguments_are_checked(call, error, words):
     batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 20, max_steps=5, seed=0)
     with pytest.raises(error, match=words):
         call(batch, policy, np.zeros((3, 2)))
+
+
+def test_batch_means_are_means_of_disjoint_consecutive_batches():
+    samples = np.random.default_rng(0).standard_normal((10, 2, 3))
+    estimate = pg.GradientEstimate(samples)
+    means = estimate.batch_means(3)
+    assert means.shape == (3, 2, 3)  # the tenth episode is dropped
+    np.testing.assert_allclose(means[1], samples[3:6].mean(axis=0))
+    np.testing.assert_allclose(estimate.batch_means(1), samples)
+    with pytest.raises(ValueError, match="size must be at most n_episodes=10"):
+        estimate.batch_means(11)
+    with pytest.raises(ValueError, match="size must be at least 1"):
+        estimate.batch_means(0)
