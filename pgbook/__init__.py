@@ -7,7 +7,7 @@
 -12.0
 """
 
-from pgbook import envs, exercises, stats, widgets
+from pgbook import envs, exercises, expectations, lqr, plotting, stats, training, variance, widgets
 from pgbook.average_reward import (
     average_reward,
     average_reward_gradient,
@@ -30,6 +30,7 @@ from pgbook.evaluation import (
     advantages,
     discounted_visitation,
     exact_objective,
+    exact_objectives,
     state_values,
 )
 from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
@@ -64,9 +65,13 @@ __all__ = [
     "envs",
     "exercises",
     "exact_gradient",
+    "expectations",
     "exact_objective",
+    "exact_objectives",
     "finite_difference",
     "gaussian_pathwise_gradient",
+    "lqr",
+    "plotting",
     "gaussian_score_gradient",
     "fit_state_values",
     "gae_estimator",
@@ -79,5 +84,7 @@ __all__ = [
     "state_values",
     "stationary_distribution",
     "stats",
+    "training",
+    "variance",
     "widgets",
 ]

@@ -58,7 +58,7 @@ class FiniteMDPEnv(gym.Env):
 
 
 def sample_environment(
-    make_env: Callable[[], gym.Env],
+    env: str | Callable[[], gym.Env],
     policy: ModulePolicy,
     theta: Any,
     n_episodes: int,
@@ -69,29 +69,34 @@ def sample_environment(
 ) -> Batch:
     r"""Run ``n_episodes`` episodes of a Gymnasium environment side by side under :math:`\pi_\theta`.
 
-    One copy of the environment per episode, stepped together in a ``gymnasium.vector.SyncVectorEnv``;
-    the policy chooses every copy's action in one forward pass. An episode ends when the environment
-    says terminated (``Batch.terminated``) or truncated, or after ``max_steps`` steps.
+    One copy of the environment per episode, stepped together as one vector environment; the policy
+    chooses every copy's action in one forward pass. An episode ends when the environment says terminated
+    (``Batch.terminated``) or truncated, or after ``max_steps`` steps.
 
     Parameters
     ----------
-    make_env : callable
-        Returns a new environment with a ``Discrete`` action space and ``Box`` observations, for example
-        ``lambda: gymnasium.make("CartPole-v1")``.
+    env : str or callable
+        A registered environment id, such as ``"CartPole-v1"``: the copies are
+        ``gymnasium.make_vec(env, n_episodes)``, the environment's own vectorised implementation where it
+        has one (CartPole does: all copies in one numpy step). Or a callable returning a new environment,
+        such as ``lambda: pg.FiniteMDPEnv(mdp)``: the copies are stepped one by one in a
+        ``gymnasium.vector.SyncVectorEnv``. Either way the actions must be ``Discrete`` and the
+        observations vectors.
     gamma : float
         The discount that defines the returns (an environment has none of its own).
 
     Examples
     --------
-    >>> import gymnasium
     >>> policy = ModulePolicy(torch.nn.Linear(4, 2), 2)
-    >>> batch = sample_environment(lambda: gymnasium.make("CartPole-v1"), policy, policy.init_params(seed=0),
-    ...                            8, gamma=0.99, max_steps=500, seed=0)
+    >>> batch = sample_environment("CartPole-v1", policy, policy.init_params(seed=0), 8, gamma=0.99,
+    ...                            max_steps=500, seed=0)
     >>> batch.states.shape[0], batch.states.shape[2], bool(batch.terminated.any())
     (8, 4, True)
     """
-    if not callable(make_env):
-        raise TypeError(f"make_env must be a callable returning a gymnasium.Env; got {type(make_env).__name__}")
+    if not (isinstance(env, str) or callable(env)):
+        raise TypeError(
+            f"env must be an environment id (str) or a callable returning a gymnasium.Env; got {type(env).__name__}"
+        )
     if not isinstance(policy, ModulePolicy):
         raise TypeError(f"policy must be a pgbook.ModulePolicy; got {type(policy).__name__}")
     theta = torch.tensor(policy.check_params(theta), dtype=torch.float64)
@@ -99,8 +104,14 @@ def sample_environment(
     max_steps = as_count("max_steps", max_steps)
     gamma = as_discount("gamma", gamma)
     rng = as_seed("seed", seed)
-    envs = gym.vector.SyncVectorEnv([make_env] * n_episodes, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    if isinstance(env, str):
+        envs = gym.make_vec(env, num_envs=n_episodes)
+    else:
+        envs = gym.vector.SyncVectorEnv([env] * n_episodes, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
     try:
+        if envs.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.NEXT_STEP:
+            # Other modes return a reset observation in place of an episode's last one.
+            raise ValueError(f"env must reset its copies on the step after an episode ends; {env!r} does not")
         if not isinstance(envs.single_action_space, gym.spaces.Discrete):
             raise ValueError(f"the environment's actions must be Discrete; got {envs.single_action_space}")
         if envs.single_action_space.n != policy.n_actions:

@@ -12,6 +12,7 @@ import numpy as np
 
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
+from pgbook.validation import as_real_array
 
 
 def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
@@ -40,6 +41,25 @@ def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
     """
     pi = policy_table(mdp, policy, theta)
     return mdp.objective(pi)
+
+
+def exact_objectives(mdp: FiniteMDP, policy: Policy, thetas: Any) -> np.ndarray:
+    r""":func:`exact_objective` at each of a stack of parameters, ``thetas`` of shape (n, \*policy.param_shape),
+    from one batched linear solve: for landscapes over a grid of θ and for learning curves.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    >>> pg.exact_objectives(mdp, policy, [pg.envs.corridor_params(p) for p in (0.5, 0.6)]).round(3)
+    array([-12.   , -11.667])
+    """
+    thetas = as_real_array("thetas", thetas)
+    if thetas.shape[1:] != policy.param_shape or thetas.shape[:1] == (0,):
+        raise ValueError(
+            f"thetas must be a stack of parameters, shape (n >= 1, *{policy.param_shape}); got shape {thetas.shape}"
+        )
+    return mdp.objectives(np.stack([policy_table(mdp, policy, theta) for theta in thetas]))
 
 
 def state_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:

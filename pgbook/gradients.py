@@ -51,7 +51,7 @@ def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The gradient of :math:`J(\theta) = \mu_0^\top (I - \gamma P_\pi)^{-1} r_\pi` by torch autograd.
 
     The objective is rebuilt here in torch from the MDP's arrays and the policy's
-    :meth:`~pgbook.Policy.torch_log_probabilities`, independently of :mod:`pgbook.mdp`, so that this
+    :meth:`~pgbook.policies.Policy.torch_log_probabilities`, independently of :mod:`pgbook.mdp`, so that this
     oracle shares nothing with :func:`exact_gradient` but the policy.
 
     Examples

@@ -188,6 +188,20 @@ class FiniteMDP:
         r"""Expected return from the start distribution, :math:`J = \mu_0^\top V_\pi`."""
         return float(self.initial @ self.state_values(pi))
 
+    def objectives(self, pis: Any) -> np.ndarray:
+        r""":meth:`objective` for each of a stack of policy tables, shape (n, n_states, n_actions): the n
+        systems :math:`(I - \gamma P_\pi) V = r_\pi` are solved as one batch, not one call each."""
+        pis = as_real_array("pis", pis, ndim=3)
+        check_shape("pis", pis, (pis.shape[0], self.n_states, self.n_actions))
+        check_distributions("pis", pis)
+        P_pi, r_pi = np.einsum("nsa,sat->nst", pis, self.P), np.einsum("nsa,sa->ns", pis, self.R)
+        if self.gamma == 1.0:
+            for chain in P_pi:
+                self._require_termination(chain)
+        live = np.flatnonzero(~self.terminal)
+        systems = np.eye(live.size) - self.gamma * P_pi[:, live[:, None], live]
+        return np.linalg.solve(systems, r_pi[:, live, None])[..., 0] @ self.initial[live]
+
 
 def _terminal_mask(terminal: Sequence[int] | np.ndarray, n_states: int) -> np.ndarray:
     array = np.asarray(terminal)

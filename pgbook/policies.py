@@ -90,7 +90,7 @@ class SoftmaxPolicy(Policy):
 
     @abstractmethod
     def logit_jacobian(self, theta: np.ndarray) -> np.ndarray:
-        """The Jacobian of the logits in θ, shape (n_states, n_actions, *param_shape)."""
+        """The Jacobian of the logits in θ, shape (n_states, n_actions, \\*param_shape)."""
 
     @abstractmethod
     def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:

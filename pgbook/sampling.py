@@ -134,6 +134,27 @@ def sample_episodes(
     """
     pi = policy_table(mdp, policy, theta)
     n_episodes = as_count("n_episodes", n_episodes)
+    return simulate(mdp, pi, n_episodes, max_steps=max_steps, seed=seed, backend=backend)
+
+
+def simulate(
+    mdp: FiniteMDP,
+    pi: np.ndarray,
+    n_episodes: int,
+    *,
+    max_steps: int,
+    seed: int | np.random.Generator | None,
+    backend: Literal["numpy", "torch"] = "numpy",
+) -> Batch:
+    r"""The loop of :func:`sample_episodes`, for a checked policy table ``pi`` of shape (n_states, n_actions),
+    or one table per episode, shape (n_episodes, n_states, n_actions) (independent training runs sampled
+    side by side, each under its own policy)."""
+    if pi.shape not in ((mdp.n_states, mdp.n_actions), (n_episodes, mdp.n_states, mdp.n_actions)):
+        raise ValueError(
+            f"pi must have shape {(mdp.n_states, mdp.n_actions)} or {(n_episodes, mdp.n_states, mdp.n_actions)}; "
+            f"got {pi.shape}"
+        )
+    per_episode_policy = pi.ndim == 3
     max_steps = as_count("max_steps", max_steps)
     rng = as_seed("seed", seed)
     if backend == "numpy":
@@ -165,7 +186,7 @@ def sample_episodes(
             horizon = t  # every episode has ended: drop the empty steps
             break
         current = state[running]
-        action = _draw(action_cdf[current], uniform)
+        action = _draw(action_cdf[running, current] if per_episode_policy else action_cdf[current], uniform)
         alive[t, running] = True
         states[t, running] = current
         actions[t, running] = action

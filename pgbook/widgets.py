@@ -18,6 +18,7 @@ import base64
 import hashlib
 import html
 import io
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -36,7 +37,7 @@ from pgbook.estimators import (
     reward_to_go,
     score_sums,
 )
-from pgbook.evaluation import advantages, exact_objective, state_values
+from pgbook.evaluation import advantages, exact_objective, exact_objectives, state_values
 from pgbook.gradients import exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
@@ -122,9 +123,9 @@ class GradientExplorer:
         fine = np.linspace(self.axis_values[0] - margin, self.axis_values[-1] + margin, 61)
         self._fine = fine
         self._extent = (fine[0], fine[-1], fine[0], fine[-1])
+        grid = np.stack(np.meshgrid(fine, fine), axis=-1).reshape(-1, 2)  # rows: θ₁ = y; columns: θ₀ = x
         self.landscapes = {
-            gamma: np.array([[exact_objective(mdp, policy, np.array([x, y])) for x in fine] for y in fine])
-            for gamma, mdp in self.mdps.items()
+            gamma: exact_objectives(mdp, policy, grid).reshape(fine.size, fine.size) for gamma, mdp in self.mdps.items()
         }
         self._figure = None
 
@@ -185,13 +186,7 @@ class GradientExplorer:
         comparison = self.compare(**settings)
         background = self._draw(comparison, settings["theta_index"], settings["gamma"])
         self._render(background)
-        image = Image.fromarray(np.asarray(self._figure.canvas.buffer_rgba()))
-        buffer = io.BytesIO()
-        if compact:
-            image.convert("RGB").quantize(256).save(buffer, format="png", optimize=True)
-        else:
-            image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return encode_png(self._figure, compact=compact)
 
     def _render(self, background: tuple) -> None:
         """Redraw the figure. Only when the background changes (γ, or the bar axis's scale) is everything
@@ -343,41 +338,18 @@ class GradientExplorer:
     def static_html(self, **initial) -> str:
         """Frames over the number of episodes, with a range slider that works without a kernel."""
         settings = self._initial(**initial)
-        frames = [
-            "data:image/png;base64,"
-            + base64.b64encode(self.png(compact=True, **{**settings, "n_episodes": n})).decode()
-            for n in self.episode_counts
-        ]
-        start = self.episode_counts.index(settings["n_episodes"])
-        described = {key: value for key, value in settings.items() if key != "n_episodes"}
-        identity = "pgbook-" + hashlib.sha1(repr((described, frames)).encode()).hexdigest()[:12]
+        frames = [self.png(compact=True, **{**settings, "n_episodes": n}) for n in self.episode_counts]
         theta = self.theta(settings["theta_index"])
-        description = html.escape(
-            f"{settings['estimator']} with baseline {settings['baseline']} at θ = {theta}, γ = {settings['gamma']:g}"
+        return frames_html(
+            frames,
+            [str(n) for n in self.episode_counts],
+            start=self.episode_counts.index(settings["n_episodes"]),
+            slider_name="episodes N",
+            caption=f"<em>{html.escape(settings['estimator'])} with baseline {html.escape(settings['baseline'])} at "
+            f"θ = {html.escape(str(theta))}, γ = {settings['gamma']:g}.</em> Move the slider to change the number "
+            "of episodes N (precomputed; the other controls need a live kernel).",
+            alt="Gradient estimate with {} episodes against the exact and finite-difference gradients",
         )
-        counts = ", ".join(str(n) for n in self.episode_counts)
-        return f"""<div class="pgbook-frames" id="{identity}">
-<p><em>{description}.</em> Move the slider to change the number of episodes N (precomputed; the other
-controls need a live kernel).</p>
-<label>episodes N = <output>{self.episode_counts[start]}</output>
-<input type="range" min="0" max="{len(frames) - 1}" value="{start}" step="1" style="width: 60%"></label>
-<img src="{frames[start]}" alt="Gradient estimate with {self.episode_counts[start]} episodes against the exact
-and finite-difference gradients" style="max-width: 100%">
-<script>
-(function () {{
-  const root = document.getElementById("{identity}");
-  const frames = {frames!r};
-  const counts = [{counts}];
-  const input = root.querySelector("input"), image = root.querySelector("img"), label = root.querySelector("output");
-  input.addEventListener("input", function () {{
-    image.src = frames[input.value];
-    label.textContent = counts[input.value];
-    image.alt = "Gradient estimate with " + counts[input.value] +
-      " episodes against the exact and finite-difference gradients";
-  }});
-}})();
-</script>
-</div>"""
 
     def _initial(self, **initial) -> dict:
         middle = len(self.axis_values) // 2
@@ -398,8 +370,9 @@ def _nice_limit(value: float) -> float:
     return float(min(m * 10**exponent for m in (1.0, 2.0, 5.0, 10.0) if m * 10**exponent >= value))
 
 
-class _LiveWithStaticFallback:
-    """One output holding the live widget and its static HTML version; the viewer picks what it can show."""
+class LiveFigure:
+    """One output holding the live widget and its static HTML version; the viewer picks what it can show
+    (Jupyter the live widget, the HTML book the static version: ``nb_mime_priority_overrides``)."""
 
     def __init__(self, live, static: str) -> None:
         self.live, self.static = live, static
@@ -410,13 +383,146 @@ class _LiveWithStaticFallback:
         return {**data, "text/html": self.static}
 
 
-def show(explorer: GradientExplorer, **initial) -> _LiveWithStaticFallback:
+def show(figure: GradientExplorer | FigureFrames, **initial) -> LiveFigure:
     """Display the live widget in Jupyter and the static frames in the HTML book, from one cell."""
-    return _LiveWithStaticFallback(explorer.widget(**initial), explorer.static_html(**initial))
+    if not isinstance(figure, GradientExplorer | FigureFrames):
+        raise TypeError(f"figure must be a GradientExplorer or a FigureFrames; got {type(figure).__name__}")
+    return LiveFigure(figure.widget(**initial), figure.static_html(**initial))
 
 
-def corridor_explorer(pool_size: int = EPISODE_COUNTS[-1], seed: int = 0) -> GradientExplorer:
+class FigureFrames:
+    r"""A figure for each value of one slider, drawn once; a live ipywidgets slider and a static HTML slider
+    flip through the same frames, so the figure works with or without a kernel and moves instantly.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(figure, value)`` draws the figure for one slider value on an empty matplotlib ``Figure``.
+    values : sequence
+        The slider's values, in order.
+    slider_name : str
+        The slider's label, for example ``"episodes N"``.
+    caption : str
+        HTML shown above the static slider: what the figure shows.
+    alt : str
+        The image's text alternative, with ``{}`` where the slider's value goes.
+    labels : sequence of str, optional
+        How each value is written (default ``f"{value:g}"``).
+    figsize : (float, float)
+    start : int
+        The index of the value shown first.
+
+    Examples
+    --------
+    >>> frames = FigureFrames(lambda figure, value: figure.subplots().plot([0, value]), [1.0, 2.0],
+    ...                       slider_name="slope", caption="A line.", alt="A line of slope {}")
+    >>> len(frames.frames), frames.labels
+    (2, ('1', '2'))
+    >>> 'type="range"' in frames.static_html()
+    True
+    """
+
+    def __init__(
+        self,
+        draw: Callable[[Figure, object], None],
+        values: Sequence,
+        *,
+        slider_name: str,
+        caption: str,
+        alt: str,
+        labels: Sequence[str] | None = None,
+        figsize: tuple[float, float] = (9.5, 3.9),
+        start: int = 0,
+    ) -> None:
+        if not callable(draw):
+            raise TypeError(f"draw must be a callable draw(figure, value); got {type(draw).__name__}")
+        self.values = tuple(values)
+        if not self.values:
+            raise ValueError("values must hold at least one slider value")
+        self.labels = tuple(labels) if labels is not None else tuple(f"{value:g}" for value in self.values)
+        if len(self.labels) != len(self.values):
+            raise ValueError(f"labels must give one label per value ({len(self.values)}); got {len(self.labels)}")
+        if not 0 <= start < len(self.values):
+            raise ValueError(f"start must be an index into values, in [0, {len(self.values)}); got {start}")
+        self.slider_name, self.caption, self.alt, self.start = slider_name, caption, alt, start
+        self.frames = []
+        for value in self.values:
+            figure = Figure(figsize=figsize)
+            FigureCanvasAgg(figure)
+            draw(figure, value)
+            figure.canvas.draw()
+            self.frames.append(encode_png(figure, compact=True))
+
+    def widget(self):
+        """The live version: an ipywidgets slider over the precomputed frames."""
+        import ipywidgets as widgets
+
+        image = widgets.Image(value=self.frames[self.start], format="png")
+        slider = widgets.SelectionSlider(
+            options=[(label, k) for k, label in enumerate(self.labels)], value=self.start, description=self.slider_name
+        )
+
+        def redraw(_change=None) -> None:
+            image.value = self.frames[slider.value]
+
+        slider.observe(redraw, names="value")
+        return widgets.VBox([slider, image])
+
+    def static_html(self) -> str:
+        """The frames with a plain HTML range slider, for a page without a kernel."""
+        return frames_html(
+            self.frames, self.labels, start=self.start, slider_name=self.slider_name, caption=self.caption, alt=self.alt
+        )
+
+
+def encode_png(figure: Figure, *, compact: bool = False) -> bytes:
+    """The figure's canvas, already drawn, as PNG bytes: fast and light compression for the live widget, or
+    ``compact`` (a 256-colour palette, about a third of the size) for frames embedded in the book's pages."""
+    image = Image.fromarray(np.asarray(figure.canvas.buffer_rgba()))
+    buffer = io.BytesIO()
+    if compact:
+        image.convert("RGB").quantize(256).save(buffer, format="png", optimize=True)
+    else:
+        image.save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def frames_html(
+    frames: Sequence[bytes], labels: Sequence[str], *, start: int, slider_name: str, caption: str, alt: str
+) -> str:
+    """Precomputed PNG frames with a range slider that needs no kernel and no JavaScript library.
+
+    ``caption`` is HTML; ``alt`` holds ``{}`` where the slider's label goes. The element's id is a hash of
+    its content, so that two builds give the same page and two figures on one page do not collide.
+    """
+    sources = ["data:image/png;base64," + base64.b64encode(frame).decode() for frame in frames]
+    identity = "pgbook-" + hashlib.sha1(repr((caption, labels, sources)).encode()).hexdigest()[:12]
+    before, _, after = alt.partition("{}")
+    return f"""<div class="pgbook-frames" id="{identity}">
+<p>{caption}</p>
+<label>{html.escape(slider_name)} = <output>{html.escape(labels[start])}</output>
+<input type="range" min="0" max="{len(sources) - 1}" value="{start}" step="1" style="width: 60%"></label>
+<img src="{sources[start]}" alt="{html.escape(alt.format(labels[start]))}" style="max-width: 100%">
+<script>
+(function () {{
+  const root = document.getElementById("{identity}");
+  const frames = {json.dumps(sources)};
+  const labels = {json.dumps(list(labels))};
+  const input = root.querySelector("input"), image = root.querySelector("img"), label = root.querySelector("output");
+  input.addEventListener("input", function () {{
+    image.src = frames[input.value];
+    label.textContent = labels[input.value];
+    image.alt = {json.dumps(before)} + labels[input.value] + {json.dumps(after)};
+  }});
+}})();
+</script>
+</div>"""
+
+
+def corridor_explorer(pool_size: int = 1_000, seed: int = 0) -> GradientExplorer:
     """The book's explorer: the short corridor with a policy that recognises the switched state.
+
+    Its slider goes up to ``pool_size`` episodes (sampled at each of the 81 grid points when it is built).
 
     θ₀ is the logit of "right" in states 0 and 2, θ₁ the logit of "right" in state 1, where the actions
     are switched; the best policy goes right, left, right (J = −3), which this policy can approach.

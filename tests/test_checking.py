@@ -20,7 +20,7 @@ import pgbook as pg
     ids=["estimate", "per-episode", "mean-only"],
 )
 def test_correct_estimators_pass(estimator):
-    report = pg.check_estimator(estimator, n_episodes=20_000, seed=1)
+    report = pg.check_estimator(estimator, n_episodes=5_000, seed=1)
     assert report.passed, str(report)
     assert "PASSED" in str(report)
     assert all(result.cosine > 0.95 for result in report.results)
@@ -40,7 +40,7 @@ def test_correct_estimators_pass(estimator):
     ids=["normalized-returns", "undiscounted-mean-only", "sign", "factor"],
 )
 def test_biased_estimators_fail(estimator, failing):
-    report = pg.check_estimator(estimator, n_episodes=20_000, seed=2)
+    report = pg.check_estimator(estimator, n_episodes=5_000, seed=2)
     assert not report.passed
     assert "FAILED" in str(report) and "BIASED?" in str(report)
     if failing is not None:

@@ -6,7 +6,8 @@ relative leaves room for ill-conditioned problems (γ near 1) without hiding a w
 """
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 
 import pgbook as pg
 
@@ -29,6 +30,23 @@ def test_theorem_matches_central_differences(problem):
     mdp, policy, theta = problem
     numerical = pg.finite_difference(lambda t: pg.exact_objective(mdp, policy, t), theta)
     assert_close(pg.exact_gradient(mdp, policy, theta), numerical, rtol=1e-6, scale=gradient_scale(mdp, policy, theta))
+
+
+@settings(max_examples=50)
+@given(problems())
+def test_batched_objectives_equal_one_at_a_time(problem):
+    """exact_objectives (one stacked solve) gives exact_objective's value at every θ of the stack."""
+    mdp, policy, theta = problem
+    thetas = np.stack([theta, -theta, theta + np.random.default_rng(0).normal(size=theta.shape)])
+    one_at_a_time = np.array([pg.exact_objective(mdp, policy, t) for t in thetas])
+    scale = np.abs(one_at_a_time).max() + np.abs(mdp.R).max()
+    np.testing.assert_allclose(pg.exact_objectives(mdp, policy, thetas), one_at_a_time, rtol=1e-10, atol=1e-12 * scale)
+
+
+def test_batched_objectives_reject_a_single_theta():
+    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    with pytest.raises(ValueError, match=r"thetas must be a stack of parameters, shape \(n >= 1, \*\(2,\)\)"):
+        pg.exact_objectives(mdp, policy, pg.envs.corridor_params(0.5))
 
 
 @given(problems())
@@ -101,6 +119,7 @@ def test_theorem_in_expectation_form_with_normalised_visitation(problem):
     )
 
 
+@settings(max_examples=40)  # each example differentiates every (s, a) entry numerically: the slowest oracle test
 @given(problems(max_states=4, max_actions=3))
 def test_autodiff_jacobians_match_central_differences(problem):
     """∂V/∂θ, ∂Q/∂θ and ∂d/∂θ (the pieces of the theorem's proof) against differences of the exact arrays."""

@@ -104,3 +104,37 @@ def test_bad_settings_are_named(explorer):
             parameter_names=("a", "b"),
             max_steps=10,
         )
+
+
+def test_figure_frames_live_and_static_show_the_same_frames_at_both_ends():
+    def draw(figure, value):
+        axes = figure.subplots()
+        axes.plot([0, 1], [0, value])
+        axes.set_xlabel("x")
+        axes.set_ylabel("y")
+
+    frames = pg.widgets.FigureFrames(
+        draw, [0.5, 1.0, 2.0], slider_name="slope", caption="Lines.", alt="A line of slope {}", start=1
+    )
+    assert len(set(frames.frames)) == 3, "each value draws its own figure"
+    widget = frames.widget()
+    slider, image = widget.children
+    for index in (2, 0, 1):
+        slider.value = index
+        assert bytes(image.value) == frames.frames[index]
+    page = frames.static_html()
+    assert page.count("data:image/png;base64,") == 4  # three frames in the script, the shown one in the <img>
+    assert "<output>1</output>" in page and 'alt="A line of slope 1"' in page
+    bundle = pg.widgets.show(frames)._repr_mimebundle_()
+    assert bundle["text/html"] == page and "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_figure_frames_refuse_bad_arguments():
+    with pytest.raises(TypeError, match="draw must be a callable"):
+        pg.widgets.FigureFrames(None, [1], slider_name="s", caption="c", alt="a")
+    with pytest.raises(ValueError, match="values must hold at least one"):
+        pg.widgets.FigureFrames(lambda f, v: None, [], slider_name="s", caption="c", alt="a")
+    with pytest.raises(ValueError, match="labels must give one label per value"):
+        pg.widgets.FigureFrames(lambda f, v: None, [1, 2], slider_name="s", caption="c", alt="a", labels=["1"])
+    with pytest.raises(TypeError, match="figure must be"):
+        pg.widgets.show("not a figure")
