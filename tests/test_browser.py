@@ -35,10 +35,18 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
+# Generous waits: on a loaded two-core machine one page with MathJax has taken over a minute to load.
+TIMEOUT_MS = 240_000
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name): no line per request in the test log
+        pass
+
+
 @pytest.fixture(scope="module")
 def site(built_book):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(QuietHandler, directory=str(built_book))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -60,6 +68,7 @@ def open_page(browser, url):
     """Open ``url``; return the page and a list that collects every request leaving this machine and every
     console error, page error and failed response, as they happen."""
     page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
     problems = []
     page.on(
         "request",
@@ -89,8 +98,8 @@ def open_page(browser, url):
 def test_page_renders_offline_with_no_console_error(site, browser, name):
     page, problems = open_page(browser, f"{site}/book/{name}.html")
     if page.locator(".math").count():
-        page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
-        page.wait_for_function("() => !document.querySelector('.math:not(:has(mjx-container))')", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0")
+        page.wait_for_function("() => !document.querySelector('.math:not(:has(mjx-container))')")
     visible = page.locator("article").inner_text()
     assert "$$" not in visible and not re.search(r"\\(frac|sum|nabla)\b", visible), "raw TeX left on the page"
     broken = page.evaluate(
