@@ -1,5 +1,8 @@
 # The two quick-start commands are `make book` and `make test`; both create .venv on first use.
 PYTHON ?= python3
+# One thread per process for torch and OpenBLAS: the book's arrays are small, and on a machine whose cores are
+# busy (the test run keeps both busy) a thread pool makes every small operation wait; see tests/conftest.py.
+export OMP_NUM_THREADS ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -7,10 +10,18 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# requirements.txt names PyTorch's CPU wheel index (for Binder). Where that index cannot be reached, pip would
+# retry it for every package, so the install goes without it (torch==2.13.0 then comes from local disk or PyPI).
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+
+$(VENV)/.installed: requirements.txt pyproject.toml postBuild
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	if $(BIN)/python -c "import urllib.request; urllib.request.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)" 2>/dev/null; \
+	then $(BIN)/python -m pip install --quiet -r requirements.txt; \
+	else grep -v -e '^--extra-index-url' requirements.txt > $(VENV)/requirements-offline.txt \
+	  && $(BIN)/python -m pip install --quiet -r $(VENV)/requirements-offline.txt; fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" ./postBuild
 	touch $@
 
 book: install

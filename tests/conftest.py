@@ -1,16 +1,23 @@
 """Shared fixtures: a deterministic hypothesis profile and strategies for random problems."""
 
+import fcntl
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-import yaml
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+# One thread per process, set before torch or numpy is imported; the book's kernels inherit it. The test run
+# keeps both cores busy (two xdist workers and a chapter's kernel), and then torch's thread pool makes each small
+# operation wait on a busy core: training CartPole took 433 s with two threads, 35 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import pgbook as pg
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import pgbook as pg  # noqa: E402
 
 # derandomize: the same examples on every run and machine (the project's determinism rule).
 settings.register_profile(
@@ -77,19 +84,42 @@ def pages_containing(text: str) -> list[str]:
     return [page for page in book_pages() if text in (ROOT / "book" / f"{page}.md").read_text()]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` each xdist worker must see the group in the ids of grouped tests: otherwise
+    the book's tests are spread over both workers, which then both wait for one book build (pytest 9.2
+    with pytest-xdist 3.8 silently did this, doubling the test run's time)."""
+    if not config.getoption("loadgroup", default=False):  # set only in xdist workers
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            raise pytest.UsageError(
+                f"--dist loadgroup has no effect on {item.nodeid}: pytest and pytest-xdist are incompatible "
+                "(install the versions pinned in requirements.txt)"
+            )
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Build the whole book once per test run (warnings are errors, every chapter executed); its HTML folder.
 
-    Tests that use it carry ``@pytest.mark.xdist_group("book")`` so that one worker builds it once.
+    Once per run even when several xdist workers ask for it: the first to take the lock builds, the others
+    wait and reuse its result (a failed build is reported to each of them, not retried).
     """
-    output = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
+    output, log = shared / "book", shared / "book-build.log"
+    with open(shared / "book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not log.exists():
+            jupyter_book = Path(sys.executable).with_name("jupyter-book")
+            result = subprocess.run(
+                [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+            log.write_text(f"{result.returncode}\n" + result.stdout[-6000:] + result.stderr[-6000:])
+    returncode, _, messages = log.read_text().partition("\n")
+    assert returncode == "0", messages
     return output / "_build" / "html"
