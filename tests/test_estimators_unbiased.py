@@ -1,10 +1,14 @@
-"""Each estimator's mean against the exact gradient, with 10⁵ episodes and a fixed seed.
+"""Each estimator's mean against the exact gradient, with 50 000 episodes and a fixed seed.
 
 Unbiased estimators: every component must lie within 4.5 standard errors of the exact gradient. For a
 normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,183 components (91 parameters × 13 estimators), so by
 the union bound the probability that a correct implementation fails here is below 1% (and with the fixed
 seed, the outcome is the same on every run). Biased estimators must fail the same test clearly
 (max |z| > 10) where theory says they are biased.
+
+Power: a bias shows in z in proportion to √N. With 50 000 episodes the weakest detection of a known bias is
+z = 20.7 (normalized returns on the discounted episodic problem), twice the 10 required; with 100 000 it was
+28.9, at twice the run time (measured with this file's problems and seed).
 """
 
 import numpy as np
@@ -12,7 +16,7 @@ import pytest
 
 import pgbook as pg
 
-N_EPISODES = 100_000
+N_EPISODES = 50_000
 Z_LIMIT = 4.5
 
 
