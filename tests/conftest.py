@@ -86,9 +86,17 @@ def pages_containing(text: str) -> list[str]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` each xdist worker must see the group in the ids of grouped tests: otherwise
+    """Order the run for two workers, and check that ``--dist loadgroup`` takes effect.
+
+    The "book" group is the largest, so one worker takes it first and builds the book while the other runs
+    the rest. The other tests that need the built book (the browser tests) come last, so that both workers
+    share them once the book is built, rather than one worker doing them after the build.
+
+    Under ``--dist loadgroup`` each xdist worker must see the group in the ids of grouped tests: otherwise
     the book's tests are spread over both workers, which then both wait for one book build (pytest 9.2
-    with pytest-xdist 3.8 silently did this, doubling the test run's time)."""
+    with pytest-xdist 3.8 silently did this, doubling the test run's time).
+    """
+    items.sort(key=lambda item: "built_book" in item.fixturenames and not item.get_closest_marker("xdist_group"))
     if not config.getoption("loadgroup", default=False):  # set only in xdist workers
         return
     for item in items:

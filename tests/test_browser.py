@@ -15,7 +15,8 @@ import pytest
 
 from conftest import book_pages, pages_containing
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+# Not in the "book" group: these come last, on whichever worker is free, once the book is built (conftest.py).
+pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = book_pages()
