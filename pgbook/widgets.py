@@ -37,7 +37,7 @@ from pgbook.estimators import (
     reward_to_go,
     score_sums,
 )
-from pgbook.evaluation import advantages, exact_objective, exact_objectives, state_values
+from pgbook.evaluation import advantages, exact_objective, policy_table, state_values
 from pgbook.gradients import exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
@@ -124,8 +124,9 @@ class GradientExplorer:
         self._fine = fine
         self._extent = (fine[0], fine[-1], fine[0], fine[-1])
         grid = np.stack(np.meshgrid(fine, fine), axis=-1).reshape(-1, 2)  # rows: θ₁ = y; columns: θ₀ = x
+        tables = np.stack([policy_table(sampling_mdp, policy, theta) for theta in grid])  # the same for every γ
         self.landscapes = {
-            gamma: exact_objectives(mdp, policy, grid).reshape(fine.size, fine.size) for gamma, mdp in self.mdps.items()
+            gamma: mdp.objectives(tables).reshape(fine.size, fine.size) for gamma, mdp in self.mdps.items()
         }
         self._figure = None
 
