@@ -196,6 +196,7 @@ def test_corridor_without_termination(built_book):
     for p, rank in ranks:
         chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
         assert rank == np.linalg.matrix_rank(np.eye(3) - chain) < 3
+    assert "the library refuses it: with gamma=1 the policy must reach a terminal state" in text
 
 
 def test_the_factor_sum_d_on_three_problems(built_book):
@@ -216,7 +217,9 @@ def test_the_factor_sum_d_on_three_problems(built_book):
         assert abs(sample.mean() - target) < 4.5 * sample.std() / np.sqrt(sample.size)
     # the sentence that states them
     page = prose(built_book, "policy-gradient-theorem")
-    stated = one(rf"On the third problem \\\(\\sum_s d = {NUMBER}\\\), far from both \\\(1/\(1-\\gamma\) = {NUMBER}\\\) and", page)
+    stated = one(
+        rf"On the third problem \\\(\\sum_s d = {NUMBER}\\\), far from both \\\(1/\(1-\\gamma\) = {NUMBER}\\\)", page
+    )
     stated_length = one(rf"\\mathbb E\[T\] = {NUMBER}\\\): an\s+episode", page)
     assert stated + stated_length == pytest.approx((discounted, 20, length), abs=0.006)
     (line6,) = one(r"expectation over d̄\) = (\d+\.\d+) = 1/\(1 − γ\)", text)
