@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from pgbook import envs
+from pgbook.evaluation import discounted_visitation
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, TabularSoftmax
+from pgbook.policies import Policy, SoftmaxPolicy, TabularSoftmax
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
     r"""Check ``score(logits, a)``: the gradient of :math:`\log \mathrm{softmax}(h)_a` with respect to the
     logits h, a vector of shape ``logits.shape`` (the answer is :math:`e_a - \pi`).
 
+    The reader's code may not call the library's :meth:`~pgbook.policies.Policy.score`.
+
     >>> check_softmax_score(lambda h, a: np.eye(len(h))[a] - np.exp(h) / np.exp(h).sum())
     Correct. score(logits, a) matched on 12 cases.
     """
@@ -57,15 +60,27 @@ def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
                 action = int(rng.integers(n_actions))
                 yield (logits.copy(), action), policy.score(logits[None, :])[0, action, 0]
 
-    return _compare("score(logits, a)", score, cases(), rtol=1e-8)
+    forbidden = (Policy.score, SoftmaxPolicy.score)
+    return _compare("score(logits, a)", score, cases(), rtol=1e-8, forbidden=forbidden)
 
 
 def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> CheckResult:
     r"""Check ``visitation(mdp, pi)``: the unnormalised discounted visitation
     :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` of the policy table ``pi[s, a]``, zero on terminal states.
 
-    >>> check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi))
+    The reader's code may not call the library's visitation (:meth:`FiniteMDP.discounted_visitation`,
+    :meth:`FiniteMDP.values_and_visitation`, :func:`pgbook.discounted_visitation`).
+
+    >>> def visitation(mdp, pi):
+    ...     P_pi, live = np.einsum("sa,sat->st", pi, mdp.P), ~mdp.terminal
+    ...     d = np.zeros(mdp.n_states)
+    ...     system = np.eye(live.sum()) - mdp.gamma * P_pi[np.ix_(live, live)]
+    ...     d[live] = np.linalg.solve(system.T, mdp.initial[live])
+    ...     return d
+    >>> check_visitation(visitation)
     Correct. visitation(mdp, pi) matched on 6 cases.
+    >>> check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi))  # doctest: +ELLIPSIS
+    Not yet. visitation(mdp, pi) called pgbook's discounted_visitation, which computes the answer for you: ...
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
@@ -77,7 +92,8 @@ def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> Chec
             pi = rng.dirichlet(np.ones(mdp.n_actions), size=mdp.n_states)
             yield (mdp, pi), mdp.discounted_visitation(pi)
 
-    return _compare("visitation(mdp, pi)", visitation, cases(), rtol=1e-8)
+    forbidden = (FiniteMDP.discounted_visitation, FiniteMDP.values_and_visitation, discounted_visitation)
+    return _compare("visitation(mdp, pi)", visitation, cases(), rtol=1e-8, forbidden=forbidden)
 
 
 def check_central_difference(difference: Callable[[Callable, np.ndarray, float], Any]) -> CheckResult:

@@ -19,6 +19,8 @@ def test_softmax_score_check():
     assert not forgot_mean and "returned" in repr(forgot_mean) and "but the answer is" in repr(forgot_mean)
     scalar = exercises.check_softmax_score(lambda h, a: 1 - softmax(h)[a])
     assert not scalar and "shape" in repr(scalar)
+    library = exercises.check_softmax_score(lambda h, a: pg.TabularSoftmax(1, h.size).score(h[None])[0, a, 0])
+    assert not library and "score" in repr(library) and "which computes the answer for you" in repr(library)
 
 
 def test_visitation_check():
@@ -33,6 +35,9 @@ def test_visitation_check():
     assert not exercises.check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi, normalized=True))
     crashing = exercises.check_visitation(lambda mdp, pi: np.linalg.inv(mdp.P))
     assert not crashing and "raised" in repr(crashing)
+    for library in (lambda mdp, pi: mdp.discounted_visitation(pi), lambda mdp, pi: mdp.values_and_visitation(pi)[1]):
+        verdict = exercises.check_visitation(library)
+        assert not verdict and "which computes the answer for you" in repr(verdict), repr(verdict)
 
 
 def central(f, theta, h):
