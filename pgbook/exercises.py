@@ -3,20 +3,28 @@
 Every check returns a :class:`CheckResult`: ``result.passed`` is the verdict, and its text says what was
 tried and, for a wrong answer, the first case where it went wrong, with the expected and the returned
 values. An exception raised by the reader's code is reported, not re-raised.
+
+The expected values are computed independently of what the reader is asked to write (autodiff for the policy
+gradient, the difference quotient itself for central differences), and a check whose exercise is to write a
+function the library already has fails if the reader's code calls that library function, however it was
+imported: the check watches the calls made while the reader's code runs (:func:`sys.setprofile`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pgbook import envs
-from pgbook.gradients import exact_gradient, finite_difference
+from pgbook.evaluation import discounted_visitation
+from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, TabularSoftmax
+from pgbook.policies import Policy, SoftmaxPolicy, TabularSoftmax
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
     r"""Check ``score(logits, a)``: the gradient of :math:`\log \mathrm{softmax}(h)_a` with respect to the
     logits h, a vector of shape ``logits.shape`` (the answer is :math:`e_a - \pi`).
 
+    The reader's code may not call the library's :meth:`~pgbook.policies.Policy.score`.
+
     >>> check_softmax_score(lambda h, a: np.eye(len(h))[a] - np.exp(h) / np.exp(h).sum())
     Correct. score(logits, a) matched on 12 cases.
     """
@@ -50,15 +60,27 @@ def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
                 action = int(rng.integers(n_actions))
                 yield (logits.copy(), action), policy.score(logits[None, :])[0, action, 0]
 
-    return _compare("score(logits, a)", score, cases(), rtol=1e-8)
+    forbidden = (Policy.score, SoftmaxPolicy.score)
+    return _compare("score(logits, a)", score, cases(), rtol=1e-8, forbidden=forbidden)
 
 
 def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> CheckResult:
     r"""Check ``visitation(mdp, pi)``: the unnormalised discounted visitation
     :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` of the policy table ``pi[s, a]``, zero on terminal states.
 
-    >>> check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi))
+    The reader's code may not call the library's visitation (:meth:`FiniteMDP.discounted_visitation`,
+    :meth:`FiniteMDP.values_and_visitation`, :func:`pgbook.discounted_visitation`).
+
+    >>> def visitation(mdp, pi):
+    ...     P_pi, live = np.einsum("sa,sat->st", pi, mdp.P), ~mdp.terminal
+    ...     d = np.zeros(mdp.n_states)
+    ...     system = np.eye(live.sum()) - mdp.gamma * P_pi[np.ix_(live, live)]
+    ...     d[live] = np.linalg.solve(system.T, mdp.initial[live])
+    ...     return d
+    >>> check_visitation(visitation)
     Correct. visitation(mdp, pi) matched on 6 cases.
+    >>> check_visitation(lambda mdp, pi: mdp.discounted_visitation(pi))  # doctest: +ELLIPSIS
+    Not yet. visitation(mdp, pi) called pgbook's discounted_visitation, which computes the answer for you: ...
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
@@ -70,15 +92,24 @@ def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> Chec
             pi = rng.dirichlet(np.ones(mdp.n_actions), size=mdp.n_states)
             yield (mdp, pi), mdp.discounted_visitation(pi)
 
-    return _compare("visitation(mdp, pi)", visitation, cases(), rtol=1e-8)
+    forbidden = (FiniteMDP.discounted_visitation, FiniteMDP.values_and_visitation, discounted_visitation)
+    return _compare("visitation(mdp, pi)", visitation, cases(), rtol=1e-8, forbidden=forbidden)
 
 
 def check_central_difference(difference: Callable[[Callable, np.ndarray, float], Any]) -> CheckResult:
     r"""Check ``difference(f, theta, h)``: the central-difference gradient
     :math:`(f(\theta + h e_i) - f(\theta - h e_i)) / 2h` for every coordinate i.
 
-    >>> check_central_difference(lambda f, theta, h: finite_difference(f, theta, step=h))
+    The expected value is that quotient, evaluated here; the reader's code may not call
+    :func:`pgbook.finite_difference`, the function the exercise asks for.
+
+    >>> def difference(f, theta, h):
+    ...     steps = h * np.eye(theta.size)
+    ...     return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
+    >>> check_central_difference(difference)
     Correct. difference(f, theta, h) matched on 6 cases.
+    >>> check_central_difference(lambda f, theta, h: finite_difference(f, theta, step=h))  # doctest: +ELLIPSIS
+    Not yet. difference(f, theta, h) called pgbook's finite_difference, which computes the answer for you: ...
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
@@ -87,17 +118,29 @@ def check_central_difference(difference: Callable[[Callable, np.ndarray, float],
         for function in functions:
             for h in (1e-2, 1e-3, 1e-4):
                 theta = rng.normal(size=3)
-                yield (function, theta.copy(), h), finite_difference(function, theta, step=h)
+                quotients = [(function(theta + step) - function(theta - step)) / (2 * h) for step in h * np.eye(3)]
+                yield (function, theta.copy(), h), np.array(quotients)
 
-    return _compare("difference(f, theta, h)", difference, cases(), rtol=1e-7)
+    return _compare("difference(f, theta, h)", difference, cases(), rtol=1e-7, forbidden=(finite_difference,))
 
 
 def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``gradient(mdp, policy, theta)``: the exact :math:`\nabla_\theta J`, for example by the policy
     gradient theorem from :func:`pgbook.discounted_visitation` and :func:`pgbook.action_values`.
 
-    >>> check_policy_gradient(exact_gradient)
+    The expected value is :func:`pgbook.autodiff_gradient`, which knows nothing of the theorem; the reader's code
+    may not call :func:`pgbook.exact_gradient` (the function the exercise asks for), nor the other gradient oracles
+    (:func:`pgbook.autodiff_gradient`, :func:`pgbook.autodiff_jacobians`, :func:`pgbook.finite_difference`).
+
+    >>> import pgbook as pg
+    >>> def gradient(mdp, policy, theta):
+    ...     d = pg.discounted_visitation(mdp, policy, theta)
+    ...     weights = policy.probabilities(theta) * pg.action_values(mdp, policy, theta)
+    ...     return np.einsum("s,sa,sa...->...", d, weights, policy.score(theta))
+    >>> check_policy_gradient(gradient)
     Correct. gradient(mdp, policy, theta) matched on 4 cases.
+    >>> check_policy_gradient(exact_gradient)  # doctest: +ELLIPSIS
+    Not yet. gradient(mdp, policy, theta) called pgbook's exact_gradient, which computes the answer for you: ...
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
@@ -109,19 +152,64 @@ def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], An
             (envs.short_corridor(), envs.corridor_recognising_policy(), np.array([0.5, -0.5])),
         ]
         for mdp, policy, theta in problems:
-            yield (mdp, policy, theta.copy()), exact_gradient(mdp, policy, theta)
+            yield (mdp, policy, theta.copy()), autodiff_gradient(mdp, policy, theta)
 
-    return _compare("gradient(mdp, policy, theta)", gradient, cases(), rtol=1e-6)
+    forbidden = (exact_gradient, autodiff_gradient, autodiff_jacobians, finite_difference)
+    return _compare("gradient(mdp, policy, theta)", gradient, cases(), rtol=1e-6, forbidden=forbidden)
 
 
-def _compare(name: str, answer: Callable, cases: Iterator[tuple[tuple, np.ndarray]], *, rtol: float) -> CheckResult:
+class _Forbidden(Exception):
+    """Raised inside the reader's code when it calls a function the exercise asks it to write."""
+
+
+@contextmanager
+def _out_of_reach(functions: tuple[Callable, ...]) -> Iterator[list[str]]:
+    """While the block runs, a call to any of ``functions`` (however imported) raises :class:`_Forbidden`.
+
+    The names of the functions called are also collected in the list the block receives, in case the reader's
+    code catches the exception.
+    """
+    codes = {function.__code__: function.__name__ for function in functions}
+    called: list[str] = []
+
+    def watch(frame, event, argument):  # noqa: ARG001 (the profiler's signature)
+        if event == "call" and frame.f_code in codes:
+            called.append(codes[frame.f_code])
+            raise _Forbidden(codes[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
+
+def _compare(
+    name: str,
+    answer: Callable,
+    cases: Iterator[tuple[tuple, np.ndarray]],
+    *,
+    rtol: float,
+    forbidden: tuple[Callable, ...] = (),
+) -> CheckResult:
     if not callable(answer):
         return CheckResult(False, f"{name} must be a function; got {type(answer).__name__}.")
     count = 0
     for arguments, expected in cases:
         count += 1
         try:
-            returned = np.asarray(answer(*arguments), dtype=float)
+            with _out_of_reach(forbidden) as called:
+                returned = answer(*arguments)
+            if called:
+                raise _Forbidden(called[0])
+            returned = np.asarray(returned, dtype=float)
+        except _Forbidden as forbidden_call:
+            return CheckResult(
+                False,
+                f"{name} called pgbook's {forbidden_call}, which computes the answer for you: the exercise is "
+                "to write it yourself.",
+            )
         except Exception as error:  # the reader's code: report it, do not crash the check
             return CheckResult(False, f"{name} raised {type(error).__name__}: {error} (case {count}).")
         if returned.shape != expected.shape:

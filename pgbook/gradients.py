@@ -28,8 +28,15 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
               \qquad d(s) = \sum_{t \ge 0} \gamma^t \Pr(s_t = s).
 
     Here :math:`d` is the *unnormalised* discounted visitation; with the normalised one the right side
-    gains the factor :math:`\sum_s d(s) = E[(1-\gamma^T)/(1-\gamma)]` (:math:`1/(1-\gamma)` when episodes
-    never end, the expected episode length only when γ = 1).
+    gains the factor
+
+    .. math:: \sum_s d(s) = \mathbb E\Big[\sum_{t<T} \gamma^t\Big] = \mathbb E\Big[\frac{1-\gamma^T}{1-\gamma}\Big],
+
+    with :math:`T` the episode's length: :math:`1/(1-\gamma)` if episodes never end, :math:`\mathbb E[T]` if
+    :math:`\gamma = 1`, and neither for a discounted problem that terminates (for example 4.58 on
+    :func:`pgbook.check_estimator`'s episodic :math:`\gamma = 0.95` problem, where :math:`1/(1-\gamma) = 20` and
+    :math:`\mathbb E[T] = 5.57`). Requires :math:`J` finite: the spectral radius of :math:`\gamma P_\pi` on the
+    non-terminal states below 1 (checked when :math:`\gamma = 1`).
 
     Returns an array shaped like ``theta``.
 
@@ -41,6 +48,12 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     >>> mdp = pg.envs.bandit([0.0, 1.0])
     >>> pg.exact_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.25,  0.25]])
+
+    The factor :math:`\sum_s d(s)` on that episodic :math:`\gamma = 0.95` problem:
+
+    >>> episodic, tabular = pg.envs.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1), pg.TabularSoftmax(6, 3)
+    >>> round(float(pg.discounted_visitation(episodic, tabular, tabular.init_params(seed=14)).sum()), 2)
+    4.58
     """
     pi = policy_table(mdp, policy, theta)
     values, visitation = mdp.values_and_visitation(pi)

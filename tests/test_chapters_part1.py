@@ -1,0 +1,395 @@
+"""Part I, number by number: every number the prose of a Part I chapter states, held against an oracle.
+
+The oracles here share nothing with the library's exact linear algebra: a torch re-implementation of the
+objectives differentiated by autograd, episodes simulated here with numpy, series summed term by term, and
+closed forms. A number is read from the page's *output* (or prose) by a pattern, and a pattern that finds
+nothing fails the test: a test cannot pass because the wording changed.
+"""
+
+import html
+import inspect
+import re
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+
+import pgbook as pg
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+
+NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]\d+)?)"
+
+
+def plain(fragment):
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def outputs(built_book, name):
+    """The text printed by the page's code cells, in order, joined."""
+    source = (built_book / "book" / f"{name}.html").read_text()
+    blocks = re.findall(r'<div class="output stream[^"]*"><div class="highlight"><pre>(.*?)</pre>', source, re.S)
+    assert blocks, f"{name}: no printed output found"
+    return "\n".join(plain(block) for block in blocks)
+
+
+def prose(built_book, name):
+    """The page's whole text, tags removed."""
+    return plain((built_book / "book" / f"{name}.html").read_text())
+
+
+def find(pattern, text, count=None):
+    """All matches of ``pattern`` (a tuple of floats per match); fails if there are none (or not ``count``)."""
+    matches = [tuple(float(group) for group in m.groups()) for m in re.finditer(pattern, text)]
+    assert matches, f"pattern {pattern!r} found nothing on the page"
+    if count is not None:
+        assert len(matches) == count, f"pattern {pattern!r}: {len(matches)} matches, expected {count}"
+    return matches
+
+
+def one(pattern, text):
+    return find(pattern, text, count=1)[0]
+
+
+# ---- oracles: torch, from the MDP's arrays only -------------------------------------------------------------
+
+
+def torch_quantities(mdp, theta, gamma=None):
+    """For a tabular softmax on a continuing MDP: π, V, J, d, the stationary d_π and r̄, as torch functions of θ."""
+    gamma = mdp.gamma if gamma is None else gamma
+    P, R, mu0 = (torch.tensor(array) for array in (mdp.P, mdp.R, mdp.initial))
+    n = mdp.n_states
+    eye = torch.eye(n, dtype=torch.float64)
+
+    def pi(t):
+        return torch.softmax(t, dim=1)
+
+    def chain(t):
+        return torch.einsum("sa,sat->st", pi(t), P), (pi(t) * R).sum(1)
+
+    def values(t):
+        P_pi, r_pi = chain(t)
+        return torch.linalg.solve(eye - gamma * P_pi, r_pi)
+
+    def q_values(t):
+        return R + gamma * P @ values(t)
+
+    def visitation(t):
+        P_pi, _ = chain(t)
+        return torch.linalg.solve((eye - gamma * P_pi).T, mu0)
+
+    def stationary(t):
+        P_pi, _ = chain(t)
+        system = torch.cat([(P_pi.T - eye)[:-1], torch.ones(1, n, dtype=torch.float64)])
+        return torch.linalg.solve(system, torch.cat([torch.zeros(n - 1, dtype=torch.float64), torch.ones(1)]))
+
+    def objective(t):
+        return mu0 @ values(t)
+
+    def average_reward(t):
+        return stationary(t) @ chain(t)[1]
+
+    return {
+        "pi": pi,
+        "V": values,
+        "Q": q_values,
+        "d": visitation,
+        "stationary": stationary,
+        "J": objective,
+        "r_bar": average_reward,
+    }
+
+
+def grad(f, theta):
+    t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(f(t), t)
+    return g.numpy()
+
+
+def value(f, theta):
+    with torch.no_grad():
+        result = f(torch.tensor(theta, dtype=torch.float64)).numpy()
+    return float(result) if result.ndim == 0 else result
+
+
+def simulated_lengths(mdp, pi, n_episodes, seed, max_steps=2_000):
+    """Episode lengths T simulated with numpy from P, π and μ0 (not the library's sampler)."""
+    rng = np.random.default_rng(seed)
+    states = rng.choice(mdp.n_states, size=n_episodes, p=mdp.initial)
+    lengths = np.zeros(n_episodes, dtype=int)
+    alive = ~mdp.terminal[states]
+    for _ in range(max_steps):
+        if not alive.any():
+            break
+        lengths += alive
+        actions = (rng.random(n_episodes)[:, None] > np.cumsum(pi[states], axis=1)).sum(axis=1)
+        actions = np.minimum(actions, mdp.n_actions - 1)
+        transitions = np.cumsum(mdp.P[states, actions], axis=1)
+        successors = np.minimum((rng.random(n_episodes)[:, None] > transitions).sum(axis=1), mdp.n_states - 1)
+        states = np.where(alive, successors, states)
+        alive = alive & ~mdp.terminal[states]
+    assert not alive.any(), "an episode outlived max_steps"
+    return lengths
+
+
+def survival_series(mdp, pi, gamma, terms=5_000):
+    """Σ_t γ^t Pr(T > t), with Pr(T > t) = μ0ᵀ P_π^t 1 on the live states, summed term by term."""
+    live = ~mdp.terminal
+    chain = np.einsum("sa,sat->st", pi, mdp.P)[np.ix_(live, live)]
+    survival, total = mdp.initial[live], 0.0
+    for t in range(terms):
+        total += gamma**t * survival.sum()
+        survival = survival @ chain
+    return total
+
+
+def check_estimator_episodic_problem():
+    mdp = pg.envs.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1)
+    policy = pg.TabularSoftmax(6, 3)
+    return mdp, policy.probabilities(policy.init_params(seed=14))
+
+
+def theorem_problem():
+    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=4)
+    return mdp, pg.TabularSoftmax(5, 3).init_params(seed=4)
+
+
+# ---- the theorem chapter --------------------------------------------------------------------------------------
+
+
+def test_theorem_every_computed_line_holds_and_none_checks_exact_gradient_against_itself(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    gaps = [gap for (gap,) in find(r"largest difference (\d\.?\d*e[-+]\d+)", text)]
+    assert len(gaps) == 16 and max(gaps) < 1e-8, gaps
+    chapter = (ROOT / "book" / "policy-gradient-theorem.md").read_text()
+    code = "\n".join(re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter, re.S))
+    assert "exact_gradient" not in code, "the theorem chapter's checks use autodiff or finite differences"
+    for label in ("vs autodiff of J", "vs central differences", "d = Σ_t γ^t μ0ᵀ P_π^t", "Σ ∇d r_π = Σ d Σ ∇π γ Σ P V"):
+        assert label in text, label
+
+
+def test_theorem_prints_the_shapes_it_explains(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    mdp, theta = theorem_problem()
+    score = pg.TabularSoftmax(5, 3).score(theta)
+    assert f"score {score.shape}".replace(" (", " (") in text.replace("  ", " ")
+    assert "θ (5, 3)" in text and "∂Q/∂θ (5, 3, 5, 3)" in text and "∂d/∂θ (5, 5, 3)" in text
+
+
+def test_corridor_without_termination(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    rows = find(rf"(?m)^ *{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}$", text)
+    rows = [row for row in rows if 0 < row[0] < 1 and 0 < row[1] < 1]
+    assert len(rows) == 7
+    for p, rho, J, closed, slope in rows:
+        chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
+        assert rho == pytest.approx(np.abs(np.linalg.eigvals(chain)).max(), abs=1e-6)
+        exact_J = 2 * (p - 2) / (p * (1 - p))
+        assert J == pytest.approx(exact_J, abs=0.006) and closed == pytest.approx(exact_J, abs=0.006)
+        # dJ/dθ_right = p(1 − p) dJ/dp = 2(p² − 4p + 2)/(p(1 − p))
+        assert slope == pytest.approx(abs(2 * (p**2 - 4 * p + 2) / (p * (1 - p))), abs=0.006)
+    assert max(rho for _, rho, *_ in rows) > 0.9995, "ρ → 1 as p → 0 or 1"
+    ranks = find(r"p = ([01]) \(always (?:left|right)\): rank of I − P_π on the 3 live states (\d+), not 3", text, 2)
+    for p, rank in ranks:
+        chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
+        assert rank == np.linalg.matrix_rank(np.eye(3) - chain) < 3
+    assert "the library refuses it: with gamma=1 the policy must reach a terminal state" in text
+
+
+def test_the_factor_sum_d_on_three_problems(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    continuing = one(rf"continuing, γ = 0\.9\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+∞", text)
+    corridor = one(rf"corridor, γ = 1, p = 0\.3\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+∞\s+{NUMBER}", text)
+    episodic = one(rf"episodic, γ = 0\.95\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", text)
+    assert continuing == pytest.approx((10, 10, 10, 10), abs=0.006)  # 1/(1 − γ)
+    assert corridor == pytest.approx([-2 * (0.3 - 2) / (0.3 * 0.7)] * 4, abs=0.006)  # E[T] = −J(p), closed form
+    mdp, pi = check_estimator_episodic_problem()
+    discounted = survival_series(mdp, pi, 0.95)
+    length = survival_series(mdp, pi, 1.0)
+    assert episodic[:3] == pytest.approx([discounted] * 3, abs=0.006)
+    assert episodic[3:] == pytest.approx((20, length), abs=0.006)
+    # the series against episodes simulated here
+    lengths = simulated_lengths(mdp, pi, 40_000, seed=7)
+    for sample, target in ((lengths, length), ((1 - 0.95**lengths) / 0.05, discounted)):
+        assert abs(sample.mean() - target) < 4.5 * sample.std() / np.sqrt(sample.size)
+    # the sentence that states them
+    page = prose(built_book, "policy-gradient-theorem")
+    stated = one(
+        rf"On the third problem \\\(\\sum_s d = {NUMBER}\\\), far from both \\\(1/\(1-\\gamma\) = {NUMBER}\\\)", page
+    )
+    stated_length = one(rf"\\mathbb E\[T\] = {NUMBER}\\\): an\s+episode", page)
+    assert stated + stated_length == pytest.approx((discounted, 20, length), abs=0.006)
+    (line6,) = one(r"expectation over d̄\) = (\d+\.\d+) = 1/\(1 − γ\)", text)
+    assert line6 == pytest.approx(1 / (1 - 0.9), abs=1e-4)
+
+
+def test_gradients_docstring_states_the_same_factor():
+    doc = " ".join(inspect.getdoc(pg.exact_gradient).split())
+    pattern = rf"for example {NUMBER} on .*?1/\(1-\\gamma\) = {NUMBER}` and :math:`\\mathbb E\[T\] = {NUMBER}`"
+    stated = one(pattern, doc)
+    mdp, pi = check_estimator_episodic_problem()
+    expected = (survival_series(mdp, pi, 0.95), 20, survival_series(mdp, pi, 1.0))
+    assert stated == pytest.approx(expected, abs=0.006)
+
+
+def test_the_notes_dropped_terms_and_what_line_2_computes(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    mdp, theta = theorem_problem()
+    q = torch_quantities(mdp, theta)
+    dpi = torch.autograd.functional.jacobian(q["pi"], torch.tensor(theta)).numpy()  # (S, A, S, A)
+    Q, stationary = value(q["Q"], theta), value(q["stationary"], theta)
+    u = np.einsum("satb,sa->stb", dpi, Q)
+    line2 = np.einsum("s,stb->tb", stationary, u)
+    grad_J = grad(q["J"], theta)
+
+    def notes_objective(t):
+        return q["stationary"](t) @ q["V"](t)
+
+    (notes_size,) = one(r"notes' weights d_π: dropped term, size (\d+\.\d+)", text)
+    assert notes_size == pytest.approx(np.linalg.norm(grad(notes_objective, theta) - line2), abs=1e-4)
+    (start_size,) = one(r"start weights μ0: +dropped term, size (\d+\.\d+)", text)
+    assert start_size == pytest.approx(np.linalg.norm(grad_J - np.einsum("s,stb->tb", mdp.initial, u)), abs=1e-4)
+    (norm,) = one(r"‖∇J‖ = (\d+\.\d+)", text)
+    assert norm == pytest.approx(np.linalg.norm(grad_J), abs=1e-4)
+    sum_dV, J = one(rf"Σ d V = {NUMBER}, but J = μ0ᵀV = {NUMBER}", text)
+    assert (sum_dV, J) == pytest.approx((value(q["d"], theta) @ value(q["V"], theta), value(q["J"], theta)), abs=1e-4)
+    factor, residual = one(r"best factor (\d+\.\d+); after rescaling, still (\d+\.\d+)% off ∇J", text)
+    best = np.sum(line2 * grad_J) / np.sum(line2**2)
+    assert factor == pytest.approx(best, abs=1e-3)
+    assert residual == pytest.approx(100 * np.linalg.norm(best * line2 - grad_J) / np.linalg.norm(grad_J), abs=0.06)
+    # line (2) against ∇r̄ as γ → 1
+    rows = find(r"(?m)^ *(0\.9+) +(\d+\.\d+)%$", text)
+    assert [gamma for gamma, _ in rows] == [0.9, 0.99, 0.999]
+    grad_r_bar = grad(q["r_bar"], theta)
+    for gamma, percent in rows:
+        Q_gamma = value(torch_quantities(mdp, theta, gamma)["Q"], theta)
+        line2_gamma = np.einsum("s,satb,sa->tb", stationary, dpi, Q_gamma)
+        gap = np.linalg.norm(line2_gamma - grad_r_bar) / np.linalg.norm(grad_r_bar)
+        assert percent == pytest.approx(100 * gap, abs=6e-4)
+    percents = [percent for _, percent in rows]
+    assert percents[0] > 9 * percents[1] > 81 * percents[2], "the gap shrinks like 1 − γ"
+
+
+def test_the_regularity_examples(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    true, trick = one(rf"boundary: true derivative {NUMBER}, log-derivative expectation {NUMBER}", text)
+    f = np.array([1.0, 3.0])
+    assert (true, trick) == (f[0] - f[1], f[0])
+    true, estimate, error = one(
+        rf"moving support: true derivative {NUMBER}, log-derivative estimate {NUMBER} ± {NUMBER}", text
+    )
+    assert true == 0.5  # d/dθ of E[a] = θ/2
+    assert abs(estimate - (-0.5)) < 4.5 * error, "the score estimate converges to −1/2, the wrong sign"
+
+
+def test_the_theorem_chapter_has_as_many_callouts_as_it_announces(built_book):
+    page = prose(built_book, "policy-gradient-theorem")
+    assert "Six things need correcting" in page
+    source = (ROOT / "book" / "policy-gradient-theorem.md").read_text()
+    notes_part = source[source.index("## The notes, line by line") : source.index("## Interactive")]
+    assert notes_part.count(":class: warning") == 6
+
+
+# ---- learning the policy --------------------------------------------------------------------------------------
+
+
+def test_learning_the_policy_numbers(built_book):
+    text = outputs(built_book, "learning-the-policy")
+    J, sum_d = one(rf"J = μ0ᵀV = {NUMBER}, Σ d = {NUMBER} = 1/\(1 − γ\)", text)
+    continuing = pg.envs.random_mdp(6, 3, gamma=0.9, seed=1)
+    theta = pg.TabularSoftmax(6, 3).init_params(seed=1)
+    q = torch_quantities(continuing, theta)
+    assert J == pytest.approx(value(q["J"], theta), abs=1e-4) and sum_d == pytest.approx(10, abs=1e-4)
+    (J_half,) = one(rf"p = 0\.5: J = {NUMBER}", text)
+    (total,) = one(rf"total {NUMBER} = E\[T\] = −J", text)
+    assert J_half == pytest.approx(2 * (0.5 - 2) / 0.25, abs=0.05) and total == pytest.approx(-J_half)
+    # the discounted, terminating problem: Σd, sampled, E[T]
+    mdp, pi = check_estimator_episodic_problem()
+    discounted, length = survival_series(mdp, pi, 0.95), survival_series(mdp, pi, 1.0)
+    (sum_d,) = one(rf"γ = 0\.95: Σ d = {NUMBER}", text)
+    sampled, error = one(rf"sampled E\[\(1 − γ\^T\)/\(1 − γ\)\] = {NUMBER} ± {NUMBER}", text)
+    (mean_T, sampled_T, inverse) = one(rf"E\[T\] = {NUMBER} \(sampled {NUMBER}\), 1/\(1 − γ\) = {NUMBER}", text)
+    assert sum_d == pytest.approx(discounted, abs=1e-4) and mean_T == pytest.approx(length, abs=1e-4)
+    assert abs(sampled - discounted) < 4.5 * error and inverse == 20
+    lengths = simulated_lengths(mdp, pi, 20_000, seed=3)
+    assert abs(sampled_T - length) < 4.5 * lengths.std() / np.sqrt(lengths.size) + 0.005
+    page = prose(built_book, "learning-the-policy")
+    stated = one(rf"on the problem above, {NUMBER} against {NUMBER} and {NUMBER}\.", page)
+    assert stated == pytest.approx((discounted, length, 20), abs=0.006)
+    # the notes' objective: d_πᵀV = r̄/(1 − γ)
+    (start,) = one(rf"μ0ᵀ V += {NUMBER}", text)
+    (notes,) = one(rf"d_πᵀ V += {NUMBER}", text)
+    (scaled,) = one(rf"r̄ / \(1 − γ\) = {NUMBER}", text)
+    stationary, V = value(q["stationary"], theta), value(q["V"], theta)
+    assert start == pytest.approx(value(q["J"], theta), abs=1e-6)
+    assert notes == pytest.approx(stationary @ V, abs=1e-6) and scaled == pytest.approx(
+        value(q["r_bar"], theta) / 0.1, abs=1e-6
+    )
+
+
+def test_learning_the_policy_corrects_the_notes_first_paragraph(built_book):
+    page = prose(built_book, "learning-the-policy")
+    assert "following the optimal policy" in page and "optimal action value" in page
+    assert "expected  return" in page.replace("*", "") or "expected return" in page
+
+
+# ---- REINFORCE ------------------------------------------------------------------------------------------------
+
+
+def test_reinforce_bias_is_hundreds_of_standard_errors(built_book):
+    text = outputs(built_book, "reinforce")
+    z = {
+        label: value
+        for label, value in (
+            (m[0], float(m[1])) for m in re.findall(r"^(.+?)\s+max \|z\| = +(\d+\.\d+), relative", text, re.M)
+        )
+    }
+    assert len(z) == 3, z
+    (components, threshold) = one(r"largest of (\d+) \|z\| at a 0\.1% false-alarm rate: (\d+\.\d+)", text)
+    assert components == 8 * 3 and threshold == pytest.approx(scipy.stats.norm.isf(0.001 / 48), abs=0.006)
+    assert z["REINFORCE (whole return)"] < threshold and z["reward-to-go, with γ^t"] < threshold
+    assert 100 <= z["reward-to-go, without γ^t"] < 1000, "the prose says hundreds"
+    assert "hundreds of standard errors" in prose(built_book, "reinforce")
+
+
+# ---- one notation ---------------------------------------------------------------------------------------------
+
+PART_ONE = [
+    "intro",
+    "learning-the-policy",
+    "finite-differences",
+    "log-derivative-trick",
+    "policy-gradient-theorem",
+    "reinforce",
+]
+
+
+@pytest.mark.parametrize("name", PART_ONE)
+def test_part_one_follows_the_preface_notation(name):
+    source = (ROOT / "book" / f"{name}.md").read_text()
+    math = " ".join(re.findall(r"\$([^$]+)\$", source))
+    for reused, meaning in (
+        (r"\\mu_\\theta|\\mu_a|\\mu_k|\\mu\)", "μ is the start distribution μ0 only"),
+        (r"\\phi\(s\)", "φ(s, a) are features; the theorem's per-state term is u(s)"),
+        (r"(?<![\\\w])d = \\theta", "d is the visitation"),
+        (r"\\delta_t = r_t", "the reward for a_t is r_{t+1}"),
+        (r"\\eta\(s\)", "the visitation is d, also when γ = 1"),
+    ):
+        assert not re.search(reused, math), f"{name}: {meaning}"
+
+
+def test_preface_table_defines_the_symbols_part_one_uses(built_book):
+    page = prose(built_book, "intro")
+    table = page[page.index("Notation#") : page.index("A first check#")]
+    for meaning in (
+        "features of a linear softmax",
+        "mean and standard deviation of a Gaussian",
+        "temporal-difference error",
+        "one state’s term of the theorem",
+        "differential state and action values",
+        "relative variance",
+    ):
+        assert meaning in table.replace("'", "’"), meaning
