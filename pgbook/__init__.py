@@ -7,7 +7,7 @@
 -12.0
 """
 
-from pgbook import envs, exercises, expectations, lqr, plotting, stats, training, variance, widgets
+from pgbook import envs, exercises, expectations, lqr, mistakes, plotting, stats, training, variance, widgets
 from pgbook.average_reward import (
     average_reward,
     average_reward_gradient,
@@ -71,6 +71,7 @@ __all__ = [
     "finite_difference",
     "gaussian_pathwise_gradient",
     "lqr",
+    "mistakes",
     "plotting",
     "gaussian_score_gradient",
     "fit_state_values",
