@@ -155,6 +155,8 @@ def check_estimator(
     False
     >>> [result.passed for result in report.results]   # only problems with γ < 1 reveal it
     [True, True, False, False]
+    >>> report.diagnosis.matches[0].name   # the catalogued mistake it matches (pgbook.mistakes)
+    'discount weights γᵗ dropped'
     """
     if not callable(estimator):
         raise TypeError(
