@@ -110,8 +110,10 @@ def test_is_it_a_gradient_page(built_book):
         grid = np.linspace(p_star - 0.01, p_star + 0.01, 201)
         values = [pg.exact_objective(mdp, policy, pg.envs.corridor_params(p)) for p in grid]
         assert grid[int(np.argmax(values))] == pytest.approx(p_star, abs=1e-4)
+        j_at = [pg.exact_objective(mdp, policy, pg.envs.corridor_params(p)) for p in (p_u, p_star)]
+        assert (j_u, j_star) == pytest.approx(j_at, abs=1e-6)
         if gamma < 1:
-            assert p_u > p_star + 1e-3 and j_u < j_star
+            assert p_u > p_star + 1e-4 and j_at[0] < j_at[1] and j_u < j_star
         else:
             assert p_u == pytest.approx(2 - np.sqrt(2), abs=1e-4) and p_star == pytest.approx(2 - np.sqrt(2), abs=1e-4)
 
