@@ -7,7 +7,22 @@
 -12.0
 """
 
-from pgbook import envs, exercises, expectations, lqr, plotting, stats, training, variance, widgets
+from pgbook import (
+    deterministic,
+    envs,
+    exercises,
+    expectations,
+    lqr,
+    mistakes,
+    plotting,
+    stats,
+    surrogate,
+    theory_checks,
+    training,
+    update_field,
+    variance,
+    widgets,
+)
 from pgbook.average_reward import (
     average_reward,
     average_reward_gradient,
@@ -70,7 +85,12 @@ __all__ = [
     "exact_objectives",
     "finite_difference",
     "gaussian_pathwise_gradient",
+    "deterministic",
     "lqr",
+    "surrogate",
+    "theory_checks",
+    "update_field",
+    "mistakes",
     "plotting",
     "gaussian_score_gradient",
     "fit_state_values",

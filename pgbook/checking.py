@@ -19,6 +19,7 @@ from pgbook.estimators import GradientEstimate, reinforce, reward_to_go
 from pgbook.evaluation import state_values
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
+from pgbook.mistakes import Diagnosis, diagnose
 from pgbook.policies import Policy, TabularSoftmax
 from pgbook.sampling import Batch, sample_episodes
 from pgbook.stats import cosine_similarity, relative_variance, z_scores
@@ -95,6 +96,7 @@ class EstimatorReport:
     results: list[ProblemResult]
     n_episodes: int
     false_alarm: float
+    diagnosis: Diagnosis | None = None  # which catalogued mistake a failing estimator matches
 
     @property
     def passed(self) -> bool:
@@ -121,6 +123,8 @@ class EstimatorReport:
                 for name, (kappa, cosine) in result.references.items()
             ]
         lines += ["", "PASSED" if self.passed else "FAILED: see the problems marked BIASED? above"]
+        if self.diagnosis is not None:
+            lines.append(str(self.diagnosis))
         return "\n".join(lines)
 
 
@@ -151,6 +155,8 @@ def check_estimator(
     False
     >>> [result.passed for result in report.results]   # only problems with γ < 1 reveal it
     [True, True, False, False]
+    >>> report.diagnosis.matches[0].name   # the catalogued mistake it matches (pgbook.mistakes)
+    'discount weights γᵗ dropped'
     """
     if not callable(estimator):
         raise TypeError(
@@ -162,12 +168,13 @@ def check_estimator(
     rng = as_seed("seed", seed)
     problems = standard_problems() if problems is None else list(problems)
     n_components = sum(int(np.prod(problem.policy.param_shape)) for problem in problems)
-    results = []
+    results, estimates = [], []
     for problem in problems:
         batch = sample_episodes(
             problem.mdp, problem.policy, problem.theta, n_episodes, max_steps=problem.max_steps, seed=rng
         )
         estimate, degrees_of_freedom = _run(estimator, batch, problem)
+        estimates.append(estimate)
         exact = exact_gradient(problem.mdp, problem.policy, problem.theta)
         threshold = float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_components)))  # Student t upper quantile
         z = z_scores(estimate, exact)
@@ -191,14 +198,18 @@ def check_estimator(
                 upper=estimate.mean + margin,
                 exact=exact,
                 relative_variance=relative_variance(estimate, exact) * _per_episode_scale(estimate, batch),
-                cosine=cosine_similarity(estimate.mean, exact),
+                cosine=cosine_similarity(estimate.mean, exact) if np.any(estimate.mean) else 0.0,  # 0: no direction
                 references={
                     name: (relative_variance(reference, exact), cosine_similarity(reference.mean, exact))
                     for name, reference in references.items()
                 },
             )
         )
-    return EstimatorReport(results=results, n_episodes=n_episodes, false_alarm=false_alarm)
+    report = EstimatorReport(results=results, n_episodes=n_episodes, false_alarm=false_alarm)
+    if report.passed:
+        return report
+    diagnosis = diagnose(estimates, problems, [result.threshold for result in results])
+    return EstimatorReport(results, n_episodes, false_alarm, diagnosis)
 
 
 def _run(estimator: Estimator, batch: Batch, problem: Problem) -> tuple[GradientEstimate, float]:

@@ -1,0 +1,100 @@
+r"""The deterministic policy gradient theorem (Silver et al. 2014), on linear-quadratic control.
+
+For a deterministic policy :math:`a = \mu_\theta(s)` the theorem reads
+
+.. math:: \nabla_\theta C(\theta) = \sum_s d_\mu(s)\; \nabla_\theta \mu_\theta(s)^\top\,
+          \nabla_a Q_\mu(s, a)\big|_{a = \mu_\theta(s)},
+
+with :math:`d_\mu(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states).
+On linear-quadratic control with the linear policy :math:`u = -Kx` (see :mod:`pgbook.lqr`) the action value
+is quadratic,
+
+.. math:: Q_K(x, u) = x^\top Q x + u^\top R u + \gamma (Ax + Bu)^\top P_K (Ax + Bu),
+
+so :math:`\nabla_u Q_K(x, -Kx) = G_K x` with :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`,
+and :math:`\partial u_i / \partial K_{ij} = -x_j` turns the theorem into
+:math:`\nabla_K C = -G_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]` (noise-free).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pgbook.estimators import GradientEstimate
+from pgbook.lqr import LinearQuadratic, _draws, state_covariance, value_matrix
+from pgbook.validation import as_real_array
+
+
+def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:
+    r""":math:`Q_K(x, u) = x^\top Q x + u^\top R u + \gamma (Ax + Bu)^\top P_K (Ax + Bu)` for each row of
+    ``states`` (shape (k, n)) and ``controls`` (shape (k, m)): the cost of u now, then of following
+    :math:`u = -Kx` without noise. Returns shape (k,).
+
+    >>> from pgbook.lqr import lqr_cost
+    >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
+    >>> q = lqr_action_value(system, [[0.5]], [[1.0]], [[-0.5]])   # u = -Kx: Q = V = x' P x
+    >>> bool(np.isclose(q[0], lqr_cost(system, [[0.5]], noise_std=0.0)))
+    True
+    """
+    P = value_matrix(system, gain)
+    states = as_real_array("states", states, ndim=2)
+    controls = as_real_array("controls", controls, ndim=2)
+    if states.shape != (states.shape[0], system.n_states) or controls.shape != (states.shape[0], system.n_controls):
+        raise ValueError(
+            f"states must have shape (k, {system.n_states}) and controls (k, {system.n_controls}) with the same k; "
+            f"got {states.shape} and {controls.shape}"
+        )
+    successors = states @ system.A.T + controls @ system.B.T
+    return (
+        np.einsum("kn,nl,kl->k", states, system.Q, states)
+        + np.einsum("km,ml,kl->k", controls, system.R, controls)
+        + system.gamma * np.einsum("kn,nl,kl->k", successors, P, successors)
+    )
+
+
+def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
+    r""":math:`G_K` with :math:`\nabla_u Q_K(x, u)|_{u=-Kx} = G_K x`:
+    :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`, shape (m, n)."""
+    gain = system.check_gain(gain)
+    P = value_matrix(system, gain)
+    A, B, R, gamma = system.A, system.B, system.R, system.gamma
+    return 2 * (gamma * B.T @ P @ A - (R + gamma * B.T @ P @ B) @ gain)
+
+
+def deterministic_policy_gradient(system: LinearQuadratic, gain: Any) -> np.ndarray:
+    r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -G_K \Sigma_K`, shape (m, n).
+
+    The sum over states of :math:`\nabla_K \mu(x)^\top \nabla_u Q(x, \mu(x))` weighted by the discounted state
+    density: the contraction of :math:`\nabla_u Q = G_K x` with :math:`-x^\top` over :math:`\Sigma_K`.
+
+    >>> from pgbook.lqr import lqr_cost
+    >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
+    >>> step = 1e-6
+    >>> numerical = (lqr_cost(system, [[0.5 + step]], noise_std=0.0)
+    ...              - lqr_cost(system, [[0.5 - step]], noise_std=0.0)) / (2 * step)
+    >>> bool(np.isclose(deterministic_policy_gradient(system, [[0.5]])[0, 0], numerical, rtol=1e-7))
+    True
+    """
+    return -action_gradient_matrix(system, gain) @ state_covariance(system, gain, 0.0)
+
+
+def deterministic_gradient_samples(
+    system: LinearQuadratic, gain: Any, *, n_episodes: int, horizon: int, seed: int | np.random.Generator | None
+) -> GradientEstimate:
+    r"""Per-episode samples :math:`\hat g_i = -\sum_{t < H} \gamma^t\, G_K x_{i,t} x_{i,t}^\top` of the
+    deterministic policy gradient: noise-free rollouts of :math:`u = -Kx` from :math:`x_0 \sim N(0, \Sigma_0)`,
+    with the exact critic's :math:`\nabla_u Q` at every visited state. Uses the same initial states as
+    :func:`pgbook.lqr.lqr_pathwise_gradient` for the same ``seed``; the cut-off leaves a bias of order
+    :math:`\gamma^H`.
+    """
+    gain = system.check_gain(gain)
+    initial, _ = _draws(system, n_episodes, horizon, seed)
+    action_gradient = action_gradient_matrix(system, gain)
+    closed_loop = system.A - system.B @ gain
+    state, moments = initial, np.zeros((initial.shape[0], system.n_states, system.n_states))
+    for t in range(horizon):
+        moments += system.gamma**t * np.einsum("in,ik->ink", state, state)
+        state = state @ closed_loop.T
+    return GradientEstimate(-np.einsum("mn,ink->imk", action_gradient, moments))
