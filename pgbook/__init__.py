@@ -7,7 +7,7 @@
 -12.0
 """
 
-from pgbook import envs, exercises, expectations, lqr, plotting, stats, training, variance, widgets
+from pgbook import envs, exercises, exercises_theory, expectations, lqr, plotting, stats, training, variance, widgets
 from pgbook.average_reward import (
     average_reward,
     average_reward_gradient,
@@ -40,7 +40,7 @@ from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
-from pgbook.performance_difference import performance_difference
+from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
 from pgbook.sampling import Batch, sample_episodes
 
@@ -71,6 +71,7 @@ __all__ = [
     "discounted_visitation",
     "envs",
     "exercises",
+    "exercises_theory",
     "exact_ascent",
     "exact_gradient",
     "expectations",
