@@ -57,8 +57,9 @@ def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: boo
     """
     pi = policy_table(mdp, policy, theta)
     visitation = discounted_visitation(mdp, policy, theta, normalized=normalized)
-    scores = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
-    return np.einsum("sa,sai,saj->ij", visitation[:, None] * pi, scores, scores)
+    scores = policy.score(theta).reshape(mdp.n_states * mdp.n_actions, -1)
+    weighted = np.sqrt(visitation[:, None] * pi).reshape(-1, 1) * scores
+    return weighted.T @ weighted
 
 
 def natural_gradient(
