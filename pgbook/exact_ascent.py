@@ -23,11 +23,13 @@ from pgbook.validation import as_count, as_real_array
 
 @dataclass(frozen=True)
 class ExactAscentHistory:
-    """What :func:`exact_ascent` recorded: ``objectives[k]`` is J(θ) after ``iterations[k]`` updates, and
-    ``final_theta`` the parameters after the last update."""
+    """What :func:`exact_ascent` recorded: ``objectives[k]`` is J(θ) and ``parameters[k]`` is θ after
+    ``iterations[k]`` updates; ``final_theta`` is θ after the last update. (With ``parameters``,
+    :func:`pgbook.exact_objectives` evaluates the run under another start distribution.)"""
 
     iterations: np.ndarray
     objectives: np.ndarray
+    parameters: np.ndarray
     final_theta: np.ndarray
 
     def iterations_to_reach(self, level: float) -> int | None:
@@ -100,14 +102,16 @@ def exact_ascent(
     theta = policy.check_params(initial_theta).copy()
     policy_table(mdp, policy, theta)  # the policy fits the problem
     objectives = np.empty(iterations.size)
+    parameters = np.empty((iterations.size, *policy.param_shape))
     position = 0
     for k in range(n_iterations + 1):
         if position < iterations.size and iterations[position] == k:
             objectives[position] = exact_objective(mdp, policy, theta)
+            parameters[position] = theta
             position += 1
         if k < n_iterations:
             if direction == "gradient":
                 theta = theta + step_size * exact_gradient(mdp, policy, theta)
             else:
                 theta = theta + step_size * natural_gradient(mdp, policy, theta, normalized=True)
-    return ExactAscentHistory(iterations, objectives, theta)
+    return ExactAscentHistory(iterations, objectives, parameters, theta)

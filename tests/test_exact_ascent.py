@@ -41,6 +41,8 @@ def test_chain_optimum_and_ascent_records():
     run = pg.exact_ascent(mdp, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=50, record=[0, 10, 50])
     assert run.objectives.shape == (3,) and np.all(np.diff(run.objectives) > 0)
     assert run.objectives[0] == pytest.approx(pg.exact_objective(mdp, policy, np.zeros((5, 2))))
+    assert np.allclose(pg.exact_objectives(mdp, policy, run.parameters), run.objectives)
+    assert np.array_equal(run.parameters[-1], run.final_theta)
     assert run.iterations_to_reach(2.0) is None and run.iterations_to_reach(-1.0) == 0
 
 
