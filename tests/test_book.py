@@ -18,7 +18,8 @@ WITH_EXERCISE_CHECKS = pages_containing("pg.exercises.check_")
 def test_the_pages_under_test_are_the_book():
     assert CHAPTERS[0] == "intro" and len(CHAPTERS) >= 7
     assert WITH_WIDGETS == [
-        "finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce", "variance-reduction"
+        "finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce", "variance-reduction",
+        "compatible-features", "natural-gradient", "convergence",
     ]  # fmt: skip
     assert len(WITH_EXERCISE_CHECKS) >= 4
 
