@@ -39,6 +39,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/gradients.py
+	$(BIN)/python benchmarks/natural.py
 	$(BIN)/python benchmarks/sampling.py
 	$(BIN)/python benchmarks/efficiency.py
 	$(BIN)/python benchmarks/widgets.py

@@ -11,6 +11,7 @@ from pgbook import (
     deterministic,
     envs,
     exercises,
+    exercises_theory,
     expectations,
     lqr,
     mistakes,
@@ -30,6 +31,7 @@ from pgbook.average_reward import (
     stationary_distribution,
 )
 from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
+from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.environments import FiniteMDPEnv, sample_environment
 from pgbook.estimators import (
     GradientEstimate,
@@ -48,16 +50,20 @@ from pgbook.evaluation import (
     exact_objectives,
     state_values,
 )
+from pgbook.exact_ascent import ExactAscentHistory, exact_ascent
+from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
+from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
 from pgbook.sampling import Batch, sample_episodes
 
 __all__ = [
     "Batch",
     "EstimatorReport",
+    "ExactAscentHistory",
     "FiniteMDP",
     "FiniteMDPEnv",
     "GradientEstimate",
@@ -71,6 +77,8 @@ __all__ = [
     "advantage_estimator",
     "advantages",
     "check_estimator",
+    "compatible_fit",
+    "critic_gradient",
     "autodiff_gradient",
     "autodiff_jacobians",
     "average_reward",
@@ -79,11 +87,14 @@ __all__ = [
     "discounted_visitation",
     "envs",
     "exercises",
+    "exercises_theory",
+    "exact_ascent",
     "exact_gradient",
     "expectations",
     "exact_objective",
     "exact_objectives",
     "finite_difference",
+    "fisher_matrix",
     "gaussian_pathwise_gradient",
     "deterministic",
     "lqr",
@@ -91,6 +102,8 @@ __all__ = [
     "theory_checks",
     "update_field",
     "mistakes",
+    "natural_gradient",
+    "performance_difference",
     "plotting",
     "gaussian_score_gradient",
     "fit_state_values",

@@ -186,3 +186,48 @@ def gridworld(
     initial = np.zeros(n_states)
     initial[0] = 1.0
     return FiniteMDP(P, R, gamma=gamma, initial=initial, terminal=[goal])
+
+
+def chain(n_states: int, *, gamma: float = 0.9, n_actions: int = 2, initial: Any = None) -> FiniteMDP:
+    r"""A chain where one action moves right and every other action moves back to the start: a hard
+    exploration problem for softmax policy gradient (Agarwal, Kakade, Lee & Mahajan 2021, §4.3).
+
+    States 0, ..., n_states - 1; the last is terminal. Action ``RIGHT = 1`` moves from s to s + 1, and every
+    other action returns to state 0. The only reward, 1, comes with the step into the terminal state, so the
+    best policy (always right from state 0) has :math:`J^* = \gamma^{n-2}`, while the uniform policy
+    reaches the end with probability of order :math:`|A|^{-(n-1)}`.
+
+    Parameters
+    ----------
+    n_states : int
+        At least 2.
+    gamma : float
+        Discount in [0, 1].
+    n_actions : int
+        At least 2.
+    initial : array_like, shape (n_states,), optional
+        Start distribution; default: always state 0. (It must give the terminal state probability 0.)
+
+    Examples
+    --------
+    >>> mdp = chain(4)
+    >>> round(mdp.objective(np.tile([0.0, 1.0], (4, 1))), 10)
+    0.81
+    """
+    n_states = as_count("n_states", n_states, minimum=2)
+    n_actions = as_count("n_actions", n_actions, minimum=2)
+    P = np.zeros((n_states, n_actions, n_states))
+    P[:, :, 0] = 1.0
+    P[:, RIGHT, 0] = 0.0
+    P[np.arange(n_states - 1), RIGHT, np.arange(1, n_states)] = 1.0
+    last = n_states - 1
+    P[last] = 0.0
+    P[last, :, last] = 1.0
+    R = np.zeros((n_states, n_actions))
+    R[last - 1, RIGHT] = 1.0
+    if initial is None:
+        initial = np.eye(n_states)[0]
+    initial = as_real_array("initial", initial, ndim=1)
+    if initial.shape == (n_states,) and initial[last] != 0:
+        raise ValueError(f"initial must give the terminal state {last} probability 0; got {initial[last]}")
+    return FiniteMDP(P, R, gamma=as_discount("gamma", gamma), initial=initial, terminal=[last])

@@ -19,6 +19,7 @@ def test_the_pages_under_test_are_the_book():
     assert CHAPTERS[0] == "intro" and len(CHAPTERS) >= 7
     assert WITH_WIDGETS == [
         "finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce", "variance-reduction",
+        "compatible-features", "natural-gradient", "convergence",
         "deterministic-policy-gradient", "is-it-a-gradient", "surrogate-objectives",
     ]  # fmt: skip
     assert len(WITH_EXERCISE_CHECKS) >= 4

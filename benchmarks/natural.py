@@ -1,0 +1,68 @@
+"""Time the Part III oracles beside exact_gradient on random MDPs with |S| = 10, 100, 1000 and |A| = 4.
+
+Run with `make bench`; writes benchmarks/results/natural.md. Times are medians of repeated runs in one process.
+The Fisher matrix has (|S||A|)² entries (128 MB at |S| = 1000), and the natural gradient solves a least-squares
+problem of that size: both grow much faster than the gradient, which is what the table shows.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from common import median_seconds, write_table
+
+import pgbook as pg
+
+SIZES = (10, 100, 1000)
+N_ACTIONS = 4
+
+
+def format_time(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def measure(n_states: int) -> tuple[int, int, dict[str, float]]:
+    mdp = pg.envs.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
+    policy = pg.TabularSoftmax(n_states, N_ACTIONS)
+    theta = policy.init_params(seed=0)
+    other = policy.init_params(seed=1)
+    slow = n_states >= 1000
+    repeats = 1 if slow else 5
+    times = {
+        "exact_gradient": median_seconds(lambda: pg.exact_gradient(mdp, policy, theta)),
+        "fisher_matrix": median_seconds(lambda: pg.fisher_matrix(mdp, policy, theta), repeats=repeats),
+        "natural_gradient": median_seconds(lambda: pg.natural_gradient(mdp, policy, theta), repeats=repeats),
+        "compatible_fit": median_seconds(lambda: pg.compatible_fit(mdp, policy, theta), repeats=repeats),
+        "performance_difference": median_seconds(lambda: pg.performance_difference(mdp, policy, theta, other)),
+    }
+    print(f"|S|={n_states}: " + ", ".join(f"{k} {format_time(v)}" for k, v in times.items()), file=sys.stderr)
+    return n_states, theta.size, times
+
+
+def main() -> None:
+    rows = [measure(n_states) for n_states in SIZES]
+    names = list(rows[0][2])
+    lines = [
+        "| \\|S\\| | dim θ | " + " | ".join(f"`{name}`" for name in names) + " |",
+        "|---:|---:|" + "---:|" * len(names),
+    ]
+    for n_states, dim, times in rows:
+        gradient = times["exact_gradient"]
+        cells = [format_time(gradient)] + [
+            f"{format_time(times[name])} ({times[name] / gradient:,.0f}×)" for name in names[1:]
+        ]
+        lines.append(f"| {n_states} | {dim} | " + " | ".join(cells) + " |")
+    notes = [
+        f"Problem: `pg.envs.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
+        "`init_params(seed=0)` (and seed=1 for the new policy of `performance_difference`). In parentheses: the "
+        "time relative to `exact_gradient` at the same size. Medians of repeated runs in one process (at |S| = 1000 "
+        "the Fisher matrix, natural gradient and compatible fit: a single run)."
+    ]
+    write_table(
+        "natural", "Part III oracles beside the exact gradient: time per call",
+        "make bench (python benchmarks/natural.py)", notes, lines,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
