@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,27 @@ def built_book(tmp_path_factory):
     returncode, _, messages = log.read_text().partition("\n")
     assert returncode == "0", messages
     return output / "_build" / "html"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless Chromium driven by Playwright: the one browser of the browser and JupyterLab tests.
+
+    Locally, without /usr/bin/chromium, its tests are skipped with that reason; under CI (CI=true) a missing
+    browser is a failure, not a skip (`.ci/run` installs the package).
+    """
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise RuntimeError(f"Chromium is missing at {CHROMIUM}: .ci/run must install Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
