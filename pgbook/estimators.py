@@ -7,8 +7,10 @@ Every score-function estimator here has the form
 
 and they differ only in the step weights :math:`w_{i,t}`:
 
-- :func:`reinforce`: :math:`w_{i,t} = G_{i,0} - b`, the whole discounted return (unbiased);
-- :func:`reward_to_go` (GPOMDP): :math:`w_{i,t} = \gamma^t (G_{i,t} - b(s_{i,t}))` (unbiased); with
+- :func:`reinforce`: :math:`w_{i,t} = G_{i,0} - b_i`, the whole discounted return less a constant or the
+  start state's value (unbiased);
+- :func:`reward_to_go`: :math:`w_{i,t} = \gamma^t (G_{i,t} - b(s_{i,t}))` (unbiased; REINFORCE with the
+  :math:`\gamma^t` of the discounted theorem, Sutton & Barto 2018 §13.3–13.4); with
   ``weighting="undiscounted"`` the :math:`\gamma^t` is dropped, which is biased when γ < 1;
 - :func:`advantage_estimator`: :math:`w_{i,t} = \gamma^t A_\pi(s_{i,t}, a_{i,t})` with the exact advantage
   (unbiased);
@@ -141,7 +143,7 @@ def reinforce(
     policy: Policy,
     theta: Any,
     *,
-    baseline: Literal["none", "mean", "optimal", "normalized"] | float = "none",
+    baseline: Literal["none", "mean", "optimal", "learned", "normalized"] | float | np.ndarray = "none",
 ) -> GradientEstimate:
     r"""REINFORCE (Williams 1992): :math:`\hat g_i = (G_i - b_i) \sum_t \nabla \log \pi(a_t|s_t)`.
 
@@ -151,7 +153,10 @@ def reinforce(
         ``"none"``: :math:`b = 0`. A number: that constant. ``"mean"``: the mean return of the *other*
         episodes. ``"optimal"``: the variance-optimal constant
         :math:`b^* = E[\|g\|^2 G] / E[\|g\|^2]`, :math:`g = \sum_t \nabla \log \pi(a_t|s_t)` (Greensmith,
-        Bartlett & Baxter 2004), estimated from the other episodes. All of these are unbiased.
+        Bartlett & Baxter 2004), estimated from the other episodes. An array ``V[s]`` of shape (n_states,):
+        :math:`b_i = V(s_{i,0})`, the value of the episode's start state, which none of its actions can
+        influence; ``"learned"``: the same with the Monte-Carlo values of :func:`fit_state_values`, fitted on
+        the other half of the batch (cross-fitted, as in :func:`reward_to_go`). All of these are unbiased.
         ``"normalized"``: :math:`(G_i - \bar G)/\mathrm{sd}(G)` over the whole batch, as many
         implementations do; it is **biased** (it rescales the gradient and couples the episodes).
 
@@ -173,6 +178,11 @@ def reinforce(
         normalized = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
         return _score_sums(batch, policy, theta, normalized[:, None] * batch.alive)
     steps = batch.alive.astype(float)
+    if _is_state_baseline(baseline):
+        start_values = _value_tables(batch, policy.n_states, baseline, name="baseline")[
+            np.arange(batch.n_episodes), batch.states[:, 0]
+        ]
+        return _score_sums(batch, policy, theta, (returns - start_values)[:, None] * steps)
     return _with_constant_baseline(batch, policy, theta, returns[:, None] * steps, steps, baseline)
 
 
@@ -184,11 +194,13 @@ def reward_to_go(
     baseline: None | float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = None,
     weighting: Literal["discounted", "undiscounted"] = "discounted",
 ) -> GradientEstimate:
-    r"""Reward-to-go, or GPOMDP (Baxter & Bartlett 2001): :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t}))
-    \nabla \log \pi(a_{i,t}|s_{i,t})`.
+    r"""Reward-to-go: :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t})) \nabla \log \pi(a_{i,t}|s_{i,t})`.
 
-    Causality removes the rewards received before :math:`a_t` from its weight. The :math:`\gamma^t` is the
-    discounted theorem's own factor; ``weighting="undiscounted"`` drops it, as many implementations do,
+    REINFORCE (Williams 1992) with causality: the rewards received before :math:`a_t` are removed from its
+    weight. This is the episodic REINFORCE of Sutton & Barto (2018, §13.3; with a state-value baseline
+    §13.4). It is not GPOMDP (Baxter & Bartlett 2001), an average-reward estimator that discounts an
+    eligibility trace by β and has no :math:`\gamma^t`. The :math:`\gamma^t` is the discounted theorem's
+    own factor; ``weighting="undiscounted"`` drops it, as many implementations do,
     and is then **biased** for γ < 1 (it estimates the gradient of neither the discounted nor the
     undiscounted objective; Thomas 2014, Nota & Thomas 2020).
 
@@ -204,7 +216,7 @@ def reward_to_go(
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
     theta = _check_batch_and_policy(batch, policy, theta)
     weights = (batch.discounts() if weighting == "discounted" else np.ones(batch.actions.shape)) * batch.alive
-    if np.ndim(baseline) == 0 and not (isinstance(baseline, str) and baseline == "learned"):  # a constant
+    if not _is_state_baseline(baseline):
         return _with_constant_baseline(batch, policy, theta, weights * batch.returns_to_go(), weights, baseline)
     advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline)
     return _score_sums(batch, policy, theta, weights * advantages)
@@ -290,13 +302,18 @@ def _with_constant_baseline(
             constants = leave_one_out_mean(ratios, squared_norms)
         else:
             raise ValueError(
-                f'baseline must be "none", "mean", "optimal", "normalized" (REINFORCE), "learned", '
-                f"an array V[s] (reward-to-go) or a number; got {baseline!r}"
+                f'baseline must be "none", "mean", "optimal", "learned", "normalized" (REINFORCE only), '
+                f"an array V[s] or a number; got {baseline!r}"
             )
     else:
         constants = np.full(batch.n_episodes, _as_constant("baseline", baseline))
     shape = (batch.n_episodes,) + (1,) * (with_returns.ndim - 1)
     return GradientEstimate(with_returns - constants.reshape(shape) * without)
+
+
+def _is_state_baseline(baseline: Any) -> bool:
+    """Whether ``baseline`` is a state-value baseline (``"learned"`` or an array V[s]) rather than a constant."""
+    return np.ndim(baseline) > 0 or isinstance(baseline, str) and baseline == "learned"
 
 
 def _state_baseline(batch: Batch, policy: Policy, baseline: Any) -> np.ndarray:

@@ -84,8 +84,10 @@ def advantages(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
 def discounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False) -> np.ndarray:
     r"""The discounted state visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)`, or its normalisation.
 
-    Unnormalised, it sums to :math:`1/(1-\gamma)` on a continuing problem and to the expected episode
-    length on an episodic one; that total is the factor the policy gradient theorem's "∝" hides.
+    Unnormalised, it sums to :math:`\sum_s d(s) = E[(1-\gamma^T)/(1-\gamma)]` for episodes of length
+    :math:`T`: :math:`1/(1-\gamma)` on a continuing problem, the expected episode length only when γ = 1
+    (and less otherwise: 4.58 against 5.56 on :func:`check_estimator`'s episodic γ = 0.95 problem). That
+    total is the factor the policy gradient theorem's "∝" hides.
 
     Examples
     --------

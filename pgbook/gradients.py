@@ -28,7 +28,8 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
               \qquad d(s) = \sum_{t \ge 0} \gamma^t \Pr(s_t = s).
 
     Here :math:`d` is the *unnormalised* discounted visitation; with the normalised one the right side
-    gains the factor :math:`\sum_s d(s)` (:math:`1/(1-\gamma)`, or the expected episode length).
+    gains the factor :math:`\sum_s d(s) = E[(1-\gamma^T)/(1-\gamma)]` (:math:`1/(1-\gamma)` when episodes
+    never end, the expected episode length only when γ = 1).
 
     Returns an array shaped like ``theta``.
 

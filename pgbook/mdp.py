@@ -172,8 +172,9 @@ class FiniteMDP:
         r"""Discounted state visitation :math:`d(s) = \sum_{t \ge 0} \gamma^t \Pr(s_t = s,\ t < T)`.
 
         Solves :math:`(I - \gamma P_\pi)^\top d = \mu_0` on the non-terminal states (terminal states are
-        not visited: the episode is over). Its total is :math:`1/(1-\gamma)` for a continuing problem and
-        the expected (discounted) episode length for an episodic one; ``normalized=True`` divides by that
+        not visited: the episode is over). Its total is :math:`E[(1-\gamma^T)/(1-\gamma)]` for episodes of
+        length :math:`T`: :math:`1/(1-\gamma)` for a continuing problem, the expected episode length only
+        when γ = 1; ``normalized=True`` divides by that
         total and returns a probability distribution.
         """
         visitation = self.values_and_visitation(pi)[1]

@@ -5,7 +5,8 @@ The policy gradient theorem is an expectation over one state and one action,
 .. math:: \nabla J = c\, E_{s \sim d/c,\ a \sim \pi(\cdot|s)}\big[\nabla \log \pi(a|s)\, Q(s,a)\big],
           \qquad c = \textstyle\sum_s d(s),
 
-(:math:`c = 1/(1-\gamma)` for a continuing problem, the expected episode length for an episodic one). Its
+(:math:`c = E[(1-\gamma^T)/(1-\gamma)]` for episodes of length :math:`T`: :math:`1/(1-\gamma)` for a continuing
+problem, the expected episode length only when γ = 1). Its
 one-sample estimator draws the state, the action and then a return :math:`G` from :math:`(s, a)`:
 :math:`\hat g = c\, \nabla \log \pi(a|s)\, (G - b(s))`. By the law of total variance its total variance
 :math:`\operatorname{tr}\operatorname{Cov}(\hat g)` splits into three terms,

@@ -1,8 +1,8 @@
 """Each estimator's mean against the exact gradient, with 50 000 episodes and a fixed seed.
 
 Unbiased estimators: every component must lie within 4.5 standard errors of the exact gradient. For a
-normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,183 components (91 parameters × 13 estimators), so by
-the union bound the probability that a correct implementation fails here is below 1% (and with the fixed
+normal z, P(|z| > 4.5) = 6.8e-6; this file tests 1,365 components (91 parameters × 15 estimators), so by
+the union bound the probability that a correct implementation fails here is below 0.93% (and with the fixed
 seed, the outcome is the same on every run). Biased estimators must fail the same test clearly
 (max |z| > 10) where theory says they are biased.
 
@@ -62,6 +62,8 @@ UNBIASED = {
     "REINFORCE, constant baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline=-3.0),
     "REINFORCE, mean baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="mean"),
     "REINFORCE, optimal baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="optimal"),
+    "REINFORCE, true V(s0)": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline=V),
+    "REINFORCE, learned V(s0)": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="learned"),
     "reward-to-go": lambda b, p, t, V, A: pg.reward_to_go(b, p, t),
     "reward-to-go, mean baseline": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="mean"),
     "reward-to-go, optimal constant": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="optimal"),
