@@ -7,15 +7,15 @@ the exact gradient, beside the same figures for reference estimators computed on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from scipy.special import stdtrit
 
 from pgbook import envs
-from pgbook.estimators import GradientEstimate, reinforce, reward_to_go
+from pgbook.estimators import Estimator, GradientEstimate, estimator_output, reinforce, reward_to_go
 from pgbook.evaluation import state_values
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -25,7 +25,6 @@ from pgbook.sampling import Batch, sample_episodes
 from pgbook.stats import cosine_similarity, relative_variance, z_scores
 from pgbook.validation import as_count, as_seed
 
-Estimator = Callable[[Batch, Policy, np.ndarray], Any]
 REPLICATES = 32  # sub-batches used when an estimator returns only its mean
 
 
@@ -83,6 +82,8 @@ class ProblemResult:
     relative_variance: float
     cosine: float
     references: dict[str, tuple[float, float]]
+    """κ and the cosine are nan where undefined: κ when the exact gradient is 0, the cosine when either vector
+    is 0."""
 
     @property
     def passed(self) -> bool:
@@ -114,12 +115,12 @@ class EstimatorReport:
                 "",
                 f"[{'ok' if result.passed else 'BIASED?'}] {result.problem}",
                 f"    max |z| = {np.abs(result.z).max():.2f} (threshold {result.threshold:.2f}), "
-                f"κ = {result.relative_variance:.3g}, cosine to exact {result.cosine:.4f}",
+                f"κ = {_kappa_text(result.relative_variance)}, cosine to exact {_cosine_text(result.cosine)}",
                 f"    worst component {worst}: exact {result.exact.flat[worst]:.5g}, "
                 f"interval [{result.lower.flat[worst]:.5g}, {result.upper.flat[worst]:.5g}]",
             ]
             lines += [
-                f"    reference {name}: κ = {kappa:.3g}, cosine {cosine:.4f}"
+                f"    reference {name}: κ = {_kappa_text(kappa)}, cosine {_cosine_text(cosine)}"
                 for name, (kappa, cosine) in result.references.items()
             ]
         lines += ["", "PASSED" if self.passed else "FAILED: see the problems marked BIASED? above"]
@@ -138,10 +139,11 @@ def check_estimator(
 ) -> EstimatorReport:
     r"""Run ``estimator(batch, policy, theta)`` on problems with exact gradients and report its bias and variance.
 
-    The estimator may return a :class:`~pgbook.GradientEstimate`, per-episode samples of shape
-    (n_episodes, \*param_shape), or only the mean gradient (shape ``param_shape``); in that last case it
+    The estimator follows the estimator contract of :mod:`pgbook.estimators`: it may return a
+    :class:`~pgbook.GradientEstimate`, per-episode samples, or only the mean gradient; in that last case it
     is run on 32 equal sub-batches and the spread of their means gives the standard error (then the
-    thresholds come from Student's t with 31 degrees of freedom).
+    thresholds come from Student's t with 31 degrees of freedom). Its batch is read-only (copy an array
+    before editing it), and the reference estimators are computed before it runs.
 
     Examples
     --------
@@ -167,18 +169,20 @@ def check_estimator(
         raise ValueError(f"false_alarm must lie strictly between 0 and 1; got {false_alarm}")
     rng = as_seed("seed", seed)
     problems = standard_problems() if problems is None else list(problems)
+    if not problems:
+        raise ValueError("problems must hold at least one Problem (None runs the standard suite); got none")
+    for problem in problems:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problems must hold pgbook.checking.Problem objects; got {type(problem).__name__}")
     n_components = sum(int(np.prod(problem.policy.param_shape)) for problem in problems)
     results, estimates = [], []
     for problem in problems:
-        batch = sample_episodes(
-            problem.mdp, problem.policy, problem.theta, n_episodes, max_steps=problem.max_steps, seed=rng
+        batch = _read_only(
+            sample_episodes(
+                problem.mdp, problem.policy, problem.theta, n_episodes, max_steps=problem.max_steps, seed=rng
+            )
         )
-        estimate, degrees_of_freedom = _run(estimator, batch, problem)
-        estimates.append(estimate)
         exact = exact_gradient(problem.mdp, problem.policy, problem.theta)
-        threshold = float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_components)))  # Student t upper quantile
-        z = z_scores(estimate, exact)
-        margin = threshold * estimate.standard_error
         references = {
             "REINFORCE": reinforce(batch, problem.policy, problem.theta),
             "reward-to-go": reward_to_go(batch, problem.policy, problem.theta),
@@ -189,6 +193,15 @@ def check_estimator(
                 baseline=state_values(problem.mdp, problem.policy, problem.theta),
             ),
         }
+        # ∇J = 0 up to rounding (a flat bandit gives 6e-17): no direction, and κ = tr Cov / ‖∇J‖² is undefined
+        scale = max(np.sqrt(np.mean(reference.per_episode**2) * exact.size) for reference in references.values())
+        if np.linalg.norm(exact) <= 1e-12 * scale:
+            exact = np.zeros_like(exact)
+        estimate, degrees_of_freedom = _run(estimator, batch, problem)
+        estimates.append(estimate)
+        threshold = float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_components)))  # Student t upper quantile
+        z = z_scores(estimate, exact)
+        margin = threshold * estimate.standard_error
         results.append(
             ProblemResult(
                 problem=problem.name,
@@ -197,10 +210,10 @@ def check_estimator(
                 lower=estimate.mean - margin,
                 upper=estimate.mean + margin,
                 exact=exact,
-                relative_variance=relative_variance(estimate, exact) * _per_episode_scale(estimate, batch),
-                cosine=cosine_similarity(estimate.mean, exact) if np.any(estimate.mean) else 0.0,  # 0: no direction
+                relative_variance=_kappa(estimate, exact) * _per_episode_scale(estimate, batch),
+                cosine=_cosine(estimate.mean, exact),
                 references={
-                    name: (relative_variance(reference, exact), cosine_similarity(reference.mean, exact))
+                    name: (_kappa(reference, exact), _cosine(reference.mean, exact))
                     for name, reference in references.items()
                 },
             )
@@ -215,36 +228,58 @@ def check_estimator(
 def _run(estimator: Estimator, batch: Batch, problem: Problem) -> tuple[GradientEstimate, float]:
     """The estimator's samples and the degrees of freedom of their standard error."""
     shape = problem.policy.param_shape
-    result = _as_array(estimator(batch, problem.policy, problem.theta))
-    if result.shape == (batch.n_episodes, *shape):
-        return GradientEstimate(result), np.inf
-    if result.shape != shape:
-        raise ValueError(
-            f"the estimator returned shape {result.shape}; expected per-episode samples "
-            f"{(batch.n_episodes, *shape)} or a mean gradient {shape}"
-        )
+    output = estimator_output(_call(estimator, batch, problem), batch.n_episodes, shape)
+    if isinstance(output, GradientEstimate):
+        return output, np.inf
     size = batch.n_episodes // REPLICATES
-    means = [
-        _as_array(estimator(batch.subset(slice(k * size, (k + 1) * size)), problem.policy, problem.theta))
-        for k in range(REPLICATES)
-    ]
+    means = []
+    for k in range(REPLICATES):
+        mean = estimator_output(_call(estimator, batch.subset(slice(k * size, (k + 1) * size)), problem), size, shape)
+        means.append(mean.mean if isinstance(mean, GradientEstimate) else mean)
     return GradientEstimate(np.stack(means)), REPLICATES - 1
+
+
+def _call(estimator: Estimator, batch: Batch, problem: Problem) -> Any:
+    try:
+        return estimator(batch, problem.policy, problem.theta)
+    except ValueError as error:
+        if "read-only" not in str(error):
+            raise
+        raise ValueError(
+            "the estimator edited its batch, whose arrays check_estimator hands over read-only (the same "
+            "episodes feed the reference estimators): copy an array before changing it, e.g. "
+            "rewards = batch.rewards.copy()"
+        ) from error
+
+
+def _read_only(batch: Batch) -> Batch:
+    """The batch with read-only arrays, so that an estimator cannot change the episodes others see."""
+    arrays = {}
+    for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
+        array = np.array(getattr(batch, name))
+        array.flags.writeable = False
+        arrays[name] = array
+    return replace(batch, **arrays)
+
+
+def _kappa(estimate: GradientEstimate, exact: np.ndarray) -> float:
+    """κ, or nan when the exact gradient is 0 (κ is relative to its norm)."""
+    return relative_variance(estimate, exact) if np.any(exact != 0) else float("nan")
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The cosine, or nan when either vector is 0."""
+    return cosine_similarity(a, b) if np.any(a != 0) and np.any(b != 0) else float("nan")
+
+
+def _kappa_text(kappa: float) -> str:
+    return "undefined (∇J = 0)" if np.isnan(kappa) else f"{kappa:.3g}"
+
+
+def _cosine_text(cosine: float) -> str:
+    return "undefined (a zero vector)" if np.isnan(cosine) else f"{cosine:.4f}"
 
 
 def _per_episode_scale(estimate: GradientEstimate, batch: Batch) -> float:
     """Replicate means have 1/size of the per-episode variance: scale κ back to per-episode units."""
     return 1.0 if estimate.n_episodes == batch.n_episodes else batch.n_episodes // estimate.n_episodes
-
-
-def _as_array(value: Any) -> np.ndarray:
-    if isinstance(value, GradientEstimate):
-        return value.per_episode
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"the estimator must return an array of numbers; got {type(value).__name__}") from error
-    if not np.all(np.isfinite(array)):
-        raise ValueError("the estimator returned nan or inf")
-    return array

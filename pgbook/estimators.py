@@ -21,10 +21,19 @@ Baselines estimated from the batch are *leave-one-out* (episode i's baseline use
 only) or *cross-fitted* (fitted on the other half of the batch), so that they stay independent of the
 episode they correct and the estimator stays exactly unbiased. Per-episode samples :math:`\hat g_i` are
 kept (:class:`GradientEstimate`), so that variance can be studied, not only the mean.
+
+The estimator contract
+----------------------
+An *estimator* is a callable ``estimator(batch, policy, theta)``, like every function here. It may return a
+:class:`GradientEstimate`, per-episode samples of shape (n_episodes, \*param_shape), or only the mean
+gradient, of shape ``param_shape`` (numpy arrays, nested lists or torch tensors). Every function that takes
+an estimator (:func:`pgbook.check_estimator`, :func:`pgbook.training.gradient_ascent`) accepts all three
+forms, through :func:`estimator_output`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -79,6 +88,43 @@ class GradientEstimate:
         if self.n_episodes < 2:
             raise ValueError("a covariance needs at least two episodes")
         return float(self.per_episode.var(axis=0, ddof=1).sum())
+
+
+Estimator = Callable[[Batch, Policy, np.ndarray], Any]
+
+
+def estimator_output(value: Any, n_episodes: int, param_shape: tuple[int, ...]) -> GradientEstimate | np.ndarray:
+    r"""What an estimator returned, checked against the estimator contract (see the module's docstring).
+
+    Returns a :class:`GradientEstimate` for per-episode samples (given as one or as an array of shape
+    (n_episodes, \*param_shape)), or the mean gradient, an array of shape ``param_shape``; raises a
+    `TypeError` or `ValueError` saying what was expected otherwise.
+
+    >>> estimator_output([0.5, -1.0], 10, (2,))
+    array([ 0.5, -1. ])
+    >>> estimator_output(np.zeros((10, 2)), 10, (2,)).n_episodes
+    10
+    """
+    if isinstance(value, GradientEstimate):
+        value = value.per_episode
+    elif isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            "the estimator must return a GradientEstimate or an array of numbers (per-episode samples or the "
+            f"mean gradient); got {type(value).__name__}"
+        ) from error
+    per_episode = (n_episodes, *param_shape)
+    if array.shape not in (per_episode, tuple(param_shape)):
+        raise ValueError(
+            f"the estimator returned shape {array.shape}; expected per-episode samples {per_episode} or a mean "
+            f"gradient {tuple(param_shape)}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("the estimator returned nan or inf")
+    return GradientEstimate(array) if array.shape == per_episode else array
 
 
 def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) -> GradientEstimate:

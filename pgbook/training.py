@@ -11,19 +11,19 @@ r"""Policy-gradient ascent on finite MDPs, recorded against the exact objective 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from pgbook.estimators import GradientEstimate
+from pgbook.estimators import Estimator, GradientEstimate, estimator_output
 from pgbook.evaluation import exact_objective, policy_table
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
-from pgbook.sampling import Batch, sample_episodes, simulate
+from pgbook.sampling import sample_episodes, simulate
 from pgbook.stats import cosine_similarity
 from pgbook.validation import as_count, as_real_array, as_seed
 
@@ -127,7 +127,7 @@ def gradient_ascent(
     mdp: FiniteMDP,
     policy: Policy,
     initial_theta: Any,
-    estimator: Callable[[Batch, Policy, np.ndarray], GradientEstimate],
+    estimator: Estimator,
     *,
     n_iterations: int,
     n_episodes: int,
@@ -137,6 +137,8 @@ def gradient_ascent(
 ) -> AscentHistory:
     r""":math:`\theta_{k+1} = \theta_k + \alpha\, \hat g_k`, :math:`\hat g_k` the mean of ``estimator`` on
     ``n_episodes`` fresh episodes, with the exact J, ‖∇J‖ and cos(ĝ, ∇J) recorded at every step.
+    ``estimator`` follows the estimator contract of :mod:`pgbook.estimators` (a GradientEstimate,
+    per-episode samples or the mean gradient).
 
     Examples
     --------
@@ -161,7 +163,8 @@ def gradient_ascent(
     for k in range(n_iterations):
         parameters[k] = theta
         batch = sample_episodes(mdp, policy, theta, n_episodes, max_steps=max_steps, seed=rng)
-        estimate = estimator(batch, policy, theta).mean
+        output = estimator_output(estimator(batch, policy, theta), n_episodes, policy.param_shape)
+        estimate = output.mean if isinstance(output, GradientEstimate) else output
         exact = exact_gradient(mdp, policy, theta)
         objectives[k] = exact_objective(mdp, policy, theta)
         norms[k] = np.linalg.norm(exact)

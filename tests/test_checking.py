@@ -63,7 +63,7 @@ def test_report_intervals_and_references():
         ("reward_to_go", TypeError, "estimator must be a callable"),
         (lambda b, p, t: np.zeros(7), ValueError, r"the estimator returned shape \(7,\)"),
         (lambda b, p, t: np.full(p.param_shape, np.nan), ValueError, "returned nan or inf"),
-        (lambda b, p, t: "gradient", TypeError, "must return an array of numbers"),
+        (lambda b, p, t: "gradient", TypeError, "must return a GradientEstimate or an array of numbers"),
     ],
 )
 def test_broken_estimators_get_clear_errors(estimator, error, words):
@@ -76,3 +76,64 @@ def test_check_estimator_arguments():
         pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), n_episodes=10)
     with pytest.raises(ValueError, match="false_alarm must lie strictly between 0 and 1"):
         pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), false_alarm=0.0)
+
+
+def zeros_estimate(b, p, t):
+    return pg.GradientEstimate(np.zeros((b.n_episodes, *p.param_shape)))
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [zeros_estimate, lambda b, p, t: np.zeros(p.param_shape)],
+    ids=["per-episode", "mean-only"],
+)
+def test_an_estimator_returning_zeros_fails(estimator):
+    """Zeros (what a Q(s, a) baseline gives on a one-step bandit) are a clear FAILED, not an exception."""
+    report = pg.check_estimator(estimator, n_episodes=1_000, seed=0)
+    assert not report.passed
+    assert all(np.isnan(result.cosine) for result in report.results)
+    assert "FAILED" in str(report) and "cosine to exact undefined (a zero vector)" in str(report)
+
+
+def flat_problems():
+    flat, single = pg.TabularSoftmax(1, 2), pg.TabularSoftmax(1, 1)
+    return [
+        pg.checking.Problem("flat bandit", pg.envs.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
+        pg.checking.Problem("one-armed bandit", pg.envs.bandit([2.0]), single, single.init_params(seed=0), 1),
+    ]
+
+
+def test_a_zero_exact_gradient_passes_a_correct_estimator():
+    report = pg.check_estimator(
+        lambda b, p, t: pg.reinforce(b, p, t), n_episodes=1_000, seed=0, problems=flat_problems()
+    )
+    assert report.passed, str(report)
+    for result in report.results:
+        assert not np.any(result.exact) and np.isnan(result.relative_variance)
+    assert "κ = undefined (∇J = 0)" in str(report)
+
+
+def test_an_estimator_cannot_edit_the_episodes_the_references_use():
+    def editing(b, p, t):
+        estimate = pg.reward_to_go(b, p, t)
+        b.rewards[:] *= 3
+        return estimate
+
+    with pytest.raises(ValueError, match="the estimator edited its batch.*read-only"):
+        pg.check_estimator(editing, n_episodes=1_000, seed=0)
+
+    def copying(b, p, t):  # edits a copy: allowed, and the references are those of the untouched episodes
+        rewards = b.rewards.copy()
+        rewards *= 3
+        return pg.reward_to_go(b, p, t)
+
+    plain = pg.check_estimator(lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=1_000, seed=0)
+    edited = pg.check_estimator(copying, n_episodes=1_000, seed=0)
+    assert [r.references for r in plain.results] == [r.references for r in edited.results]
+
+
+def test_an_empty_problem_list_is_refused():
+    with pytest.raises(ValueError, match="problems must hold at least one Problem"):
+        pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), problems=[])
+    with pytest.raises(TypeError, match="problems must hold pgbook.checking.Problem objects"):
+        pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), problems=["corridor"])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import pgbook as pg
 from pgbook import training
@@ -74,4 +75,39 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="estimator must be a callable"):
         training.gradient_ascent(
             mdp, policy, theta, "reinforce", n_iterations=2, n_episodes=2, step_size=0.1, max_steps=10, seed=0
+        )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        pg.reward_to_go,
+        lambda b, p, t: pg.reward_to_go(b, p, t).per_episode,
+        lambda b, p, t: pg.reward_to_go(b, p, t).mean,
+        lambda b, p, t: torch.tensor(pg.reward_to_go(b, p, t).mean),
+    ],
+    ids=["estimate", "per-episode", "mean-only", "torch-mean"],
+)
+def test_gradient_ascent_accepts_every_form_of_the_estimator_contract(estimator):
+    """The same forms check_estimator accepts, giving the same ascent (the same mean on the same episodes)."""
+    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    settings = dict(n_iterations=5, n_episodes=20, step_size=0.5, max_steps=200, seed=0)
+    history = pg.training.gradient_ascent(mdp, policy, np.zeros((4, 2)), estimator, **settings)
+    reference = pg.training.gradient_ascent(mdp, policy, np.zeros((4, 2)), pg.reward_to_go, **settings)
+    np.testing.assert_allclose(history.parameters, reference.parameters, rtol=1e-12)
+
+
+def test_gradient_ascent_names_a_broken_estimator():
+    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    with pytest.raises(ValueError, match=r"the estimator returned shape \(3,\)"):
+        pg.training.gradient_ascent(
+            mdp,
+            policy,
+            np.zeros((4, 2)),
+            lambda b, p, t: np.zeros(3),
+            n_iterations=1,
+            n_episodes=20,
+            step_size=0.5,
+            max_steps=200,
+            seed=0,
         )
