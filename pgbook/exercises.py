@@ -224,3 +224,150 @@ def _compare(
                 f"{np.array2string(expected, precision=6)}",
             )
     return CheckResult(True, f"{name} matched on {count} cases.")
+
+
+# Part II ------------------------------------------------------------------------------------------------
+
+
+def check_optimal_state_baseline(baseline: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``baseline(pi, score, q)``: the state baseline that minimises the action term of the variance,
+    :math:`b^*(s) = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a) / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
+    shape (n_states,), from ``pi[s, a]``, ``score[s, a, ...]`` (any number of parameter axes) and ``q[s, a]``.
+
+    The scores are arbitrary arrays, not those of a softmax policy, so the answer must use the ``score`` it is
+    given.
+
+    >>> check_optimal_state_baseline(
+    ...     lambda pi, score, q: np.einsum("sa,sa,sa->s", pi, (score**2).reshape(*pi.shape, -1).sum(-1), q)
+    ...     / np.einsum("sa,sa->s", pi, (score**2).reshape(*pi.shape, -1).sum(-1)))
+    Correct. baseline(pi, score, q) matched on 6 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(10)
+        shapes = ((1, 2, (2,)), (3, 4, (5,)), (4, 3, (2, 3)), (5, 2, (1,)), (2, 5, (3, 2, 2)), (6, 3, (4,)))
+        for n_states, n_actions, param_shape in shapes:
+            pi = rng.dirichlet(np.ones(n_actions), size=n_states)
+            score = rng.normal(size=(n_states, n_actions, *param_shape))
+            q = rng.normal(scale=3.0, size=(n_states, n_actions))
+            expected = np.empty(n_states)
+            for s in range(n_states):  # a weighted mean of q[s], weights π(a|s) ‖score(s, a)‖²
+                norms = np.array([np.sum(score[s, a] ** 2) for a in range(n_actions)])
+                expected[s] = np.average(q[s], weights=pi[s] * norms)
+            yield (pi.copy(), score.copy(), q.copy()), expected
+
+    return _compare("baseline(pi, score, q)", baseline, cases(), rtol=1e-8)
+
+
+def check_gae_advantages(gae: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
+    r"""Check ``gae(rewards, values, gamma, lam)``: the GAE(λ) advantages of one episode,
+    :math:`\hat A_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}` with
+    :math:`\delta_t = r_{t+1} + \gamma V(s_{t+1}) - V(s_t)`, shape (T,).
+
+    ``rewards`` holds :math:`r_1, \dots, r_T` (length T) and ``values`` holds :math:`V(s_0), \dots, V(s_T)`
+    (length T + 1; the last is 0 if the episode terminated, the critic's value of the state where it was cut
+    off otherwise).
+
+    >>> def gae(rewards, values, gamma, lam):
+    ...     deltas = rewards + gamma * values[1:] - values[:-1]
+    ...     return np.array([np.sum((gamma * lam) ** np.arange(len(deltas) - t) * deltas[t:])
+    ...                      for t in range(len(deltas))])
+    >>> check_gae_advantages(gae)
+    Correct. gae(rewards, values, gamma, lam) matched on 9 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(11)
+        for length, gamma, lam in (
+            (1, 0.9, 0.5), (5, 0.9, 0.0), (5, 0.9, 1.0), (8, 0.0, 0.7), (12, 1.0, 0.95),
+            (20, 0.99, 0.9), (30, 0.5, 0.5), (3, 1.0, 1.0), (40, 0.95, 0.8),
+        ):  # fmt: skip
+            rewards = rng.normal(size=length)
+            values = rng.normal(scale=2.0, size=length + 1)
+            expected = np.zeros(length)
+            for t in range(length):  # the sum as defined, term by term
+                for k in range(t, length):
+                    delta = rewards[k] + gamma * values[k + 1] - values[k]
+                    expected[t] += (gamma * lam) ** (k - t) * delta
+            yield (rewards.copy(), values.copy(), gamma, lam), expected
+
+    return _compare("gae(rewards, values, gamma, lam)", gae, cases(), rtol=1e-9)
+
+
+def check_gaussian_score(score: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
+    r"""Check ``score(a, mean, std)``: the gradient of :math:`\log \mathcal N(a;\ m, \sigma^2 I)` with respect to
+    the mean m and the standard deviation σ, as one vector of length n + 1 for an action of dimension n:
+    :math:`\big((a - m)/\sigma^2,\ (\|a - m\|^2/\sigma^2 - n)/\sigma\big)`.
+
+    The reference is automatic differentiation of the density (``torch.distributions.Normal``).
+
+    >>> check_gaussian_score(lambda a, m, s: np.append((a - m) / s**2, (np.sum((a - m) ** 2) / s**2 - len(a)) / s))
+    Correct. score(a, mean, std) matched on 12 cases.
+    """
+    import torch
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(12)
+        for dimension in (1, 2, 4):
+            for std in (0.1, 0.5, 1.0, 3.0):
+                mean = rng.normal(size=dimension)
+                action = mean + std * rng.normal(size=dimension)
+                m = torch.tensor(mean, requires_grad=True)
+                s = torch.tensor(std, dtype=torch.float64, requires_grad=True)
+                log_density = torch.distributions.Normal(m, s).log_prob(torch.tensor(action)).sum()
+                grad_mean, grad_std = torch.autograd.grad(log_density, (m, s))
+                yield (action.copy(), mean.copy(), std), np.append(grad_mean.numpy(), grad_std.item())
+
+    return _compare("score(a, mean, std)", score, cases(), rtol=1e-9)
+
+
+def check_learned_baseline_weights(
+    weights: Callable[[np.ndarray, float, float, float], tuple[Any, float]],
+) -> CheckResult:
+    r"""Check ``weights(rewards, gamma, alpha_w, w)``: one episode of REINFORCE with a learned baseline
+    (Sutton & Barto 2018, §13.4, with a single baseline number w). For t = 0, 1, ..., T − 1 in turn, the step
+    weight is :math:`\gamma^t (G_t - w)` with w as it stands at step t, then :math:`w \leftarrow w + \alpha_w
+    (G_t - w)`. ``rewards`` holds :math:`r_1, \dots, r_T`; return the pair (the T weights, the final w).
+
+    The reference uses the closed form :math:`w_t = (1-\alpha_w)^t w_0 + \alpha_w \sum_{k<t} (1-\alpha_w)^{t-1-k} G_k`.
+
+    >>> def weights(rewards, gamma, alpha_w, w):
+    ...     G = np.array([np.sum(gamma ** np.arange(len(rewards) - t) * rewards[t:]) for t in range(len(rewards))])
+    ...     out = []
+    ...     for t in range(len(rewards)):
+    ...         out.append(gamma**t * (G[t] - w))
+    ...         w = w + alpha_w * (G[t] - w)
+    ...     return np.array(out), w
+    >>> check_learned_baseline_weights(weights)
+    Correct. weights(rewards, gamma, alpha_w, w) matched on 8 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(13)
+        for length, gamma, alpha, w0 in (
+            (1, 1.0, 0.1, 0.0), (4, 1.0, 0.5, -3.0), (10, 0.9, 2.0**-6, 0.0), (10, 0.9, 0.0, 1.5),
+            (25, 1.0, 0.2, -20.0), (7, 0.5, 1.0, 2.0), (30, 0.99, 0.05, 0.3), (15, 0.0, 0.3, 1.0),
+        ):  # fmt: skip
+            rewards = rng.normal(loc=-1.0, size=length)
+            returns = np.array([np.sum(gamma ** np.arange(length - t) * rewards[t:]) for t in range(length)])
+            baselines = np.array(
+                [
+                    (1 - alpha) ** t * w0 + alpha * sum((1 - alpha) ** (t - 1 - k) * returns[k] for k in range(t))
+                    for t in range(length + 1)
+                ]
+            )
+            expected = np.append(gamma ** np.arange(length) * (returns - baselines[:-1]), baselines[-1])
+            yield (rewards.copy(), gamma, alpha, w0), expected
+
+    def flattened(*arguments: Any) -> np.ndarray:
+        step_weights, final = weights(*arguments)
+        return np.append(np.asarray(step_weights, dtype=float), float(final))
+
+    if not callable(weights):
+        return CheckResult(
+            False, f"weights(rewards, gamma, alpha_w, w) must be a function; got {type(weights).__name__}."
+        )
+    result = _compare("weights(rewards, gamma, alpha_w, w)", flattened, cases(), rtol=1e-9)
+    if result.passed:
+        return result
+    return CheckResult(False, result.message + "\n(the last entry is the final w, the others the step weights)")
