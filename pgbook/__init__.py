@@ -7,7 +7,7 @@
 -12.0
 """
 
-from pgbook import envs, exercises, expectations, lqr, plotting, stats, training, variance, widgets
+from pgbook import envs, exercises, expectations, lqr, stats, training, variance
 from pgbook.average_reward import (
     average_reward,
     average_reward_gradient,
@@ -71,7 +71,6 @@ __all__ = [
     "finite_difference",
     "gaussian_pathwise_gradient",
     "lqr",
-    "plotting",
     "gaussian_score_gradient",
     "fit_state_values",
     "gae_estimator",
@@ -86,5 +85,14 @@ __all__ = [
     "stats",
     "training",
     "variance",
-    "widgets",
 ]
+
+
+def __getattr__(name: str):
+    """The presentation modules load on first use (``pg.plotting``, ``pg.figures``): ``import pgbook`` does not
+    import matplotlib, Pillow, ipywidgets or anywidget."""
+    if name in ("figures", "plotting"):
+        import importlib
+
+        return importlib.import_module(f"pgbook.{name}")
+    raise AttributeError(f"module 'pgbook' has no attribute {name!r}")

@@ -112,7 +112,7 @@ def test_page_renders_offline_with_no_console_error(site, browser, name):
     page.close()
 
 
-@pytest.mark.parametrize("name", pages_containing("pg.widgets.show("))
+@pytest.mark.parametrize("name", pages_containing("pg.figures.FigureFrames("))  # the explorer: test_interactive_figures
 def test_static_slider_changes_the_figure_at_both_ends(site, browser, name):
     page, _ = open_page(browser, f"{site}/book/{name}.html")
     figure = page.locator(".pgbook-frames")
