@@ -15,14 +15,12 @@ from pgbook import (
     expectations,
     lqr,
     mistakes,
-    plotting,
     stats,
     surrogate,
     theory_checks,
     training,
     update_field,
     variance,
-    widgets,
 )
 from pgbook.average_reward import (
     average_reward,
@@ -104,7 +102,6 @@ __all__ = [
     "mistakes",
     "natural_gradient",
     "performance_difference",
-    "plotting",
     "gaussian_score_gradient",
     "fit_state_values",
     "gae_estimator",
@@ -119,5 +116,14 @@ __all__ = [
     "stats",
     "training",
     "variance",
-    "widgets",
 ]
+
+
+def __getattr__(name: str):
+    """The presentation modules load on first use (``pg.plotting``, ``pg.figures``): ``import pgbook`` does not
+    import matplotlib, Pillow, ipywidgets or anywidget."""
+    if name in ("figures", "plotting"):
+        import importlib
+
+        return importlib.import_module(f"pgbook.{name}")
+    raise AttributeError(f"module 'pgbook' has no attribute {name!r}")

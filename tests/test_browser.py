@@ -169,7 +169,7 @@ def test_the_chapter_list_collapses_and_returns_on_a_laptop(site, chromium):
     page.close()
 
 
-@pytest.mark.parametrize("name", pages_containing("pg.widgets.show("))
+@pytest.mark.parametrize("name", pages_containing("pg.figures.FigureFrames("))
 def test_static_slider_changes_the_figure_at_both_ends(site, chromium, name):
     page, _ = open_page(chromium, f"{site}/book/{name}.html")
     figure = page.locator(".pgbook-frames")

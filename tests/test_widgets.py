@@ -11,7 +11,7 @@ from pgbook.widgets import BASELINES, ESTIMATORS
 
 @pytest.fixture(scope="module")
 def explorer():
-    return pg.widgets.corridor_explorer(pool_size=200)
+    return pg.figures.corridor_explorer(pool_size=200)
 
 
 def controls(widget):
@@ -22,7 +22,7 @@ def controls(widget):
 def test_every_control_works_at_both_ends_of_its_range():
     """Each control to its first, last and middle value: the image is always the figure for all the controls'
     current values (the wiring is right), drawn without an error at the ends of every range."""
-    explorer = pg.widgets.corridor_explorer(pool_size=200)
+    explorer = pg.figures.corridor_explorer(pool_size=200)
     widget = explorer.widget()
     named, image = controls(widget)
     assert set(named) == {"episodes N", "θ₀", "θ₁", "γ", "estimator", "baseline"}
@@ -81,7 +81,7 @@ def test_static_html_has_one_frame_per_episode_count_and_is_deterministic(explor
 
 
 def test_show_offers_the_live_widget_and_the_static_fallback(explorer):
-    bundle = pg.widgets.show(explorer, n_episodes=10)._repr_mimebundle_()
+    bundle = pg.figures.show(explorer, n_episodes=10)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert 'class="pgbook-frames"' in bundle["text/html"]
 
@@ -96,7 +96,7 @@ def test_bad_settings_are_named(explorer):
     with pytest.raises(TypeError, match="unknown settings"):
         explorer.static_html(episodes=5)
     with pytest.raises(ValueError, match="exactly two parameters"):
-        pg.widgets.GradientExplorer(
+        pg.figures.GradientExplorer(
             lambda g: pg.envs.short_corridor(g),
             pg.TabularSoftmax(4, 2),
             axis_values=[0, 1],
@@ -113,7 +113,7 @@ def test_figure_frames_live_and_static_show_the_same_frames_at_both_ends():
         axes.set_xlabel("x")
         axes.set_ylabel("y")
 
-    frames = pg.widgets.FigureFrames(
+    frames = pg.figures.FigureFrames(
         draw, [0.5, 1.0, 2.0], slider_name="slope", caption="Lines.", alt="A line of slope {}", start=1
     )
     assert len(set(frames.frames)) == 3, "each value draws its own figure"
@@ -125,16 +125,16 @@ def test_figure_frames_live_and_static_show_the_same_frames_at_both_ends():
     page = frames.static_html()
     assert page.count("data:image/png;base64,") == 4  # three frames in the script, the shown one in the <img>
     assert "<output>1</output>" in page and 'alt="A line of slope 1"' in page
-    bundle = pg.widgets.show(frames)._repr_mimebundle_()
+    bundle = pg.figures.show(frames)._repr_mimebundle_()
     assert bundle["text/html"] == page and "application/vnd.jupyter.widget-view+json" in bundle
 
 
 def test_figure_frames_refuse_bad_arguments():
     with pytest.raises(TypeError, match="draw must be a callable"):
-        pg.widgets.FigureFrames(None, [1], slider_name="s", caption="c", alt="a")
+        pg.figures.FigureFrames(None, [1], slider_name="s", caption="c", alt="a")
     with pytest.raises(ValueError, match="values must hold at least one"):
-        pg.widgets.FigureFrames(lambda f, v: None, [], slider_name="s", caption="c", alt="a")
+        pg.figures.FigureFrames(lambda f, v: None, [], slider_name="s", caption="c", alt="a")
     with pytest.raises(ValueError, match="labels must give one label per value"):
-        pg.widgets.FigureFrames(lambda f, v: None, [1, 2], slider_name="s", caption="c", alt="a", labels=["1"])
+        pg.figures.FigureFrames(lambda f, v: None, [1, 2], slider_name="s", caption="c", alt="a", labels=["1"])
     with pytest.raises(TypeError, match="figure must be"):
-        pg.widgets.show("not a figure")
+        pg.figures.show("not a figure")
