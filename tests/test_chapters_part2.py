@@ -1,0 +1,312 @@
+"""Part II's pages state what they compute: each number the prose relies on is read from the built page and
+held against an oracle computed here, independently of the library function that printed it.
+
+Every pattern must match: a page whose wording changed fails here rather than passing with nothing checked.
+"""
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+from test_book import page_text
+
+import pgbook as pg
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+
+NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]\d+)?)"
+
+
+def numbers(pattern, text, count=None):
+    """The groups of every match of ``pattern`` as floats; fails if it matches nothing (or not ``count`` times)."""
+    found = [tuple(float(g) for g in match) if isinstance(match, tuple) else (float(match),)
+             for match in re.findall(pattern, text)]  # fmt: skip
+    assert found, f"the page no longer prints {pattern!r}"
+    if count is not None:
+        assert len(found) == count, (pattern, found)
+    return found
+
+
+# Independent oracles: exact evaluation of a finite MDP by plain linear algebra, and central differences ------
+
+
+def evaluate(mdp, pi):
+    """V, Q and the discounted visitation d of the policy table pi, by numpy linear solves."""
+    live = ~np.asarray(mdp.terminal, dtype=bool)
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)[np.ix_(live, live)]
+    r_pi = np.einsum("sa,sa->s", pi, mdp.R)[live]
+    system = np.eye(live.sum()) - mdp.gamma * P_pi
+    V = np.zeros(mdp.n_states)
+    d = np.zeros(mdp.n_states)
+    V[live] = np.linalg.solve(system, r_pi)
+    d[live] = np.linalg.solve(system.T, mdp.initial[live])
+    Q = mdp.R + mdp.gamma * mdp.P @ V
+    return V, Q, d
+
+
+def softmax(logits):
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def objective(mdp, pi):
+    return float(mdp.initial @ evaluate(mdp, pi)[0])
+
+
+def central_differences(f, theta, h=1e-6):
+    gradient = np.zeros_like(theta)
+    for index in np.ndindex(theta.shape):
+        step = np.zeros_like(theta)
+        step[index] = h
+        gradient[index] = (f(theta + step) - f(theta - step)) / (2 * h)
+    return gradient
+
+
+def chapter_source(name):
+    return (ROOT / "book" / f"{name}.md").read_text()
+
+
+def cosine(a, b):
+    return float(np.ravel(a) @ np.ravel(b) / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+# Actor-critic (items 10, 11, 16) ----------------------------------------------------------------------------
+
+
+def test_actor_critic_published_gae_against_the_undiscounted_gradient(built_book):
+    _, text = page_text(built_book, "actor-critic")
+    rows = numbers(
+        rf"γ = {NUMBER}: published GAE: relative error {NUMBER}, cosine {NUMBER}; "
+        rf"with γᵗ: relative error {NUMBER}, cosine {NUMBER}",
+        text,
+        count=6,
+    )
+    episodic = pg.envs.random_mdp(10, 4, gamma=1.0, seed=0, n_terminal=1)
+    theta = pg.TabularSoftmax(10, 4).init_params(seed=0)
+    pi = softmax(theta)
+    gradient_1 = central_differences(lambda t: objective(episodic, softmax(t)), theta)
+    _, _, visits_1 = evaluate(episodic, pi)
+    for gamma, published_error, published_cosine, discounted_error, discounted_cosine in rows:
+        mdp = pg.FiniteMDP(
+            episodic.P, episodic.R, gamma=gamma, initial=episodic.initial, terminal=np.flatnonzero(episodic.terminal)
+        )
+        V, Q, _ = evaluate(mdp, pi)
+        published = visits_1[:, None] * pi * (Q - V[:, None])  # Σ_a π ∇log π A for a tabular softmax
+        discounted = central_differences(lambda t, mdp=mdp: objective(mdp, softmax(t)), theta)  # ∇J_γ
+        for vector, error, cos in ((published, published_error, published_cosine),
+                                   (discounted, discounted_error, discounted_cosine)):  # fmt: skip
+            assert np.linalg.norm(vector - gradient_1) / np.linalg.norm(gradient_1) == pytest.approx(error, abs=2e-4)
+            assert cosine(vector, gradient_1) == pytest.approx(cos, abs=2e-5)
+        if gamma < 1:  # the prose: published GAE is the closer one at every γ < 1
+            assert published_error < discounted_error
+        else:
+            assert published_error == discounted_error == 0
+
+
+def test_actor_critic_compatible_critic_gives_the_exact_gradient(built_book):
+    _, text = page_text(built_book, "actor-critic")
+    ((max_advantage,),) = numbers(rf"max \|A\| = {NUMBER}", text, count=1)
+    ((compatible_error, compatible_gradient_error),) = numbers(
+        rf"compatible critic w·∇log π: max \|f − A\| = {NUMBER}, relative error of the gradient {NUMBER}", text, 1
+    )
+    ((raw_error, raw_gradient_error),) = numbers(
+        rf"critic w·x\(s, a\): max \|f − A\| = {NUMBER}, relative error of the gradient {NUMBER}", text, 1
+    )
+    mdp = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+    features = np.random.default_rng(0).standard_normal((10, 4, 3))
+    theta = np.array([0.5, -0.3, 0.2])
+
+    def table(t):
+        return softmax(features @ t)
+
+    pi = table(theta)
+    V, Q, d = evaluate(mdp, pi)
+    score = features - np.einsum("sa,sak->sk", pi, features)[:, None, :]
+    reference = central_differences(lambda t: objective(mdp, table(t)), theta)
+    weights = np.sqrt(d[:, None] * pi).ravel()
+    assert np.abs(Q - V[:, None]).max() == pytest.approx(max_advantage, abs=1e-3)
+    for basis, error, gradient_error in ((score, compatible_error, compatible_gradient_error),
+                                         (features, raw_error, raw_gradient_error)):  # fmt: skip
+        basis = basis.reshape(40, -1)
+        w = np.linalg.lstsq(basis * weights[:, None], Q.ravel() * weights, rcond=None)[0]
+        critic = (basis @ w).reshape(10, 4)
+        gradient = np.einsum("s,sa,sak->k", d, pi, score * critic[..., None])
+        assert np.abs(critic - (Q - V[:, None])).max() == pytest.approx(error, abs=1e-3)
+        relative = np.linalg.norm(gradient - reference) / np.linalg.norm(reference)
+        if gradient_error < 1e-6:
+            assert relative < 1e-8  # central differences are good to about 1e-9 here
+        else:
+            assert relative == pytest.approx(gradient_error, rel=0.05)
+    # the prose: the compatible critic is as wrong as the advantages are large, yet exact; the raw one is not
+    assert compatible_error > 0.5 * max_advantage and compatible_gradient_error < 1e-12 < 1e-2 < raw_gradient_error
+
+
+def test_actor_critic_notation_follows_the_preface():
+    text = chapter_source("actor-critic")
+    assert r"\delta_t = r_{t+1} + \gamma \hat V(s_{t+1}) - \hat V(s_t)" in text
+    assert r"\delta_t = r_t +" not in text
+
+
+# Variance reduction (items 12, 15, 16) ----------------------------------------------------------------------
+
+
+def test_normalised_returns_are_a_random_step_size_for_large_batches(built_book):
+    _, text = page_text(built_book, "variance-reduction")
+    ((z_normalised, scale),) = numbers(
+        rf"normalized returns: max \|z\| = {NUMBER}; the estimate is about {NUMBER} × ∇J", text, 1
+    )
+    ((spread, inverse, z_back, cos),) = numbers(
+        rf"sd\(G\) = {NUMBER}, 1/sd\(G\) = {NUMBER}; multiplied back by sd\(G\): max \|z\| = {NUMBER}, "
+        rf"cosine with ∇J = {NUMBER}",
+        text,
+        1,
+    )
+    assert inverse == pytest.approx(1 / spread, abs=1e-3)
+    assert z_normalised > 4.5 and z_back < 4.5, "biased as printed; consistent with ∇J once rescaled"
+    assert scale == pytest.approx(inverse, rel=0.05), "the bias is almost all the factor 1/sd(G)"
+    assert cos > 0.95
+
+
+def test_normalised_returns_change_direction_in_small_batches(built_book):
+    _, text = page_text(built_book, "variance-reduction")
+    vector = r"\[\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*\]"
+    ((g0, g1, g2),) = numbers(r"∇J\s+" + vector, text, 1)
+    ((p0, p1, p2),) = numbers(r"mean for N = 2, closed form\s+" + vector, text, 1)
+    rows = numbers(r"N =\s+(\d+): mean " + vector + rf", cosine with ∇J {NUMBER}", text, 4)
+    ((z_pairs,),) = numbers(rf"max \|z\| against the closed form {NUMBER}", text, 1)
+    rewards, pi = np.array([10.0, 1.0, 0.0]), np.array([0.1, 0.6, 0.3])
+    exact = pi * (rewards - pi @ rewards)  # a softmax bandit: ∂J/∂θ_a = π_a (R(a) − J)
+    pairs = np.zeros(3)  # E over two pulls of ½ Σ_i (G_i − Ḡ)/sd(G) (e_{a_i} − π), by enumeration
+    for a, b in itertools.product(range(3), repeat=2):
+        G = rewards[[a, b]]
+        z = (G - G.mean()) / G.std() if G.std() > 0 else np.zeros(2)
+        pairs += pi[a] * pi[b] * (z[0] * (np.eye(3)[a] - pi) + z[1] * (np.eye(3)[b] - pi)) / 2
+    assert np.allclose([g0, g1, g2], exact, atol=1e-4) and np.allclose([p0, p1, p2], pairs, atol=1e-4)
+    assert z_pairs < 4.5, "the sampled N = 2 mean matches the closed form"
+    by_n = {int(n): (np.array([m0, m1, m2]), c) for n, m0, m1, m2, c in rows}
+    assert exact[1] < 0 < pairs[1], "the prose: the gradient lowers the middle arm, normalised pairs raise it"
+    for n in (2, 5):
+        assert by_n[n][0][1] > 0 and by_n[n][1] == pytest.approx(cosine(by_n[n][0], exact), abs=2e-3)
+    assert by_n[100][0][1] < 0 and by_n[100][1] > 0.99
+
+
+def action_term(mdp, pi, baseline):
+    """E_s tr Cov_{a|s}[c ∇log π(a|s)(Q(s, a) − b(s))], s ~ d/c, for a tabular softmax: own computation."""
+    V, Q, d = evaluate(mdp, pi)
+    c = d.sum()
+    total = 0.0
+    for s in range(mdp.n_states):
+        scores = np.eye(mdp.n_actions) - pi[s]  # row a: ∇ log π(a|s) in θ[s, :]
+        samples = c * scores * (Q[s] - baseline[s])[:, None]
+        mean = pi[s] @ samples
+        total += d[s] / c * (pi[s] @ np.sum((samples - mean) ** 2, axis=1))
+    return total
+
+
+def test_why_state_baselines_beat_constants(built_book):
+    _, text = page_text(built_book, "variance-reduction")
+    ((v_min, v_max, a_max),) = numbers(
+        rf"V\(s\) across states: from {NUMBER} to {NUMBER}; largest \|A\(s, a\)\|: {NUMBER}", text, 1
+    )
+    ((none, b_best, constant, state_value, optimal),) = numbers(
+        rf"action term: no baseline {NUMBER}, best constant \(b = {NUMBER}\) {NUMBER}, V\(s\) {NUMBER}, "
+        rf"b\*\(s\) {NUMBER}",
+        text,
+        1,
+    )
+    mdp = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+    pi = softmax(pg.TabularSoftmax(10, 4).init_params(seed=0))
+    V, Q, _ = evaluate(mdp, pi)
+    assert (V.min(), V.max(), np.abs(Q - V[:, None]).max()) == pytest.approx((v_min, v_max, a_max), abs=6e-3)
+    grid = np.linspace(b_best - 1, b_best + 1, 2001)
+    terms = [action_term(mdp, pi, np.full(10, b)) for b in grid]
+    assert grid[int(np.argmin(terms))] == pytest.approx(b_best, abs=2e-3), "the best constant minimises the term"
+    assert action_term(mdp, pi, np.zeros(10)) == pytest.approx(none, abs=0.06)
+    assert min(terms) == pytest.approx(constant, abs=0.06)
+    assert action_term(mdp, pi, V) == pytest.approx(state_value, abs=0.06)
+    norms = np.array([[np.sum((np.eye(4)[a] - pi[s]) ** 2) for a in range(4)] for s in range(10)])
+    b_star = np.sum(pi * norms * Q, axis=1) / np.sum(pi * norms, axis=1)
+    assert action_term(mdp, pi, b_star) == pytest.approx(optimal, abs=0.06)
+    # the prose: V spans as wide a range as the advantages, and the best constant leaves more than either
+    assert 0.5 < (v_max - v_min) / a_max < 2 and constant > state_value > optimal
+
+
+def test_variance_reduction_notation_and_kappa():
+    text = chapter_source("variance-reduction")
+    assert r"\mu_a" not in text, "arm means are R(a): μ is the start distribution's letter"
+    assert "at $N = \\kappa$ it equals $\\|\\nabla J\\|^2$" in text
+    assert "The case $k = t$ is included" in text
+
+
+# Continuous actions (items 13, 16) ---------------------------------------------------------------------------
+
+
+def test_gaussian_score_for_sigma_matches_autograd(built_book):
+    _, text = page_text(built_book, "continuous-actions")
+    ((difference,),) = numbers(rf"score for \(m, σ\): largest difference from autograd {NUMBER}", text, 1)
+    ((mean_m, mean_sigma, error),) = numbers(
+        rf"∂/∂m {NUMBER} \(largest\), ∂/∂σ {NUMBER}; standard error of the latter {NUMBER}", text, 1
+    )
+    assert difference < 1e-12
+    assert abs(mean_sigma) < 4.5 * error and abs(mean_m) < 0.02, "the score has mean zero"
+
+
+def test_continuous_actions_names_the_deterministic_theorem_and_its_notation():
+    text = chapter_source("continuous-actions")
+    assert "deterministic policy gradient theorem" in text and "silver2014deterministic" in text
+    for clash in ("P_K", r"\mu_\theta", "$d = ", "x_t^\\top Q x_t"):
+        assert clash not in text, clash
+    log_derivative = chapter_source("log-derivative-trick")
+    assert "which is why policy-gradient theorems use the score function" not in log_derivative
+
+
+# Training (item 14) -------------------------------------------------------------------------------------------
+
+
+def test_training_corridor_runs_and_kappa(built_book):
+    _, text = page_text(built_book, "training")
+    rows = numbers(
+        rf"mean J over the last 100 episodes:\s+{NUMBER} \(20 runs\); "
+        rf"the single run of reinforce_run above:\s+{NUMBER}",
+        text,
+        4,
+    )
+    best = -6 - 4 * np.sqrt(2)  # the corridor's optimum, closed form (Sutton & Barto, Example 13.1)
+    assert all(value <= best + 1e-9 for row in rows for value in row), "every policy is below J*"
+    assert rows[3][0] == max(row[0] for row in rows), "the learned baseline gets closest to J*"
+    ((first,),) = numbers(rf"κ of this estimator at the first θ of the N = 200 run: {NUMBER}", text, 1)
+    ((last,),) = numbers(rf"κ of this estimator at the last θ of the N = 200 run: {NUMBER}", text, 1)
+    assert 5 < first < 20 and last > 5 * first, "the prose: about ten at the start, and it grows"
+    # the first θ is zero: measure κ there again on fresh episodes, against autodiff's gradient
+    mdp, policy, theta = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0), pg.TabularSoftmax(10, 4), np.zeros((10, 4))
+    episodes = pg.sample_episodes(mdp, policy, theta, 8_000, max_steps=200, seed=123)
+    estimate = pg.reward_to_go(episodes, policy, theta, baseline="learned")
+    assert pg.stats.relative_variance(estimate, pg.autodiff_gradient(mdp, policy, theta)) == pytest.approx(
+        first, rel=0.15
+    )
+
+
+def test_training_shows_the_loop_not_the_batching_trick():
+    text = chapter_source("training")
+    assert "def reinforce_run(" in text and "np.repeat" not in text and "**runs | dict" not in text
+    assert "chapter 2" not in text.lower() and "thousands of episodes" not in text
+
+
+# Exercises (item 18) -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "verdict"),
+    [
+        ("variance-reduction", "baseline(pi, score, q) matched on 6 cases."),
+        ("actor-critic", "gae(rewards, values, gamma, lam) matched on 9 cases."),
+        ("continuous-actions", "score(a, mean, std) matched on 12 cases."),
+        ("training", "weights(rewards, gamma, alpha_w, w) matched on 8 cases."),
+    ],
+)
+def test_part_two_exercise_solutions_pass(built_book, page, verdict):
+    _, text = page_text(built_book, page)
+    assert "Correct. " + verdict in text
