@@ -16,12 +16,13 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 # pip byte-compiles the installed files one at a time, most of the install's time: compileall does it on every
 # core instead. quiet=2 skips, as pip does, the few files that are not Python 3.11 (torch's 3.12 test helpers).
 
-$(VENV)/.installed: requirements.txt pyproject.toml postBuild
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBuild
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	if $(BIN)/python -c "import urllib.request; urllib.request.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)" 2>/dev/null; \
-	then $(BIN)/python -m pip install --quiet --no-compile -r requirements.txt; \
+	then $(BIN)/python -m pip install --quiet --no-compile -r requirements-dev.txt; \
 	else grep -v -e '^--extra-index-url' requirements.txt > $(VENV)/requirements-offline.txt \
+	  && grep -v -e '^-r ' requirements-dev.txt >> $(VENV)/requirements-offline.txt \
 	  && $(BIN)/python -m pip install --quiet --no-compile -r $(VENV)/requirements-offline.txt; fi
 	$(BIN)/python -c "import compileall, sysconfig; compileall.compile_dir(sysconfig.get_path('purelib'), quiet=2, workers=0)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" ./postBuild

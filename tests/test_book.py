@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import ROOT, book_pages, pages_containing
 
@@ -116,7 +117,12 @@ def test_each_chapter_offers_its_notebook_and_a_binder_launch(built_book, name):
     chapter = (ROOT / "book" / f"{name}.md").read_text()
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert code and all(cell.strip()[:40] in chapter for cell in code), "the notebook is this chapter's code"
-    assert f"mybinder.org/v2/gh/pgbook/pgbook/main?urlpath=lab/tree/book/{name}.md" in html.unescape(source)
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    owner_and_name = repository["url"].removeprefix("https://github.com/")
+    launch = f"mybinder.org/v2/gh/{owner_and_name}/{repository['branch']}?urlpath=lab/tree/book/{name}.md"
+    assert launch in html.unescape(source)
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and f"git+{repository['url']}" in first.source, "no install note first"
 
 
 def test_api_reference_documents_the_library(built_book):
