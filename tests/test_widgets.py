@@ -1,69 +1,86 @@
-"""The interactive figure: every control works at both ends, and the static version works without a kernel."""
+"""The interactive figures: the explorer's numbers are the library's, every control's value reaches the view,
+and the static version needs neither a kernel nor the network. (In a browser: tests/test_interactive_figures.py.)"""
 
-import re
+import base64
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import pgbook as pg
-from pgbook.widgets import BASELINES, ESTIMATORS
+from pgbook.figures import BASELINES, ESTIMATORS
+from pgbook.figures.explorer import OPTIONS
+
+
+def small_explorer():
+    """The book's corridor on a 3 × 3 θ grid, two discounts, 20 episodes a pool: every option, quickly."""
+    return pg.figures.GradientExplorer(
+        lambda gamma: pg.envs.short_corridor(gamma=gamma),
+        pg.envs.corridor_recognising_policy(),
+        axis_values=[-2.0, 0.0, 2.0],
+        gammas=(0.9, 1.0),
+        parameter_names=("θ₀", "θ₁"),
+        max_steps=1_000,
+        pool_size=20,
+    )
 
 
 @pytest.fixture(scope="module")
 def explorer():
-    return pg.figures.corridor_explorer(pool_size=200)
+    return small_explorer()
 
 
-def controls(widget):
-    sliders = [child for row in widget.children[:2] for child in row.children]
-    return {control.description: control for control in sliders}, widget.children[2]
+def test_import_pgbook_loads_no_presentation_library():
+    code = (
+        "import sys, pgbook; print([m for m in ('matplotlib', 'PIL', 'ipywidgets', 'anywidget') if m in sys.modules])"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+    assert pg.figures.GradientExplorer.__module__ == "pgbook.figures.explorer"  # and it loads on first use
 
 
-def test_every_control_works_at_both_ends_of_its_range():
-    """Each control to its first, last and middle value: the image is always the figure for all the controls'
-    current values (the wiring is right), drawn without an error at the ends of every range."""
-    explorer = pg.figures.corridor_explorer(pool_size=200)
-    widget = explorer.widget()
-    named, image = controls(widget)
-    assert set(named) == {"episodes N", "θ₀", "θ₁", "γ", "estimator", "baseline"}
-
-    def expected_png():
-        return explorer.png(
-            theta_index=(named["θ₀"].value, named["θ₁"].value), gamma=named["γ"].value,
-            n_episodes=named["episodes N"].value, estimator=named["estimator"].value,
-            baseline=named["baseline"].value,
-        )  # fmt: skip
-
-    for name, control in named.items():
-        values = [option[1] if isinstance(option, tuple) else option for option in control.options]
-        for value in (values[-1], values[0], values[len(values) // 2]):
-            control.value = value
-            assert image.value[:8] == b"\x89PNG\r\n\x1a\n", f"{name} = {value} did not draw a PNG"
-            assert bytes(image.value) == expected_png(), f"the image does not show {name} = {value}"
+def test_every_entry_of_the_table_is_the_library_estimate_on_the_first_n_episodes(explorer):
+    """The table (what the page draws) against :meth:`compare`, which runs the library's estimator on the first N
+    episodes of the pool: for every γ, θ, option and N."""
+    exact, numerical = explorer.gradients
+    for g, gamma in enumerate(explorer.gammas):
+        for i, j in np.ndindex(3, 3):
+            for k, (estimator, baseline) in enumerate(OPTIONS):
+                for m, n in enumerate(explorer.episode_counts):
+                    result = explorer.compare(
+                        theta_index=(i, j), gamma=gamma, n_episodes=n, estimator=estimator, baseline=baseline
+                    )
+                    row = explorer.table[g, i, j, k, m]
+                    np.testing.assert_allclose(row[:2], result.estimate, rtol=1e-12, atol=1e-12)
+                    np.testing.assert_allclose(row[2:], result.standard_error, rtol=1e-12, atol=1e-12)
+                np.testing.assert_allclose(exact[g, i, j], result.exact, rtol=1e-12)
+                np.testing.assert_allclose(numerical[g, i, j], result.finite_difference, rtol=1e-12)
 
 
 def test_every_estimator_and_baseline_at_the_smallest_and_largest_batches(explorer):
-    """N = 1 is the hard end: baselines estimated from other episodes have nothing to use."""
+    """N = 1 is the hard end: baselines estimated from other episodes have nothing to use (NaN, drawn as
+    "needs at least two episodes"); at the largest N every option is defined; the exact advantage ignores the
+    baseline (the view greys that control out)."""
     for estimator in ESTIMATORS:
         for baseline in BASELINES:
             for n in (1, explorer.episode_counts[-1]):
                 result = explorer.compare(
-                    theta_index=(0, 8), gamma=0.8, n_episodes=n, estimator=estimator, baseline=baseline
+                    theta_index=(0, 2), gamma=0.9, n_episodes=n, estimator=estimator, baseline=baseline
                 )
                 np.testing.assert_allclose(result.finite_difference, result.exact, rtol=1e-6, atol=1e-9)
-                if n > 1:
-                    assert np.all(np.isfinite(result.estimate)) and np.all(np.isfinite(result.standard_error))
-                assert (
-                    explorer.png(theta_index=(0, 8), gamma=0.8, n_episodes=n, estimator=estimator, baseline=baseline)[
-                        :4
-                    ]
-                    == b"\x89PNG"
-                )
+                assert np.all(np.isnan(result.standard_error)) == (n == 1)
+                batch_baseline = estimator != "exact advantage" and baseline in ("mean", "optimal", "learned V(s)")
+                assert np.all(np.isfinite(result.estimate)) == (n > 1 or not batch_baseline)
+            ignored = explorer.compare(theta_index=(0, 2), gamma=0.9, n_episodes=20, estimator="exact advantage",
+                                       baseline=baseline)  # fmt: skip
+            assert np.array_equal(ignored.estimate, explorer.table[0, 0, 2, -1, -1, :2])
 
 
-def test_large_batches_agree_with_the_exact_gradient(explorer):
+def test_large_batches_agree_with_the_exact_gradient():
     """200 episodes of reward-to-go with the true V: within 4.5 standard errors (2 components, 3 points:
     false-failure probability below 6 × 6.8e-6)."""
+    explorer = pg.figures.corridor_explorer(pool_size=200)
     for theta_index in ((0, 0), (4, 4), (8, 2)):
         result = explorer.compare(
             theta_index=theta_index, gamma=1.0, n_episodes=200, estimator="reward-to-go", baseline="true V(s)"
@@ -71,30 +88,48 @@ def test_large_batches_agree_with_the_exact_gradient(explorer):
         assert np.all(np.abs(result.estimate - result.exact) < 4.5 * result.standard_error)
 
 
-def test_static_html_has_one_frame_per_episode_count_and_is_deterministic(explorer):
+def test_the_live_widget_sends_the_numbers_of_the_selected_point(explorer):
+    """Moving θ₀, θ₁ or γ (as the view does, by setting the synchronised trait) makes the kernel send that
+    point's numbers; N, estimator and baseline are answered by the view from them."""
+    widget = explorer.widget(n_episodes=5, estimator="reward-to-go", baseline="mean")
+    assert (widget.n, widget.estimator, widget.baseline) == (2, 1, 1)
+    for name, value in (("theta0", 2), ("theta1", 0), ("gamma", 0), ("theta0", 1), ("theta1", 2), ("gamma", 1)):
+        setattr(widget, name, value)
+        point = widget.point
+        assert point["key"] == [widget.gamma, widget.theta0, widget.theta1]
+        table = np.frombuffer(base64.b64decode(point["table"]), dtype="<f2").reshape(len(OPTIONS), -1, 4)
+        expected = explorer.table[widget.gamma, widget.theta0, widget.theta1]
+        np.testing.assert_allclose(table, expected, rtol=2**-11, atol=1e-7)
+        exact = np.frombuffer(base64.b64decode(point["exact"]), dtype="<f4")
+        np.testing.assert_allclose(exact, explorer.gradients[0][widget.gamma, widget.theta0, widget.theta1], rtol=1e-6)
+    assert "renderLive" in widget._esm
+
+
+def test_static_html_embeds_the_view_and_every_number_and_is_deterministic(explorer):
     page = explorer.static_html(estimator="REINFORCE", baseline="none", n_episodes=20)
-    frames = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", page)
-    assert len(frames) == len(explorer.episode_counts) + 1  # the frames array, and the initial <img>
-    assert 'type="range"' in page and f'max="{len(explorer.episode_counts) - 1}"' in page
-    assert "http" not in page, "the static figure must not load anything from the network"
+    assert 'class="pgbook-explorer"' in page and "function mountStatic" in page
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", ""), "nothing may load from the network"
     assert page == explorer.static_html(estimator="REINFORCE", baseline="none", n_episodes=20)
+    assert page != explorer.static_html(estimator="REINFORCE", baseline="none", n_episodes=5)
 
 
 def test_show_offers_the_live_widget_and_the_static_fallback(explorer):
     bundle = pg.figures.show(explorer, n_episodes=10)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert 'class="pgbook-frames"' in bundle["text/html"]
+    assert 'class="pgbook-explorer"' in bundle["text/html"]
 
 
 def test_bad_settings_are_named(explorer):
     with pytest.raises(ValueError, match="estimator must be one of"):
         explorer.compare(theta_index=(0, 0), gamma=1.0, n_episodes=5, estimator="PPO", baseline="none")
-    with pytest.raises(ValueError, match=r"n_episodes must lie in \[1, 200\]"):
+    with pytest.raises(ValueError, match=r"n_episodes must lie in \[1, 20\]"):
         explorer.compare(theta_index=(0, 0), gamma=1.0, n_episodes=500, estimator="REINFORCE", baseline="none")
     with pytest.raises(ValueError, match="gamma must be one of"):
         explorer.compare(theta_index=(0, 0), gamma=0.5, n_episodes=5, estimator="REINFORCE", baseline="none")
     with pytest.raises(TypeError, match="unknown settings"):
         explorer.static_html(episodes=5)
+    with pytest.raises(ValueError, match="n_episodes must be one of"):
+        explorer.widget(n_episodes=7)
     with pytest.raises(ValueError, match="exactly two parameters"):
         pg.figures.GradientExplorer(
             lambda g: pg.envs.short_corridor(g),

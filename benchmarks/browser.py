@@ -1,0 +1,219 @@
+"""The interactive figure's latency in Chromium, key press to the next painted frame, static and live, beside the
+matplotlib path it replaces (pgbook/widgets.py as of commit b2a22ef) measured the same way in the same run; and
+the weight of the figure in the page, before and after.
+
+Each sample: a key press on a focused control (Playwright's keyboard); in the page, the time from the keydown
+event to the first requestAnimationFrame callback after the figure's DOM changes (the new view: its data-state
+attribute, set when it has drawn; the matplotlib path: the image's src). Presses alternate direction, so every
+one moves the control. Live: JupyterLab with the anywidget (new) or the ipywidgets Image (old) in a notebook.
+Writes benchmarks/results/browser.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from common import write_table
+
+import pgbook as pg
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+PRESSES = 30
+OLD_COMMIT = "b2a22ef"
+NEW_CONTROLS = ("theta0", "theta1", "gamma", "n", "estimator", "baseline")
+OLD_CONTROLS = ("n", "theta0", "theta1", "gamma", "estimator", "baseline")  # the old widget's order
+ARM = """([root, attribute]) => {
+  window.__latency = null;
+  const target = document.querySelector(root);
+  let start = null;
+  document.addEventListener("keydown", () => { start = performance.now(); }, { capture: true, once: true });
+  const observer = new MutationObserver(() => {
+    if (start === null) return;
+    observer.disconnect();
+    requestAnimationFrame(() => { window.__latency = performance.now() - start; });
+  });
+  observer.observe(target, { attributes: true, subtree: true, attributeFilter: [attribute] });
+}"""
+
+
+def old_module():
+    """pgbook/widgets.py as it was before this change (the matplotlib PNG path)."""
+    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:pgbook/widgets.py"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "old_widgets.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("old_widgets", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_widgets"] = module
+    spec.loader.exec_module(module)
+    return module, path
+
+
+def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> list[float]:
+    samples = []
+    for k in range(PRESSES):
+        page.evaluate(ARM, [root, attribute])
+        control.focus()
+        page.keyboard.press(keys[k % 2])
+        page.wait_for_function("() => window.__latency !== null", timeout=60_000)
+        samples.append(page.evaluate("window.__latency"))
+    return samples
+
+
+def keys_for(control) -> tuple[str, str]:
+    return (
+        ("ArrowDown", "ArrowUp") if control.evaluate("(el) => el.tagName") == "SELECT" else ("ArrowRight", "ArrowLeft")
+    )
+
+
+def row(path: str, control: str, samples: list[float]) -> str:
+    return f"| {path} | {control} | {summary(samples)} |"
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"{statistics.median(ordered):.1f} | {p95:.1f}"
+
+
+def static_rows(browser, new_page: Path, old_page: Path) -> list[str]:
+    rows = []
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(new_page.as_uri())
+    page.wait_for_selector(".pgbook-explorer[data-state]")
+    for name in NEW_CONTROLS:
+        control = page.locator(f".pgbook-explorer [name={name}]")
+        samples = measure(page, ".pgbook-explorer", "data-state", control, keys_for(control))
+        rows.append(row("static, SVG view (new)", name, samples))
+    page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(old_page.as_uri())
+    page.wait_for_selector(".pgbook-frames img")
+    control = page.locator(".pgbook-frames input")
+    rows.append(
+        row("static, PNG frames (old)", "n", measure(page, ".pgbook-frames", "src", control, keys_for(control)))
+    )
+    rows.append("| static, PNG frames (old) | theta0, theta1, gamma, estimator, baseline | need a kernel | |")
+    page.close()
+    return rows
+
+
+def jupyterlab(home: Path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         "--IdentityProvider.token=bench", f"--ServerApp.root_dir={home}"],
+        env={**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+             "PYTHONPATH": f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token=bench", timeout=5)
+            return server, url
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError("JupyterLab did not start within 300 s") from None
+            time.sleep(1)
+
+
+def live_rows(browser, old_path: Path) -> list[str]:
+    home = Path(tempfile.mkdtemp())
+    cells = [
+        f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('old_widgets', {str(old_path)!r})\n"
+        "old = importlib.util.module_from_spec(spec); sys.modules['old_widgets'] = old; spec.loader.exec_module(old)\n"
+        "old.corridor_explorer().widget()",
+        "import pgbook as pg\npg.figures.corridor_explorer().widget()",
+    ]
+    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
+                          for s in cells],
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (home / "bench.ipynb").write_text(json.dumps(notebook))
+    server, url = jupyterlab(home)
+    rows = []
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1200})
+        page.set_default_timeout(1_200_000)  # the new explorer computes its table: minutes on a loaded machine
+        page.goto(f"{url}/lab/tree/bench.ipynb?token=bench")
+        status = "document.querySelector('.jp-StatusBar-TextItem[title*=\"bench.ipynb\"]')?.textContent"
+        page.wait_for_function(f"() => /\\| Idle$/.test({status})")
+        page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_selector(".pgx[data-state]")
+        page.wait_for_selector(".jp-CodeCell .widget-image")
+        for name in NEW_CONTROLS:
+            control = page.locator(f".pgx [name={name}]")
+            samples = measure(page, ".pgx", "data-state", control, keys_for(control))
+            rows.append(row("live, anywidget SVG view (new)", name, samples))
+        old = page.locator(".jp-CodeCell").first
+        handles, selects = old.locator(".noUi-handle"), old.locator("select")
+        controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
+        for name, control in zip(OLD_CONTROLS, controls, strict=True):
+            keys = ("ArrowDown", "ArrowUp") if name in ("estimator", "baseline") else ("ArrowRight", "ArrowLeft")
+            samples = measure(page, ".jp-CodeCell .widget-image", "src", control, keys)
+            rows.append(row("live, ipywidgets + matplotlib PNG (old)", name, samples))
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    old, old_path = old_module()
+    folder = Path(tempfile.mkdtemp())
+    new_figure = pg.figures.corridor_explorer().static_html()
+    old_figure = old.corridor_explorer().static_html()
+    pages = {}
+    for name, figure in (("new", new_figure), ("old", old_figure)):
+        pages[name] = folder / f"{name}.html"
+        pages[name].write_text(f"<!doctype html><meta charset=utf-8><body>{figure}</body>")
+    weights = [
+        "| figure | bytes of HTML in the page |", "|---|---:|",
+        f"| before: 11 PNG frames over N (matplotlib, {OLD_COMMIT}) | {len(old_figure.encode()):,} |",
+        f"| after: SVG view + every number (this commit) | {len(new_figure.encode()):,} |",
+    ]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path)
+        browser.close()
+    write_table(
+        "browser",
+        "The interactive figure in Chromium: key press to the next painted frame",
+        "PYTHONPATH=. python benchmarks/browser.py",
+        [
+            f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
+            "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "
+            "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + ", run in the "
+            "same session. The figure is the book's (`corridor_explorer()`, 81 θ points, 4 γ, N up to 1000).",
+            "",
+            *weights,
+            "",
+        ],  # fmt: skip
+        ["| path | control | p50 (ms) | p95 (ms) |", "|---|---|---:|---:|", *rows],
+    )
+
+
+if __name__ == "__main__":
+    main()

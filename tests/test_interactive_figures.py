@@ -1,0 +1,102 @@
+"""The gradient explorer in headless Chromium, without a kernel: every control of every static figure, moved to
+both ends and to a middle value, draws the numbers Python computes for that setting.
+
+The view exposes what it draws as data attributes of the figure (mean, standard error, cosine, exact and
+finite-difference gradients, and the controls' positions). Means and standard errors are embedded as float16:
+they must match Python's to float16's rounding (relative 2⁻¹¹); the cosine, computed by the view from them, to
+1e-3 (what the rounding can move it by); the exact and finite-difference gradients (float32) to 1e-6.
+"""
+
+import numpy as np
+import pytest
+from test_browser import CHROMIUM, browser, open_page, site  # noqa: F401 (fixtures)
+from test_widgets import small_explorer
+
+import pgbook as pg
+from pgbook.figures import BASELINES, ESTIMATORS
+
+from conftest import pages_containing
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 240_000
+CONTROLS = ("theta0", "theta1", "gamma", "n", "estimator", "baseline")
+
+
+def drawn(page):
+    data = page.locator(".pgbook-explorer").evaluate("(el) => ({...el.dataset})")
+    numbers = {key: np.array([float(x) for x in data[key].split(",")]) for key in ("mean", "se", "exact", "fd")}
+    return dict(zip(CONTROLS, map(int, data["state"].split(",")), strict=True)), numbers, float(data["cosine"])
+
+
+def move(page, name, value):
+    page.locator(f".pgbook-explorer [name={name}]").evaluate(
+        f"(el) => {{ el.value = '{value}'; el.dispatchEvent(new Event('input', {{bubbles: true}})); }}"
+    )
+
+
+def check_every_control(page, explorer):
+    """Each control to its last, first and middle position, the others where the previous moves left them."""
+    sizes = dict(theta0=len(explorer.axis_values), theta1=len(explorer.axis_values), gamma=len(explorer.gammas),
+                 n=len(explorer.episode_counts), estimator=len(ESTIMATORS), baseline=len(BASELINES))  # fmt: skip
+    checked = 0
+    for name in CONTROLS:
+        for position in (sizes[name] - 1, 0, sizes[name] // 2):
+            if name == "baseline":
+                move(page, "estimator", 0)  # the baseline control is disabled under the exact advantage
+            move(page, name, position)
+            state, numbers, cosine = drawn(page)
+            assert state[name] == position, f"{name} = {position} did not reach the view"
+            expected = explorer.compare(
+                theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
+                n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
+                baseline=BASELINES[state["baseline"]],
+            )  # fmt: skip
+            np.testing.assert_allclose(numbers["exact"], expected.exact, rtol=1e-6)
+            np.testing.assert_allclose(numbers["fd"], expected.finite_difference, rtol=1e-6)
+            np.testing.assert_allclose(numbers["mean"], expected.estimate, rtol=2**-11, atol=2**-24)
+            np.testing.assert_allclose(numbers["se"], expected.standard_error, rtol=2**-11, atol=2**-24)
+            if np.isnan(expected.cosine):
+                assert np.isnan(cosine)
+            else:
+                assert abs(cosine - expected.cosine) < 1e-3, (name, position, cosine, expected.cosine)
+            disabled = page.locator(".pgbook-explorer [name=baseline]").is_disabled()
+            assert disabled == (state["estimator"] == ESTIMATORS.index("exact advantage"))
+            checked += 1
+    assert checked == 3 * len(CONTROLS)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return small_explorer()
+
+
+def test_every_control_of_a_standalone_figure_draws_pythons_numbers(browser, small):  # noqa: F811
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_content("<!doctype html><meta charset=utf-8><body>" + small.static_html() + "</body>")
+    page.wait_for_selector(".pgbook-explorer[data-state]")
+    check_every_control(page, small)
+    # legible on a 390 px phone: nothing wider than the screen, the drawings' text at 9 px or more
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    sizes = page.locator(".pgbook-explorer svg text").evaluate_all(
+        "(texts) => texts.filter((t) => t.textContent).map((t) => t.getBoundingClientRect().height)"
+    )
+    assert sizes and min(sizes) >= 9, sizes
+    assert not errors, errors
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def book_explorer():
+    return pg.figures.corridor_explorer()  # the pools only: compare() needs no table
+
+
+@pytest.mark.parametrize("name", pages_containing("pg.figures.corridor_explorer("))
+def test_every_control_of_every_book_figure_draws_pythons_numbers(site, browser, book_explorer, name):  # noqa: F811
+    page, problems = open_page(browser, f"{site}/book/{name}.html")
+    page.wait_for_selector(".pgbook-explorer[data-state]")
+    check_every_control(page, book_explorer)
+    assert not problems, problems
+    page.close()
