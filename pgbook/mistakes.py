@@ -229,6 +229,12 @@ def diagnose(estimates: Sequence[GradientEstimate], problems: Sequence[Any], thr
     single mistake matches. Matches are sorted by their largest :math:`|z|`.
 
     ``problems`` are :class:`pgbook.Problem` (anything with ``mdp``, ``policy``, ``theta``, ``max_steps``).
+
+    The mistakes that use batch statistics (the two normalisations, the mean over all steps) are catalogued
+    by their large-batch limit. An estimator that returns only its mean is run by check_estimator on 32
+    sub-batches, whose finite-batch bias, of order 32/n_episodes, can then exceed the threshold: with the
+    default 20,000 episodes a normalisation may be reported as the *nearest* mistake rather than a match;
+    80,000 episodes make it a match.
     """
     if not len(estimates) == len(problems) == len(thresholds):
         raise ValueError("estimates, problems and thresholds must have the same length")

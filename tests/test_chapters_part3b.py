@@ -135,6 +135,8 @@ def test_surrogate_objectives_page(built_book):
     [(lemma, difference)] = numbers(text, rf"performance difference: lemma {NUMBER}, J\(θ\) − J\(θ_old\) {NUMBER}")
     assert lemma == pytest.approx(difference, abs=1e-11)
     assert "bound ≤ J at every point of the line: True" in text
+    [(j_minus_l, j_minus_bound)] = numbers(text, rf"at the end of the line: J − L = {NUMBER}, J − bound = {NUMBER}")
+    assert 0.005 < abs(j_minus_l) < 0.015 and j_minus_bound > 100 * abs(j_minus_l)  # "a hundredth", "far more"
     for (gap,) in numbers(text, rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", count=3):
         assert gap < 1e-12
     drift = numbers(
