@@ -16,7 +16,7 @@ import torch
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
-from pgbook.validation import as_count, as_discount, as_seed, check_shape
+from pgbook.validation import as_count, as_seed, as_unit_interval, check_shape
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,36 @@ class Batch:
             check_shape(name, np.asarray(getattr(self, name)), shape[:2])
         check_shape("final_states", np.asarray(self.final_states), (shape[0], *shape[2:]))
         check_shape("terminated", np.asarray(self.terminated), shape[:1])
-        as_discount("gamma", self.gamma)
+        as_unit_interval("gamma", self.gamma)
+        alive, rewards = np.asarray(self.alive), np.asarray(self.rewards)
+        for name in ("alive", "terminated"):
+            if np.asarray(getattr(self, name)).dtype != np.bool_:
+                raise TypeError(f"{name} must be a boolean array; got dtype {np.asarray(getattr(self, name)).dtype}")
+        gap = alive[:, 1:] & ~alive[:, :-1]
+        if gap.any():
+            i, t = (int(k) for k in np.argwhere(gap)[0])
+            raise ValueError(
+                f"alive must be True on each episode's steps and False after its end; episode {i} is alive again "
+                f"at step {t + 1} after ending"
+            )
+        if not (np.issubdtype(rewards.dtype, np.floating) or np.issubdtype(rewards.dtype, np.integer)):
+            raise TypeError(f"rewards must be an array of real numbers; got dtype {rewards.dtype}")
+        _check_where("rewards", ~np.isfinite(rewards), "finite numbers", rewards)
+        _check_where("rewards", ~alive & (rewards != 0), "0 in the padding after an episode's end", rewards)
+        indices = (
+            {"actions": self.actions}
+            if self.has_observations
+            else {"actions": self.actions, "states": self.states, "final_states": self.final_states}
+        )
+        for name, value in indices.items():
+            value = np.asarray(value)
+            if not np.issubdtype(value.dtype, np.integer):
+                raise TypeError(f"{name} must be an array of integer indices; got dtype {value.dtype}")
+            _check_where(name, value < 0, "non-negative indices", value)
+        if self.has_observations:
+            _check_where(
+                "states", ~np.isfinite(np.asarray(self.states, dtype=float)), "finite observations", self.states
+            )
 
     @property
     def n_episodes(self) -> int:
@@ -105,6 +134,13 @@ class Batch:
     def returns(self) -> np.ndarray:
         r"""The discounted return of every episode, :math:`G_0 = \sum_t \gamma^t r_t`, shape (n_episodes,)."""
         return self.rewards @ (self.gamma ** np.arange(self.rewards.shape[1]))
+
+
+def _check_where(name: str, bad: np.ndarray, expected: str, value: np.ndarray) -> None:
+    """Raise naming ``name`` and the first offending entry if ``bad`` holds anywhere."""
+    if bad.any():
+        index = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must hold {expected}; got {value[index]} at index {index}")
 
 
 def sample_episodes(
