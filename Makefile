@@ -6,7 +6,7 @@ export OMP_NUM_THREADS ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install book test lint bench clean
+.PHONY: install book test lint bench bench-memory clean
 
 install: $(VENV)/.installed
 
@@ -40,9 +40,14 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/gradients.py
 	$(BIN)/python benchmarks/sampling.py
+	$(BIN)/python benchmarks/sampling_memory.py
 	$(BIN)/python benchmarks/efficiency.py
 	$(BIN)/python benchmarks/widgets.py
 	$(BIN)/python benchmarks/book.py
+
+# Peak memory and time of sample_episodes for max_steps 10^3 .. 10^6 (benchmarks/results/sampling_memory.md).
+bench-memory: install
+	$(BIN)/python benchmarks/sampling_memory.py
 
 clean:
 	rm -rf _build $(VENV)
