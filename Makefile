@@ -6,20 +6,21 @@ export OMP_NUM_THREADS ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install book test lint bench clean
+.PHONY: install book test check lint bench bench-memory clean
 
 install: $(VENV)/.installed
 
 # requirements.txt names PyTorch's CPU wheel index (for Binder). Where that index cannot be reached, pip would
-# retry it for every package, so the install goes without it (torch==2.13.0 then comes from local disk or PyPI).
-TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+# retry it for every package, so by default the install goes without it (torch==2.13.0 then comes from PyPI or a
+# local cache), decided without a network probe: `make install TORCH_CPU_INDEX=yes` uses the index.
+TORCH_CPU_INDEX ?= no
 # pip byte-compiles the installed files one at a time, most of the install's time: compileall does it on every
 # core instead. quiet=2 skips, as pip does, the few files that are not Python 3.11 (torch's 3.12 test helpers).
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBuild
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	if $(BIN)/python -c "import urllib.request; urllib.request.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)" 2>/dev/null; \
+	if [ "$(TORCH_CPU_INDEX)" = yes ]; \
 	then $(BIN)/python -m pip install --quiet --no-compile -r requirements-dev.txt; \
 	else grep -v -e '^--extra-index-url' requirements.txt > $(VENV)/requirements-offline.txt \
 	  && grep -v -e '^-r ' requirements-dev.txt >> $(VENV)/requirements-offline.txt \
@@ -34,6 +35,12 @@ book: install
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+# The development loop: lint, then every test but the book build, the browsers and the long statistical
+# checks (marked slow); the full `make test` stays the README's and CI's command.
+check: install lint
+	$(BIN)/python -m pytest -n 2 -m "not slow" -q --ignore=tests/test_book.py --ignore=tests/test_browser.py \
+	  --ignore=tests/test_jupyterlab.py
+
 lint: install
 	$(BIN)/ruff check pgbook tests benchmarks
 	$(BIN)/ruff format --check pgbook tests benchmarks
@@ -42,9 +49,14 @@ bench: install
 	$(BIN)/python benchmarks/gradients.py
 	$(BIN)/python benchmarks/natural.py
 	$(BIN)/python benchmarks/sampling.py
+	$(BIN)/python benchmarks/sampling_memory.py
 	$(BIN)/python benchmarks/efficiency.py
 	$(BIN)/python benchmarks/widgets.py
 	$(BIN)/python benchmarks/book.py
+
+# Peak memory and time of sample_episodes for max_steps 10^3 .. 10^6 (benchmarks/results/sampling_memory.md).
+bench-memory: install
+	$(BIN)/python benchmarks/sampling_memory.py
 
 clean:
 	rm -rf _build $(VENV)

@@ -14,9 +14,11 @@ where :math:`\tilde v = (I - P_\pi)^{-1}(r_\pi - \bar r)` on the complement of t
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
+from scipy.linalg import LinAlgWarning, get_lapack_funcs, lu_factor, lu_solve
 
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
@@ -34,43 +36,55 @@ def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.nd
     >>> round(float(d.sum()), 12)
     1.0
     """
-    pi = _continuing_policy_table(mdp, policy, theta)
-    P_pi, _ = mdp.markov_chain(pi)
-    n = mdp.n_states
-    system = np.vstack([P_pi.T - np.eye(n), np.ones((1, n))])
-    if np.linalg.matrix_rank(system) < n:
-        raise ValueError(
-            "the chain under this policy has more than one stationary distribution (several closed classes): "
-            "the average reward depends on the start state, and this setting needs a unichain problem"
-        )
-    solution, *_ = np.linalg.lstsq(system, np.concatenate([np.zeros(n), [1.0]]), rcond=None)
-    return np.clip(solution, 0.0, None) / np.clip(solution, 0.0, None).sum()
+    return _solve(mdp, _continuing_policy_table(mdp, policy, theta))[0]
 
 
 def average_reward(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
     r""":math:`\bar r = d_\pi^\top r_\pi`, the long-run reward per step."""
-    pi = _continuing_policy_table(mdp, policy, theta)
-    _, r_pi = mdp.markov_chain(pi)
-    return float(stationary_distribution(mdp, policy, theta) @ r_pi)
+    return _solve(mdp, _continuing_policy_table(mdp, policy, theta))[1]
 
 
 def differential_action_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The differential action values :math:`\tilde q(s,a)`, shape (n_states, n_actions)."""
-    pi = _continuing_policy_table(mdp, policy, theta)
-    P_pi, r_pi = mdp.markov_chain(pi)
-    d = stationary_distribution(mdp, policy, theta)
-    rate = d @ r_pi
-    n = mdp.n_states
-    # (I - P_pi + 1 d^T) v = r_pi - rate has the unique solution with d^T v = 0 for a unichain P_pi
-    values = np.linalg.solve(np.eye(n) - P_pi + np.outer(np.ones(n), d), r_pi - rate)
+    _, rate, values = _solve(mdp, _continuing_policy_table(mdp, policy, theta))
     return mdp.R - rate + mdp.P @ values
 
 
 def average_reward_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The average-reward policy gradient theorem, :math:`\sum_s d_\pi(s) \sum_a \nabla\pi(a|s) \tilde q(s,a)`."""
-    d = stationary_distribution(mdp, policy, theta)
-    q = differential_action_values(mdp, policy, theta)
-    return policy.weighted_probability_gradient(theta, d[:, None] * q)
+    d, rate, values = _solve(mdp, _continuing_policy_table(mdp, policy, theta))
+    return policy.weighted_probability_gradient(theta, d[:, None] * (mdp.R - rate + mdp.P @ values))
+
+
+def _solve(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    r""":math:`d_\pi`, :math:`\bar r` and :math:`\tilde v` from one LU factorisation of
+    :math:`B = I - P_\pi + \mathbf 1 u^\top`, u uniform.
+
+    For a unichain :math:`P_\pi`, B is invertible whenever :math:`u^\top \mathbf 1 \ne 0`, and
+    :math:`d^\top B = u^\top` gives :math:`d`. Then :math:`B w = r_\pi - \bar r \mathbf 1` forces
+    :math:`u^\top w = d^\top r_\pi - \bar r = 0`, so :math:`(I - P_\pi) w = r_\pi - \bar r \mathbf 1`, and
+    :math:`\tilde v = w - (d^\top w) \mathbf 1` is the solution normalised by :math:`d^\top \tilde v = 0`.
+    With several closed classes B is singular, which its condition number shows.
+    """
+    P_pi, r_pi = mdp.markov_chain(pi)
+    n = mdp.n_states
+    u = np.full(n, 1.0 / n)
+    matrix = np.eye(n) - P_pi + u[None, :]  # every row gains u^T: the rank-one term 1 u^T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)  # singular: reported below, in words
+        factors = lu_factor(matrix, check_finite=False)
+    (gecon,) = get_lapack_funcs(("gecon",), (factors[0],))
+    rcond, _ = gecon(factors[0], np.linalg.norm(matrix, 1), norm="1")
+    if not rcond > n * np.finfo(float).eps:
+        raise ValueError(
+            "the chain under this policy has more than one stationary distribution (several closed classes): "
+            "the average reward depends on the start state, and this setting needs a unichain problem"
+        )
+    d = np.clip(lu_solve(factors, u, trans=1), 0.0, None)  # rounding can leave -1e-17 where d is 0
+    d /= d.sum()
+    rate = float(d @ r_pi)
+    w = lu_solve(factors, r_pi - rate)
+    return d, rate, w - d @ w
 
 
 def _continuing_policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:

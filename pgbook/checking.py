@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.special import stdtrit
 
 from pgbook import envs
 from pgbook.estimators import Estimator, GradientEstimate, estimator_output, reinforce, reward_to_go
@@ -22,7 +21,7 @@ from pgbook.mdp import FiniteMDP
 from pgbook.mistakes import Diagnosis, diagnose
 from pgbook.policies import Policy, TabularSoftmax
 from pgbook.sampling import Batch, sample_episodes
-from pgbook.stats import cosine_similarity, relative_variance, z_scores
+from pgbook.stats import cosine_similarity, relative_variance, two_sided_threshold, z_scores
 from pgbook.validation import as_count, as_seed
 
 REPLICATES = 32  # sub-batches used when an estimator returns only its mean
@@ -199,7 +198,7 @@ def check_estimator(
             exact = np.zeros_like(exact)
         estimate, degrees_of_freedom = _run(estimator, batch, problem)
         estimates.append(estimate)
-        threshold = float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_components)))  # Student t upper quantile
+        threshold = two_sided_threshold(false_alarm, n_components, degrees_of_freedom)
         z = z_scores(estimate, exact)
         margin = threshold * estimate.standard_error
         results.append(

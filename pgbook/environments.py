@@ -17,7 +17,7 @@ import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
 from pgbook.sampling import Batch, _cdf, _draw
-from pgbook.validation import as_count, as_discount, as_seed
+from pgbook.validation import as_count, as_seed, as_unit_interval
 
 
 class FiniteMDPEnv(gym.Env):
@@ -44,7 +44,7 @@ class FiniteMDPEnv(gym.Env):
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(mdp.n_states,), dtype=np.float64)
         self.action_space = gym.spaces.Discrete(mdp.n_actions)
         self._one_hot = np.eye(mdp.n_states)
-        self._state = 0
+        self._state: int | None = None  # None until reset(), and again once the episode has terminated
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -52,9 +52,24 @@ class FiniteMDPEnv(gym.Env):
         return self._one_hot[self._state].copy(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        reward = float(self.mdp.R[self._state, action])
-        self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.P[self._state, action]))
-        return self._one_hot[self._state].copy(), reward, bool(self.mdp.terminal[self._state]), False, {}
+        """One step, by Gymnasium's conventions: ``action`` must lie in ``action_space`` (an int in
+        [0, n_actions)), and ``reset()`` must come first and again after the episode terminates
+        (``gymnasium.error.ResetNeeded`` otherwise)."""
+        if self._state is None:
+            raise gym.error.ResetNeeded(
+                "call reset() before step(): no episode is running (none yet, or it terminated)"
+            )
+        if isinstance(action, bool | np.bool_) or not self.action_space.contains(action):
+            raise ValueError(
+                f"action must be an int in [0, {self.mdp.n_actions}) (the action_space {self.action_space}); "
+                f"got {action!r}"
+            )
+        state = self._state
+        reward = float(self.mdp.R[state, action])
+        state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.P[state, action]))
+        terminated = bool(self.mdp.terminal[state])
+        self._state = None if terminated else state
+        return self._one_hot[state].copy(), reward, terminated, False, {}
 
 
 def sample_environment(
@@ -102,7 +117,7 @@ def sample_environment(
     theta = torch.tensor(policy.check_params(theta), dtype=torch.float64)
     n_episodes = as_count("n_episodes", n_episodes)
     max_steps = as_count("max_steps", max_steps)
-    gamma = as_discount("gamma", gamma)
+    gamma = as_unit_interval("gamma", gamma)
     rng = as_seed("seed", seed)
     if isinstance(env, str):
         envs = gym.make_vec(env, num_envs=n_episodes)

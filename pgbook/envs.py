@@ -9,7 +9,7 @@ import numpy as np
 
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax
-from pgbook.validation import as_count, as_discount, as_real_array, as_seed
+from pgbook.validation import as_count, as_real_array, as_seed, as_unit_interval
 
 LEFT, RIGHT = 0, 1
 
@@ -136,7 +136,7 @@ def random_mdp(
     P[terminal] = 0.0
     P[terminal, :, terminal] = 1.0
     R[terminal] = 0.0
-    return FiniteMDP(P, R, gamma=as_discount("gamma", gamma), initial=initial, terminal=terminal)
+    return FiniteMDP(P, R, gamma=as_unit_interval("gamma", gamma), initial=initial, terminal=terminal)
 
 
 GRID_MOVES = {"up": (-1, 0), "right": (0, 1), "down": (1, 0), "left": (0, -1)}
@@ -168,7 +168,7 @@ def gridworld(
     cols = as_count("cols", cols)
     if rows * cols < 2:
         raise ValueError(f"the grid needs at least two cells; got {rows}x{cols}")
-    slip = as_discount("slip", slip)  # a probability: the same check as a discount
+    slip = as_unit_interval("slip", slip)
     n_states, moves = rows * cols, list(GRID_MOVES.values())
     goal = n_states - 1
     deterministic = np.zeros((n_states, len(moves), n_states))

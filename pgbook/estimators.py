@@ -43,7 +43,7 @@ import torch
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.sampling import Batch
-from pgbook.validation import as_count, as_real_array, check_shape
+from pgbook.validation import as_count, as_real_array, as_unit_interval, check_shape
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,14 @@ class GradientEstimate:
     """Per-episode gradient samples, shape (n_episodes, \\*param_shape), and their summaries."""
 
     per_episode: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = np.shape(self.per_episode)
+        if len(shape) == 0 or shape[0] == 0:
+            raise ValueError(
+                f"per_episode must hold at least one episode's sample, shape (n_episodes >= 1, *param_shape); "
+                f"got shape {shape}"
+            )
 
     @property
     def n_episodes(self) -> int:
@@ -220,8 +228,15 @@ def reinforce(
     theta = _check_batch_and_policy(batch, policy, theta)
     returns = batch.returns()
     if isinstance(baseline, str) and baseline == "normalized":
+        if batch.n_episodes < 2:
+            raise ValueError('baseline="normalized" needs at least two episodes (it divides by their spread)')
         spread = returns.std()
-        normalized = (returns - returns.mean()) / (spread if spread > 0 else 1.0)
+        if spread == 0:
+            raise ValueError(
+                'baseline="normalized" divides by the spread of the returns, and every episode has return '
+                f"{returns[0]:g}: the normalized returns are undefined"
+            )
+        normalized = (returns - returns.mean()) / spread
         return _score_sums(batch, policy, theta, normalized[:, None] * batch.alive)
     steps = batch.alive.astype(float)
     if _is_state_baseline(baseline):
@@ -298,9 +313,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
         ``"learned"``: Monte-Carlo averages fitted on the other half of the batch.
     lam : float in [0, 1]
     """
-    lam = float(lam)
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must lie in [0, 1]; got {lam}")
+    lam = as_unit_interval("lam", lam)
     theta = _check_batch_and_policy(batch, policy, theta)
     tables = _value_tables(batch, policy.n_states, values, name="values")
     state_values = np.take_along_axis(tables, batch.states, axis=1)
@@ -387,6 +400,10 @@ def fit_state_values(batch: Batch, n_states: int) -> np.ndarray:
     Every visit counts, so this estimates :math:`V_\pi(s)` (exactly so in expectation for a continuing or
     terminating problem sampled without truncation).
     """
+    if not isinstance(batch, Batch):
+        raise TypeError(f"batch must be a pgbook.Batch; got {type(batch).__name__}")
+    _require_state_indices(batch, "fit_state_values")
+    n_states = as_count("n_states", n_states)
     returns = batch.returns_to_go()[batch.alive]
     states = batch.states[batch.alive]
     totals = np.bincount(states, weights=returns, minlength=n_states)

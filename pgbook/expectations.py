@@ -26,16 +26,14 @@ import numpy as np
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
-from pgbook.validation import as_real_array, check_shape
+from pgbook.validation import as_real_array, as_unit_interval, check_shape
 
 
 def expected_gae_advantages(mdp: FiniteMDP, policy: Policy, theta: Any, values: Any, lam: float) -> np.ndarray:
     r""":math:`E[\hat A^{\mathrm{GAE}(\lambda)}_t \mid s_t = s, a_t = a]` for the critic ``values``, shape
     (n_states, n_actions), for episodes that end only at terminal states (the critic counts as 0 there).
     """
-    lam = float(lam)
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must lie in [0, 1]; got {lam}")
+    lam = as_unit_interval("lam", lam)
     pi = policy_table(mdp, policy, theta)
     critic = as_real_array("values", values, ndim=1)
     check_shape("values", critic, (mdp.n_states,))

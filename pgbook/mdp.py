@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from pgbook.validation import as_discount, as_real_array, check_distributions, check_shape
+from pgbook.validation import as_real_array, as_unit_interval, check_distributions, check_shape
 
 
 class FiniteMDP:
@@ -63,18 +63,19 @@ class FiniteMDP:
         initial: Any,
         terminal: Sequence[int] | np.ndarray = (),
     ) -> None:
+        given = {"P": P, "initial": initial}  # their dtypes set the rounding allowed (float32 rows: ~1e-7)
         P = as_real_array("P", P, ndim=3)
         n_states, n_actions = P.shape[0], P.shape[1]
         if n_states == 0 or n_actions == 0:
             raise ValueError(f"P must have at least one state and one action; got shape {P.shape}")
         check_shape("P", P, (n_states, n_actions, n_states))
-        check_distributions("P", P)
+        check_distributions("P", P, precision=np.asarray(given["P"]).dtype)
         R = as_real_array("R", R, ndim=2)
         check_shape("R", R, (n_states, n_actions))
         initial = as_real_array("initial", initial, ndim=1)
         check_shape("initial", initial, (n_states,))
-        check_distributions("initial", initial)
-        self.gamma = as_discount("gamma", gamma)
+        check_distributions("initial", initial, precision=np.asarray(given["initial"]).dtype)
+        self.gamma = as_unit_interval("gamma", gamma)
         self.terminal = _terminal_mask(terminal, n_states)
         for s in np.flatnonzero(self.terminal):
             if not np.all(P[s, :, s] == 1.0):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from pgbook.policies import Policy
-from pgbook.validation import as_count, as_real_array, as_seed
+from pgbook.validation import as_count, as_real_array, as_scale, as_seed
 
 
 class ModulePolicy(Policy):
@@ -82,7 +82,7 @@ class ModulePolicy(Policy):
                     layer.reset_parameters()
         with torch.no_grad():
             flat = torch.cat([p.detach().reshape(-1) for p in fresh.parameters()]).double().numpy()
-        return scale * flat
+        return as_scale(scale) * flat
 
     def torch_action_log_probabilities(self, theta: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
         r""":math:`\log \pi_\theta(\cdot|o)` for observations of shape (..., obs_dim): shape (..., n_actions)."""
@@ -91,7 +91,13 @@ class ModulePolicy(Policy):
             size = int(np.prod(shape))
             parameters[name] = theta[start : start + size].reshape(shape)
             start += size
-        logits = torch.func.functional_call(self.module, parameters, (observations,))
+        try:
+            logits = torch.func.functional_call(self.module, parameters, (observations,))
+        except RuntimeError as error:  # torch's "mat1 and mat2 shapes cannot be multiplied" and the like
+            raise ValueError(
+                f"module could not take observations of shape {tuple(observations.shape)} (obs_dim = "
+                f"{observations.shape[-1]}): does its input width match the observations? torch said: {error}"
+            ) from error
         if logits.shape != (*observations.shape[:-1], self.n_actions):
             raise ValueError(
                 f"module must map observations of shape {tuple(observations.shape)} to logits of shape "

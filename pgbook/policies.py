@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.special import log_softmax
 
-from pgbook.validation import as_count, as_real_array, as_seed, check_shape
+from pgbook.validation import as_count, as_real_array, as_scale, as_seed, check_shape
 
 
 class Policy(ABC):
@@ -35,14 +35,18 @@ class Policy(ABC):
         r"""The table :math:`\log \pi_\theta(a|s)`, shape (n_states, n_actions), differentiable in ``theta``."""
 
     def check_params(self, theta: Any) -> np.ndarray:
-        """Return ``theta`` as a float64 array of shape ``param_shape``, or raise naming ``theta``."""
+        """Return ``theta`` as a float64 array of shape ``param_shape``, or raise naming ``theta``.
+
+        A torch tensor is accepted whether or not it requires grad (its values are taken, detached)."""
+        if isinstance(theta, torch.Tensor):
+            theta = theta.detach().cpu().numpy()
         theta = as_real_array("theta", theta)
         check_shape("theta", theta, self.param_shape)
         return theta
 
     def init_params(self, seed: int | np.random.Generator | None = None, scale: float = 1.0) -> np.ndarray:
         r"""Random parameters :math:`\theta \sim \mathcal N(0, \mathrm{scale}^2 I)`, reproducible from ``seed``."""
-        return scale * as_seed("seed", seed).standard_normal(self.param_shape)
+        return as_scale(scale) * as_seed("seed", seed).standard_normal(self.param_shape)
 
     def log_probabilities(self, theta: Any) -> np.ndarray:
         r"""The table :math:`\log \pi_\theta(a|s)` as a numpy array of shape (n_states, n_actions)."""

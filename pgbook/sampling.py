@@ -16,7 +16,7 @@ import torch
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
-from pgbook.validation import as_count, as_discount, as_seed, check_shape
+from pgbook.validation import as_count, as_seed, as_unit_interval, check_shape
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,36 @@ class Batch:
             check_shape(name, np.asarray(getattr(self, name)), shape[:2])
         check_shape("final_states", np.asarray(self.final_states), (shape[0], *shape[2:]))
         check_shape("terminated", np.asarray(self.terminated), shape[:1])
-        as_discount("gamma", self.gamma)
+        as_unit_interval("gamma", self.gamma)
+        alive, rewards = np.asarray(self.alive), np.asarray(self.rewards)
+        for name in ("alive", "terminated"):
+            if np.asarray(getattr(self, name)).dtype != np.bool_:
+                raise TypeError(f"{name} must be a boolean array; got dtype {np.asarray(getattr(self, name)).dtype}")
+        gap = alive[:, 1:] & ~alive[:, :-1]
+        if gap.any():
+            i, t = (int(k) for k in np.argwhere(gap)[0])
+            raise ValueError(
+                f"alive must be True on each episode's steps and False after its end; episode {i} is alive again "
+                f"at step {t + 1} after ending"
+            )
+        if not (np.issubdtype(rewards.dtype, np.floating) or np.issubdtype(rewards.dtype, np.integer)):
+            raise TypeError(f"rewards must be an array of real numbers; got dtype {rewards.dtype}")
+        _check_where("rewards", ~np.isfinite(rewards), "finite numbers", rewards)
+        _check_where("rewards", ~alive & (rewards != 0), "0 in the padding after an episode's end", rewards)
+        indices = (
+            {"actions": self.actions}
+            if self.has_observations
+            else {"actions": self.actions, "states": self.states, "final_states": self.final_states}
+        )
+        for name, value in indices.items():
+            value = np.asarray(value)
+            if not np.issubdtype(value.dtype, np.integer):
+                raise TypeError(f"{name} must be an array of integer indices; got dtype {value.dtype}")
+            _check_where(name, value < 0, "non-negative indices", value)
+        if self.has_observations:
+            _check_where(
+                "states", ~np.isfinite(np.asarray(self.states, dtype=float)), "finite observations", self.states
+            )
 
     @property
     def n_episodes(self) -> int:
@@ -105,6 +134,13 @@ class Batch:
     def returns(self) -> np.ndarray:
         r"""The discounted return of every episode, :math:`G_0 = \sum_t \gamma^t r_t`, shape (n_episodes,)."""
         return self.rewards @ (self.gamma ** np.arange(self.rewards.shape[1]))
+
+
+def _check_where(name: str, bad: np.ndarray, expected: str, value: np.ndarray) -> None:
+    """Raise naming ``name`` and the first offending entry if ``bad`` holds anywhere."""
+    if bad.any():
+        index = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must hold {expected}; got {value[index]} at index {index}")
 
 
 def sample_episodes(
@@ -158,10 +194,10 @@ def simulate(
     max_steps = as_count("max_steps", max_steps)
     rng = as_seed("seed", seed)
     if backend == "numpy":
-        xp, dtypes, uniform = np, {"int": np.int64, "float": np.float64, "bool": np.bool_}, rng.random
+        xp, uniform = np, rng.random
     elif backend == "torch":
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        xp, dtypes = torch, {"int": torch.int64, "float": torch.float64, "bool": torch.bool}
+        xp = torch
 
         def uniform(size: int) -> torch.Tensor:
             return torch.rand(size, generator=generator, dtype=torch.float64)
@@ -172,38 +208,45 @@ def simulate(
         return xp.asarray(np.array(array))
 
     action_cdf, transition_cdf = to_backend(_cdf(pi)), to_backend(_cdf(mdp.P))
-    reward_table, terminal = to_backend(mdp.R), to_backend(mdp.terminal)
-    # Time-major buffers: step t of every episode is one contiguous row.
-    shape = (max_steps, n_episodes)
-    states, actions = xp.zeros(shape, dtype=dtypes["int"]), xp.zeros(shape, dtype=dtypes["int"])
-    rewards, alive = xp.zeros(shape, dtype=dtypes["float"]), xp.zeros(shape, dtype=dtypes["bool"])
-
+    terminal = to_backend(mdp.terminal)
+    # Only the steps taken are recorded (each step: which episodes ran, in which state, taking which action),
+    # so memory follows the episodes' actual lengths: max_steps is a cut-off, never an allocation.
+    record = []
     state = _draw(to_backend(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states))), uniform)
     running = xp.where(~terminal[state])[0]  # only these episodes are stepped
-    horizon = max_steps
-    for t in range(max_steps):
+    for _ in range(max_steps):
         if len(running) == 0:
-            horizon = t  # every episode has ended: drop the empty steps
-            break
+            break  # every episode has ended
         current = state[running]
         action = _draw(action_cdf[running, current] if per_episode_policy else action_cdf[current], uniform)
-        alive[t, running] = True
-        states[t, running] = current
-        actions[t, running] = action
-        rewards[t, running] = reward_table[current, action]
+        record.append((running, current, action))
         successor = _draw(transition_cdf[current, action], uniform)
         state[running] = successor
         running = running[~terminal[successor]]
-
-    def episode_major(array) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(array[:horizon]).T)
-
     final_states = np.asarray(state)
+    return _padded_batch(mdp, record, n_episodes, final_states)
+
+
+def _padded_batch(mdp: FiniteMDP, record: list, n_episodes: int, final_states: np.ndarray) -> Batch:
+    """The recorded steps (numpy or torch arrays, one triple per time step) as a :class:`Batch` of padded
+    arrays, shape (n_episodes, longest episode)."""
+    horizon = len(record)
+    lengths = np.array([len(running) for running, _, _ in record], dtype=np.int64)
+    episodes, states, actions = (
+        np.concatenate([np.asarray(step[k]) for step in record]) if record else np.zeros(0, np.int64) for k in range(3)
+    )
+    steps = np.repeat(np.arange(horizon), lengths)
+    padded = {name: np.zeros((n_episodes, horizon), dtype=np.int64) for name in ("states", "actions")}
+    padded["states"][episodes, steps] = states
+    padded["actions"][episodes, steps] = actions
+    rewards, alive = np.zeros((n_episodes, horizon)), np.zeros((n_episodes, horizon), dtype=bool)
+    rewards[episodes, steps] = mdp.R[states, actions]
+    alive[episodes, steps] = True
     return Batch(
-        states=episode_major(states),
-        actions=episode_major(actions),
-        rewards=episode_major(rewards),
-        alive=episode_major(alive),
+        states=padded["states"],
+        actions=padded["actions"],
+        rewards=rewards,
+        alive=alive,
         final_states=final_states,
         terminated=mdp.terminal[final_states],
         gamma=mdp.gamma,

@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import stdtrit
 
 from pgbook.estimators import GradientEstimate
-from pgbook.validation import as_real_array, check_shape
+from pgbook.validation import as_count, as_real_array, check_shape
 
 
 def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
@@ -42,14 +42,24 @@ def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
     return z
 
 
-def two_sided_threshold(false_alarm: float, n_tests: int) -> float:
-    r"""The :math:`|z|` threshold at which ``n_tests`` standard normal z-scores all pass with probability
-    at least :math:`1 - \text{false\_alarm}` (Bonferroni).
+def two_sided_threshold(false_alarm: float, n_tests: int, degrees_of_freedom: float = np.inf) -> float:
+    r"""The :math:`|z|` threshold at which ``n_tests`` z-scores all pass with probability at least
+    :math:`1 - \text{false\_alarm}` (Bonferroni): a standard normal quantile, or Student's t with
+    ``degrees_of_freedom`` when the standard errors come from that many degrees of freedom.
 
     >>> round(two_sided_threshold(0.01, 1000), 2)
     4.42
+    >>> round(two_sided_threshold(0.01, 1000, degrees_of_freedom=31), 2)
+    5.27
     """
-    return float(-ndtri(false_alarm / (2 * n_tests)))  # the normal's upper quantile, by symmetry
+    false_alarm = float(as_real_array("false_alarm", false_alarm, ndim=0))
+    if not 0.0 < false_alarm < 1.0:
+        raise ValueError(f"false_alarm must lie strictly between 0 and 1; got {false_alarm}")
+    n_tests = as_count("n_tests", n_tests)
+    degrees_of_freedom = float(degrees_of_freedom)
+    if not degrees_of_freedom > 0:  # also refuses nan
+        raise ValueError(f"degrees_of_freedom must be positive; got {degrees_of_freedom}")
+    return float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_tests)))  # upper quantile, by symmetry
 
 
 def cosine_similarity(a: Any, b: Any) -> float:

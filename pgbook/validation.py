@@ -47,35 +47,45 @@ def check_shape(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
         raise ValueError(f"{name} must have shape {shape}; got {array.shape}")
 
 
-def check_distributions(name: str, array: np.ndarray) -> None:
+def check_distributions(name: str, array: np.ndarray, *, precision: Any = np.float64) -> None:
     """Raise unless every slice along the last axis is a probability distribution.
+
+    The sums may miss 1 by rounding: by 1e-9, or by 64 units in the last place of ``precision`` (the dtype
+    the user gave, before conversion to float64) when that is coarser; float32 rows are off by ~1e-7.
 
     >>> check_distributions("P", np.array([[0.5, 0.6]]))
     Traceback (most recent call last):
     ...
-    ValueError: P must sum to 1 along its last axis; the slice at index (0,) sums to 1.1
+    ValueError: P must sum to 1 along its last axis; the slice at index (0,) sums to 1.1 (allowed error 1e-09)
+    >>> check_distributions("P", np.array([[0.5, 0.5000001]]), precision=np.float32)
     """
     if (array < 0).any():
         index = tuple(int(i) for i in np.argwhere(array < 0)[0])
         raise ValueError(f"{name} must be non-negative; found {array[index]:.3g} at index {index}")
+    tolerance = (
+        max(_PROBABILITY_ATOL, 64 * float(np.finfo(precision).eps))
+        if np.issubdtype(precision, np.floating)
+        else _PROBABILITY_ATOL
+    )
     sums = array.sum(axis=-1)
-    bad = np.abs(sums - 1.0) > _PROBABILITY_ATOL
+    bad = np.abs(sums - 1.0) > tolerance
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} must sum to 1 along its last axis; the slice at index {index} sums to {sums[index]:.6g}"
+            f"{name} must sum to 1 along its last axis; the slice at index {index} sums to "
+            f"{float(sums[index])!r} (allowed error {tolerance:.3g})"
         )
 
 
-def as_discount(name: str, value: Any) -> float:
-    """Return ``value`` as a float in [0, 1], or raise naming ``name``.
+def as_unit_interval(name: str, value: Any) -> float:
+    """Return ``value`` as a float in [0, 1] (a discount γ, a probability, GAE's λ), or raise naming ``name``.
 
-    >>> as_discount("gamma", 1.5)
+    >>> as_unit_interval("gamma", 1.5)
     Traceback (most recent call last):
     ...
     ValueError: gamma must lie in [0, 1]; got 1.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number in [0, 1]; got {type(value).__name__}")
     value = float(value)
     if not 0.0 <= value <= 1.0:
@@ -87,9 +97,24 @@ def as_seed(name: str, value: Any) -> np.random.Generator:
     """Return a `numpy.random.Generator` from an int seed, a Generator, or None (fresh entropy)."""
     if isinstance(value, np.random.Generator):
         return value
-    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool)):
+    if value is None:
+        return np.random.default_rng()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        if value < 0:
+            raise ValueError(f"{name} must be a non-negative int; got {value}")
         return np.random.default_rng(value)
     raise TypeError(f"{name} must be an int, a numpy.random.Generator or None; got {type(value).__name__}")
+
+
+def as_scale(value: Any) -> float:
+    """Return ``value`` as a finite float, or raise naming ``scale``.
+
+    >>> as_scale(float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: scale must contain only finite numbers; found nan or inf at index ()
+    """
+    return float(as_real_array("scale", value, ndim=0))
 
 
 def as_count(name: str, value: Any, *, minimum: int = 1) -> int:

@@ -211,3 +211,15 @@ def test_batch_means_are_means_of_disjoint_consecutive_batches():
         estimate.batch_means(11)
     with pytest.raises(ValueError, match="size must be at least 1"):
         estimate.batch_means(0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_max_steps_is_a_cut_off_not_an_allocation(backend):
+    """A billion-step cut-off for episodes that end within a few hundred steps: memory follows the steps
+    taken (an up-front allocation would need 1000 × 10⁹ × 25 bytes, and fail)."""
+    mdp, policy, theta = pg.envs.short_corridor(), pg.envs.short_corridor_policy(), pg.envs.corridor_params(0.3)
+    batch = pg.sample_episodes(mdp, policy, theta, 1_000, max_steps=10**9, seed=0, backend=backend)
+    assert batch.terminated.all()
+    assert batch.actions.shape == (1_000, batch.lengths.max())
+    short = pg.sample_episodes(mdp, policy, theta, 1_000, max_steps=10_000, seed=0, backend=backend)
+    np.testing.assert_array_equal(batch.rewards, short.rewards)  # the cut-off changes nothing it does not cut

@@ -143,3 +143,240 @@ def test_finite_difference_rejects(f, theta, options, error, words):
     with pytest.raises(error) as raised:
         pg.finite_difference(f, np.array(theta), **options)
     assert words in str(raised.value)
+
+
+# Issue 11, items 6-9: every bad input gets an error naming it. --------------------------------------------
+
+
+def corridor_batch():
+    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    return pg.sample_episodes(mdp, policy, pg.envs.corridor_params(0.3), 5, max_steps=1_000, seed=0)
+
+
+def edited(**arrays):
+    from dataclasses import replace
+
+    batch = corridor_batch()
+    changes = {}
+    for name, edit in arrays.items():
+        array = np.array(getattr(batch, name))
+        changes[name] = edit(array, batch)
+    return lambda: replace(batch, **changes)
+
+
+def set_at(index, value):
+    def edit(array, batch):
+        array[index] = value
+        return array
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "make, error, words",
+    [
+        # a reward in the padding would make returns() disagree with the episode (12.673 for a return of 1.9)
+        (
+            edited(rewards=lambda r, b: np.where(b.alive, r, 1.0)),
+            ValueError,
+            r"rewards must hold 0 in the padding after an episode's end; got 1.0",
+        ),
+        (
+            edited(alive=lambda a, b: np.where(np.arange(a.shape[1]) == 1, False, a)),
+            ValueError,
+            "alive must be True on each episode's steps and False after its end; episode 0 is alive again at step 2",
+        ),
+        (
+            edited(states=set_at((0, 0), -1)),
+            ValueError,
+            r"states must hold non-negative indices; got -1 at index \(0, 0\)",
+        ),
+        (edited(states=lambda s, b: s.astype(float)), TypeError, "states must be an array of integer indices"),
+        (edited(actions=set_at((0, 0), -2)), ValueError, "actions must hold non-negative indices"),
+        (edited(final_states=set_at(0, -1)), ValueError, "final_states must hold non-negative indices"),
+        (
+            edited(rewards=set_at((0, 0), np.nan)),
+            ValueError,
+            r"rewards must hold finite numbers; got nan at index \(0, 0\)",
+        ),
+        (edited(alive=lambda a, b: a.astype(int)), TypeError, "alive must be a boolean array"),
+        (edited(terminated=lambda a, b: a.astype(float)), TypeError, "terminated must be a boolean array"),
+    ],
+    ids=[
+        "reward-in-padding",
+        "gap-in-alive",
+        "negative-state",
+        "float-states",
+        "negative-action",
+        "negative-final-state",
+        "nan-reward",
+        "int-alive",
+        "float-terminated",
+    ],
+)
+def test_batch_is_validated_at_construction(make, error, words):
+    with pytest.raises(error, match=words):
+        make()
+
+
+def test_float32_probabilities_are_accepted_and_the_message_shows_the_sum_found():
+    rng = np.random.default_rng(0)
+    P = rng.dirichlet(np.ones(3), size=(3, 2)).astype(np.float32)
+    initial = np.full(3, 1 / 3, dtype=np.float32)
+    assert np.abs(P.astype(np.float64).sum(axis=-1) - 1).max() > 1e-9  # rows off by float32 rounding
+    mdp = pg.FiniteMDP(P, np.zeros((3, 2)), gamma=0.9, initial=initial)
+    np.testing.assert_allclose(mdp.P.sum(axis=-1), 1.0, atol=1e-6)
+    P[0, 0, 0] += 1e-3
+    with pytest.raises(ValueError, match=r"the slice at index \(0, 0\) sums to 1\.00099.* \(allowed error 7\.63e-06\)"):
+        pg.FiniteMDP(P, np.zeros((3, 2)), gamma=0.9, initial=initial)
+    with pytest.raises(ValueError, match=r"sums to 1\.000000(1|09).* \(allowed error 1e-09\)"):  # float64: tight
+        pg.FiniteMDP([[[0.5, 0.5000001]], [[0.0, 1.0]]], [[0.0], [0.0]], gamma=0.9, initial=[1.0, 0.0])
+
+
+def test_finite_mdp_env_follows_gymnasium_conventions():
+    import gymnasium
+
+    env = pg.FiniteMDPEnv(pg.envs.short_corridor())
+    with pytest.raises(gymnasium.error.ResetNeeded, match=r"call reset\(\) before step\(\)"):
+        env.step(0)
+    env.reset(seed=0)
+    for action in (-1, 2, 5, 1.5, True, "1"):
+        with pytest.raises(ValueError, match=r"action must be an int in \[0, 2\) \(the action_space Discrete\(2\)\)"):
+            env.step(action)
+    env.step(np.int64(1))  # numpy integers are actions too
+    actions = np.random.default_rng(0).integers(2, size=10_000)  # the corridor ends within ~100 random steps
+    terminated = False
+    for action in actions:
+        terminated = env.step(int(action))[2]
+        if terminated:
+            break
+    assert terminated
+    with pytest.raises(gymnasium.error.ResetNeeded):  # the episode is over
+        env.step(1)
+
+
+def module_policy_for(width):
+    import torch
+
+    return pg.ModulePolicy(torch.nn.Linear(width, 2), 2)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: pg.TabularSoftmax(2, 2).init_params(seed=-1), ValueError, "seed must be a non-negative int; got -1"),
+        (
+            lambda: pg.sample_episodes(
+                pg.envs.bandit([1.0]), pg.TabularSoftmax(1, 1), np.zeros((1, 1)), 2, max_steps=1, seed=-5
+            ),
+            ValueError,
+            "seed must be a non-negative int",
+        ),
+        (
+            lambda: pg.gae_estimator(
+                corridor_batch(),
+                pg.envs.short_corridor_policy(),
+                pg.envs.corridor_params(0.3),
+                values=np.zeros(4),
+                lam="0.5",
+            ),
+            TypeError,
+            "lam must be a real number in",
+        ),
+        (
+            lambda: pg.gae_estimator(
+                corridor_batch(),
+                pg.envs.short_corridor_policy(),
+                pg.envs.corridor_params(0.3),
+                values=np.zeros(4),
+                lam=1.5,
+            ),
+            ValueError,
+            r"lam must lie in \[0, 1\]",
+        ),
+        (
+            lambda: pg.reinforce(
+                corridor_batch().subset(slice(0, 1)),
+                pg.envs.short_corridor_policy(),
+                pg.envs.corridor_params(0.3),
+                baseline="normalized",
+            ),
+            ValueError,
+            'baseline="normalized" needs at least two episodes',
+        ),
+        (
+            lambda: pg.TabularSoftmax(2, 2).init_params(seed=0, scale=np.nan),
+            ValueError,
+            "scale must contain only finite numbers",
+        ),
+        (lambda: module_policy_for(3).init_params(seed=0, scale=np.inf), ValueError, "scale must contain only finite"),
+        (lambda: pg.GradientEstimate(np.zeros((0, 2))), ValueError, "per_episode must hold at least one episode"),
+        (lambda: pg.stats.two_sided_threshold(0.01, 0), ValueError, "n_tests must be at least 1; got 0"),
+        (lambda: pg.stats.two_sided_threshold(1.5, 10), ValueError, "false_alarm must lie strictly between 0 and 1"),
+    ],
+    ids=[
+        "seed-init",
+        "seed-sample",
+        "lam-string",
+        "lam-range",
+        "normalized-one-episode",
+        "scale-nan",
+        "module-scale-inf",
+        "empty-estimate",
+        "threshold-no-tests",
+        "threshold-false-alarm",
+    ],
+)
+def test_item_9_inputs_are_named(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_normalized_returns_refuse_equal_returns():
+    mdp, policy = pg.envs.bandit([1.0, 1.0]), pg.TabularSoftmax(1, 2)
+    batch = pg.sample_episodes(mdp, policy, np.zeros((1, 2)), 10, max_steps=1, seed=0)
+    with pytest.raises(ValueError, match="every episode has return 1: the normalized returns are undefined"):
+        pg.reinforce(batch, policy, np.zeros((1, 2)), baseline="normalized")
+
+
+def test_fit_state_values_refuses_an_environment_batch():
+    import torch
+
+    policy = pg.ModulePolicy(torch.nn.Linear(4, 2), 2)
+    batch = pg.environments.sample_environment(
+        lambda: pg.FiniteMDPEnv(pg.envs.short_corridor()),
+        policy,
+        policy.init_params(seed=0),
+        4,
+        gamma=1.0,
+        max_steps=50,
+        seed=0,
+    )
+    with pytest.raises(ValueError, match="fit_state_values needs the states of a finite MDP"):
+        pg.fit_state_values(batch, 4)
+
+
+def test_module_policy_with_the_wrong_observation_width_is_named():
+    import torch
+
+    policy = pg.ModulePolicy(torch.nn.Linear(3, 2), 2)  # the corridor's observations are 4 wide
+    with pytest.raises(ValueError, match=r"module could not take observations of shape \(4, 4\) \(obs_dim = 4\)"):
+        pg.environments.sample_environment(
+            lambda: pg.FiniteMDPEnv(pg.envs.short_corridor()),
+            policy,
+            policy.init_params(seed=0),
+            4,
+            gamma=1.0,
+            max_steps=50,
+            seed=0,
+        )
+
+
+def test_theta_may_be_a_tensor_that_requires_grad():
+    import torch
+
+    policy, mdp = pg.envs.short_corridor_policy(), pg.envs.short_corridor()
+    theta = torch.tensor(pg.envs.corridor_params(0.3), requires_grad=True)
+    np.testing.assert_array_equal(
+        pg.exact_gradient(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta.detach().numpy())
+    )
