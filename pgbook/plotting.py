@@ -1,5 +1,8 @@
 """Figures the chapters share: drawn on a given matplotlib ``Figure``, so that the same code serves a page's
-static image and the frames of an interactive figure (:class:`pgbook.figures.FigureFrames`)."""
+static image and the frames of an interactive figure (:class:`pgbook.figures.FigureFrames`).
+
+They are drawn for the book's 688 px text column: a figure at most 7.2 inches wide, no text below 9 points
+(book/matplotlibrc sets the sizes and 2x resolution for the chapters)."""
 
 from __future__ import annotations
 
@@ -51,8 +54,8 @@ def draw_cosine_spread(
     cosine_axes.axvline(0.0, color="grey", linewidth=0.6)
     cosine_axes.set_yticks(positions, names)
     cosine_axes.set_xlabel("cosine to the exact gradient")
-    cosine_axes.legend(loc="lower left", fontsize=8)
-    cosine_axes.set_title(f"estimates from N = {n_episodes} episodes", fontsize=10)
+    cosine_axes.legend(loc="lower left", fontsize=9)
+    cosine_axes.set_title(f"estimates from N = {n_episodes} episode{'' if n_episodes == 1 else 's'}", fontsize=10)
     kappa_axes.barh(positions, kappas, color="tab:blue", alpha=0.7)
     kappa_axes.set_xscale("log")
     kappa_axes.set_xlabel("κ = tr Cov / ‖∇J‖² (log scale)")
