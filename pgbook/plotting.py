@@ -1,5 +1,5 @@
 """Figures the chapters share: drawn on a given matplotlib ``Figure``, so that the same code serves a page's
-static image and the frames of an interactive figure (:class:`pgbook.figures.FigureFrames`)."""
+static image and the frames of an interactive figure (:class:`pgbook.figures.frames.FigureFrames`)."""
 
 from __future__ import annotations
 
