@@ -97,8 +97,8 @@ class GradientExplorer:
     ...                           baseline="true V(s)")
     >>> bool(np.allclose(result.exact, result.finite_difference, rtol=1e-6))
     True
-    >>> explorer.table.shape  # γ, θ₀, θ₁, option, N, (mean₀, mean₁, SE₀, SE₁)
-    (4, 9, 9, 11, 5, 4)
+    >>> explorer.episode_counts  # the N grid: explorer.table has shape (4 γ, 9, 9 θ, 11 options, 5 N, 4)
+    (1, 2, 5, 10, 20)
     """
 
     def __init__(
