@@ -73,9 +73,13 @@ def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> 
 
 
 def keys_for(control) -> tuple[str, str]:
-    return (
-        ("ArrowDown", "ArrowUp") if control.evaluate("(el) => el.tagName") == "SELECT" else ("ArrowRight", "ArrowLeft")
+    """Two keys that move the control one way and back: first towards the side it has room on."""
+    select = control.evaluate("(el) => el.tagName") == "SELECT"
+    at_end = control.evaluate(
+        "(el) => el.tagName === 'SELECT' ? el.selectedIndex === el.options.length - 1 : el.value === el.max"
     )
+    keys = ("ArrowDown", "ArrowUp") if select else ("ArrowRight", "ArrowLeft")
+    return keys[::-1] if at_end else keys
 
 
 def row(path: str, control: str, samples: list[float]) -> str:
@@ -169,6 +173,7 @@ def live_rows(browser, old_path: Path) -> list[str]:
         controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
         for name, control in zip(OLD_CONTROLS, controls, strict=True):
             keys = ("ArrowDown", "ArrowUp") if name in ("estimator", "baseline") else ("ArrowRight", "ArrowLeft")
+            keys = keys[::-1] if name == "gamma" else keys  # γ starts at its largest value
             samples = measure(page, ".jp-CodeCell .widget-image", "src", control, keys)
             rows.append(row("live, ipywidgets + matplotlib PNG (old)", name, samples))
         page.close()

@@ -1,5 +1,5 @@
 """Figures the chapters share: drawn on a given matplotlib ``Figure``, so that the same code serves a page's
-static image and the frames of an interactive figure (:class:`pgbook.figures.FigureFrames`).
+static image and the frames of an interactive figure (:class:`pgbook.figures.frames.FigureFrames`).
 
 They are drawn for the book's 688 px text column: a figure at most 7.2 inches wide, no text below 9 points
 (book/matplotlibrc sets the sizes and 2x resolution for the chapters)."""

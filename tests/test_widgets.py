@@ -10,7 +10,7 @@ import pytest
 
 import pgbook as pg
 from pgbook.figures import BASELINES, ESTIMATORS
-from pgbook.figures.explorer import OPTIONS
+from pgbook.figures.explorer import NO_COSINE, OPTIONS
 
 
 def small_explorer():
@@ -77,6 +77,17 @@ def test_every_estimator_and_baseline_at_the_smallest_and_largest_batches(explor
             assert np.array_equal(ignored.estimate, explorer.table[0, 0, 2, -1, -1, :2])
 
 
+def test_the_stored_cosines_are_the_printed_rounding_of_the_tables_and_nothing_overflows_float16(explorer):
+    for g, i, j, k, m in np.ndindex(explorer.cosines.shape):
+        gamma, n = explorer.gammas[g], explorer.episode_counts[m]
+        result = explorer.compare(theta_index=(i, j), gamma=gamma, n_episodes=n, estimator=OPTIONS[k][0],
+                                  baseline=OPTIONS[k][1])  # fmt: skip
+        stored = explorer.cosines[g, i, j, k, m]
+        assert stored == NO_COSINE if np.isnan(result.cosine) else stored == round(1000 * result.cosine)
+    scaled = explorer._scaled(explorer.table, explorer.gradients[0])
+    assert np.nanmax(np.abs(scaled)) < np.finfo(np.float16).max / 10
+
+
 def test_large_batches_agree_with_the_exact_gradient():
     """200 episodes of reward-to-go with the true V: within 4.5 standard errors (2 components, 3 points:
     false-failure probability below 6 × 6.8e-6)."""
@@ -97,11 +108,14 @@ def test_the_live_widget_sends_the_numbers_of_the_selected_point(explorer):
         setattr(widget, name, value)
         point = widget.point
         assert point["key"] == [widget.gamma, widget.theta0, widget.theta1]
-        table = np.frombuffer(base64.b64decode(point["table"]), dtype="<f2").reshape(len(OPTIONS), -1, 4)
-        expected = explorer.table[widget.gamma, widget.theta0, widget.theta1]
-        np.testing.assert_allclose(table, expected, rtol=2**-11, atol=1e-7)
         exact = np.frombuffer(base64.b64decode(point["exact"]), dtype="<f4")
         np.testing.assert_allclose(exact, explorer.gradients[0][widget.gamma, widget.theta0, widget.theta1], rtol=1e-6)
+        table = np.frombuffer(base64.b64decode(point["table"]), dtype="<f2").reshape(len(OPTIONS), -1, 4)
+        expected = explorer.table[widget.gamma, widget.theta0, widget.theta1]
+        unit = np.linalg.norm(exact)  # the stored unit; float16's smallest step is 2⁻²⁴ of it
+        np.testing.assert_allclose(table * unit, expected, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
+        cosines = np.frombuffer(base64.b64decode(point["cosines"]), dtype="<i2").reshape(len(OPTIONS), -1)
+        assert np.array_equal(cosines, explorer.cosines[widget.gamma, widget.theta0, widget.theta1])
     assert "renderLive" in widget._esm
 
 

@@ -2,6 +2,7 @@
 // mountStatic(el, data) answers every control from the numbers embedded in the page (no kernel);
 // renderLive({model, el}) is the anywidget view: the kernel sends the numbers of the θ and γ selected.
 const NS = "http://www.w3.org/2000/svg";
+const NO_COSINE = -32768;
 const COLOURS = { exact: "#000", fd: "#ff7f0e", estimate: "#d62728" };
 const HALF = new Float32Array(65536); // float16 bit pattern -> value
 for (let h = 0; h < 65536; h++) {
@@ -12,12 +13,19 @@ for (let h = 0; h < 65536; h++) {
 }
 let figures = 0;
 
-function decode(base64, bytes) {
-  const raw = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+function bytesOf(base64) { return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)); }
+
+function decode(raw, bytes) { // little-endian float32 (bytes = 4), float16 (2) or int16 ("i2")
   if (bytes === 4) return new Float32Array(raw.buffer);
+  if (bytes === "i2") return new Int16Array(raw.buffer);
   const half = new Uint16Array(raw.buffer), out = new Float32Array(half.length);
   for (let k = 0; k < half.length; k++) out[k] = HALF[half[k]];
   return out;
+}
+
+async function inflate(base64) { // zlib-compressed bytes (Python's zlib.compress)
+  const stream = new Blob([bytesOf(base64)]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 function niceLimit(value) { // the smallest of 1, 2 or 5 × 10^k that is at least value
@@ -184,11 +192,10 @@ function build(el, spec, state, onInput) {
     fields.baseline.input.disabled = exactOption;
     fields.baseline.input.title = exactOption ? "the exact advantage is already centred: no baseline" : "";
     const option = exactOption ? spec.options.length - 1 : state.estimator * spec.baselines.length + state.baseline;
-    const at = (option * nN + state.n) * 4, row = point.table;
-    const mean = [row[at], row[at + 1]], se = [row[at + 2], row[at + 3]];
-    const { exact, fd } = point;
-    const norms = Math.hypot(...mean) * Math.hypot(...exact);
-    const cosine = norms > 0 ? (mean[0] * exact[0] + mean[1] * exact[1]) / norms : NaN;
+    const at = (option * nN + state.n) * 4, row = point.table, { exact, fd } = point;
+    const unit = Math.max(Math.hypot(...exact), 1e-12); // the table is in units of |exact gradient|
+    const mean = [row[at] * unit, row[at + 1] * unit], se = [row[at + 2] * unit, row[at + 3] * unit];
+    const stored = point.cosines[option * nN + state.n], cosine = stored === NO_COSINE ? NaN : stored / 1000;
     const gamma = spec.gammas[state.gamma], n = spec.counts[state.n];
     layers.forEach((layer, k) => layer.setAttribute("display", k === state.gamma ? "inline" : "none"));
     colourLow.textContent = fmt(spec.landscapes[state.gamma].vmin);
@@ -230,12 +237,10 @@ function build(el, spec, state, onInput) {
       column.fd.setAttribute("d", `M${column.fdX - 6},${fy - 6} l12,12 m0,-12 l-12,12`);
     });
     title.textContent = `N = ${n} episode${n > 1 ? "s" : ""}, γ = ${gamma}: cosine(estimate, exact) = ${Number.isFinite(cosine) ? cosine.toFixed(3) : "undefined"}`;
-    const pair = (v) => `(${fmt(v[0])}, ${fmt(v[1])})`;
-    numbers.textContent = Number.isFinite(mean[0])
-      ? `estimate ${pair(mean)}${Number.isFinite(se[0]) ? ` ± 2 SE ${pair(se.map((s) => 2 * s))}` : ""}; exact ${pair(exact)}; finite differences ${pair(fd)}`
-      : `this baseline needs at least two episodes; exact ${pair(exact)}; finite differences ${pair(fd)}`;
+    numbers.textContent = Number.isFinite(mean[0]) ? ""
+      : "No estimate: this baseline is estimated from the other episodes, and there are none.";
     map.setAttribute("aria-label", `J over θ, γ = ${gamma}, with the exact, finite-difference and estimated gradients at θ = (${theta.map(fmt)})`);
-    bars.setAttribute("aria-label", numbers.textContent);
+    bars.setAttribute("aria-label", `the two components of the estimate, its ± 2 SE interval, the exact and finite-difference gradients; cosine ${title.textContent.split("= ").pop()}`);
     Object.assign(el.dataset, {
       state: [state.theta0, state.theta1, state.gamma, state.n, state.estimator, state.baseline].join(","),
       mean: mean.join(","), se: se.join(","), cosine: String(cosine), exact: exact.join(","), fd: fd.join(","),
@@ -243,14 +248,16 @@ function build(el, spec, state, onInput) {
   };
 }
 
-export function mountStatic(el, data) {
+export async function mountStatic(el, data) {
   const spec = data.spec, state = { ...data.state };
-  const exact = decode(data.exact, 4), fd = decode(data.fd, 4), table = decode(data.table, 2);
+  const exact = decode(bytesOf(data.exact), 4), fd = decode(bytesOf(data.fd), 4);
+  const table = decode(await inflate(data.table), 2), cosines = decode(await inflate(data.cosines), "i2");
   const size = spec.options.length * spec.counts.length * 4, side = spec.axis.length;
   const point = () => {
     const cell = (state.gamma * side + state.theta0) * side + state.theta1;
     return { exact: [...exact.subarray(2 * cell, 2 * cell + 2)], fd: [...fd.subarray(2 * cell, 2 * cell + 2)],
-      table: table.subarray(cell * size, (cell + 1) * size) };
+      table: table.subarray(cell * size, (cell + 1) * size),
+      cosines: cosines.subarray((cell * size) / 4, ((cell + 1) * size) / 4) };
   };
   const draw = build(el, spec, state, (name, value) => { state[name] = value; draw(state, point()); });
   draw(state, point());
@@ -262,7 +269,8 @@ export function renderLive({ model, el }) {
   let point = null;
   const receive = () => {
     const p = model.get("point");
-    point = { key: p.key.join(","), exact: [...decode(p.exact, 4)], fd: [...decode(p.fd, 4)], table: decode(p.table, 2) };
+    point = { key: p.key.join(","), exact: [...decode(bytesOf(p.exact), 4)], fd: [...decode(bytesOf(p.fd), 4)],
+      table: decode(bytesOf(p.table), 2), cosines: decode(bytesOf(p.cosines), "i2") };
   };
   const redraw = () => {
     const s = state();

@@ -10,10 +10,13 @@ Python computes every number (:meth:`GradientExplorer.table`); one small front-e
 - the static figure of the HTML book (:meth:`GradientExplorer.static_html`): every point's numbers are
   embedded in the page, so every control works without a kernel.
 
-Quantisation of the embedded numbers: means and standard errors are stored as float16 (relative error at most
-2⁻¹¹ ≈ 0.05%: under a tenth of a pixel on the bar chart, and invisible in the three significant digits the
-figure prints); the exact and finite-difference gradients, of which there are few, as float32. The cosine is
-computed in the browser from them.
+Quantisation of the embedded numbers, chosen so that no number the figure prints changes: means and standard
+errors are stored as float16 in units of the exact gradient's norm at their θ and γ (relative error at most
+2⁻¹¹ ≈ 0.05%, no overflow or subnormals: under a tenth of a pixel on the bar chart; the figure prints no mean or
+standard error, since float16 would move their third significant digit in a few percent of settings); the
+cosine, which it prints to three decimals, as that rounded value (an int16 of 1000 × cos); the exact and
+finite-difference gradients, of which there are few, as float32. The table and the cosines are zlib-compressed
+in the page (the browser's DecompressionStream inflates them).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import hashlib
 import html
 import io
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -45,6 +49,7 @@ from pgbook.stats import cosine_similarity
 ESTIMATORS = ("REINFORCE", "reward-to-go", "exact advantage")
 BASELINES = ("none", "mean", "optimal", "learned V(s)", "true V(s)")
 BATCH_BASELINES = ("mean", "optimal", "learned V(s)")  # estimated from the batch's other episodes
+NO_COSINE = -32768  # stored where the cosine is undefined (no estimate, or a zero vector)
 EPISODE_COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 MODULE = (Path(__file__).parent / "explorer.js").read_text()
 # The estimator-and-baseline options, in the order of the table: exact advantage ignores the baseline (A is
@@ -92,8 +97,8 @@ class GradientExplorer:
     ...                           baseline="true V(s)")
     >>> bool(np.allclose(result.exact, result.finite_difference, rtol=1e-6))
     True
-    >>> explorer.table.shape  # γ, θ₀, θ₁, option, N, (mean₀, mean₁, SE₀, SE₁)
-    (4, 9, 9, 11, 5, 4)
+    >>> explorer.episode_counts  # the N grid: explorer.table has shape (4 γ, 9, 9 θ, 11 options, 5 N, 4)
+    (1, 2, 5, 10, 20)
     """
 
     def __init__(
@@ -222,6 +227,22 @@ class GradientExplorer:
             numerical[g, i, j] = finite_difference(lambda t, mdp=mdp: exact_objective(mdp, self.policy, t), theta)
         return exact, numerical
 
+    @cached_property
+    def cosines(self) -> np.ndarray:
+        """cos(estimate, exact) for every entry of :attr:`table`, rounded to the three decimals the figure prints,
+        as an int16 of 1000 × cos (:data:`NO_COSINE` where undefined), shape (γ, θ₀ index, θ₁ index, option, N)."""
+        exact = self.gradients[0][:, :, :, None, None, :]
+        means = self.table[..., :2]
+        norms = np.linalg.norm(means, axis=-1) * np.linalg.norm(exact, axis=-1)
+        defined = np.isfinite(norms) & (norms > 0)
+        cosines = np.divide((means * exact).sum(-1), norms, out=np.zeros(norms.shape), where=defined)
+        return np.where(defined, np.round(1000 * cosines), NO_COSINE).astype(np.int16)
+
+    def _scaled(self, table: np.ndarray, exact: np.ndarray) -> np.ndarray:
+        """Means and standard errors in units of the exact gradient's norm at their point (what is stored)."""
+        scale = np.maximum(np.linalg.norm(exact, axis=-1), 1e-12)
+        return table / scale.reshape(scale.shape + (1,) * (table.ndim - scale.ndim))
+
     def spec(self) -> dict:
         """What the front end needs besides the numbers: the grids, the labels, and for each γ the landscape
         (a PNG of J coloured by viridis), its contour lines and colour scale."""
@@ -254,10 +275,11 @@ class GradientExplorer:
 
     def point(self, gamma_index: int, i: int, j: int) -> dict:
         """The numbers of one grid point and γ: what the live widget sends when θ or γ moves."""
-        exact, numerical = self.gradients
+        exact, numerical = (gradients[gamma_index, i, j] for gradients in self.gradients)
         return dict(
-            exact=_encode(exact[gamma_index, i, j], "<f4"), fd=_encode(numerical[gamma_index, i, j], "<f4"),
-            table=_encode(self.table[gamma_index, i, j], "<f2"),
+            exact=_encode(exact, "<f4"), fd=_encode(numerical, "<f4"),
+            table=_encode(self._scaled(self.table[gamma_index, i, j], exact), "<f2"),
+            cosines=_encode(self.cosines[gamma_index, i, j], "<i2"),
         )  # fmt: skip
 
     # Live and static versions -----------------------------------------------------------------------------
@@ -271,7 +293,8 @@ class GradientExplorer:
         exact, numerical = self.gradients
         data = dict(
             spec=self.spec(), state=self._indices(**initial), exact=_encode(exact, "<f4"),
-            fd=_encode(numerical, "<f4"), table=_encode(self.table, "<f2"),
+            fd=_encode(numerical, "<f4"), table=_encode(self._scaled(self.table, exact), "<f2", compress=True),
+            cosines=_encode(self.cosines, "<i2", compress=True),
         )  # fmt: skip
         payload = json.dumps(data, separators=(",", ":"))
         identity = "pgbook-explorer-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
@@ -337,9 +360,11 @@ def _cosine(mean: np.ndarray, exact: np.ndarray) -> float:
     return cosine_similarity(mean, exact) if np.linalg.norm(mean) * np.linalg.norm(exact) > 0 else float("nan")
 
 
-def _encode(values: np.ndarray, dtype: str) -> str:
-    """Base64 of the values, flattened, as little-endian float16 (``"<f2"``) or float32 (``"<f4"``)."""
-    return base64.b64encode(np.asarray(values, dtype=dtype).tobytes()).decode()
+def _encode(values: np.ndarray, dtype: str, *, compress: bool = False) -> str:
+    """Base64 of the values, flattened, as little-endian ``dtype`` (float16, float32, int16); ``compress``:
+    zlib-compressed first (the view inflates it with the browser's DecompressionStream)."""
+    raw = np.asarray(values, dtype=dtype).tobytes()
+    return base64.b64encode(zlib.compress(raw, 9) if compress else raw).decode()
 
 
 def _hex(colour) -> str:
