@@ -162,6 +162,7 @@ def test_truncated_expectation_matches_monte_carlo_of_a_short_cut_off():
 BATCH_STATISTICS = 80_000
 
 
+@pytest.mark.slow  # long statistical checks: 20,000–80,000 episodes on each of four problems
 @pytest.mark.parametrize(
     "estimator, name, seed, n_episodes, first",
     [
@@ -193,6 +194,7 @@ def test_each_mistake_is_named(estimator, name, seed, n_episodes, first):
     assert f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem" in str(report)
 
 
+@pytest.mark.slow  # long statistical checks: 20,000–80,000 episodes on each of four problems
 @pytest.mark.parametrize(
     "estimator, names, seed",
     [
@@ -207,6 +209,7 @@ def test_tutorial_code_with_two_mistakes_is_named(estimator, names, seed):
     assert {m.name for m in report.diagnosis.matches[0].mistakes} == names, str(report.diagnosis)
 
 
+@pytest.mark.slow  # long statistical checks: 20,000–80,000 episodes on each of four problems
 @pytest.mark.parametrize(
     "estimator, seed",
     [
@@ -235,6 +238,7 @@ def test_correct_code_gets_no_diagnosis(estimator, seed):
     assert not diagnosis.found, str(diagnosis)
 
 
+@pytest.mark.slow  # long statistical checks: 20,000–80,000 episodes on each of four problems
 @pytest.mark.parametrize(
     "estimator, seed",
     [
