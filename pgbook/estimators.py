@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from pgbook.discounting import discounted_suffix_sums
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.sampling import Batch
@@ -324,11 +325,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
     last = np.maximum(batch.lengths - 1, 0)
     next_values[np.arange(batch.n_episodes), last] = final_values
     deltas = (batch.rewards + batch.gamma * next_values - state_values) * batch.alive
-    advantages = np.zeros_like(deltas)
-    running = np.zeros(batch.n_episodes)
-    for t in reversed(range(deltas.shape[1])):
-        running = deltas[:, t] + batch.gamma * lam * running
-        advantages[:, t] = running
+    advantages = discounted_suffix_sums(deltas, batch.gamma * lam)
     return _score_sums(batch, policy, theta, batch.discounts() * advantages * batch.alive)
 
 
