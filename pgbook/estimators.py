@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from pgbook.discounting import discounted_suffix_sums
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.sampling import Batch
@@ -252,7 +253,7 @@ def reward_to_go(
     policy: Policy,
     theta: Any,
     *,
-    baseline: None | float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = None,
+    baseline: float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = "none",
     weighting: Literal["discounted", "undiscounted"] = "discounted",
 ) -> GradientEstimate:
     r"""Reward-to-go: :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t})) \nabla \log \pi(a_{i,t}|s_{i,t})`.
@@ -268,7 +269,7 @@ def reward_to_go(
     Parameters
     ----------
     baseline
-        ``None`` (or ``"none"``); a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
+        ``"none"``; a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
         other episodes as in :func:`reinforce`; an array ``V[s]`` of shape (n_states,), for example the
         true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
         state, fitted on the other half of the batch (cross-fitting keeps the estimator unbiased).
@@ -324,11 +325,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
     last = np.maximum(batch.lengths - 1, 0)
     next_values[np.arange(batch.n_episodes), last] = final_values
     deltas = (batch.rewards + batch.gamma * next_values - state_values) * batch.alive
-    advantages = np.zeros_like(deltas)
-    running = np.zeros(batch.n_episodes)
-    for t in reversed(range(deltas.shape[1])):
-        running = deltas[:, t] + batch.gamma * lam * running
-        advantages[:, t] = running
+    advantages = discounted_suffix_sums(deltas, batch.gamma * lam)
     return _score_sums(batch, policy, theta, batch.discounts() * advantages * batch.alive)
 
 
@@ -346,7 +343,7 @@ def _with_constant_baseline(
     (for REINFORCE, :math:`v` is the episode's score and this is :math:`E[\|g\|^2 G]/E[\|g\|^2]`).
     """
     with_returns = _score_sums(batch, policy, theta, weighted_returns).per_episode
-    if baseline is None or isinstance(baseline, str) and baseline == "none":
+    if isinstance(baseline, str) and baseline == "none":
         return GradientEstimate(with_returns)
     without = _score_sums(batch, policy, theta, weights).per_episode
     if isinstance(baseline, str):
@@ -372,6 +369,8 @@ def _with_constant_baseline(
 
 def _is_state_baseline(baseline: Any) -> bool:
     """Whether ``baseline`` is a state-value baseline (``"learned"`` or an array V[s]) rather than a constant."""
+    if baseline is None:
+        raise TypeError('baseline=None is not accepted: "no baseline" is spelled baseline="none"')
     return np.ndim(baseline) > 0 or isinstance(baseline, str) and baseline == "learned"
 
 

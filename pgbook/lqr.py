@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from scipy.linalg import solve_discrete_lyapunov
 
+from pgbook.discounting import discounted_suffix_sums
 from pgbook.estimators import GradientEstimate
 from pgbook.validation import as_count, as_real_array, as_seed, check_shape
 
@@ -185,8 +186,7 @@ def lqr_score_gradient(
         raise ValueError("noise_std must be positive for the score function: a deterministic policy has no score")
     states, noise, costs = _rollouts(system, gain, sigma, n_episodes, horizon, seed)
     discounts = system.gamma ** np.arange(horizon)
-    discounted = costs * discounts
-    cost_to_go_discounted = np.cumsum(discounted[:, ::-1], axis=1)[:, ::-1]  # γ^t C_t
+    cost_to_go_discounted = discounts * discounted_suffix_sums(costs, system.gamma)  # γ^t C_t
     gradients = -np.einsum("it,itm,itn->imn", cost_to_go_discounted, noise, states) / sigma
     return GradientEstimate(gradients)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from pgbook.discounting import discounted_suffix_sums
 from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
@@ -124,12 +125,7 @@ class Batch:
 
     def returns_to_go(self) -> np.ndarray:
         r"""The discounted return from each step, :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, shape (n, horizon)."""
-        returns = np.zeros_like(self.rewards)
-        running = np.zeros(self.n_episodes)
-        for t in reversed(range(self.rewards.shape[1])):
-            running = self.rewards[:, t] + self.gamma * running
-            returns[:, t] = running
-        return returns
+        return discounted_suffix_sums(self.rewards, self.gamma)
 
     def returns(self) -> np.ndarray:
         r"""The discounted return of every episode, :math:`G_0 = \sum_t \gamma^t r_t`, shape (n_episodes,)."""
