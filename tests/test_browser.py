@@ -137,6 +137,22 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
         assert overflow["equations"] == [], f"equations wider than the column: {overflow['equations']}"
 
 
+@pytest.mark.parametrize("name", PAGES)
+def test_figures_are_numbered_captioned_and_described(site, chromium, name):
+    """Every image says what it shows (its alt text is not a file name), and every figure a chapter draws is a
+    numbered figure with a caption."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html")
+    alts = page.locator("article img").evaluate_all("(images) => images.map((image) => image.alt)")
+    nameless = [alt for alt in alts if not alt.strip() or re.search(r"(_images/|\.(png|svg|jpe?g)$)", alt)]
+    assert nameless == [], f"images whose alt text is empty or a file path: {nameless}"
+    uncaptioned = page.locator("article .cell_output img").evaluate_all(
+        "(images) => images.filter((image) => !image.closest('figure')?.querySelector('figcaption .caption-number')"
+        " && !image.closest('.pgbook-frames')).map((image) => image.alt.slice(0, 60))"
+    )
+    assert uncaptioned == [], f"figures without a number and caption: {uncaptioned}"
+    page.close()
+
+
 def test_the_chapter_list_and_page_contents_open_as_drawers_on_a_phone(site, chromium):
     page, problems = open_page(chromium, f"{site}/book/reinforce.html", PHONE)
     page.set_default_timeout(RESPONSE_MS)
