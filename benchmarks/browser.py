@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import pickle
 import socket
 import statistics
 import subprocess
@@ -145,14 +144,13 @@ def jupyterlab(home: Path):
             time.sleep(1)
 
 
-def live_rows(browser, old_path: Path, explorer_path: Path) -> list[str]:
+def live_rows(browser, old_path: Path) -> list[str]:
     home = Path(tempfile.mkdtemp())
     cells = [
         f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('old_widgets', {str(old_path)!r})\n"
         "old = importlib.util.module_from_spec(spec); sys.modules['old_widgets'] = old; spec.loader.exec_module(old)\n"
         "old.corridor_explorer().widget()",
-        f"import pickle\nwith open({str(explorer_path)!r}, 'rb') as file:\n    explorer = pickle.load(file)\n"
-        "explorer.widget()",
+        "import pgbook as pg\npg.figures.corridor_explorer().widget()",
     ]
     notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
                           for s in cells],
@@ -196,10 +194,7 @@ def main() -> None:
 
     old, old_path = old_module()
     folder = Path(tempfile.mkdtemp())
-    explorer = pg.figures.corridor_explorer()
-    new_figure = explorer.static_html()
-    explorer_path = folder / "explorer.pickle"  # the same explorer for the kernel, its table already computed
-    explorer_path.write_bytes(pickle.dumps(explorer))
+    new_figure = pg.figures.corridor_explorer().static_html()
     old_figure = old.corridor_explorer().static_html()
     pages = {}
     for name, figure in (("new", new_figure), ("old", old_figure)):
@@ -212,7 +207,7 @@ def main() -> None:
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path, explorer_path)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path)
         browser.close()
     write_table(
         "browser",
