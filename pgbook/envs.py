@@ -230,4 +230,4 @@ def chain(n_states: int, *, gamma: float = 0.9, n_actions: int = 2, initial: Any
     initial = as_real_array("initial", initial, ndim=1)
     if initial.shape == (n_states,) and initial[last] != 0:
         raise ValueError(f"initial must give the terminal state {last} probability 0; got {initial[last]}")
-    return FiniteMDP(P, R, gamma=as_discount("gamma", gamma), initial=initial, terminal=[last])
+    return FiniteMDP(P, R, gamma=as_unit_interval("gamma", gamma), initial=initial, terminal=[last])
