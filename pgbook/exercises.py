@@ -5,9 +5,13 @@ tried and, for a wrong answer, the first case where it went wrong, with the expe
 values. An exception raised by the reader's code is reported, not re-raised.
 
 The expected values are computed independently of what the reader is asked to write (autodiff for the policy
-gradient, the difference quotient itself for central differences), and a check whose exercise is to write a
-function the library already has fails if the reader's code calls that library function, however it was
-imported: the check watches the calls made while the reader's code runs (:func:`sys.setprofile`).
+gradient, the difference quotient itself for central differences, exact objectives for the performance
+difference lemma) or by the library's own function, which its tests check against such an oracle (the Fisher
+matrix, the natural step). A check whose exercise is to write a function the library already has fails if the
+reader's code calls that library function, however it was imported and even if the call sits in a
+``try``/``except``: the check watches the calls made while the reader's code runs (:func:`sys.setprofile`).
+
+The checks come in the order of the book: Part I, Part II, then Part III.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from pgbook import envs
-from pgbook.evaluation import discounted_visitation
+from pgbook import envs, lqr
+from pgbook.compatible import compatible_fit, critic_gradient
+from pgbook.evaluation import advantages, discounted_visitation, exact_objective, policy_table
+from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, SoftmaxPolicy, TabularSoftmax
+from pgbook.performance_difference_lemma import performance_difference
+from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
+from pgbook.update_field import update_field
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,77 @@ class CheckResult:
 
     def __bool__(self) -> bool:
         return self.passed
+
+
+class _Forbidden(Exception):
+    """Raised inside the reader's code when it calls a function the exercise asks it to write."""
+
+
+@contextmanager
+def _out_of_reach(functions: tuple[Callable, ...]) -> Iterator[list[str]]:
+    """While the block runs, a call to any of ``functions`` (however imported) raises :class:`_Forbidden`.
+
+    The names of the functions called are also collected in the list the block receives, in case the reader's
+    code catches the exception.
+    """
+    codes = {function.__code__: function.__name__ for function in functions}
+    called: list[str] = []
+
+    def watch(frame, event, argument):  # noqa: ARG001 (the profiler's signature)
+        if event == "call" and frame.f_code in codes:
+            called.append(codes[frame.f_code])
+            raise _Forbidden(codes[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
+
+def _compare(
+    name: str,
+    answer: Callable,
+    cases: Iterator[tuple[tuple, np.ndarray]],
+    *,
+    rtol: float,
+    forbidden: tuple[Callable, ...] = (),
+) -> CheckResult:
+    if not callable(answer):
+        return CheckResult(False, f"{name} must be a function; got {type(answer).__name__}.")
+    count = 0
+    for arguments, expected in cases:
+        count += 1
+        try:
+            with _out_of_reach(forbidden) as called:
+                returned = answer(*arguments)
+            if called:
+                raise _Forbidden(called[0])
+            returned = np.asarray(returned, dtype=float)
+        except _Forbidden as forbidden_call:
+            return CheckResult(
+                False,
+                f"{name} called pgbook's {forbidden_call}, which computes the answer for you: the exercise is "
+                "to write it yourself.",
+            )
+        except Exception as error:  # the reader's code: report it, do not crash the check
+            return CheckResult(False, f"{name} raised {type(error).__name__}: {error} (case {count}).")
+        if returned.shape != expected.shape:
+            return CheckResult(
+                False, f"{name} returned shape {returned.shape} in case {count}; expected shape {expected.shape}."
+            )
+        scale = max(np.abs(expected).max(initial=0.0), 1.0)
+        if not np.all(np.abs(returned - expected) <= rtol * scale):
+            return CheckResult(
+                False,
+                f"in case {count}, {name} returned\n{np.array2string(returned, precision=6)}\nbut the answer is\n"
+                f"{np.array2string(expected, precision=6)}",
+            )
+    return CheckResult(True, f"{name} matched on {count} cases.")
+
+
+# Part I -------------------------------------------------------------------------------------------------
 
 
 def check_softmax_score(score: Callable[[np.ndarray, int], Any]) -> CheckResult:
@@ -156,74 +235,6 @@ def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], An
 
     forbidden = (exact_gradient, autodiff_gradient, autodiff_jacobians, finite_difference)
     return _compare("gradient(mdp, policy, theta)", gradient, cases(), rtol=1e-6, forbidden=forbidden)
-
-
-class _Forbidden(Exception):
-    """Raised inside the reader's code when it calls a function the exercise asks it to write."""
-
-
-@contextmanager
-def _out_of_reach(functions: tuple[Callable, ...]) -> Iterator[list[str]]:
-    """While the block runs, a call to any of ``functions`` (however imported) raises :class:`_Forbidden`.
-
-    The names of the functions called are also collected in the list the block receives, in case the reader's
-    code catches the exception.
-    """
-    codes = {function.__code__: function.__name__ for function in functions}
-    called: list[str] = []
-
-    def watch(frame, event, argument):  # noqa: ARG001 (the profiler's signature)
-        if event == "call" and frame.f_code in codes:
-            called.append(codes[frame.f_code])
-            raise _Forbidden(codes[frame.f_code])
-
-    previous = sys.getprofile()
-    sys.setprofile(watch)
-    try:
-        yield called
-    finally:
-        sys.setprofile(previous)
-
-
-def _compare(
-    name: str,
-    answer: Callable,
-    cases: Iterator[tuple[tuple, np.ndarray]],
-    *,
-    rtol: float,
-    forbidden: tuple[Callable, ...] = (),
-) -> CheckResult:
-    if not callable(answer):
-        return CheckResult(False, f"{name} must be a function; got {type(answer).__name__}.")
-    count = 0
-    for arguments, expected in cases:
-        count += 1
-        try:
-            with _out_of_reach(forbidden) as called:
-                returned = answer(*arguments)
-            if called:
-                raise _Forbidden(called[0])
-            returned = np.asarray(returned, dtype=float)
-        except _Forbidden as forbidden_call:
-            return CheckResult(
-                False,
-                f"{name} called pgbook's {forbidden_call}, which computes the answer for you: the exercise is "
-                "to write it yourself.",
-            )
-        except Exception as error:  # the reader's code: report it, do not crash the check
-            return CheckResult(False, f"{name} raised {type(error).__name__}: {error} (case {count}).")
-        if returned.shape != expected.shape:
-            return CheckResult(
-                False, f"{name} returned shape {returned.shape} in case {count}; expected shape {expected.shape}."
-            )
-        scale = max(np.abs(expected).max(initial=0.0), 1.0)
-        if not np.all(np.abs(returned - expected) <= rtol * scale):
-            return CheckResult(
-                False,
-                f"in case {count}, {name} returned\n{np.array2string(returned, precision=6)}\nbut the answer is\n"
-                f"{np.array2string(expected, precision=6)}",
-            )
-    return CheckResult(True, f"{name} matched on {count} cases.")
 
 
 # Part II ------------------------------------------------------------------------------------------------
@@ -371,3 +382,236 @@ def check_learned_baseline_weights(
     if result.passed:
         return result
     return CheckResult(False, result.message + "\n(the last entry is the final w, the others the step weights)")
+
+
+# Part III: compatible features, the natural gradient, convergence ---------------------------------------
+
+
+def _policy_problems() -> list[tuple[FiniteMDP, Policy, np.ndarray]]:
+    rng = np.random.default_rng(14)
+    tabular, linear = TabularSoftmax(4, 3), LinearSoftmax(rng.normal(size=(4, 3, 5)))
+    return [
+        (envs.random_mdp(4, 3, gamma=0.9, seed=1), tabular, tabular.init_params(seed=1)),
+        (envs.random_mdp(4, 3, gamma=1.0, seed=2, n_terminal=1), tabular, tabular.init_params(seed=2)),
+        (envs.random_mdp(4, 3, gamma=0.8, seed=3), linear, linear.init_params(seed=3)),
+        (envs.short_corridor(), envs.short_corridor_policy(), envs.corridor_params(0.3)),
+    ]
+
+
+def check_fisher_matrix(fisher_function: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``fisher_function(mdp, policy, theta)``: the matrix
+    :math:`F = \sum_s d(s) \sum_a \pi(a|s)\, \psi\psi^\top` with the unnormalised visitation d and the score
+    :math:`\psi = \nabla_\theta \log\pi_\theta(a|s)` flattened (``policy.score(theta)``), shape (θ.size, θ.size).
+
+    The reader's code may not call :func:`pgbook.fisher_matrix`, the function the exercise asks for.
+
+    >>> import pgbook as pg
+    >>> def fisher_by_expectation(mdp, policy, theta):
+    ...     d, pi = pg.discounted_visitation(mdp, policy, theta), policy.probabilities(theta)
+    ...     psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+    ...     return sum(d[s] * pi[s, a] * np.outer(psi[s, a], psi[s, a])
+    ...                for s in range(mdp.n_states) for a in range(mdp.n_actions))
+    >>> check_fisher_matrix(fisher_by_expectation)
+    Correct. fisher(mdp, policy, theta) matched on 4 cases.
+    >>> check_fisher_matrix(pg.fisher_matrix)  # doctest: +ELLIPSIS
+    Not yet. fisher(mdp, policy, theta) called pgbook's fisher_matrix, which computes the answer for you: ...
+    """
+    cases = [
+        ((mdp, policy, theta.copy()), fisher_matrix(mdp, policy, theta)) for mdp, policy, theta in _policy_problems()
+    ]
+    return _compare("fisher(mdp, policy, theta)", fisher_function, iter(cases), rtol=1e-7, forbidden=(fisher_matrix,))
+
+
+def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``fit(mdp, policy, theta)``: weights w, shaped like θ, that minimise
+    :math:`\sum_s d(s) \sum_a \pi(a|s) (\psi(s,a)^\top w - Q(s,a))^2`. Any minimiser is accepted: the check
+    compares :math:`\sum_s d(s) \sum_a \nabla\pi(a|s)\, \psi(s,a)^\top w`, which is the same for all of them,
+    with :math:`\nabla J` (:func:`pgbook.exact_gradient`).
+
+    The reader's code may not call :func:`pgbook.compatible_fit` (the function the exercise asks for),
+    :func:`pgbook.natural_gradient` or :func:`pgbook.fisher_matrix`.
+
+    >>> import pgbook as pg
+    >>> def weighted_least_squares(mdp, policy, theta):
+    ...     root = np.sqrt(pg.discounted_visitation(mdp, policy, theta)[:, None] * policy.probabilities(theta))
+    ...     psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+    ...     design = (root[..., None] * psi).reshape(-1, psi.shape[2])
+    ...     target = root * pg.action_values(mdp, policy, theta)
+    ...     return np.linalg.lstsq(design, target.ravel(), rcond=None)[0].reshape(theta.shape)
+    >>> check_compatible_fit(weighted_least_squares)
+    Correct. critic gradient of fit(mdp, policy, theta) matched on 4 cases.
+    >>> check_compatible_fit(pg.exact_gradient)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    problems = _policy_problems()
+    cases = [(problem, exact_gradient(*problem)) for problem in problems]
+
+    def through_critic(mdp: FiniteMDP, policy: Policy, theta: np.ndarray) -> np.ndarray:
+        w = np.asarray(fit(mdp, policy, theta.copy()), dtype=float)
+        if w.shape != theta.shape:
+            raise ValueError(f"fit returned shape {w.shape}; w must be shaped like theta, {theta.shape}")
+        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+        return critic_gradient(mdp, policy, theta, psi @ w.ravel())
+
+    if not callable(fit):
+        return CheckResult(False, f"fit(mdp, policy, theta) must be a function; got {type(fit).__name__}.")
+    forbidden = (compatible_fit, natural_gradient, fisher_matrix)
+    return _compare(
+        "critic gradient of fit(mdp, policy, theta)", through_critic, iter(cases), rtol=1e-6, forbidden=forbidden
+    )
+
+
+def check_soft_policy_iteration(step: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
+    r"""Check ``step(pi, A, eta, gamma)``: the policy table after one natural-gradient step of size η on a
+    tabular softmax policy, from its table ``pi`` and its advantages ``A`` (the natural gradient taken with the
+    normalised visitation, so that the answer is :math:`\pi(a|s) e^{\eta A(s,a)/(1-\gamma)}`, normalised).
+
+    The expected table is the policy after a step along :func:`pgbook.natural_gradient`, which the reader's
+    code may not call.
+
+    >>> def soft_step(pi, A, eta, gamma):
+    ...     new = pi * np.exp(eta * A / (1 - gamma))
+    ...     return new / new.sum(axis=1, keepdims=True)
+    >>> check_soft_policy_iteration(soft_step)
+    Correct. step(pi, A, eta, gamma) matched on 6 cases.
+    >>> check_soft_policy_iteration(lambda pi, A, eta, gamma: soft_step(pi, A, eta, 0.0))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    cases = []
+    for seed, (gamma, eta) in enumerate([(0.5, 0.1), (0.9, 0.05), (0.9, 0.3), (0.0, 1.0), (0.8, 0.2), (0.95, 0.01)]):
+        mdp = envs.random_mdp(4, 3, gamma=gamma, seed=seed)
+        policy = TabularSoftmax(4, 3)
+        theta = policy.init_params(seed=seed)
+        new_theta = theta + eta * natural_gradient(mdp, policy, theta, normalized=True)
+        arguments = (policy.probabilities(theta), advantages(mdp, policy, theta), eta, gamma)
+        cases.append((arguments, policy.probabilities(new_theta)))
+    return _compare("step(pi, A, eta, gamma)", step, iter(cases), rtol=1e-8, forbidden=(natural_gradient,))
+
+
+def check_performance_difference_sum(difference: Callable[[FiniteMDP, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``difference(mdp, pi, new_pi)``: the right side of the performance-difference lemma summed,
+    :math:`\sum_s d_{\pi'}(s) \sum_a \pi'(a|s) A_\pi(s,a)`, for two policy tables, a number. The expected value
+    is :math:`J(\pi') - J(\pi)` (:meth:`pgbook.FiniteMDP.objective`); the reader's code may not call
+    :func:`pgbook.performance_difference`. For the per-state terms see :func:`check_performance_difference_terms`.
+
+    >>> def lemma(mdp, pi, new_pi):
+    ...     V = mdp.state_values(pi)
+    ...     A = mdp.action_values(pi, V) - V[:, None]
+    ...     return float(np.sum(mdp.discounted_visitation(new_pi)[:, None] * new_pi * A))
+    >>> check_performance_difference_sum(lemma)
+    Correct. difference(mdp, pi, new_pi) matched on 5 cases.
+    >>> check_performance_difference_sum(lambda mdp, pi, new_pi: lemma(mdp, new_pi, pi))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    rng = np.random.default_rng(15)
+    cases = []
+    for mdp in [envs.random_mdp(4, 3, gamma=g, seed=k) for k, g in enumerate((0.5, 0.9, 0.99))] + [
+        envs.random_mdp(5, 2, gamma=1.0, seed=3, n_terminal=1),
+        envs.chain(5, gamma=0.9),
+    ]:
+        pi, new_pi = rng.dirichlet(np.ones(mdp.n_actions), size=(2, mdp.n_states))
+        cases.append(((mdp, pi, new_pi), np.asarray(mdp.objective(new_pi) - mdp.objective(pi))))
+    forbidden = (performance_difference,)
+    return _compare("difference(mdp, pi, new_pi)", difference, iter(cases), rtol=1e-8, forbidden=forbidden)
+
+
+# Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives ---------------
+
+
+def _linear_quadratic_systems() -> list[tuple[lqr.LinearQuadratic, np.ndarray]]:
+    return [
+        (lqr.LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9), np.array([[0.5]])),
+        (
+            lqr.LinearQuadratic(
+                [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], np.diag([1.0, 0.5]), gamma=0.95
+            ),
+            np.array([[0.3, 0.6]]),
+        ),
+    ]
+
+
+def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(system, gain, direction)``: :math:`\frac{d}{d\kappa} C(K + \kappa D)|_{\kappa=0}` for the
+    noise-free policy :math:`u = -Kx`, a number. The check's own answer is a central difference of
+    :func:`pgbook.lqr.lqr_cost` with step 1e-5 (error ~1e-10).
+
+    >>> from pgbook.deterministic import deterministic_policy_gradient
+    >>> check_directional_gradient(lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d))
+    Correct. answer(system, gain, direction) matched on 6 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(0)
+        for system, gain in _linear_quadratic_systems():
+            for _ in range(3):
+                direction = rng.normal(size=gain.shape)
+                step = 1e-5
+                difference = (
+                    lqr.lqr_cost(system, gain + step * direction, noise_std=0.0)
+                    - lqr.lqr_cost(system, gain - step * direction, noise_std=0.0)
+                ) / (2 * step)
+                yield (system, gain.copy(), direction), np.asarray(difference)
+
+    return _compare("answer(system, gain, direction)", answer, cases(), rtol=1e-6)
+
+
+def check_curl(answer: Callable[[Any, Any, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(mdp, policy, theta)`` for two-parameter policies: the curl
+    :math:`\partial u_1/\partial\theta_0 - \partial u_0/\partial\theta_1` of the update without :math:`\gamma^t`
+    (:func:`pgbook.update_field.update_field`), a number. The check differentiates the field by central
+    differences.
+
+    >>> from pgbook.update_field import update_jacobian
+    >>> check_curl(lambda m, p, t: update_jacobian(m, p, t)[1, 0] - update_jacobian(m, p, t)[0, 1])
+    Correct. answer(mdp, policy, theta) matched on 4 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        features = np.random.default_rng(1).normal(size=(4, 2, 2))
+        problems = [
+            (envs.short_corridor(gamma=0.8), envs.corridor_recognising_policy(), np.array([0.5, -0.5])),
+            (envs.short_corridor(gamma=0.6), envs.corridor_recognising_policy(), np.array([-0.2, 0.4])),
+            (envs.random_mdp(4, 2, gamma=0.7, seed=2, n_terminal=1), LinearSoftmax(features), np.array([0.3, 0.1])),
+            (envs.random_mdp(4, 2, gamma=0.9, seed=3, n_terminal=1), LinearSoftmax(features), np.array([-0.5, 1.0])),
+        ]
+        step = 1e-5
+        for mdp, policy, theta in problems:
+            e0, e1 = np.array([step, 0.0]), np.array([0.0, step])
+            du1 = (update_field(mdp, policy, theta + e0)[1] - update_field(mdp, policy, theta - e0)[1]) / (2 * step)
+            du0 = (update_field(mdp, policy, theta + e1)[0] - update_field(mdp, policy, theta - e1)[0]) / (2 * step)
+            yield (mdp, policy, theta.copy()), np.asarray(du1 - du0)
+
+    return _compare("answer(mdp, policy, theta)", answer, cases(), rtol=1e-6)
+
+
+def check_performance_difference_terms(answer: Callable[[Any, Any, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(mdp, policy, theta_old, theta)``: the per-state terms
+    :math:`d_\theta(s) \sum_a \pi_\theta(a|s) A_{\text{old}}(s,a)` of the performance difference lemma, shape
+    (n_states,). They must sum to :math:`J(\theta) - J(\theta_{\text{old}})`, which the check also verifies
+    against :func:`pgbook.exact_objective`. For the sum alone see :func:`check_performance_difference_sum`.
+
+    >>> import pgbook as pg
+    >>> check_performance_difference_terms(lambda m, p, o, t: pg.discounted_visitation(m, p, t)
+    ...     * np.sum(p.probabilities(t) * pg.advantages(m, p, o), axis=1))
+    Correct. answer(mdp, policy, theta_old, theta) matched on 3 cases.
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(2)
+        for mdp in (
+            envs.random_mdp(5, 3, gamma=0.9, seed=4),
+            envs.random_mdp(5, 3, gamma=0.95, seed=5, n_terminal=1),
+            envs.random_mdp(5, 3, gamma=1.0, seed=6, n_terminal=1),
+        ):
+            policy = TabularSoftmax(5, 3)
+            old = policy.init_params(seed=rng)
+            new = old + rng.normal(size=old.shape)
+            terms = discounted_visitation(mdp, policy, new) * np.sum(
+                policy_table(mdp, policy, new) * advantages(mdp, policy, old), axis=1
+            )
+            gap = exact_objective(mdp, policy, new) - exact_objective(mdp, policy, old)
+            if not np.isclose(terms.sum(), gap, rtol=1e-9, atol=1e-12):  # the lemma itself, from two sides
+                raise AssertionError("the performance difference lemma failed: the check is broken")
+            yield (mdp, policy, old.copy(), new.copy()), terms
+
+    return _compare("answer(mdp, policy, theta_old, theta)", answer, cases(), rtol=1e-8)

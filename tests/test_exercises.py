@@ -1,11 +1,20 @@
-"""The exercise checks accept right answers and explain wrong ones."""
+"""The exercise checks accept right answers and explain wrong ones, and the library does not do the exercise.
+
+Each check is also tried with the shortcut a reader might take through the library (the function the exercise
+asks for, however it was imported, or the one that computes the same thing for a softmax policy or a batch of
+episodes): the check fails on it.
+"""
 
 import sys
 
 import numpy as np
 
 import pgbook as pg
-from pgbook import exercises
+from pgbook import exercises, lqr
+from pgbook.deterministic import deterministic_policy_gradient
+from pgbook.update_field import update_jacobian
+
+# Part I ------------------------------------------------------------------------------------------------
 
 
 def softmax(h):
@@ -122,3 +131,329 @@ def test_policy_gradient_check_cannot_be_passed_with_a_library_gradient():
         verdict = exercises.check_policy_gradient(library)
         assert not verdict and name in repr(verdict), repr(verdict)
     assert sys.getprofile() is None
+
+
+# Part II -----------------------------------------------------------------------------------------------
+
+# Optimal state baseline ---------------------------------------------------------------------------------
+
+
+def squared_score_norms(pi, score):
+    return np.sum(score.reshape(*pi.shape, -1) ** 2, axis=-1)
+
+
+def test_optimal_state_baseline_check():
+    def right(pi, score, q):
+        weights = pi * squared_score_norms(pi, score)
+        return np.sum(weights * q, axis=1) / np.sum(weights, axis=1)
+
+    def value_baseline(pi, score, q):  # the usual choice, V(s): not the optimum
+        return np.sum(pi * q, axis=1)
+
+    def unnormalised(pi, score, q):
+        return np.sum(pi * squared_score_norms(pi, score) * q, axis=1)
+
+    def library_shortcut(pi, score, q):  # pg.variance.optimal_state_baseline's weights: the softmax's own score
+        n_states, n_actions = pi.shape
+        policy = pg.TabularSoftmax(n_states, n_actions)
+        softmax_score = policy.score(np.log(pi))
+        weights = pi * squared_score_norms(pi, softmax_score)
+        return np.sum(weights * q, axis=1) / np.sum(weights, axis=1)
+
+    assert exercises.check_optimal_state_baseline(right)
+    for wrong in (value_baseline, unnormalised, library_shortcut):
+        result = exercises.check_optimal_state_baseline(wrong)
+        assert not result and "but the answer is" in repr(result), wrong.__name__
+    wrong_shape = exercises.check_optimal_state_baseline(lambda pi, score, q: q)
+    assert not wrong_shape and "shape" in repr(wrong_shape)
+
+
+# GAE advantages -----------------------------------------------------------------------------------------
+
+
+def test_gae_advantages_check():
+    def right(rewards, values, gamma, lam):  # the backward recursion Â_t = δ_t + γλ Â_{t+1}
+        deltas = rewards + gamma * values[1:] - values[:-1]
+        advantages = np.zeros_like(deltas)
+        running = 0.0
+        for t in reversed(range(len(deltas))):
+            running = deltas[t] + gamma * lam * running
+            advantages[t] = running
+        return advantages
+
+    def without_lambda(rewards, values, gamma, lam):
+        return right(rewards, values, gamma, 1.0)
+
+    def one_step(rewards, values, gamma, lam):
+        return rewards + gamma * values[1:] - values[:-1]
+
+    def no_bootstrap(rewards, values, gamma, lam):  # treats every episode as terminated
+        return right(rewards, np.append(values[:-1], 0.0), gamma, lam)
+
+    def library_shortcut(rewards, values, gamma, lam):
+        """pg.gae_estimator on a one-episode batch: state t at step t, two actions, uniform policy, action 0.
+
+        The gradient's (t, 0) entry is γᵗ Â_t · ½, so Â_t = 2 g[t, 0] / γᵗ: this cannot work for γ = 0.
+        """
+        length = len(rewards)
+        batch = pg.Batch(
+            states=np.arange(length)[None], actions=np.zeros((1, length), dtype=int), rewards=np.asarray(rewards)[None],
+            alive=np.ones((1, length), dtype=bool), final_states=np.array([length]), terminated=np.array([False]),
+            gamma=gamma,
+        )  # fmt: skip
+        policy = pg.TabularSoftmax(length + 1, 2)
+        estimate = pg.gae_estimator(batch, policy, np.zeros((length + 1, 2)), values=values, lam=lam)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 2 * estimate.mean[:length, 0] / gamma ** np.arange(length)
+
+    assert exercises.check_gae_advantages(right)
+    # the shortcut is right where it can be (γ > 0), so the check's γ = 0 case is what stops it
+    rng = np.random.default_rng(0)
+    rewards, values = rng.normal(size=6), rng.normal(size=7)
+    assert np.allclose(library_shortcut(rewards, values, 0.9, 0.7), right(rewards, values, 0.9, 0.7))
+    for wrong in (without_lambda, one_step, no_bootstrap, library_shortcut):
+        assert not exercises.check_gae_advantages(wrong), wrong.__name__
+    crashing = exercises.check_gae_advantages(lambda rewards, values, gamma, lam: values[len(values) + 1])
+    assert not crashing and "raised" in repr(crashing)
+
+
+# Gaussian score -----------------------------------------------------------------------------------------
+
+
+def test_gaussian_score_check():
+    def right(a, m, std):
+        return np.append((a - m) / std**2, (np.sum((a - m) ** 2) / std**2 - len(a)) / std)
+
+    def forgot_normaliser(a, m, std):  # drops the −n from the log-density's −n log σ
+        return np.append((a - m) / std**2, np.sum((a - m) ** 2) / std**3)
+
+    def with_respect_to_variance(a, m, std):  # ∂/∂σ², not ∂/∂σ
+        return np.append((a - m) / std**2, (np.sum((a - m) ** 2) / std**2 - len(a)) / (2 * std**2))
+
+    def library_shortcut(a, m, std):  # pgbook.gaussian's score (a − m)/σ² has no σ part
+        return np.append((a - m) / std**2, 0.0)
+
+    assert exercises.check_gaussian_score(right)
+    for wrong in (forgot_normaliser, with_respect_to_variance, library_shortcut):
+        assert not exercises.check_gaussian_score(wrong), wrong.__name__
+    mean_only = exercises.check_gaussian_score(lambda a, m, std: (a - m) / std**2)
+    assert not mean_only and "shape" in repr(mean_only)
+
+
+# Learned baseline ---------------------------------------------------------------------------------------
+
+
+def returns_to_go(rewards, gamma):
+    returns, running = np.zeros_like(rewards), 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        returns[t] = running
+    return returns
+
+
+def test_learned_baseline_weights_check():
+    def right(rewards, gamma, alpha_w, w):
+        G, weights = returns_to_go(rewards, gamma), np.zeros(len(rewards))
+        for t in range(len(rewards)):
+            weights[t] = gamma**t * (G[t] - w)
+            w += alpha_w * (G[t] - w)
+        return weights, w
+
+    def updated_first(rewards, gamma, alpha_w, w):  # moves w before using it
+        G, weights = returns_to_go(rewards, gamma), np.zeros(len(rewards))
+        for t in range(len(rewards)):
+            w += alpha_w * (G[t] - w)
+            weights[t] = gamma**t * (G[t] - w)
+        return weights, w
+
+    def fixed_baseline(rewards, gamma, alpha_w, w):  # w held for the episode, updated after it
+        G = returns_to_go(rewards, gamma)
+        weights = gamma ** np.arange(len(rewards)) * (G - w)
+        return weights, w + alpha_w * np.sum(G - w)
+
+    def no_discount(rewards, gamma, alpha_w, w):
+        weights, w = right(rewards, gamma, alpha_w, w)
+        return weights / gamma ** np.arange(len(rewards)) if gamma > 0 else weights, w
+
+    def library_shortcut(rewards, gamma, alpha_w, w):  # pg.reward_to_go's weights γᵗ G_t: no baseline at all
+        batch = pg.Batch(
+            states=np.zeros((1, len(rewards)), dtype=int), actions=np.zeros((1, len(rewards)), dtype=int),
+            rewards=np.asarray(rewards)[None], alive=np.ones((1, len(rewards)), dtype=bool),
+            final_states=np.array([0]), terminated=np.array([True]), gamma=gamma,
+        )  # fmt: skip
+        return batch.discounts()[0] * batch.returns_to_go()[0], w
+
+    assert exercises.check_learned_baseline_weights(right)
+    for wrong in (updated_first, fixed_baseline, no_discount, library_shortcut):
+        result = exercises.check_learned_baseline_weights(wrong)
+        assert not result and "final w" in repr(result), wrong.__name__
+    not_a_pair = exercises.check_learned_baseline_weights(lambda rewards, gamma, alpha_w, w: rewards)
+    assert not not_a_pair and "raised" in repr(not_a_pair)
+    assert not exercises.check_learned_baseline_weights("not a function")
+
+
+# Part III: compatible features, the natural gradient, convergence --------------------------------------
+
+
+def fisher_by_sum(mdp, policy, theta):
+    d, pi = pg.discounted_visitation(mdp, policy, theta), policy.probabilities(theta)
+    psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+    return np.einsum("s,sa,sai,saj->ij", d, pi, psi, psi)
+
+
+def test_fisher_check():
+    assert exercises.check_fisher_matrix(fisher_by_sum)
+
+    def normalized(mdp, policy, theta):
+        return fisher_by_sum(mdp, policy, theta) / pg.discounted_visitation(mdp, policy, theta).sum()
+
+    assert not exercises.check_fisher_matrix(normalized)
+    assert not exercises.check_fisher_matrix(lambda mdp, policy, theta: pg.fisher_matrix(mdp, policy, theta))
+    assert not exercises.check_fisher_matrix(pg.fisher_matrix)
+    assert "called pgbook's fisher_matrix" in repr(exercises.check_fisher_matrix(lambda *a: pg.fisher_matrix(*a)))
+    # the library function is restored afterwards
+    assert pg.fisher_matrix(pg.envs.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2), np.zeros((1, 2))).shape == (2, 2)
+
+
+def test_part_three_checks_cannot_be_passed_with_the_library_function():
+    from pgbook import compatible_fit, natural_gradient, performance_difference  # bound before the check
+    from pgbook.fisher import fisher_matrix
+
+    def swallowing(function):  # catches the check's exception and answers anyway
+        def answer(*arguments):
+            try:
+                return function(*arguments)
+            except Exception:
+                return function(*arguments)
+
+        return answer
+
+    def soft_step_by_library(pi, A, eta, gamma):
+        policy = pg.TabularSoftmax(*pi.shape)
+        mdp = pg.envs.random_mdp(*pi.shape, gamma=gamma, seed=0)
+        return policy.probabilities(np.log(pi) + eta * natural_gradient(mdp, policy, np.log(pi), normalized=True))
+
+    def difference_by_library(mdp, pi, new_pi):
+        policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
+        return performance_difference(mdp, policy, np.log(pi), np.log(new_pi))
+
+    for check, library, name in (
+        (exercises.check_fisher_matrix, fisher_matrix, "fisher_matrix"),
+        (exercises.check_compatible_fit, compatible_fit, "compatible_fit"),
+        (exercises.check_soft_policy_iteration, soft_step_by_library, "natural_gradient"),
+        (exercises.check_performance_difference_sum, difference_by_library, "performance_difference"),
+    ):
+        for answer in (library, swallowing(library)):
+            verdict = check(answer)
+            assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
+    assert sys.getprofile() is None, "the checks leave no profiler behind"
+
+
+def test_compatible_fit_check():
+    def fit(mdp, policy, theta, target=None):
+        F = fisher_by_sum(mdp, policy, theta)
+        d, pi = pg.discounted_visitation(mdp, policy, theta), policy.probabilities(theta)
+        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+        values = pg.action_values(mdp, policy, theta) if target is None else target(mdp, policy, theta)
+        b = np.einsum("s,sa,sai,sa->i", d, pi, psi, values)
+        return np.linalg.lstsq(F, b, rcond=None)[0].reshape(theta.shape)
+
+    assert exercises.check_compatible_fit(fit)
+    assert exercises.check_compatible_fit(lambda m, p, t: fit(m, p, t, pg.advantages))  # the same w
+
+    def values_only(*problem):  # a target with no action dependence: w = 0
+        return np.repeat(pg.state_values(*problem)[:, None], problem[0].n_actions, axis=1)
+
+    assert not exercises.check_compatible_fit(lambda m, p, t: fit(m, p, t, values_only))
+    assert not exercises.check_compatible_fit(pg.exact_gradient)
+    assert not exercises.check_compatible_fit(pg.compatible_fit)
+    assert not exercises.check_compatible_fit(lambda m, p, t: pg.natural_gradient(m, p, t))
+    assert not exercises.check_compatible_fit(lambda m, p, t: pg.compatible_fit(m, p, t))
+
+
+def test_soft_policy_iteration_check():
+    def step(pi, A, eta, gamma):
+        new = pi * np.exp(eta * A / (1 - gamma))
+        return new / new.sum(axis=1, keepdims=True)
+
+    assert exercises.check_soft_policy_iteration(step)
+    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: step(pi, A, eta, 0.0))  # factor dropped
+    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: pi * np.exp(eta * A / (1 - gamma)))
+    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: pi + eta * A)
+
+
+def test_performance_difference_sum_check():
+    def lemma(mdp, pi, new_pi):
+        V = mdp.state_values(pi)
+        A = mdp.action_values(pi, V) - V[:, None]
+        return float(np.sum(mdp.discounted_visitation(new_pi)[:, None] * new_pi * A))
+
+    assert exercises.check_performance_difference_sum(lemma)
+    assert not exercises.check_performance_difference_sum(lambda mdp, pi, new_pi: lemma(mdp, new_pi, pi))
+
+    def old_advantages(mdp, pi):
+        return mdp.action_values(pi) - mdp.state_values(pi)[:, None]
+
+    def wrong_visitation(mdp, pi, new_pi):
+        return float(np.sum(mdp.discounted_visitation(pi)[:, None] * new_pi * old_advantages(mdp, pi)))
+
+    def normalised(mdp, pi, new_pi):
+        d = mdp.discounted_visitation(new_pi, normalized=True)
+        return float(np.sum(d[:, None] * new_pi * old_advantages(mdp, pi)))
+
+    assert not exercises.check_performance_difference_sum(wrong_visitation)
+    assert not exercises.check_performance_difference_sum(normalised)
+
+    def through_library(mdp, pi, new_pi):
+        policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
+        return pg.performance_difference(mdp, policy, np.log(pi), np.log(new_pi))
+
+    assert not exercises.check_performance_difference_sum(through_library)
+
+
+# Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives --------------
+
+
+def test_directional_gradient_check():
+    right = exercises.check_directional_gradient(lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d))
+    assert right.passed and repr(right).startswith("Correct.")
+    for wrong in (
+        lambda s, k, d: np.sum(lqr.lqr_gradient(s, k, noise_std=0.3) * d),  # a Gaussian policy's gradient
+        lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d) / 2,  # a dropped factor 2
+        lambda s, k, d: -np.sum(deterministic_policy_gradient(s, k) * d),  # the sign
+        lambda s, k, d: deterministic_policy_gradient(s, k),  # the whole gradient, not the derivative along d
+        lambda s, k, d: 1 / 0,
+    ):
+        result = exercises.check_directional_gradient(wrong)
+        assert not result.passed and repr(result).startswith("Not yet.")
+
+
+def test_curl_check():
+    assert exercises.check_curl(lambda m, p, t: update_jacobian(m, p, t)[1, 0] - update_jacobian(m, p, t)[0, 1])
+    for wrong in (
+        lambda m, p, t: update_jacobian(m, p, t)[0, 1] - update_jacobian(m, p, t)[1, 0],  # the sign
+        lambda m, p, t: 0.0,  # "it is a gradient"
+        lambda m, p, t: update_jacobian(m, p, t)[1, 0],
+    ):
+        assert not exercises.check_curl(wrong)
+
+
+def test_performance_difference_terms_check():
+    def right(mdp, policy, old, new):
+        return pg.discounted_visitation(mdp, policy, new) * np.sum(
+            policy.probabilities(new) * pg.advantages(mdp, policy, old), axis=1
+        )
+
+    assert exercises.check_performance_difference_terms(right)
+    for wrong in (
+        lambda m, p, o, t: (
+            pg.discounted_visitation(m, p, o)  # the old visitation: the surrogate's terms
+            * np.sum(p.probabilities(t) * pg.advantages(m, p, o), axis=1)
+        ),
+        lambda m, p, o, t: (
+            pg.discounted_visitation(m, p, t)  # the new policy's own advantage: zero
+            * np.sum(p.probabilities(t) * pg.advantages(m, p, t), axis=1)
+        ),
+        lambda m, p, o, t: np.full(5, (pg.exact_objective(m, p, t) - pg.exact_objective(m, p, o)) / 5),
+    ):
+        assert not exercises.check_performance_difference_terms(wrong)
