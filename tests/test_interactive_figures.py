@@ -9,7 +9,7 @@ as Python rounds it; the exact and finite-difference gradients (float32) to 1e-6
 
 import numpy as np
 import pytest
-from test_browser import CHROMIUM, browser, open_page, site  # noqa: F401 (fixtures)
+from test_browser import open_page, site  # noqa: F401 (the fixture)
 from test_widgets import small_explorer
 
 import pgbook as pg
@@ -72,8 +72,8 @@ def small():
     return small_explorer()
 
 
-def test_every_control_of_a_standalone_figure_draws_pythons_numbers(browser, small):  # noqa: F811
-    page = browser.new_page(viewport={"width": 390, "height": 900})
+def test_every_control_of_a_standalone_figure_draws_pythons_numbers(chromium, small):  # noqa: F811
+    page = chromium.new_page(viewport={"width": 390, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -96,8 +96,8 @@ def book_explorer():
 
 
 @pytest.mark.parametrize("name", pages_containing("pg.figures.corridor_explorer("))
-def test_every_control_of_every_book_figure_draws_pythons_numbers(site, browser, book_explorer, name):  # noqa: F811
-    page, problems = open_page(browser, f"{site}/book/{name}.html")
+def test_every_control_of_every_book_figure_draws_pythons_numbers(site, chromium, book_explorer, name):  # noqa: F811
+    page, problems = open_page(chromium, f"{site}/book/{name}.html")
     page.wait_for_selector(".pgbook-explorer[data-state]")
     check_every_control(page, book_explorer)
     assert not problems, problems

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from test_jupyterlab import ARGS, CHROMIUM, jupyterlab  # noqa: F401 (the fixture)
+from test_jupyterlab import jupyterlab  # noqa: F401 (the fixture)
 from test_widgets import small_explorer
 
 from pgbook.figures import BASELINES, ESTIMATORS
@@ -35,46 +35,42 @@ def notebook():
     path.unlink()
 
 
-def test_every_control_of_the_live_figure_updates_it(jupyterlab, notebook):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
+def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, notebook):  # noqa: F811
     explorer = small_explorer()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(300_000)  # a loaded two-core machine: the kernel's imports take minutes
-        page.goto(f"{jupyterlab}/lab/tree/{notebook}?token=pgbook-test")
-        kernel_status = (
-            f"document.querySelector('.jp-StatusBar-TextItem[title*=\"{notebook.split('/')[-1]}\"]')?.textContent"
-        )
-        page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
-        page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
-        page.keyboard.press("Shift+Enter")
-        figure = page.locator(".pgx[data-state]")
-        figure.wait_for()
-        for name, key in [(name, key) for name in CONTROLS for key in ("End", "Home", "ArrowRight")]:
-            if name == "baseline":
-                page.locator(".pgx [name=estimator]").focus()
-                page.keyboard.press("Home")  # REINFORCE: under the exact advantage the baseline is disabled
-            control = page.locator(f".pgx [name={name}]")
-            before = figure.get_attribute("data-state")
-            control.focus()
-            if control.evaluate("(el) => el.tagName") == "SELECT":
-                key = {"End": "End", "Home": "Home", "ArrowRight": "ArrowDown"}[key]
-            position = control.evaluate("(el) => Number(el.value)")
-            page.keyboard.press(key)
-            moved = control.evaluate("(el) => Number(el.value)")
-            if moved != position:  # the figure follows: the state, then the kernel's numbers for it
-                page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
-            state = dict(zip(CONTROLS, map(int, figure.get_attribute("data-state").split(",")), strict=True))
-            assert state[name] == moved, f"{name} after {key}"
-            expected = explorer.compare(
-                theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
-                n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
-                baseline=BASELINES[state["baseline"]],
-            )  # fmt: skip
-            for attribute, value in (("exact", expected.exact), ("mean", expected.estimate)):
-                drawn = np.array([float(x) for x in figure.get_attribute(f"data-{attribute}").split(",")])
-                unit = np.linalg.norm(expected.exact)  # the stored unit of the estimates
-                np.testing.assert_allclose(drawn, value, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
-        browser.close()
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(300_000)  # a loaded two-core machine: the kernel's imports take minutes
+    page.goto(f"{jupyterlab}/lab/tree/{notebook}?token=pgbook-test")
+    kernel_status = (
+        f"document.querySelector('.jp-StatusBar-TextItem[title*=\"{notebook.split('/')[-1]}\"]')?.textContent"
+    )
+    page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
+    page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
+    page.keyboard.press("Shift+Enter")
+    figure = page.locator(".pgx[data-state]")
+    figure.wait_for()
+    for name, key in [(name, key) for name in CONTROLS for key in ("End", "Home", "ArrowRight")]:
+        if name == "baseline":
+            page.locator(".pgx [name=estimator]").focus()
+            page.keyboard.press("Home")  # REINFORCE: under the exact advantage the baseline is disabled
+        control = page.locator(f".pgx [name={name}]")
+        before = figure.get_attribute("data-state")
+        control.focus()
+        if control.evaluate("(el) => el.tagName") == "SELECT":
+            key = {"End": "End", "Home": "Home", "ArrowRight": "ArrowDown"}[key]
+        position = control.evaluate("(el) => Number(el.value)")
+        page.keyboard.press(key)
+        moved = control.evaluate("(el) => Number(el.value)")
+        if moved != position:  # the figure follows: the state, then the kernel's numbers for it
+            page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
+        state = dict(zip(CONTROLS, map(int, figure.get_attribute("data-state").split(",")), strict=True))
+        assert state[name] == moved, f"{name} after {key}"
+        expected = explorer.compare(
+            theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
+            n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
+            baseline=BASELINES[state["baseline"]],
+        )  # fmt: skip
+        for attribute, value in (("exact", expected.exact), ("mean", expected.estimate)):
+            drawn = np.array([float(x) for x in figure.get_attribute(f"data-{attribute}").split(",")])
+            unit = np.linalg.norm(expected.exact)  # the stored unit of the estimates
+            np.testing.assert_allclose(drawn, value, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
+    page.close()
