@@ -176,10 +176,8 @@ def check_estimator(
     n_components = sum(int(np.prod(problem.policy.param_shape)) for problem in problems)
     results, estimates = [], []
     for problem in problems:
-        batch = _read_only(
-            sample_episodes(
-                problem.mdp, problem.policy, problem.theta, n_episodes, max_steps=problem.max_steps, seed=rng
-            )
+        batch = sample_episodes(
+            problem.mdp, problem.policy, problem.theta, n_episodes, max_steps=problem.max_steps, seed=rng
         )
         exact = exact_gradient(problem.mdp, problem.policy, problem.theta)
         references = {
@@ -239,26 +237,14 @@ def _run(estimator: Estimator, batch: Batch, problem: Problem) -> tuple[Gradient
 
 
 def _call(estimator: Estimator, batch: Batch, problem: Problem) -> Any:
-    try:
-        return estimator(batch, problem.policy, problem.theta)
-    except ValueError as error:
-        if "read-only" not in str(error):
-            raise
-        raise ValueError(
-            "the estimator edited its batch, whose arrays check_estimator hands over read-only (the same "
-            "episodes feed the reference estimators): copy an array before changing it, e.g. "
-            "rewards = batch.rewards.copy()"
-        ) from error
+    """The estimator on its own copy of the episodes: whatever it does to its arrays (``b.rewards *= 3``, or a
+    tensor sharing their memory), the episodes that the references and later calls see stay as sampled. The
+    copies are writable, as sampled batches are (torch warns about a tensor made from a read-only array)."""
+    arrays = {name: np.array(getattr(batch, name)) for name in _BATCH_ARRAYS}
+    return estimator(replace(batch, **arrays), problem.policy, problem.theta)
 
 
-def _read_only(batch: Batch) -> Batch:
-    """The batch with read-only arrays, so that an estimator cannot change the episodes others see."""
-    arrays = {}
-    for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
-        array = np.array(getattr(batch, name))
-        array.flags.writeable = False
-        arrays[name] = array
-    return replace(batch, **arrays)
+_BATCH_ARRAYS = ("states", "actions", "rewards", "alive", "final_states", "terminated")
 
 
 def _kappa(estimate: GradientEstimate, exact: np.ndarray) -> float:
