@@ -299,9 +299,10 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: An
 def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam: float) -> GradientEstimate:
     r"""Actor-critic with generalized advantage estimation (Schulman et al. 2016):
 
-    .. math:: \delta_t = r_t + \gamma V(s_{t+1}) - V(s_t), \qquad
-              \hat A_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}, \qquad
-              \hat g_i = \sum_t \gamma^t \hat A_{i,t} \nabla \log \pi(a_{i,t}|s_{i,t}).
+    .. math::
+        \delta_t &= r_{t+1} + \gamma V(s_{t+1}) - V(s_t), \\
+        \hat A_t &= \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}, \\
+        \hat g_i &= \sum_t \gamma^t \hat A_{i,t} \nabla \log \pi(a_{i,t}|s_{i,t}).
 
     With the true :math:`V_\pi` it is unbiased for every λ; with another critic it is biased except at
     λ = 1, and λ trades that bias against variance. λ = 0 is one-step actor-critic.

@@ -2,14 +2,14 @@ r"""Exact expectations of biased estimators: what they estimate, computed with l
 
 An estimator's bias is the gap between its expectation and :math:`\nabla J`. For generalized advantage
 estimation with a fixed critic :math:`\hat V` (Schulman et al. 2016) the expectation has a closed form.
-With :math:`\delta_t = r_t + \gamma \hat V(s_{t+1}) - \hat V(s_t)` and
+With :math:`\delta_t = r_{t+1} + \gamma \hat V(s_{t+1}) - \hat V(s_t)` and
 :math:`\hat A_t = \sum_l (\gamma\lambda)^l \delta_{t+l}`,
 
 .. math::
-    E[\delta_t \mid s_t, a_t] &= R + \gamma P \hat V - \hat V(s_t), \qquad
-    E[\delta_{t+l} \mid s_t] = \big(P_\pi^{\,l}\, e\big)(s_t), \quad e = (I - \gamma P_\pi)(V - \hat V), \\
-    E[\hat A_t \mid s_t, a_t] &= Q(s,a) - \hat V(s) - \gamma P (V - \hat V)(s,a)
-        + \gamma\lambda\, P (I - \gamma\lambda P_\pi)^{-1} e\, (s,a),
+    E[\delta_t \mid s_t, a_t] &= R + \gamma P \hat V - \hat V(s_t), \\
+    E[\delta_{t+l} \mid s_t] &= \big(P_\pi^{\,l}\, e\big)(s_t), \qquad e = (I - \gamma P_\pi)(V - \hat V), \\
+    E[\hat A_t \mid s_t, a_t] &= Q(s,a) - \hat V(s) - \gamma P (V - \hat V)(s,a) \\
+        &\quad + \gamma\lambda\, P (I - \gamma\lambda P_\pi)^{-1} e\, (s,a),
 
 and the estimator :math:`\sum_t \gamma^t \hat A_t \nabla\log\pi(a_t|s_t)` has expectation
 :math:`\sum_s d(s) \sum_a \nabla\pi(a|s)\, E[\hat A \mid s, a]` (the :math:`-\hat V(s)` term drops out, as

@@ -5,20 +5,21 @@ With :math:`d_{\text{old}}` the unnormalised discounted visitation and :math:`A_
 :math:`\pi_{\text{old}} = \pi_{\theta_{\text{old}}}`:
 
 .. math::
-    L_{\text{old}}(\theta) &= J(\theta_{\text{old}})
-        + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a), \\
+    L_{\text{old}}(\theta) &= J(\theta_{\text{old}}) \\
+        &\quad + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a), \\
     J(\theta) - J(\theta_{\text{old}}) &= \sum_s d_\theta(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a)
-        \quad \text{(performance difference)}, \\
-    J(\theta) &\ge L_{\text{old}}(\theta) - \frac{4 \epsilon \gamma}{(1-\gamma)^2}\, \alpha^2,
-        \qquad \alpha = \max_s D_{TV}\big(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)\big),\
-        \epsilon = \max_{s,a} |A_{\text{old}}(s,a)|,
+        \ \text{(performance difference)}, \\
+    J(\theta) &\ge L_{\text{old}}(\theta) - \frac{4 \epsilon \gamma}{(1-\gamma)^2}\, \alpha^2, \\
+    \alpha &= \max_s D_{TV}\big(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)\big), \\
+    \epsilon &= \max_{s,a} |A_{\text{old}}(s,a)|,
 
 the last being Theorem 1 of Schulman et al. (2015). :math:`L` swaps the new policy's visitation for the old
 one's, so :math:`\nabla L_{\text{old}}(\theta_{\text{old}}) = \nabla J(\theta_{\text{old}})`. PPO's clipped
 objective (Schulman et al. 2017), with :math:`\rho = \pi_\theta / \pi_{\text{old}}`,
 
-.. math:: L^{\text{CLIP}}(\theta) = \sum_s d_{\text{old}}(s) \sum_a \pi_{\text{old}}(a|s)
-          \min\big(\rho A_{\text{old}},\ \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
+.. math::
+    L^{\text{CLIP}}(\theta) &= \sum_s d_{\text{old}}(s) \sum_a \pi_{\text{old}}(a|s) \\
+        &\quad \min\big(\rho A_{\text{old}},\ \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
 
 is computed here exactly, as an expectation, not from samples.
 """
