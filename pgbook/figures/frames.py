@@ -127,7 +127,8 @@ def frames_html(
     return f"""<div class="pgbook-frames" id="{identity}">
 <p>{caption}</p>
 <label>{html.escape(slider_name)} = <output>{html.escape(labels[start])}</output>
-<input type="range" min="0" max="{len(sources) - 1}" value="{start}" step="1" style="width: 60%"></label>
+<input type="range" min="0" max="{len(sources) - 1}" value="{start}" step="1" style="width: 60%"
+ aria-label="{html.escape(slider_name)}" aria-valuetext="{html.escape(labels[start])}"></label>
 <img src="{sources[start]}" alt="{html.escape(alt.format(labels[start]))}" style="max-width: 100%">
 <script>
 (function () {{
@@ -138,6 +139,7 @@ def frames_html(
   input.addEventListener("input", function () {{
     image.src = frames[input.value];
     label.textContent = labels[input.value];
+    input.setAttribute("aria-valuetext", labels[input.value]);  // a screen reader says the value, not the index
     image.alt = {json.dumps(before)} + labels[input.value] + {json.dumps(after)};
   }});
 }})();
