@@ -19,7 +19,8 @@ objective (Schulman et al. 2017), with :math:`\rho = \pi_\theta / \pi_{\text{old
 
 .. math::
     L^{\text{CLIP}}(\theta) &= \sum_s d_{\text{old}}(s) \sum_a \pi_{\text{old}}(a|s) \\
-        &\quad \min\big(\rho A_{\text{old}},\ \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
+        &\quad \min\big(\rho A_{\text{old}},\
+            \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
 
 is computed here exactly, as an expectation, not from samples.
 """
