@@ -114,7 +114,13 @@ def built_book(tmp_path_factory):
 
     Once per run even when several xdist workers ask for it: the first to take the lock builds, the others
     wait and reuse its result (a failed build is reported to each of them, not retried).
+
+    PGBOOK_BUILT_BOOK=_build/html instead reads a book already built (`make book`) from these very sources: for
+    the development loop only, as the tests then check that build, warnings and all, not the current sources.
     """
+    if prebuilt := os.environ.get("PGBOOK_BUILT_BOOK"):
+        assert (Path(prebuilt) / "book" / "intro.html").is_file(), f"PGBOOK_BUILT_BOOK={prebuilt}: no built book"
+        return Path(prebuilt)
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
     output, log = shared / "book", shared / "book-build.log"

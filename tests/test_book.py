@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, book_pages, pages_containing
+from pages import page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -24,11 +25,6 @@ def test_the_pages_under_test_are_the_book():
         "deterministic-policy-gradient", "is-it-a-gradient", "surrogate-objectives",
     ]  # fmt: skip
     assert len(WITH_EXERCISE_CHECKS) >= 4
-
-
-def page_text(built_book, name):
-    source = (built_book / "book" / f"{name}.html").read_text()
-    return source, html.unescape(re.sub(r"<[^>]+>", " ", source))
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

@@ -6,7 +6,6 @@ closed forms. A number is read from the page's *output* (or prose) by a pattern,
 nothing fails the test: a test cannot pass because the wording changed.
 """
 
-import html
 import inspect
 import re
 
@@ -18,41 +17,9 @@ import torch
 import pgbook as pg
 
 from conftest import ROOT
+from pages import NUMBER, numbers, one, outputs, prose, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
-
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]\d+)?)"
-
-
-def plain(fragment):
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
-
-
-def outputs(built_book, name):
-    """The text printed by the page's code cells, in order, joined."""
-    source = (built_book / "book" / f"{name}.html").read_text()
-    blocks = re.findall(r'<div class="output stream[^"]*"><div class="highlight"><pre>(.*?)</pre>', source, re.S)
-    assert blocks, f"{name}: no printed output found"
-    return "\n".join(plain(block) for block in blocks)
-
-
-def prose(built_book, name):
-    """The page's whole text, tags removed."""
-    return plain((built_book / "book" / f"{name}.html").read_text())
-
-
-def find(pattern, text, count=None):
-    """All matches of ``pattern`` (a tuple of floats per match); fails if there are none (or not ``count``)."""
-    matches = [tuple(float(group) for group in m.groups()) for m in re.finditer(pattern, text)]
-    assert matches, f"pattern {pattern!r} found nothing on the page"
-    if count is not None:
-        assert len(matches) == count, f"pattern {pattern!r}: {len(matches)} matches, expected {count}"
-    return matches
-
-
-def one(pattern, text):
-    return find(pattern, text, count=1)[0]
-
 
 # ---- oracles: torch, from the MDP's arrays only -------------------------------------------------------------
 
@@ -162,7 +129,7 @@ def theorem_problem():
 
 def test_theorem_every_computed_line_holds_and_none_checks_exact_gradient_against_itself(built_book):
     text = outputs(built_book, "policy-gradient-theorem")
-    gaps = [gap for (gap,) in find(r"largest difference (\d\.?\d*e[-+]\d+)", text)]
+    gaps = [gap for (gap,) in numbers(r"largest difference (\d\.?\d*e[-+]\d+)", text)]
     assert len(gaps) == 16 and max(gaps) < 1e-8, gaps
     chapter = (ROOT / "book" / "policy-gradient-theorem.md").read_text()
     code = "\n".join(re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter, re.S))
@@ -181,7 +148,7 @@ def test_theorem_prints_the_shapes_it_explains(built_book):
 
 def test_corridor_without_termination(built_book):
     text = outputs(built_book, "policy-gradient-theorem")
-    rows = find(rf"(?m)^ *{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}$", text)
+    rows = numbers(rf"(?m)^ *{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}$", text)
     rows = [row for row in rows if 0 < row[0] < 1 and 0 < row[1] < 1]
     assert len(rows) == 7
     for p, rho, J, closed, slope in rows:
@@ -192,7 +159,7 @@ def test_corridor_without_termination(built_book):
         # dJ/dθ_right = p(1 − p) dJ/dp = 2(p² − 4p + 2)/(p(1 − p))
         assert slope == pytest.approx(abs(2 * (p**2 - 4 * p + 2) / (p * (1 - p))), abs=0.006)
     assert max(rho for _, rho, *_ in rows) > 0.9995, "ρ → 1 as p → 0 or 1"
-    ranks = find(r"p = ([01]) \(always (?:left|right)\): rank of I − P_π on the 3 live states (\d+), not 3", text, 2)
+    ranks = numbers(r"p = ([01]) \(always (?:left|right)\): rank of I − P_π on the 3 live states (\d+), not 3", text, 2)
     for p, rank in ranks:
         chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
         assert rank == np.linalg.matrix_rank(np.eye(3) - chain) < 3
@@ -261,7 +228,7 @@ def test_the_notes_dropped_terms_and_what_line_2_computes(built_book):
     assert factor == pytest.approx(best, abs=1e-3)
     assert residual == pytest.approx(100 * np.linalg.norm(best * line2 - grad_J) / np.linalg.norm(grad_J), abs=0.06)
     # line (2) against ∇r̄ as γ → 1
-    rows = find(r"(?m)^ *(0\.9+) +(\d+\.\d+)%$", text)
+    rows = numbers(r"(?m)^ *(0\.9+) +(\d+\.\d+)%$", text)
     assert [gamma for gamma, _ in rows] == [0.9, 0.99, 0.999]
     grad_r_bar = grad(q["r_bar"], theta)
     for gamma, percent in rows:
@@ -341,13 +308,7 @@ def test_learning_the_policy_corrects_the_notes_first_paragraph(built_book):
 
 def test_reinforce_bias_is_hundreds_of_standard_errors(built_book):
     text = outputs(built_book, "reinforce")
-    z = {
-        label: value
-        for label, value in (
-            (m[0], float(m[1])) for m in re.findall(r"^(.+?)\s+max \|z\| = +(\d+\.\d+), relative", text, re.M)
-        )
-    }
-    assert len(z) == 3, z
+    z = table(r"(?m)^(.+?)\s+max \|z\| = +(\d+\.\d+), relative", text, 3)
     (components, threshold) = one(r"largest of (\d+) \|z\| at a 0\.1% false-alarm rate: (\d+\.\d+)", text)
     assert components == 8 * 3 and threshold == pytest.approx(scipy.stats.norm.isf(0.001 / 48), abs=0.006)
     assert z["REINFORCE (whole return)"] < threshold and z["reward-to-go, with γ^t"] < threshold

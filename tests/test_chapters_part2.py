@@ -5,30 +5,16 @@ Every pattern must match: a page whose wording changed fails here rather than pa
 """
 
 import itertools
-import re
 
 import numpy as np
 import pytest
-from test_book import page_text
 
 import pgbook as pg
 
 from conftest import ROOT
+from pages import NUMBER, numbers, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
-
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]\d+)?)"
-
-
-def numbers(pattern, text, count=None):
-    """The groups of every match of ``pattern`` as floats; fails if it matches nothing (or not ``count`` times)."""
-    found = [tuple(float(g) for g in match) if isinstance(match, tuple) else (float(match),)
-             for match in re.findall(pattern, text)]  # fmt: skip
-    assert found, f"the page no longer prints {pattern!r}"
-    if count is not None:
-        assert len(found) == count, (pattern, found)
-    return found
-
 
 # Independent oracles: exact evaluation of a finite MDP by plain linear algebra, and central differences ------
 

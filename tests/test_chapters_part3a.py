@@ -5,7 +5,6 @@ recomputation here (plain numpy, no pgbook oracle beyond the problem's arrays).
 Every extraction fails when its pattern finds nothing.
 """
 
-import html
 import re
 
 import numpy as np
@@ -13,27 +12,13 @@ import pytest
 
 import pgbook as pg
 
+from pages import NUMBER, numbers, one, page_text, table
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
-
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]\d+)?)"
-
-
-def page_text(built_book, name):
-    source = (built_book / "book" / f"{name}.html").read_text()
-    return source, html.unescape(re.sub(r"<[^>]+>", " ", source))
-
-
-def find(pattern, text, count=None):
-    """All matches of ``pattern`` (its groups as floats); fails if there are none, or not ``count`` of them."""
-    matches = re.findall(pattern, text)
-    assert matches, f"the page holds nothing like {pattern!r}"
-    if count is not None:
-        assert len(matches) == count, f"{len(matches)} matches of {pattern!r}; expected {count}"
-    return [tuple(float(g) for g in m) if isinstance(m, tuple) else float(m) for m in matches]
 
 
 def checked_steps(text):
-    return find(r"largest difference (\d\.?\d*e[-+]\d+)", text)
+    return [step for (step,) in numbers(r"largest difference (\d\.?\d*e[-+]\d+)", text)]
 
 
 def assert_frames(source, at_least):
@@ -91,21 +76,15 @@ def test_compatible_features_page(built_book):
     source, text = page_text(built_book, "compatible-features")
     steps = checked_steps(text)
     assert len(steps) == 4 and max(steps) < 1e-8  # steps 1-4 of the derivation, to rounding
-    (r_squared,) = find(r"weighted R² of the compatible critic against A: " + NUMBER, text, 1)
+    (r_squared,) = one(r"weighted R² of the compatible critic against A: " + NUMBER, text)
     assert 0 < r_squared < 0.95  # "fits even A only in part"
-    ((critic_error, q_size),) = find(
+    ((critic_error, q_size),) = numbers(
         r"largest error of the critic against Q: " + NUMBER + r" \(\|Q\| up to " + NUMBER, text, 1
     )
     assert critic_error > 0.5 * q_size  # "a poor model of Q"
-    errors = dict(
-        (name.strip(), float(value))
-        for name, value in re.findall(
-            r"(compatible ψ|4 other features|ψ and the other 4)\s+relative error of the "
-            r"gradient " + NUMBER,
-            text,
-        )  # fmt: skip
+    errors = table(
+        r"(compatible ψ|4 other features|ψ and the other 4)\s+relative error of the gradient " + NUMBER, text, 3
     )
-    assert len(errors) == 3
     assert errors["compatible ψ"] < 1e-10 and errors["ψ and the other 4"] < 1e-10
     assert errors["4 other features"] > 0.1  # "its gradient is wrong"
     assert f"{plain_critic_gradient_error(1):.1e}" == f"{errors['4 other features']:.1e}"  # as printed
@@ -124,21 +103,15 @@ def test_natural_gradient_page(built_book):
     steps = checked_steps(text)
     assert len(steps) == 7 and max(steps) < 1e-8  # every identity of the page, to rounding
     slope_pattern = r"(gradient|natural gradient)\s+policies after one step differ by ∝ η\^" + NUMBER
-    slopes = dict(re.findall(slope_pattern, text))
-    assert len(slopes) == 2, "the page holds no slopes"
-    assert float(slopes["gradient"]) == pytest.approx(1.0, abs=0.1)  # "slope 1"
-    assert float(slopes["natural gradient"]) == pytest.approx(2.0, abs=0.1)  # "slope 2"
-    (length,) = find(r"expected episode length " + NUMBER + " steps", text, 1)
+    slopes = table(slope_pattern, text, 2)
+    assert slopes["gradient"] == pytest.approx(1.0, abs=0.1)  # "slope 1"
+    assert slopes["natural gradient"] == pytest.approx(2.0, abs=0.1)  # "slope 2"
+    (length,) = one(r"expected episode length " + NUMBER + " steps", text)
     assert 13.5 <= length < 14.5  # "episodes of about 14 steps"
-    (cosine,) = find(r"γᵗ dropped: cosine to the natural gradient " + NUMBER, text, 1)
+    (cosine,) = one(r"γᵗ dropped: cosine to the natural gradient " + NUMBER, text)
     assert cosine < 0.9  # "changes the direction"
-    ascent = dict(
-        (name.strip(), float(value))
-        for name, value in re.findall(
-            r"(natural gradient|γᵗ dropped)\s+ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text
-        )  # fmt: skip
-    )
-    assert len(ascent) == 2 and ascent["γᵗ dropped"] < ascent["natural gradient"]  # "ascends more slowly"
+    ascent = table(r"(natural gradient|γᵗ dropped)\s+ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text, 2)
+    assert ascent["γᵗ dropped"] < ascent["natural gradient"]  # "ascends more slowly"
     assert_frames(source, 8)
     assert_exercises_pass(source, text, 2)
 
@@ -172,11 +145,11 @@ def plain_iterations_to_half(n, gamma=0.9, n_actions=4, step=1.0, limit=2000):
 
 def test_convergence_page(built_book):
     source, text = page_text(built_book, "convergence")
-    ((difference, lemma),) = find(r"J\(new\) − J\(old\) = " + NUMBER + "; lemma: " + NUMBER, text, 1)
+    ((difference, lemma),) = numbers(r"J\(new\) − J\(old\) = " + NUMBER + "; lemma: " + NUMBER, text, 1)
     assert difference == lemma and max(checked_steps(text)) < 1e-10
-    (z,) = find(r"z = " + NUMBER, text, 1)
+    (z,) = one(r"z = " + NUMBER, text)
     assert abs(z) < 4.5  # unbiased sampled lemma; P(|z| > 4.5) = 6.8e-6 for a correct page (fixed seed)
-    rows = find(r"\n\s*(\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?=\s)", text, 6)
+    rows = numbers(r"\n\s*(\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?=\s)", text, 6)
     lengths, pg_first, pg_uniform, npg_first, npg_uniform = (np.array(column) for column in zip(*rows, strict=True))
     assert list(lengths) == list(range(3, 9))
     record = np.unique(np.r_[0, np.geomspace(1, 1500, 120).astype(int)])  # the page's recording grid
@@ -188,15 +161,15 @@ def test_convergence_page(built_book):
     assert np.all(first_ratios > 3)  # "multiplies the plateau by more than three"
     assert np.all(uniform_ratios < first_ratios) and np.all(np.diff(uniform_ratios) < 0)  # "falls"
     assert npg_first.max() <= 4 and npg_uniform.max() <= 4  # "a few iterations"
-    printed = find(r"growth of the plateau from 5 to 6, 6 to 7, 7 to 8 states: ×" + NUMBER + ", ×" + NUMBER + ", ×"
+    printed = numbers(r"growth of the plateau from 5 to 6, 6 to 7, 7 to 8 states: ×" + NUMBER + ", ×" + NUMBER + ", ×"
                    + NUMBER, text, 2)  # fmt: skip
     assert np.allclose(printed[0], first_ratios, atol=0.006) and np.allclose(printed[1], uniform_ratios, atol=0.006)
-    mismatch = dict(find(r"n = (\d): ‖d\*/ρ‖∞ = " + NUMBER, text, 2))
+    mismatch = dict(numbers(r"n = (\d): ‖d\*/ρ‖∞ = " + NUMBER, text, 2))
     for n, value in mismatch.items():  # normalised visitation of "always right" at state 0, over ρ = 1/(n−1)
         assert value == pytest.approx((n - 1) * 0.1 / (1 - 0.9 ** (n - 1)), abs=0.006)
-    (slope,) = find(r"slope of log\(J\* − J\) against log t for t ≥ 500: " + NUMBER, text, 1)
+    (slope,) = one(r"slope of log\(J\* − J\) against log t for t ≥ 500: " + NUMBER, text)
     assert slope == pytest.approx(-1.0, abs=0.05)  # "O(1/t)"
-    ((rate, npg_gap, pg_gap),) = find(
+    ((rate, npg_gap, pg_gap),) = numbers(
         r"the gap shrinks by ×" + NUMBER + r" per iteration; J\* − J = " + NUMBER + r" after 50 iterations, against "
         + NUMBER, text, 1)  # fmt: skip
     assert rate < 0.9 and npg_gap < pg_gap  # linear, and far ahead of policy gradient

@@ -5,7 +5,6 @@ numbers are recomputed here by independent means where the page does not already
 Every pattern must match: a page whose output changed shape fails here rather than passing vacuously.
 """
 
-import html
 import re
 
 import numpy as np
@@ -15,24 +14,9 @@ import pgbook as pg
 from pgbook import lqr
 from pgbook.update_field import update_field
 
+from pages import NUMBER, numbers, one, page_text
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
-
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-
-
-def page_text(built_book, name):
-    source = (built_book / "book" / f"{name}.html").read_text()
-    return source, html.unescape(re.sub(r"<[^>]+>", " ", source))
-
-
-def numbers(text, pattern, count=None):
-    """Every match of ``pattern`` (with NUMBER groups) as tuples of floats; fails if there is none."""
-    found = re.findall(pattern, text)
-    assert found, f"the page printed nothing matching {pattern!r}"
-    rows = [tuple(float(x) for x in (row if isinstance(row, tuple) else (row,))) for row in found]
-    if count is not None:
-        assert len(rows) == count, f"expected {count} matches of {pattern!r}, found {len(rows)}"
-    return rows
 
 
 @pytest.mark.parametrize("name", ["deterministic-policy-gradient", "is-it-a-gradient", "surrogate-objectives"])
@@ -48,9 +32,9 @@ def test_pages_ran_and_have_their_parts(built_book, name):
 
 def test_deterministic_policy_gradient_page(built_book):
     _, text = page_text(built_book, "deterministic-policy-gradient")
-    [(q, rollout)] = numbers(text, rf"Q_K\(x, u\) = {NUMBER}, rollout: {NUMBER}")
+    (q, rollout) = one(rf"Q_K\(x, u\) = {NUMBER}, rollout: {NUMBER}", text)
     assert q == pytest.approx(rollout, abs=2e-10)
-    [(relative,)] = numbers(text, rf"largest relative difference: {NUMBER}")
+    (relative,) = one(rf"largest relative difference: {NUMBER}", text)
     assert relative < 1e-7
     # the σ² law: recompute each printed gap independently, by finite differences of the exact cost
     system = lqr.LinearQuadratic(
@@ -58,36 +42,36 @@ def test_deterministic_policy_gradient_page(built_book):
     )
     gain = np.array([[0.3, 0.8]])
     deterministic = pg.finite_difference(lambda k: lqr.lqr_cost(system, k, noise_std=0.0), gain)
-    rows = numbers(text, rf"σ = +{NUMBER}: ‖∇C_σ − ∇C_DPG‖ = {NUMBER}, divided by σ²: {NUMBER}", count=6)
+    rows = numbers(rf"σ = +{NUMBER}: ‖∇C_σ − ∇C_DPG‖ = {NUMBER}, divided by σ²: {NUMBER}", text, count=6)
     for sigma, gap, ratio in rows:
         gaussian = pg.finite_difference(lambda k, s=sigma: lqr.lqr_cost(system, k, noise_std=s), gain)
         assert gap == pytest.approx(np.linalg.norm(gaussian - deterministic), rel=1e-3, abs=1e-6)
         assert ratio == pytest.approx(rows[0][2], rel=1e-5)  # "exactly proportional to σ²"
-    [(slope,)] = numbers(text, rf"log-log slope: {NUMBER}")
+    (slope,) = one(rf"log-log slope: {NUMBER}", text)
     assert slope == pytest.approx(2.0, abs=1e-5)
-    [(episode_gap,)] = numbers(text, rf"largest per-episode difference: {NUMBER}")
+    (episode_gap,) = one(rf"largest per-episode difference: {NUMBER}", text)
     assert episode_gap < 1e-9  # "agree episode by episode"
-    [(z, threshold)] = numbers(text, rf"max \|z\| against the theorem = {NUMBER} \(threshold {NUMBER}")
+    (z, threshold) = one(rf"max \|z\| against the theorem = {NUMBER} \(threshold {NUMBER}", text)
     assert z < threshold
 
 
 def test_is_it_a_gradient_page(built_book):
     _, text = page_text(built_book, "is-it-a-gradient")
-    [(difference,)] = numbers(text, rf"field vs the sum over time steps: largest difference {NUMBER}")
+    (difference,) = one(rf"field vs the sum over time steps: largest difference {NUMBER}", text)
     assert difference < 1e-10
-    [(z, threshold)] = numbers(text, rf"Monte Carlo \(50,000 episodes\): max \|z\| = {NUMBER} \(threshold {NUMBER}")
+    (z, threshold) = one(rf"Monte Carlo \(50,000 episodes\): max \|z\| = {NUMBER} \(threshold {NUMBER}", text)
     assert z < threshold
-    [(autodiff_vs_fd,)] = numbers(text, rf"autodiff vs finite differences, largest difference {NUMBER}")
+    (autodiff_vs_fd,) = one(rf"autodiff vs finite differences, largest difference {NUMBER}", text)
     assert autodiff_vs_fd < 1e-7
-    [(asymmetry,)] = numbers(text, rf"Jacobian of u: max \|J − Jᵀ\| / max \|J\| = {NUMBER}")
-    [(hessian_asymmetry,)] = numbers(text, rf"Hessian of J: +max \|H − Hᵀ\| / max \|H\| = {NUMBER}")
+    (asymmetry,) = one(rf"Jacobian of u: max \|J − Jᵀ\| / max \|J\| = {NUMBER}", text)
+    (hessian_asymmetry,) = one(rf"Hessian of J: +max \|H − Hᵀ\| / max \|H\| = {NUMBER}", text)
     assert asymmetry > 0.05 and hessian_asymmetry < 1e-6  # "far from zero" / "symmetric"
-    [(loop_u, loop_j)] = numbers(text, rf"∮ u·dθ = {NUMBER}, ∮ ∇J·dθ = {NUMBER}")
+    (loop_u, loop_j) = one(rf"∮ u·dθ = {NUMBER}, ∮ ∇J·dθ = {NUMBER}", text)
     assert abs(loop_u) > 1e-3 and abs(loop_j) < 1e-10
     # the angle table, recomputed here from the field and the gradient
     policy = pg.TabularSoftmax(4, 2)
     theta = policy.init_params(seed=0)
-    rows = numbers(text, rf"γ = {NUMBER}: angle\(u, ∇J\) = +{NUMBER}°", count=8)
+    rows = numbers(rf"γ = {NUMBER}: angle\(u, ∇J\) = +{NUMBER}°", text, count=8)
     for gamma, angle in rows:
         mdp = pg.envs.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
         u, g = update_field(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)
@@ -100,9 +84,9 @@ def test_is_it_a_gradient_page(built_book):
     # the corridor: p* maximises J (checked on a grid here), p_u differs for γ < 1, and J(p_u) < J(p*)
     policy = pg.envs.short_corridor_policy()
     fixed = numbers(
-        text,
         rf"γ = {NUMBER}: zero of u at p = {NUMBER}, maximiser of J at p\* = {NUMBER}; "
         rf"J\(p_u\) = {NUMBER}, J\(p\*\) = {NUMBER}",
+        text,
         count=9,
     )
     for gamma, p_u, p_star, j_u, j_star in fixed:
@@ -120,36 +104,36 @@ def test_is_it_a_gradient_page(built_book):
 
 def test_surrogate_objectives_page(built_book):
     _, text = page_text(built_book, "surrogate-objectives")
-    [(threshold,)] = numbers(text, rf"z-score threshold {NUMBER}")
+    (threshold,) = one(rf"z-score threshold {NUMBER}", text)
     rows = numbers(
-        text,
         rf"step {NUMBER} \(max KL {NUMBER}\), (?:per-decision|whole episode) *: max \|z\| = {NUMBER}, κ = +{NUMBER}",
+        text,
         count=6,
     )
     assert all(z < threshold for _, _, z, _ in rows)  # "both stay unbiased"
     per_decision, whole = rows[0::2], rows[1::2]
     assert per_decision[-1][3] > per_decision[0][3] and whole[-1][3] > whole[0][3]  # κ grows with distance
     assert whole[-1][3] > per_decision[-1][3]  # faster for whole-episode weights
-    [(at_old,)] = numbers(text, rf"∇L\(θ_old\) vs autodiff ∇J\(θ_old\): largest difference {NUMBER}")
+    (at_old,) = one(rf"∇L\(θ_old\) vs autodiff ∇J\(θ_old\): largest difference {NUMBER}", text)
     assert at_old < 1e-12
-    [(lemma, difference)] = numbers(text, rf"performance difference: lemma {NUMBER}, J\(θ\) − J\(θ_old\) {NUMBER}")
+    (lemma, difference) = one(rf"performance difference: lemma {NUMBER}, J\(θ\) − J\(θ_old\) {NUMBER}", text)
     assert lemma == pytest.approx(difference, abs=1e-11)
     assert "bound ≤ J at every point of the line: True" in text
-    [(j_minus_l, j_minus_bound)] = numbers(text, rf"at the end of the line: J − L = {NUMBER}, J − bound = {NUMBER}")
+    (j_minus_l, j_minus_bound) = one(rf"at the end of the line: J − L = {NUMBER}, J − bound = {NUMBER}", text)
     assert 0.005 < abs(j_minus_l) < 0.015 and j_minus_bound > 100 * abs(j_minus_l)  # "a hundredth", "far more"
-    for (gap,) in numbers(text, rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", count=3):
+    for (gap,) in numbers(rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
         assert gap < 1e-12
     drift = numbers(
-        text,
         rf"ε = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
+        text,
         count=8,
     )
     assert all(first < 1e-12 and final > 0.9 for _, _, final, first in drift)  # 0 at θ_old, ~1 once clipped
     kls = [kl for _, kl, _, _ in drift]
     assert kls == sorted(kls)  # "a wider clip range lets the policy travel further"
-    [(pseudo,)] = numbers(text, rf"−∇\(pseudo-loss\) vs reward-to-go: largest difference {NUMBER}")
+    (pseudo,) = one(rf"−∇\(pseudo-loss\) vs reward-to-go: largest difference {NUMBER}", text)
     assert pseudo < 1e-12
-    [(loss, minus_j)] = numbers(text, rf"pseudo-loss value {NUMBER}; −J\(θ_old\) = {NUMBER}")
+    (loss, minus_j) = one(rf"pseudo-loss value {NUMBER}; −J\(θ_old\) = {NUMBER}", text)
     assert abs(loss - minus_j) > 0.1  # "it is not −J"
 
 

@@ -16,16 +16,10 @@ import pgbook as pg
 from pgbook.figures import BASELINES, ESTIMATORS
 
 from conftest import pages_containing
+from pages import CONTROLS, drawn
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 240_000
-CONTROLS = ("theta0", "theta1", "gamma", "n", "estimator", "baseline")
-
-
-def drawn(page):
-    data = page.locator(".pgbook-explorer").evaluate("(el) => ({...el.dataset})")
-    numbers = {key: np.array([float(x) for x in data[key].split(",")]) for key in ("mean", "se", "exact", "fd")}
-    return dict(zip(CONTROLS, map(int, data["state"].split(",")), strict=True)), numbers, float(data["cosine"])
 
 
 def move(page, name, value):
@@ -44,7 +38,7 @@ def check_every_control(page, explorer):
             if name == "baseline":
                 move(page, "estimator", 0)  # the baseline control is disabled under the exact advantage
             move(page, name, position)
-            state, numbers, cosine = drawn(page)
+            state, numbers, cosine = drawn(page.locator(".pgbook-explorer"))
             assert state[name] == position, f"{name} = {position} did not reach the view"
             expected = explorer.compare(
                 theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],

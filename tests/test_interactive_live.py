@@ -11,9 +11,9 @@ from test_widgets import small_explorer
 from pgbook.figures import BASELINES, ESTIMATORS
 
 from conftest import ROOT
+from pages import CONTROLS, drawn
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
-CONTROLS = ("theta0", "theta1", "gamma", "n", "estimator", "baseline")
 SOURCE = """import pgbook as pg
 explorer = pg.figures.GradientExplorer(
     lambda gamma: pg.envs.short_corridor(gamma=gamma), pg.envs.corridor_recognising_policy(),
@@ -62,7 +62,7 @@ def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, noteb
         moved = control.evaluate("(el) => Number(el.value)")
         if moved != position:  # the figure follows: the state, then the kernel's numbers for it
             page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
-        state = dict(zip(CONTROLS, map(int, figure.get_attribute("data-state").split(",")), strict=True))
+        state, numbers, _ = drawn(figure)
         assert state[name] == moved, f"{name} after {key}"
         expected = explorer.compare(
             theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
@@ -70,7 +70,6 @@ def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, noteb
             baseline=BASELINES[state["baseline"]],
         )  # fmt: skip
         for attribute, value in (("exact", expected.exact), ("mean", expected.estimate)):
-            drawn = np.array([float(x) for x in figure.get_attribute(f"data-{attribute}").split(",")])
             unit = np.linalg.norm(expected.exact)  # the stored unit of the estimates
-            np.testing.assert_allclose(drawn, value, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
+            np.testing.assert_allclose(numbers[attribute], value, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
     page.close()
