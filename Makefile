@@ -41,9 +41,11 @@ check: install lint
 	$(BIN)/python -m pytest -n 2 -m "not slow" -q --ignore=tests/test_book.py --ignore=tests/test_browser.py \
 	  --ignore=tests/test_jupyterlab.py
 
+# The chapters' code too (book/*.md): tests/test_chapter_code.py reports each finding at the chapter's line.
 lint: install
-	$(BIN)/ruff check pgbook tests benchmarks
-	$(BIN)/ruff format --check pgbook tests benchmarks
+	$(BIN)/ruff check pgbook tests benchmarks book/_ext
+	$(BIN)/ruff format --check pgbook tests benchmarks book/_ext
+	$(BIN)/python tests/test_chapter_code.py
 
 bench: install
 	$(BIN)/python benchmarks/gradients.py
