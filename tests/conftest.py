@@ -96,6 +96,13 @@ def pytest_collection_modifyitems(config, items):
     Under ``--dist loadgroup`` each xdist worker must see the group in the ids of grouped tests: otherwise
     the book's tests are spread over both workers, which then both wait for one book build (pytest 9.2
     with pytest-xdist 3.8 silently did this, doubling the test run's time).
+
+    Kept because nothing simpler keeps the build and the other tests overlapping (issue 11, item 15):
+    without xdist, the other tests' time adds to the build's; without ``--dist loadgroup`` (``load``,
+    ``loadfile``, ``loadscope``), the book's tests land on both workers, which both wait for the one build;
+    and ``loadgroup`` needs pytest < 9.2 (the pin in requirements-dev.txt). Putting the browser tests in
+    the "book" group would drop this ordering and the lock in ``built_book``, but would run them all on the
+    build's worker after the build, while the other worker idles.
     """
     items.sort(key=lambda item: "built_book" in item.fixturenames and not item.get_closest_marker("xdist_group"))
     if not config.getoption("loadgroup", default=False):  # set only in xdist workers
@@ -104,7 +111,7 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
             raise pytest.UsageError(
                 f"--dist loadgroup has no effect on {item.nodeid}: pytest and pytest-xdist are incompatible "
-                "(install the versions pinned in requirements.txt)"
+                "(install the versions pinned in requirements-dev.txt)"
             )
 
 
@@ -113,7 +120,9 @@ def built_book(tmp_path_factory):
     """Build the whole book once per test run (warnings are errors, every chapter executed); its HTML folder.
 
     Once per run even when several xdist workers ask for it: the first to take the lock builds, the others
-    wait and reuse its result (a failed build is reported to each of them, not retried).
+    wait and reuse its result (a failed build is reported to each of them, not retried). Both workers ask
+    for it: the "book" group's and, for the browser tests that run last, the other (see above); and under
+    plain ``-n 2`` (``--dist load``) the lock keeps two workers from building into one folder at once.
 
     PGBOOK_BUILT_BOOK=_build/html instead reads a book already built (`make book`) from these very sources: for
     the development loop only, as the tests then check that build, warnings and all, not the current sources.
