@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, book_pages, pages_containing
-from pages import page_text
+from pages import NUMBER, numbers, one, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -131,15 +131,15 @@ def test_api_reference_documents_the_library(built_book):
 
 def test_part_two_checks_hold(built_book):
     _, actor_critic = page_text(built_book, "actor-critic")
-    z_values = [float(z) for z in re.findall(r"components: (\d+\.\d+)", actor_critic)]
+    z_values = [z for (z,) in numbers(r"components: (\d+\.\d+)", actor_critic)]
     assert len(z_values) >= 2 and max(z_values) < 4.5, "GAE's sampled means match their exact expectation"
     _, continuous = page_text(built_book, "continuous-actions")
-    match = re.search(r"largest relative difference: (\S+)", continuous)
-    assert match and float(match.group(1)) < 1e-6, "LQR gradient against finite differences"
-    z_lqr = [float(z) for z in re.findall(r"max \|z\| = (\d+\.\d+)", continuous)]
+    (relative,) = one(r"largest relative difference: " + NUMBER, continuous)
+    assert relative < 1e-6, "LQR gradient against finite differences"
+    z_lqr = [z for (z,) in numbers(r"max \|z\| = (\d+\.\d+)", continuous)]
     assert len(z_lqr) >= 10 and max(z_lqr) < 4.5
     _, training = page_text(built_book, "training")
     assert re.search(r"\bsolved after \d+ episodes", training), "CartPole reaches the 475 threshold in budget"
     _, variance = page_text(built_book, "variance-reduction")
-    for total, sampled, error in re.findall(r"exact total\s+(\S+), sampled\s+(\S+) ± (\S+)", variance):
-        assert abs(float(total) - float(sampled)) < 2.25 * float(error), "within 4.5 standard errors"
+    for total, sampled, error in numbers(rf"exact total\s+{NUMBER}, sampled\s+{NUMBER} ± {NUMBER}", variance, 3):
+        assert abs(total - sampled) < 2.25 * error, "within 4.5 standard errors"
