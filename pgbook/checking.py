@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 
 from pgbook import envs
-from pgbook.estimators import Estimator, GradientEstimate, estimator_output, reinforce, reward_to_go
+from pgbook.batch import Batch
+from pgbook.estimators import Estimator, estimator_output, reinforce, reward_to_go
 from pgbook.evaluation import state_values
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.mistakes import Diagnosis, diagnose
 from pgbook.policies import Policy, TabularSoftmax
-from pgbook.sampling import Batch, sample_episodes
+from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, relative_variance, two_sided_threshold, z_scores
 from pgbook.validation import as_count, as_seed
 

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.evaluation import action_values, advantages, discounted_visitation, policy_table
+from pgbook.evaluation import action_values, advantages, discounted_visitation
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.validation import as_real_array, check_shape
 
 DEFAULT_RCOND = 1e-12

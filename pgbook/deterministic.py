@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, _draws, state_covariance, value_matrix
 from pgbook.validation import as_real_array
 

@@ -14,9 +14,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
-from pgbook.sampling import Batch, _cdf, _draw
+from pgbook.sampling import _cdf, _draw
 from pgbook.validation import as_count, as_seed, as_unit_interval
 
 

@@ -34,70 +34,18 @@ forms, through :func:`estimator_output`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from pgbook.batch import Batch
 from pgbook.discounting import discounted_suffix_sums
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
-from pgbook.sampling import Batch
+from pgbook.stats import leave_one_out_mean
 from pgbook.validation import as_count, as_real_array, as_unit_interval, check_shape
-
-
-@dataclass(frozen=True)
-class GradientEstimate:
-    """Per-episode gradient samples, shape (n_episodes, \\*param_shape), and their summaries."""
-
-    per_episode: np.ndarray
-
-    def __post_init__(self) -> None:
-        shape = np.shape(self.per_episode)
-        if len(shape) == 0 or shape[0] == 0:
-            raise ValueError(
-                f"per_episode must hold at least one episode's sample, shape (n_episodes >= 1, *param_shape); "
-                f"got shape {shape}"
-            )
-
-    @property
-    def n_episodes(self) -> int:
-        return self.per_episode.shape[0]
-
-    @property
-    def mean(self) -> np.ndarray:
-        """The estimate: the mean of the per-episode samples."""
-        return self.per_episode.mean(axis=0)
-
-    @property
-    def standard_error(self) -> np.ndarray:
-        """The standard error of each component of the mean, std / sqrt(n_episodes)."""
-        if self.n_episodes < 2:
-            raise ValueError("a standard error needs at least two episodes")
-        return self.per_episode.std(axis=0, ddof=1) / np.sqrt(self.n_episodes)
-
-    def batch_means(self, size: int) -> np.ndarray:
-        """Means over disjoint batches of ``size`` consecutive episodes (a remainder is dropped), shape
-        (n_episodes // size, \\*param_shape): how estimates from ``size`` episodes spread, without resampling.
-
-        >>> GradientEstimate(np.arange(10.0)[:, None]).batch_means(4)
-        array([[1.5],
-               [5.5]])
-        """
-        size = as_count("size", size)
-        if size > self.n_episodes:
-            raise ValueError(f"size must be at most n_episodes={self.n_episodes}; got {size}")
-        n_batches = self.n_episodes // size
-        return self.per_episode[: n_batches * size].reshape(n_batches, size, *self.per_episode.shape[1:]).mean(axis=1)
-
-    @property
-    def covariance_trace(self) -> float:
-        r"""The trace of the per-episode covariance, :math:`\operatorname{tr}\operatorname{Cov}(\hat g_i)`."""
-        if self.n_episodes < 2:
-            raise ValueError("a covariance needs at least two episodes")
-        return float(self.per_episode.var(axis=0, ddof=1).sum())
-
 
 Estimator = Callable[[Batch, Policy, np.ndarray], Any]
 
@@ -421,15 +369,6 @@ def _cross_fitted_tables(batch: Batch, n_states: int) -> np.ndarray:
     tables[:half] = fit_state_values(second, n_states)
     tables[half:] = fit_state_values(first, n_states)
     return tables
-
-
-def leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    r"""For each i, :math:`\sum_{j \ne i} w_j v_j / \sum_{j \ne i} w_j` (0 where the other weights are all 0)."""
-    if values.size < 2:
-        raise ValueError("a baseline estimated from the batch needs at least two episodes")
-    numerator = np.sum(weights * values) - weights * values
-    denominator = np.sum(weights) - weights
-    return np.divide(numerator, denominator, out=np.zeros_like(values), where=denominator > 0)
 
 
 def _check_observation_batch(batch: Batch, policy: Policy, theta: np.ndarray) -> np.ndarray:

@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.evaluation import exact_objective, policy_table
+from pgbook.evaluation import exact_objective
 from pgbook.fisher import natural_gradient
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.validation import as_count, as_real_array
 
 

@@ -26,12 +26,12 @@ import numpy as np
 
 from pgbook import envs, lqr
 from pgbook.compatible import compatible_fit, critic_gradient
-from pgbook.evaluation import advantages, discounted_visitation, exact_objective, policy_table
+from pgbook.evaluation import advantages, discounted_visitation, exact_objective
 from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
 from pgbook.mdp import FiniteMDP
 from pgbook.performance_difference_lemma import performance_difference
-from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
+from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax, policy_table
 from pgbook.update_field import update_field
 
 

@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.validation import as_real_array, as_unit_interval, check_shape
 
 

@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from pgbook.estimators import GradientEstimate, leave_one_out_mean
+from pgbook.gradient_estimate import GradientEstimate
+from pgbook.stats import leave_one_out_mean
 from pgbook.validation import as_count, as_real_array, as_seed
 
 

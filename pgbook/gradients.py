@@ -15,9 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.validation import as_real_array
 
 

@@ -39,7 +39,7 @@ import torch
 from scipy.linalg import solve_discrete_lyapunov
 
 from pgbook.discounting import discounted_suffix_sums
-from pgbook.estimators import GradientEstimate
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.validation import as_count, as_real_array, as_seed, check_shape
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
 from pgbook.stats import z_scores

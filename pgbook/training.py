@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from pgbook.estimators import Estimator, GradientEstimate, estimator_output
-from pgbook.evaluation import exact_objective, policy_table
+from pgbook.estimators import Estimator, estimator_output
+from pgbook.evaluation import exact_objective
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
 from pgbook.stats import cosine_similarity
 from pgbook.validation import as_count, as_real_array, as_seed

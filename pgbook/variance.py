@@ -32,10 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
-from pgbook.evaluation import policy_table
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes
 from pgbook.validation import as_real_array, check_shape
 
