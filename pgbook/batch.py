@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgbook.arguments import as_unit_interval, check_shape
 from pgbook.discounting import discounted_suffix_sums
-from pgbook.validation import as_unit_interval, check_shape
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_count, as_real_array, as_seed, as_unit_interval
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax
-from pgbook.validation import as_count, as_real_array, as_seed, as_unit_interval
 
 LEFT, RIGHT = 0, 1
 

@@ -39,13 +39,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_real_array, as_unit_interval, check_shape
 from pgbook.batch import Batch
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.stats import leave_one_out_mean
-from pgbook.validation import as_count, as_real_array, as_unit_interval, check_shape
 
 Estimator = Callable[[Batch, Policy, np.ndarray], Any]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_real_array
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
-from pgbook.validation import as_real_array
 
 
 def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:

@@ -27,8 +27,9 @@ import numpy as np
 from pgbook import envs, lqr
 from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
+from pgbook.finite_differences import finite_difference
 from pgbook.fisher import fisher_matrix, natural_gradient
-from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
+from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax, policy_table

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgbook.validation import as_count
+from pgbook.arguments import as_count
 
 
 @dataclass(frozen=True)

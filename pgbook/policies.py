@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from scipy.special import log_softmax
 
+from pgbook.arguments import as_count, as_real_array, as_scale, as_seed, check_shape
 from pgbook.mdp import FiniteMDP
-from pgbook.validation import as_count, as_real_array, as_scale, as_seed, check_shape
 
 
 class Policy(ABC):

@@ -12,10 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_seed
 from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
-from pgbook.validation import as_count, as_seed
 
 
 def sample_episodes(

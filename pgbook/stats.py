@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from scipy.special import stdtrit
 
+from pgbook.arguments import as_count, as_real_array, check_shape
 from pgbook.gradient_estimate import GradientEstimate
-from pgbook.validation import as_count, as_real_array, check_shape
 
 
 def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:

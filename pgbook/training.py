@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_real_array, as_seed
 from pgbook.estimators import Estimator, estimator_output
 from pgbook.evaluation import exact_objective
 from pgbook.gradient_estimate import GradientEstimate
@@ -26,7 +27,6 @@ from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
 from pgbook.stats import cosine_similarity
-from pgbook.validation import as_count, as_real_array, as_seed
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_real_array, check_shape
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes
-from pgbook.validation import as_real_array, check_shape
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ from PIL import Image
 from pgbook.batch import Batch
 from pgbook.estimators import advantage_estimator, reinforce, reward_to_go
 from pgbook.evaluation import advantages, exact_objective, state_values
+from pgbook.finite_differences import finite_difference
 from pgbook.gradient_estimate import GradientEstimate
-from pgbook.gradients import exact_gradient, finite_difference
+from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes
