@@ -109,6 +109,29 @@ class Batch:
         """The number of steps of every episode."""
         return self.alive.sum(axis=1)
 
+    def pair_counts(self, weights: np.ndarray, n_states: int, n_actions: int) -> np.ndarray:
+        r"""Weighted visit counts :math:`W_i(s,a) = \sum_t w_{i,t} [s_{i,t}=s, a_{i,t}=a]` of every episode, shape
+        (n_episodes, n_states, n_actions), for ``weights`` of shape (n_episodes, horizon); padding steps count 0.
+
+        Contracted with a score table they give every score-function estimator's per-episode sum, in memory
+        that grows with the number of (s, a) pairs, not with the episodes' length.
+
+        >>> batch = Batch(np.array([[0, 1]]), np.array([[1, 1]]), np.array([[0.0, 1.0]]), np.array([[True, True]]),
+        ...               np.array([2]), np.array([True]), 1.0)
+        >>> batch.pair_counts(np.array([[0.5, 2.0]]), 3, 2)[0]
+        array([[0. , 0.5],
+               [0. , 2. ],
+               [0. , 0. ]])
+        """
+        if self.has_observations:
+            raise ValueError("pair_counts needs state indices; this batch holds observation vectors")
+        episode = np.broadcast_to(np.arange(self.n_episodes)[:, None], self.actions.shape)
+        index = (episode * n_states + self.states) * n_actions + self.actions
+        counts = np.bincount(
+            index[self.alive], weights=weights[self.alive], minlength=self.n_episodes * n_states * n_actions
+        )
+        return counts.reshape(self.n_episodes, n_states, n_actions)
+
     def discounts(self) -> np.ndarray:
         r""":math:`\gamma^t` for every step, shape (n_episodes, horizon)."""
         return np.broadcast_to(self.gamma ** np.arange(self.actions.shape[1]), self.actions.shape)

@@ -101,14 +101,9 @@ def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.nda
     """:func:`score_sums` for arguments already checked."""
     if batch.has_observations:
         return _module_score_sums(batch, policy, theta, weights)
-    n_states, n_actions = policy.n_states, policy.n_actions
-    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.actions.shape)
-    index = (episode * n_states + batch.states) * n_actions + batch.actions
-    counts = np.bincount(
-        index[batch.alive], weights=weights[batch.alive], minlength=batch.n_episodes * n_states * n_actions
-    )
-    counts = counts.reshape(batch.n_episodes, n_states * n_actions)
-    score = policy.score(theta).reshape(n_states * n_actions, -1)
+    n_pairs = policy.n_states * policy.n_actions
+    counts = batch.pair_counts(weights, policy.n_states, policy.n_actions).reshape(batch.n_episodes, n_pairs)
+    score = policy.score(theta).reshape(n_pairs, -1)
     return GradientEstimate((counts @ score).reshape(batch.n_episodes, *policy.param_shape))
 
 
@@ -219,8 +214,9 @@ def reward_to_go(
     baseline
         ``"none"``; a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
         other episodes as in :func:`reinforce`; an array ``V[s]`` of shape (n_states,), for example the
-        true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
-        state, fitted on the other half of the batch (cross-fitting keeps the estimator unbiased).
+        true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo values of :func:`fit_state_values`
+        (the average of :math:`G_t` in each state), fitted on the other half of the batch (cross-fitting keeps
+        the estimator unbiased).
     """
     if weighting not in ("discounted", "undiscounted"):
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
@@ -260,7 +256,8 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
     values : array_like of shape (n_states,) or "learned"
         The critic :math:`V(s)`. The value after a terminal step is 0 whatever ``values`` says; after a
         truncated episode's last step it is ``values`` of the state where it was cut off.
-        ``"learned"``: Monte-Carlo averages fitted on the other half of the batch.
+        ``"learned"``: the Monte-Carlo values of :func:`fit_state_values`, fitted on the other half of the batch
+        (cross-fitted), the same table as ``baseline="learned"`` in :func:`reward_to_go` and :func:`reinforce`.
     lam : float in [0, 1]
     """
     lam = as_unit_interval("lam", lam)
