@@ -26,11 +26,11 @@ from pgbook.average_reward import (
     differential_action_values,
     stationary_distribution,
 )
-from pgbook.checking import EstimatorReport, Problem, check_estimator, standard_problems
+from pgbook.batch import Batch
 from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.environments import FiniteMDPEnv, sample_environment
+from pgbook.estimator_check import EstimatorReport, Problem, check_estimator, standard_problems
 from pgbook.estimators import (
-    GradientEstimate,
     advantage_estimator,
     fit_state_values,
     gae_estimator,
@@ -47,14 +47,16 @@ from pgbook.evaluation import (
     state_values,
 )
 from pgbook.exact_ascent import ExactAscentHistory, exact_ascent
+from pgbook.finite_differences import finite_difference
 from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
-from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient, finite_difference
+from pgbook.gradient_estimate import GradientEstimate
+from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
 from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
-from pgbook.sampling import Batch, sample_episodes
+from pgbook.sampling import sample_episodes
 
 __all__ = [
     "Batch",

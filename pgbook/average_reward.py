@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.linalg import LinAlgWarning, get_lapack_funcs, lu_factor, lu_solve
 
-from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 
 
 def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:

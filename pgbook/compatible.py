@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.evaluation import action_values, advantages, discounted_visitation, policy_table
+from pgbook.arguments import as_real_array, check_shape
+from pgbook.evaluation import action_values, advantages, discounted_visitation
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_real_array, check_shape
+from pgbook.policies import Policy, policy_table
 
 DEFAULT_RCOND = 1e-12
 

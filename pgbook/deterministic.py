@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
+from pgbook.arguments import as_real_array
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, _draws, state_covariance, value_matrix
-from pgbook.validation import as_real_array
 
 
 def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:

@@ -14,10 +14,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_seed, as_unit_interval
+from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
-from pgbook.sampling import Batch, _cdf, _draw
-from pgbook.validation import as_count, as_seed, as_unit_interval
+from pgbook.sampling import _cdf, _draw
 
 
 class FiniteMDPEnv(gym.Env):

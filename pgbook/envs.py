@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_count, as_real_array, as_seed, as_unit_interval
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax
-from pgbook.validation import as_count, as_real_array, as_seed, as_unit_interval
 
 LEFT, RIGHT = 0, 1
 
@@ -40,8 +40,8 @@ def short_corridor(gamma: float = 1.0) -> FiniteMDP:
     state 2); right in state 2 ends the episode.
 
     With the same probability p of choosing right in every state (:func:`short_corridor_policy`),
-    :math:`J(p) = 2(p - 2) / (p (1 - p))`, largest at :math:`p^* = 2 - \\sqrt 2 \\approx 0.586`, where
-    :math:`J^* = -6 - 4\\sqrt 2 \\approx -11.66`.
+    :math:`J(p) = 2(p - 2) / (p (1 - p))`, largest at :math:`p^* \\approx 0.586`, where
+    :math:`J^* \\approx -11.66` (:func:`corridor_optimum`).
 
     Examples
     --------
@@ -96,6 +96,18 @@ def corridor_params(p_right: float) -> np.ndarray:
     if not 0.0 < p_right < 1.0:
         raise ValueError(f"p_right must lie strictly between 0 and 1; got {p_right}")
     return np.array([np.log(p_right) - np.log1p(-p_right), 0.0])
+
+
+def corridor_optimum() -> tuple[float, float]:
+    r"""The best policy of :func:`short_corridor_policy` on :func:`short_corridor` (γ = 1), in closed form:
+    :math:`p^* = 2 - \sqrt 2`, the probability of right that maximises :math:`J(p) = 2(p - 2) / (p (1 - p))`,
+    and :math:`J^* = J(p^*) = -6 - 4\sqrt 2` (Sutton & Barto 2018, Example 13.1).
+
+    >>> p_star, j_star = corridor_optimum()
+    >>> round(p_star, 6), round(j_star, 6)
+    (0.585786, -11.656854)
+    """
+    return float(2 - np.sqrt(2)), float(-6 - 4 * np.sqrt(2))
 
 
 def random_mdp(

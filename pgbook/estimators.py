@@ -34,70 +34,18 @@ forms, through :func:`estimator_output`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_real_array, as_unit_interval, check_shape
+from pgbook.batch import Batch
 from pgbook.discounting import discounted_suffix_sums
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
-from pgbook.sampling import Batch
-from pgbook.validation import as_count, as_real_array, as_unit_interval, check_shape
-
-
-@dataclass(frozen=True)
-class GradientEstimate:
-    """Per-episode gradient samples, shape (n_episodes, \\*param_shape), and their summaries."""
-
-    per_episode: np.ndarray
-
-    def __post_init__(self) -> None:
-        shape = np.shape(self.per_episode)
-        if len(shape) == 0 or shape[0] == 0:
-            raise ValueError(
-                f"per_episode must hold at least one episode's sample, shape (n_episodes >= 1, *param_shape); "
-                f"got shape {shape}"
-            )
-
-    @property
-    def n_episodes(self) -> int:
-        return self.per_episode.shape[0]
-
-    @property
-    def mean(self) -> np.ndarray:
-        """The estimate: the mean of the per-episode samples."""
-        return self.per_episode.mean(axis=0)
-
-    @property
-    def standard_error(self) -> np.ndarray:
-        """The standard error of each component of the mean, std / sqrt(n_episodes)."""
-        if self.n_episodes < 2:
-            raise ValueError("a standard error needs at least two episodes")
-        return self.per_episode.std(axis=0, ddof=1) / np.sqrt(self.n_episodes)
-
-    def batch_means(self, size: int) -> np.ndarray:
-        """Means over disjoint batches of ``size`` consecutive episodes (a remainder is dropped), shape
-        (n_episodes // size, \\*param_shape): how estimates from ``size`` episodes spread, without resampling.
-
-        >>> GradientEstimate(np.arange(10.0)[:, None]).batch_means(4)
-        array([[1.5],
-               [5.5]])
-        """
-        size = as_count("size", size)
-        if size > self.n_episodes:
-            raise ValueError(f"size must be at most n_episodes={self.n_episodes}; got {size}")
-        n_batches = self.n_episodes // size
-        return self.per_episode[: n_batches * size].reshape(n_batches, size, *self.per_episode.shape[1:]).mean(axis=1)
-
-    @property
-    def covariance_trace(self) -> float:
-        r"""The trace of the per-episode covariance, :math:`\operatorname{tr}\operatorname{Cov}(\hat g_i)`."""
-        if self.n_episodes < 2:
-            raise ValueError("a covariance needs at least two episodes")
-        return float(self.per_episode.var(axis=0, ddof=1).sum())
-
+from pgbook.stats import leave_one_out_mean
 
 Estimator = Callable[[Batch, Policy, np.ndarray], Any]
 
@@ -153,14 +101,9 @@ def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.nda
     """:func:`score_sums` for arguments already checked."""
     if batch.has_observations:
         return _module_score_sums(batch, policy, theta, weights)
-    n_states, n_actions = policy.n_states, policy.n_actions
-    episode = np.broadcast_to(np.arange(batch.n_episodes)[:, None], batch.actions.shape)
-    index = (episode * n_states + batch.states) * n_actions + batch.actions
-    counts = np.bincount(
-        index[batch.alive], weights=weights[batch.alive], minlength=batch.n_episodes * n_states * n_actions
-    )
-    counts = counts.reshape(batch.n_episodes, n_states * n_actions)
-    score = policy.score(theta).reshape(n_states * n_actions, -1)
+    n_pairs = policy.n_states * policy.n_actions
+    counts = batch.pair_counts(weights, policy.n_states, policy.n_actions).reshape(batch.n_episodes, n_pairs)
+    score = policy.score(theta).reshape(n_pairs, -1)
     return GradientEstimate((counts @ score).reshape(batch.n_episodes, *policy.param_shape))
 
 
@@ -271,8 +214,9 @@ def reward_to_go(
     baseline
         ``"none"``; a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
         other episodes as in :func:`reinforce`; an array ``V[s]`` of shape (n_states,), for example the
-        true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo average of :math:`G_t` in each
-        state, fitted on the other half of the batch (cross-fitting keeps the estimator unbiased).
+        true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo values of :func:`fit_state_values`
+        (the average of :math:`G_t` in each state), fitted on the other half of the batch (cross-fitting keeps
+        the estimator unbiased).
     """
     if weighting not in ("discounted", "undiscounted"):
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
@@ -312,7 +256,8 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
     values : array_like of shape (n_states,) or "learned"
         The critic :math:`V(s)`. The value after a terminal step is 0 whatever ``values`` says; after a
         truncated episode's last step it is ``values`` of the state where it was cut off.
-        ``"learned"``: Monte-Carlo averages fitted on the other half of the batch.
+        ``"learned"``: the Monte-Carlo values of :func:`fit_state_values`, fitted on the other half of the batch
+        (cross-fitted), the same table as ``baseline="learned"`` in :func:`reward_to_go` and :func:`reinforce`.
     lam : float in [0, 1]
     """
     lam = as_unit_interval("lam", lam)
@@ -421,15 +366,6 @@ def _cross_fitted_tables(batch: Batch, n_states: int) -> np.ndarray:
     tables[:half] = fit_state_values(second, n_states)
     tables[half:] = fit_state_values(first, n_states)
     return tables
-
-
-def leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    r"""For each i, :math:`\sum_{j \ne i} w_j v_j / \sum_{j \ne i} w_j` (0 where the other weights are all 0)."""
-    if values.size < 2:
-        raise ValueError("a baseline estimated from the batch needs at least two episodes")
-    numerator = np.sum(weights * values) - weights * values
-    denominator = np.sum(weights) - weights
-    return np.divide(numerator, denominator, out=np.zeros_like(values), where=denominator > 0)
 
 
 def _check_observation_batch(batch: Batch, policy: Policy, theta: np.ndarray) -> np.ndarray:

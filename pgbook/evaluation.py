@@ -10,23 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_real_array
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_real_array
-
-
-def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
-    r"""The table :math:`\pi_\theta(a|s)` after checking that ``policy`` fits ``mdp`` and ``theta`` fits ``policy``."""
-    if not isinstance(mdp, FiniteMDP):
-        raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a pgbook.Policy; got {type(policy).__name__}")
-    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ValueError(
-            f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
-            f"{mdp.n_states} states and {mdp.n_actions} actions"
-        )
-    return policy.probabilities(theta)
+from pgbook.policies import Policy, policy_table
 
 
 def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:

@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.evaluation import exact_objective, policy_table
+from pgbook.arguments import as_count, as_real_array
+from pgbook.evaluation import exact_objective
 from pgbook.fisher import natural_gradient
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_count, as_real_array
+from pgbook.policies import Policy, policy_table
 
 
 @dataclass(frozen=True)

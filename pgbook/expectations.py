@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.evaluation import policy_table
+from pgbook.arguments import as_real_array, as_unit_interval, check_shape
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_real_array, as_unit_interval, check_shape
+from pgbook.policies import Policy, policy_table
 
 
 def expected_gae_advantages(mdp: FiniteMDP, policy: Policy, theta: Any, values: Any, lam: float) -> np.ndarray:

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.evaluation import discounted_visitation, policy_table
+from pgbook.evaluation import discounted_visitation
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 
 DEFAULT_RCOND = 1e-12
 

@@ -20,8 +20,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from pgbook.estimators import GradientEstimate, leave_one_out_mean
-from pgbook.validation import as_count, as_real_array, as_seed
+from pgbook.arguments import as_count, as_real_array, as_seed
+from pgbook.gradient_estimate import GradientEstimate
+from pgbook.stats import leave_one_out_mean
 
 
 def gaussian_score_gradient(

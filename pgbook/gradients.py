@@ -2,23 +2,21 @@ r"""Three independent ways to compute :math:`\nabla_\theta J(\theta)` exactly (o
 
 - :func:`exact_gradient`: the policy gradient theorem, evaluated with linear algebra;
 - :func:`autodiff_gradient`: torch autograd through the exact objective, which knows nothing of the theorem;
-- :func:`finite_difference`: central differences of any scalar function.
+- :func:`pgbook.finite_differences.finite_difference`: central differences of any scalar function (its own module:
+  it knows nothing of MDPs).
 
 They share no code beyond the policy's log-probabilities, so their agreement is evidence for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
-from pgbook.evaluation import policy_table
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_real_array
+from pgbook.policies import Policy, policy_table
 
 
 def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
@@ -125,73 +123,3 @@ def _torch_evaluation(
         (live,), torch.linalg.solve(system.T, torch.tensor(mdp.initial)[live])
     )
     return values, q_values, visitation
-
-
-def finite_difference(
-    f: Callable[[np.ndarray], float],
-    theta: Any,
-    *,
-    step: float | None = None,
-    scheme: Literal["central", "forward"] = "central",
-) -> np.ndarray:
-    r"""The gradient of a scalar function by finite differences, one coordinate at a time.
-
-    .. math:: \text{central: } \frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \qquad
-              \text{forward: } \frac{f(\theta + h e_i) - f(\theta)}{h}.
-
-    Central differences have truncation error :math:`O(h^2)` and round-off error :math:`O(\varepsilon/h)`,
-    balanced near :math:`h = \varepsilon^{1/3} \approx 6 \times 10^{-6}` (forward: :math:`O(h)` and
-    :math:`h = \sqrt\varepsilon`). The default step is that value times :math:`\max(1, |\theta_i|)`.
-    Costs ``2 * theta.size`` evaluations (central) or ``theta.size + 1`` (forward).
-
-    Parameters
-    ----------
-    f : callable
-        Maps an array shaped like ``theta`` to a finite real number.
-    theta : array_like
-        The point at which to differentiate.
-    step : float, optional
-        The step h, the same for every coordinate. Default: see above.
-    scheme : {"central", "forward"}
-
-    Examples
-    --------
-    >>> finite_difference(lambda x: np.sum(x ** 3), np.array([1.0, 2.0])).round(6)
-    array([ 3., 12.])
-    """
-    if not callable(f):
-        raise TypeError(f"f must be a callable returning a number; got {type(f).__name__}")
-    if scheme not in ("central", "forward"):
-        raise ValueError(f'scheme must be "central" or "forward"; got {scheme!r}')
-    theta = as_real_array("theta", theta)
-    epsilon = np.finfo(np.float64).eps
-    if step is None:
-        base = epsilon ** (1 / 3) if scheme == "central" else np.sqrt(epsilon)
-        steps = base * np.maximum(1.0, np.abs(theta))
-    else:
-        if isinstance(step, bool) or not np.isscalar(step) or not np.isfinite(step) or step <= 0:
-            raise ValueError(f"step must be a positive finite number; got {step!r}")
-        steps = np.full(theta.shape, float(step))
-
-    def evaluate(point: np.ndarray) -> float:
-        value = f(point)
-        if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0:
-            raise TypeError(f"f must return a real number; got {type(value).__name__} {np.shape(value)}")
-        value = float(value)
-        if not np.isfinite(value):
-            raise ValueError(f"f returned {value} at theta={point!r}; it must be finite near theta")
-        return value
-
-    gradient = np.empty_like(theta)
-    center = evaluate(theta.copy()) if scheme == "forward" else None
-    for index in np.ndindex(theta.shape):
-        forward_point = theta.copy()
-        forward_point[index] += steps[index]
-        h = forward_point[index] - theta[index]  # the step actually representable in floating point
-        if scheme == "central":
-            backward_point = theta.copy()
-            backward_point[index] -= h
-            gradient[index] = (evaluate(forward_point) - evaluate(backward_point)) / (2 * h)
-        else:
-            gradient[index] = (evaluate(forward_point) - center) / h
-    return gradient

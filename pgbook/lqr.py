@@ -38,9 +38,9 @@ import numpy as np
 import torch
 from scipy.linalg import solve_discrete_lyapunov
 
+from pgbook.arguments import as_count, as_real_array, as_seed, check_shape
 from pgbook.discounting import discounted_suffix_sums
-from pgbook.estimators import GradientEstimate
-from pgbook.validation import as_count, as_real_array, as_seed, check_shape
+from pgbook.gradient_estimate import GradientEstimate
 
 
 @dataclass(frozen=True)

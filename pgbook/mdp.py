@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from pgbook.validation import as_real_array, as_unit_interval, check_distributions, check_shape
+from pgbook.arguments import as_real_array, as_unit_interval, check_distributions, check_shape
 
 
 class FiniteMDP:

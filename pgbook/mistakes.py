@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
+from pgbook.arguments import as_count
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
 from pgbook.stats import z_scores
-from pgbook.validation import as_count
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pgbook.arguments import as_count, as_real_array, as_scale, as_seed
 from pgbook.policies import Policy
-from pgbook.validation import as_count, as_real_array, as_scale, as_seed
 
 
 class ModulePolicy(Policy):

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.evaluation import advantages, discounted_visitation, policy_table
+from pgbook.evaluation import advantages, discounted_visitation
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 
 
 def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Any, new_theta: Any) -> float:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from pgbook.estimators import GradientEstimate
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.stats import relative_variance
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from scipy.special import log_softmax
 
-from pgbook.validation import as_count, as_real_array, as_scale, as_seed, check_shape
+from pgbook.arguments import as_count, as_real_array, as_scale, as_seed, check_shape
+from pgbook.mdp import FiniteMDP
 
 
 class Policy(ABC):
@@ -201,3 +202,17 @@ class LinearSoftmax(SoftmaxPolicy):
 def _tensor(array: np.ndarray) -> torch.Tensor:
     """A float64 tensor holding a copy of ``array`` (which may be read-only)."""
     return torch.tensor(array, dtype=torch.float64)
+
+
+def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    r"""The table :math:`\pi_\theta(a|s)` after checking that ``policy`` fits ``mdp`` and ``theta`` fits ``policy``."""
+    if not isinstance(mdp, FiniteMDP):
+        raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a pgbook.Policy; got {type(policy).__name__}")
+    if (policy.n_states, policy.n_actions) != (mdp.n_states, mdp.n_actions):
+        raise ValueError(
+            f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
+            f"{mdp.n_states} states and {mdp.n_actions} actions"
+        )
+    return policy.probabilities(theta)

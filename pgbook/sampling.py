@@ -7,136 +7,15 @@ uniform number each. The same loop runs on numpy arrays or torch tensors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from pgbook.discounting import discounted_suffix_sums
-from pgbook.evaluation import policy_table
+from pgbook.arguments import as_count, as_seed
+from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_count, as_seed, as_unit_interval, check_shape
-
-
-@dataclass(frozen=True)
-class Batch:
-    r"""Episodes as padded arrays of shape (n_episodes, horizon).
-
-    Step t of episode i is real when ``alive[i, t]``; padding after the episode ends holds state and
-    action 0 and reward 0. The reward ``rewards[i, t]`` follows action ``actions[i, t]`` taken in state
-    ``states[i, t]``.
-
-    Attributes
-    ----------
-    states : numpy.ndarray, shape (n_episodes, horizon) of int, or (n_episodes, horizon, obs_dim) of float
-        State indices of a finite MDP, or observation vectors from an environment.
-    actions : numpy.ndarray of int, shape (n_episodes, horizon)
-    rewards : numpy.ndarray of float, shape (n_episodes, horizon)
-    alive : numpy.ndarray of bool, shape (n_episodes, horizon)
-    final_states : numpy.ndarray, shape (n_episodes,) or (n_episodes, obs_dim)
-        The state after each episode's last step: terminal, or where a truncated episode was cut off.
-    terminated : numpy.ndarray of bool, shape (n_episodes,)
-        Whether the episode reached a terminal state (otherwise ``max_steps`` cut it off).
-    gamma : float
-        The discount that defines the returns.
-    """
-
-    states: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    alive: np.ndarray
-    final_states: np.ndarray
-    terminated: np.ndarray
-    gamma: float
-
-    def __post_init__(self) -> None:
-        shape = np.shape(self.states)
-        if len(shape) not in (2, 3) or shape[0] == 0:
-            raise ValueError(
-                "batch has no episodes: states must have shape (n_episodes >= 1, horizon) or "
-                f"(n_episodes >= 1, horizon, obs_dim); got {shape}"
-            )
-        for name in ("actions", "rewards", "alive"):
-            check_shape(name, np.asarray(getattr(self, name)), shape[:2])
-        check_shape("final_states", np.asarray(self.final_states), (shape[0], *shape[2:]))
-        check_shape("terminated", np.asarray(self.terminated), shape[:1])
-        as_unit_interval("gamma", self.gamma)
-        alive, rewards = np.asarray(self.alive), np.asarray(self.rewards)
-        for name in ("alive", "terminated"):
-            if np.asarray(getattr(self, name)).dtype != np.bool_:
-                raise TypeError(f"{name} must be a boolean array; got dtype {np.asarray(getattr(self, name)).dtype}")
-        gap = alive[:, 1:] & ~alive[:, :-1]
-        if gap.any():
-            i, t = (int(k) for k in np.argwhere(gap)[0])
-            raise ValueError(
-                f"alive must be True on each episode's steps and False after its end; episode {i} is alive again "
-                f"at step {t + 1} after ending"
-            )
-        if not (np.issubdtype(rewards.dtype, np.floating) or np.issubdtype(rewards.dtype, np.integer)):
-            raise TypeError(f"rewards must be an array of real numbers; got dtype {rewards.dtype}")
-        _check_where("rewards", ~np.isfinite(rewards), "finite numbers", rewards)
-        _check_where("rewards", ~alive & (rewards != 0), "0 in the padding after an episode's end", rewards)
-        indices = (
-            {"actions": self.actions}
-            if self.has_observations
-            else {"actions": self.actions, "states": self.states, "final_states": self.final_states}
-        )
-        for name, value in indices.items():
-            value = np.asarray(value)
-            if not np.issubdtype(value.dtype, np.integer):
-                raise TypeError(f"{name} must be an array of integer indices; got dtype {value.dtype}")
-            _check_where(name, value < 0, "non-negative indices", value)
-        if self.has_observations:
-            _check_where(
-                "states", ~np.isfinite(np.asarray(self.states, dtype=float)), "finite observations", self.states
-            )
-
-    @property
-    def n_episodes(self) -> int:
-        return self.actions.shape[0]
-
-    @property
-    def has_observations(self) -> bool:
-        """True when ``states`` holds observation vectors (from an environment), not state indices."""
-        return np.ndim(self.states) == 3
-
-    def subset(self, episodes: slice | np.ndarray) -> Batch:
-        """The batch of the selected episodes (a slice, indices or a boolean mask)."""
-        return Batch(
-            states=self.states[episodes],
-            actions=self.actions[episodes],
-            rewards=self.rewards[episodes],
-            alive=self.alive[episodes],
-            final_states=self.final_states[episodes],
-            terminated=self.terminated[episodes],
-            gamma=self.gamma,
-        )
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """The number of steps of every episode."""
-        return self.alive.sum(axis=1)
-
-    def discounts(self) -> np.ndarray:
-        r""":math:`\gamma^t` for every step, shape (n_episodes, horizon)."""
-        return np.broadcast_to(self.gamma ** np.arange(self.actions.shape[1]), self.actions.shape)
-
-    def returns_to_go(self) -> np.ndarray:
-        r"""The discounted return from each step, :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, shape (n, horizon)."""
-        return discounted_suffix_sums(self.rewards, self.gamma)
-
-    def returns(self) -> np.ndarray:
-        r"""The discounted return of every episode, :math:`G_0 = \sum_t \gamma^t r_t`, shape (n_episodes,)."""
-        return self.rewards @ (self.gamma ** np.arange(self.rewards.shape[1]))
-
-
-def _check_where(name: str, bad: np.ndarray, expected: str, value: np.ndarray) -> None:
-    """Raise naming ``name`` and the first offending entry if ``bad`` holds anywhere."""
-    if bad.any():
-        index = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must hold {expected}; got {value[index]} at index {index}")
+from pgbook.policies import Policy, policy_table
 
 
 def sample_episodes(

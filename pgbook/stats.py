@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from scipy.special import stdtrit
 
-from pgbook.estimators import GradientEstimate
-from pgbook.validation import as_count, as_real_array, check_shape
+from pgbook.arguments import as_count, as_real_array, check_shape
+from pgbook.gradient_estimate import GradientEstimate
 
 
 def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
@@ -116,3 +116,12 @@ def _check_exact(estimate: GradientEstimate, exact: Any) -> np.ndarray:
     exact = as_real_array("exact", exact)
     check_shape("exact", exact, estimate.per_episode.shape[1:])
     return exact
+
+
+def leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    r"""For each i, :math:`\sum_{j \ne i} w_j v_j / \sum_{j \ne i} w_j` (0 where the other weights are all 0)."""
+    if values.size < 2:
+        raise ValueError("a baseline estimated from the batch needs at least two episodes")
+    numerator = np.sum(weights * values) - weights * values
+    denominator = np.sum(weights) - weights
+    return np.divide(numerator, denominator, out=np.zeros_like(values), where=denominator > 0)

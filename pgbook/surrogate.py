@@ -32,11 +32,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from pgbook.estimators import GradientEstimate, score_sums
-from pgbook.evaluation import advantages, discounted_visitation, exact_objective, policy_table
+from pgbook.batch import Batch
+from pgbook.estimators import score_sums
+from pgbook.evaluation import advantages, discounted_visitation, exact_objective
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.sampling import Batch
+from pgbook.policies import Policy, policy_table
 
 
 def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:

@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from pgbook.estimators import Estimator, GradientEstimate, estimator_output
-from pgbook.evaluation import exact_objective, policy_table
+from pgbook.arguments import as_count, as_real_array, as_seed
+from pgbook.estimators import Estimator, estimator_output
+from pgbook.evaluation import exact_objective
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
 from pgbook.stats import cosine_similarity
-from pgbook.validation import as_count, as_real_array, as_seed
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,6 @@ def reinforce_runs(
         _per_run("baseline_step_size", baseline_step_size, n_runs, minimum_exclusive=False) if learn_baseline else 0.0
     )
     rng = as_seed("seed", seed)
-    n_pairs = mdp.n_states * mdp.n_actions
     baselines = np.zeros(n_runs)
     returns = np.empty((n_runs, n_episodes))
     parameters = np.empty((n_runs, n_episodes, *policy.param_shape))
@@ -102,11 +102,10 @@ def reinforce_runs(
             if learn_baseline:
                 baselines = baselines + baseline_rate * np.where(batch.alive[:, t], errors[:, t], 0.0)
         weights = batch.discounts() * errors * batch.alive
-        pair = (np.arange(n_runs)[:, None] * mdp.n_states + batch.states) * mdp.n_actions + batch.actions
-        counts = np.bincount(pair[batch.alive], weights=weights[batch.alive], minlength=n_runs * n_pairs)
+        counts = batch.pair_counts(weights, mdp.n_states, mdp.n_actions)
         # Σ_{s,a} counts_r(s, a) ∇ log π_r(a|s) for every run r, in one backward pass (run r's table
         # depends on its own θ_r only).
-        (steps,) = torch.autograd.grad(log_pi, theta_tensor, grad_outputs=torch.from_numpy(counts).view(log_pi.shape))
+        (steps,) = torch.autograd.grad(log_pi, theta_tensor, grad_outputs=torch.from_numpy(counts))
         theta += (step_size * steps.numpy().reshape(n_runs, -1)).reshape(theta.shape)
     return RunsHistory(returns, parameters)
 

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from pgbook.evaluation import action_values, policy_table
+from pgbook.arguments import as_count, as_real_array
+from pgbook.evaluation import action_values
 from pgbook.gradients import _torch_evaluation
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.validation import as_count, as_real_array
+from pgbook.policies import Policy, policy_table
 
 
 def _undiscounted(mdp: FiniteMDP) -> FiniteMDP:

@@ -32,12 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.estimators import GradientEstimate
-from pgbook.evaluation import policy_table
+from pgbook.arguments import as_real_array, check_shape
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes
-from pgbook.validation import as_real_array, check_shape
 
 
 @dataclass(frozen=True)
@@ -141,8 +140,18 @@ def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.nda
     choice). Where every score is 0 (one action, say) any baseline does; V(s) is returned there.
     """
     pi = policy_table(mdp, policy, theta)
-    q_values = mdp.action_values(pi)
-    weights = pi * np.sum(policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1) ** 2, axis=2)
+    return score_weighted_values(pi, policy.score(theta), mdp.action_values(pi))
+
+
+def score_weighted_values(pi: np.ndarray, score: np.ndarray, q_values: np.ndarray) -> np.ndarray:
+    r""":func:`optimal_state_baseline` from the tables ``pi[s, a]``, ``score[s, a, ...]`` (any number of parameter
+    axes) and ``q_values[s, a]``: :math:`\sum_a \pi(a|s) \|\mathrm{score}(s,a)\|^2 Q(s,a) / \sum_a \pi(a|s)
+    \|\mathrm{score}(s,a)\|^2`, and :math:`\sum_a \pi(a|s) Q(s,a)` where every score is 0.
+
+    >>> score_weighted_values(np.array([[0.5, 0.5]]), np.array([[[1.0], [3.0]]]), np.array([[2.0, 0.0]]))
+    array([0.2])
+    """
+    weights = pi * np.sum(score.reshape(*pi.shape, -1) ** 2, axis=2)
     totals = weights.sum(axis=1)
     values = np.einsum("sa,sa->s", pi, q_values)
     weighted = np.einsum("sa,sa->s", weights, q_values)

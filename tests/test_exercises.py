@@ -342,6 +342,7 @@ def test_part_three_checks_cannot_be_passed_with_the_library_function():
         (exercises.check_compatible_fit, compatible_fit, "compatible_fit"),
         (exercises.check_soft_policy_iteration, soft_step_by_library, "natural_gradient"),
         (exercises.check_performance_difference_sum, difference_by_library, "performance_difference"),
+        (exercises.check_optimal_state_baseline, pg.variance.score_weighted_values, "score_weighted_values"),
     ):
         for answer in (library, swallowing(library)):
             verdict = check(answer)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import pgbook as pg
-from pgbook.checking import _run
+from pgbook.estimator_check import _run
 from pgbook.mistakes import CATALOGUE, diagnose, expected_gradient, mistake
 
 N_EPISODES = 20_000

@@ -141,7 +141,7 @@ def test_autodiff_jacobians_match_central_differences(problem):
 def test_visitation_total_is_the_expected_discounted_episode_length():
     """Σ_s d(s) = E[(1 − γ^T)/(1 − γ)], checked by Monte Carlo (4.5 standard errors: a false failure has
     probability 6.8e-6); on this γ = 0.95 problem it is clearly not the expected length E[T]."""
-    problem = pg.checking.standard_problems()[3]
+    problem = pg.estimator_check.standard_problems()[3]
     mdp, policy, theta = problem.mdp, problem.policy, problem.theta
     total = pg.discounted_visitation(mdp, policy, theta).sum()
     batch = pg.sample_episodes(mdp, policy, theta, 100_000, max_steps=1_000, seed=5)

@@ -38,12 +38,15 @@ import traitlets
 from matplotlib import colormaps
 from PIL import Image
 
-from pgbook.estimators import GradientEstimate, advantage_estimator, reinforce, reward_to_go
-from pgbook.evaluation import advantages, exact_objective, policy_table, state_values
-from pgbook.gradients import exact_gradient, finite_difference
+from pgbook.batch import Batch
+from pgbook.estimators import advantage_estimator, reinforce, reward_to_go
+from pgbook.evaluation import advantages, exact_objective, state_values
+from pgbook.finite_differences import finite_difference
+from pgbook.gradient_estimate import GradientEstimate
+from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
-from pgbook.sampling import Batch, sample_episodes
+from pgbook.policies import Policy, policy_table
+from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity
 
 ESTIMATORS = ("REINFORCE", "reward-to-go", "exact advantage")

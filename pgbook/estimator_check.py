@@ -14,15 +14,17 @@ from typing import Any
 import numpy as np
 
 from pgbook import envs
-from pgbook.estimators import Estimator, GradientEstimate, estimator_output, reinforce, reward_to_go
+from pgbook.arguments import as_count, as_seed
+from pgbook.batch import Batch
+from pgbook.estimators import Estimator, estimator_output, reinforce, reward_to_go
 from pgbook.evaluation import state_values
+from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.mistakes import Diagnosis, diagnose
 from pgbook.policies import Policy, TabularSoftmax
-from pgbook.sampling import Batch, sample_episodes
+from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, relative_variance, two_sided_threshold, z_scores
-from pgbook.validation import as_count, as_seed
 
 REPLICATES = 32  # sub-batches used when an estimator returns only its mean
 
@@ -172,7 +174,7 @@ def check_estimator(
         raise ValueError("problems must hold at least one Problem (None runs the standard suite); got none")
     for problem in problems:
         if not isinstance(problem, Problem):
-            raise TypeError(f"problems must hold pgbook.checking.Problem objects; got {type(problem).__name__}")
+            raise TypeError(f"problems must hold pgbook.estimator_check.Problem objects; got {type(problem).__name__}")
     n_components = sum(int(np.prod(problem.policy.param_shape)) for problem in problems)
     results, estimates = [], []
     for problem in problems:

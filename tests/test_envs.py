@@ -54,6 +54,9 @@ def test_short_corridor_optimum():
     assert np.isclose(-result.fun, -6 - 4 * np.sqrt(2), rtol=1e-12)
     gradient = pg.exact_gradient(mdp, policy, pg.envs.corridor_params(2 - np.sqrt(2)))
     assert np.abs(gradient).max() < 1e-12
+    p_star, j_star = pg.envs.corridor_optimum()  # the library's one home for the closed form, against both
+    assert abs(result.x - p_star) < 1e-6 and p_star == pytest.approx(2 - np.sqrt(2), rel=1e-15)
+    assert np.isclose(-result.fun, j_star, rtol=1e-12) and j_star == pytest.approx(-6 - 4 * np.sqrt(2), rel=1e-15)
 
 
 @pytest.mark.parametrize(

@@ -100,8 +100,8 @@ def test_an_estimator_returning_zeros_fails(estimator):
 def flat_problems():
     flat, single = pg.TabularSoftmax(1, 2), pg.TabularSoftmax(1, 1)
     return [
-        pg.checking.Problem("flat bandit", pg.envs.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
-        pg.checking.Problem("one-armed bandit", pg.envs.bandit([2.0]), single, single.init_params(seed=0), 1),
+        pg.estimator_check.Problem("flat bandit", pg.envs.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
+        pg.estimator_check.Problem("one-armed bandit", pg.envs.bandit([2.0]), single, single.init_params(seed=0), 1),
     ]
 
 
@@ -150,5 +150,5 @@ def test_a_torch_estimator_can_wrap_the_arrays_without_warnings():
 def test_an_empty_problem_list_is_refused():
     with pytest.raises(ValueError, match="problems must hold at least one Problem"):
         pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), problems=[])
-    with pytest.raises(TypeError, match="problems must hold pgbook.checking.Problem objects"):
+    with pytest.raises(TypeError, match="problems must hold pgbook.estimator_check.Problem objects"):
         pg.check_estimator(lambda b, p, t: pg.reinforce(b, p, t), problems=["corridor"])
