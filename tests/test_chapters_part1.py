@@ -354,3 +354,135 @@ def test_preface_table_defines_the_symbols_part_one_uses(built_book):
         "relative variance",
     ):
         assert meaning in table.replace("'", "’"), meaning
+
+
+# ---- a text that links (issue 12, items 5 and 6) ----------------------------------------------------------------
+
+CHAPTER_NUMBERS = {name: number for number, name in enumerate(PART_ONE[1:], start=1)}
+
+
+def article(built_book, name):
+    """The page's own text as HTML: the article, without the sidebar and the previous/next links."""
+    source = (built_book / "book" / f"{name}.html").read_text()
+    return source[source.index('<article class="bd-article">') : source.index("</article>")]
+
+
+@pytest.mark.parametrize("name", PART_ONE)
+def test_part_one_links_to_other_chapters_and_to_the_api(built_book, name):
+    body = article(built_book, name)
+    links = re.findall(r'<a class="reference internal" href="([a-z-]+)\.html[#"]', body)
+    chapters = set(links) - {"api", "references", name}
+    assert chapters, f"{name}: no link to another chapter"
+    api = set(re.findall(r'<a class="reference internal" href="api\.html#(pgbook\.[\w.]+)"', body))
+    assert len(api) >= 3, f"{name}: {len(api)} distinct library names linked to the API page"
+    # a library name in the prose is a link, not a bare literal (a call with its arguments may stay literal)
+    literals = [plain(code) for code in re.findall(r'<code class="docutils literal notranslate">(.*?)</code>', body)]
+    bare = [text for text in literals if re.fullmatch(r"pg(book)?\.[\w.]+(\(\))?", text)]
+    assert not bare, f"{name}: library names not linked: {bare}"
+
+
+@pytest.mark.parametrize("name", PART_ONE[1:])
+def test_part_one_chapters_sections_and_equations_are_numbered_and_cited(built_book, name):
+    body = article(built_book, name)
+    number = CHAPTER_NUMBERS[name]
+    (title,) = re.findall(r"<h1>(.*?)</h1>", body)
+    assert plain(title).startswith(f"{number}. "), plain(title)
+    sections = [plain(heading) for heading in re.findall(r"<h2>(.*?)</h2>", body)]
+    assert sections and all(re.match(rf"{number}\.\d+\. ", section) for section in sections), sections
+    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', body)
+    assert equations and all(int(chapter) == number for chapter, _ in equations), equations
+    assert re.search(r'href="[a-z-]*(\.html)?#equation-[a-z-]+"', body), f"{name}: no equation is cited"
+
+
+def test_the_preface_is_not_numbered(built_book):
+    body = article(built_book, "intro")
+    assert 'class="section-number"' not in body
+
+
+@pytest.mark.parametrize(
+    ("name", "environments"),
+    [
+        ("log-derivative-trick", {"proof lemma": 1, "proof": 1}),
+        ("policy-gradient-theorem", {"proof theorem": 2, "proof": 2}),
+        ("reinforce", {"proof lemma": 1, "proof": 1}),
+    ],
+)
+def test_theorems_lemmas_and_proofs_are_environments(built_book, name, environments):
+    body = article(built_book, name)
+    found = re.findall(r'<div class="(proof(?: theorem| lemma)?) admonition"', body)
+    for kind, count in environments.items():
+        assert found.count(kind) == count, (kind, found)
+    captions = re.findall(r'<span class="caption-number">((?:Theorem|Lemma) [\d.]+) </span>', body)
+    assert len(captions) == sum(count for kind, count in environments.items() if kind != "proof"), captions
+    assert re.search(r'<a class="reference internal" href="#[a-z-]+">(Theorem|Lemma) [\d.]+</a>', body), (
+        f"{name}: the text does not cite its theorem or lemma"
+    )
+
+
+@pytest.mark.parametrize("name", PART_ONE[1:])
+def test_exercises_are_numbered_with_folded_solutions(built_book, name):
+    body = article(built_book, name)
+    exercises = re.findall(r'<div class="exercise admonition" id="([a-z-]+)">', body)
+    solutions = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', body)]
+    assert exercises and len(solutions) == len(exercises), (exercises, len(solutions))
+    for start in solutions:
+        solution = body[start : body.index("</section>", start)]
+        assert "Solution to" in plain(solution)
+        if "cell_output" in solution:  # a checked solution: its verdict is inside the fold, and positive
+            verdict = plain(solution)
+            assert "Correct." in verdict or "PASSED" in verdict, verdict[-300:]
+
+
+def code_cells(name):
+    """(options, source) of each code cell of a chapter's MyST source."""
+    chapter = (ROOT / "book" / f"{name}.md").read_text()
+    cells = []
+    for block in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter, re.S):
+        options = ""
+        if block.startswith("---\n"):
+            options, _, block = block[4:].partition("---\n")
+        elif block.startswith(":tags:"):
+            options, _, block = block.partition("\n")
+        cells.append((options, block))
+    return cells
+
+
+@pytest.mark.parametrize("name", PART_ONE)
+def test_long_plotting_cells_are_folded_and_library_calls_stay_visible(name):
+    cells = code_cells(name)
+    assert cells, name
+    for options, source in cells:
+        folded = "hide-input" in options
+        lines = source.strip().count("\n") + 1
+        if ("plt." in source or "ax." in source) and lines > 15:
+            assert folded, f"{name}: a plotting cell of {lines} lines is not folded:\n{source[:200]}"
+        if folded:
+            assert "pg." not in source, f"{name}: a folded cell calls the library:\n{source[:200]}"
+
+
+@pytest.mark.parametrize("name", [*PART_ONE, "api", "references"])
+def test_no_raw_rest_on_the_page(built_book, name):
+    text = plain(article(built_book, name))
+    assert not re.search(r":(math|func|class|cite):`", text), f"{name}: raw reST on the page"
+
+
+def test_citations_read_the_same_in_the_text_and_in_the_list(built_book):
+    references = (built_book / "book" / "references.html").read_text()
+    labels = dict(
+        re.findall(
+            r'<div class="citation" id="([^"]+)" role="doc-biblioentry">\s*<span class="label">'
+            r'<span class="fn-bracket">\[</span>([^<]+)<',
+            references,
+        )
+    )
+    assert len(labels) >= 20
+    wrong = [label for label in labels.values() if not re.fullmatch(r"[A-Z][^\[\]]*, \d{4}[a-z]?", label)]
+    assert not wrong, f"labels not in the text's author-year style: {wrong}"
+    assert len(set(labels.values())) == len(labels), "two works share a label"
+    cited = 0
+    for name in PART_ONE:
+        for target, text in re.findall(r'href="references\.html#([^"]+)"[^>]*>([^<]+)</a>', article(built_book, name)):
+            label = labels[target]
+            assert label == text or label.endswith(f", {text}"), (name, text, label)
+            cited += 1
+    assert cited >= 8

@@ -1,0 +1,63 @@
+"""The book's own Sphinx extensions (book/_ext), without building the book.
+
+The built pages are checked in tests/test_chapters_part1.py; these pin down the pieces: where a ``pg.X``
+reference goes, how the reference list labels a work, and which lines a ``:no-docstring:`` listing keeps.
+"""
+
+import inspect
+import sys
+
+import pytest
+from pybtex.database import parse_file
+
+import pgbook as pg
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import citation_labels  # noqa: E402
+import code_listing  # noqa: E402
+import library_links  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("written", "documented"),
+    [
+        ("pg.state_values", "pgbook.evaluation.state_values"),
+        ("pgbook.state_values", "pgbook.evaluation.state_values"),
+        ("pg.GradientEstimate", f"{pg.GradientEstimate.__module__}.GradientEstimate"),
+        ("pg.envs.short_corridor", "pgbook.envs.short_corridor"),
+        ("pg.envs", "pgbook.envs"),
+        ("pg.mistakes.CATALOGUE", "pgbook.mistakes.CATALOGUE"),
+    ],
+)
+def test_a_library_reference_goes_where_the_name_is_defined(written, documented):
+    assert library_links.defined_at(written) == documented
+
+
+@pytest.mark.parametrize("written", ["pg.no_such_name", "pgbook.envs.no_such_name", "np.mean", "pg.np.mean"])
+def test_a_name_the_library_does_not_have_stays_unresolved(written):
+    assert library_links.defined_at(written) is None
+
+
+def test_the_reference_list_is_labelled_author_year():
+    entries = parse_file(ROOT / "book" / "references.bib").entries
+    formatted = {entry.key: entry.label for entry in citation_labels.AuthorYearStyle().format_entries(entries.values())}
+    for key, entry in entries.items():
+        last_names = [" ".join(person.last_names) for person in entry.persons["author"]]
+        author = {1: last_names[0], 2: " and ".join(last_names)}.get(len(last_names), f"{last_names[0]} et al.")
+        assert formatted[key].rstrip("ab") == f"{author}, {entry.fields['year']}", key
+    assert len(set(formatted.values())) == len(formatted), "two works share a label"
+    assert formatted["kakade2001natural"] == "Kakade, 2001a" and formatted["kakade2001optimizing"] == "Kakade, 2001b"
+
+
+def test_a_listing_without_docstring_keeps_signature_and_body():
+    source = inspect.getsource(pg.surrogate.off_policy_gradient).splitlines()
+    first, last, length = code_listing.docstring_lines(str(ROOT / "pgbook" / "surrogate.py"), "off_policy_gradient")
+    assert length == len(source)
+    docstring = source[first - 1 : last]
+    assert docstring[0].strip().lstrip("rR").startswith('"""') and docstring[-1].strip().endswith('"""')
+    kept = source[: first - 1] + source[last:]
+    assert kept[0].startswith("def off_policy_gradient(") and kept[-1] == source[-1]
+    assert '"""' not in "\n".join(kept) and ":math:" not in "\n".join(kept)
