@@ -10,6 +10,7 @@ they follow every edit of the library. An object without a docstring is an error
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
@@ -22,7 +23,7 @@ def docstring_lines(filename: str, pyobject: str) -> tuple[int, int, int]:
     """(first, last) line of `pyobject`'s docstring counted from the first line ``:pyobject:`` shows, and
     that listing's length, all 1-based."""
     _, start, end = ModuleAnalyzer.for_file(filename, "").find_tags()[pyobject]
-    scope: ast.AST = ast.parse(open(filename, encoding="utf-8").read())
+    scope: ast.AST = ast.parse(Path(filename).read_text(encoding="utf-8"))
     for name in pyobject.split("."):
         scope = next(
             child
