@@ -23,7 +23,10 @@ ALIASES = ("pg.", "pgbook.")
 
 
 def defined_at(target: str) -> str | None:
-    """``pgbook.evaluation.state_values`` for ``pg.state_values``; None if the library has no such name."""
+    """``pgbook.evaluation.state_values`` for ``pg.state_values``; None if the library has no such name.
+
+    Data without a ``__qualname__`` (``pg.mistakes.CATALOGUE``) is documented where the name is:
+    ``pgbook.mistakes.CATALOGUE``."""
     prefix = next((alias for alias in ALIASES if target.startswith(alias)), None)
     if prefix is None:
         return None
@@ -37,7 +40,9 @@ def defined_at(target: str) -> str | None:
         return obj.__name__
     obj = inspect.unwrap(obj) if callable(obj) else obj
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not (module and qualname) or not module.startswith("pgbook"):
+    if not (module and qualname):  # data (pg.mistakes.CATALOGUE): documented where the name is
+        return "pgbook." + target[len(prefix) :]
+    if not module.startswith("pgbook"):
         return None
     return f"{module}.{qualname}"
 
