@@ -71,7 +71,10 @@ def test_interactive_figures_have_a_static_version(built_book, name):
 def test_exercise_solutions_pass_their_checks_and_are_folded(built_book, name):
     source, text = page_text(built_book, name)
     assert "Correct." in text and "Not yet." not in text
-    assert "tag_hide-input" in source, "the solution cell's source is folded"
+    # the checked solution is folded: inside a {solution} dropdown (sphinx-exercise), or a hide-input cell
+    folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
+    inside = any("Correct." in source[start : source.index("</section>", start)] for start in folded)
+    assert inside or "tag_hide-input" in source, "the solution cell's source is folded"
 
 
 def test_reinforce_exercise_passes_check_estimator(built_book):
