@@ -4,6 +4,7 @@ held against an oracle computed here, independently of the library function that
 Every pattern must match: a page whose wording changed fails here rather than passing with nothing checked.
 """
 
+import html
 import itertools
 
 import numpy as np
@@ -296,3 +297,149 @@ def test_training_shows_the_loop_not_the_batching_trick():
 def test_part_two_exercise_solutions_pass(built_book, page, verdict):
     _, text = page_text(built_book, page)
     assert "Correct. " + verdict in text
+
+
+# A text that links (issue 12, items 5 and 6), Parts II and III ---------------------------------------------
+
+# Parts I-III are numbered across parts: Part II's chapters are 6-9, Part III's 10-15.
+LINKED_CHAPTERS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "variance-reduction",
+            "actor-critic",
+            "continuous-actions",
+            "training",
+            "compatible-features",
+            "natural-gradient",
+            "convergence",
+            "deterministic-policy-gradient",
+            "is-it-a-gradient",
+            "surrogate-objectives",
+        ],
+        start=6,
+    )
+}
+# the numbered environments each chapter states (sphinx-proof), and the exercises it sets (sphinx-exercise)
+ENVIRONMENTS = {
+    "variance-reduction": {"proof lemma": 1, "proof": 1},
+    "compatible-features": {"proof theorem": 1, "proof": 1},
+    "natural-gradient": {"proof theorem": 1, "proof": 1},
+    "convergence": {"proof lemma": 1, "proof": 1},
+    "deterministic-policy-gradient": {"proof theorem": 1, "proof": 1},
+    "is-it-a-gradient": {"proof theorem": 1, "proof": 1},
+    "surrogate-objectives": {"proof theorem": 1, "proof": 0},
+}
+EXERCISES = {name: 2 if name == "natural-gradient" else 1 for name in LINKED_CHAPTERS}
+LIBRARY_CALL = re.compile(r"\b(pg|lqr|uf|su|deterministic)\.\w")  # the library, under the chapters' names for it
+
+
+def plain(fragment):
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def article(built_book, name):
+    """The page's own text as HTML: the article, without the sidebar and the previous/next links."""
+    source = (built_book / "book" / f"{name}.html").read_text()
+    return source[source.index('<article class="bd-article">') : source.index("</article>")]
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_chapter_links_to_other_chapters_and_to_the_api(built_book, name):
+    body = article(built_book, name)
+    links = re.findall(r'<a class="reference internal" href="([a-z-]+)\.html[#"]', body)
+    chapters = set(links) - {"api", "references", name}
+    assert len(chapters) >= 2, f"{name}: links to {chapters} only"
+    api = set(re.findall(r'<a class="reference internal" href="api\.html#(pgbook\.[\w.]+)"', body))
+    assert len(api) >= 4, f"{name}: {len(api)} distinct library names linked to the API page"
+    # a library name in the prose is a link, not a bare literal (a call with its arguments may stay literal)
+    literals = [plain(code) for code in re.findall(r'<code class="docutils literal notranslate">(.*?)</code>', body)]
+    bare = [text for text in literals if re.fullmatch(r"pg(book)?\.[\w.]+(\(\))?", text)]
+    assert not bare, f"{name}: library names not linked: {bare}"
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_chapter_sections_and_equations_are_numbered_and_cited(built_book, name):
+    body = article(built_book, name)
+    number = LINKED_CHAPTERS[name]
+    (title,) = re.findall(r"<h1>(.*?)</h1>", body)
+    assert plain(title).startswith(f"{number}. "), plain(title)
+    sections = [plain(heading) for heading in re.findall(r"<h2>(.*?)</h2>", body)]
+    assert sections and all(re.match(rf"{number}\.\d+\. ", section) for section in sections), sections
+    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', body)
+    assert equations and all(int(chapter) == number for chapter, _ in equations), equations
+    cited = re.findall(r'<a class="reference internal" href="(?:[a-z-]+\.html)?#equation-([\w-]+)"', body)
+    assert any(label.startswith(f"{name}-") for label in cited), f"{name}: none of its equations is cited: {cited}"
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_theorems_lemmas_and_proofs_are_environments_the_text_cites(built_book, name):
+    body = article(built_book, name)
+    found = re.findall(r'<div class="(proof(?: theorem| lemma)?) admonition"', body)
+    expected = ENVIRONMENTS.get(name, {})
+    assert {kind: found.count(kind) for kind in ("proof theorem", "proof lemma", "proof")} == {
+        kind: expected.get(kind, 0) for kind in ("proof theorem", "proof lemma", "proof")
+    }, (name, found)
+    statements = sum(count for kind, count in expected.items() if kind != "proof")
+    captions = re.findall(r'<span class="caption-number">((?:Theorem|Lemma) [\d.]+) </span>', body)
+    assert len(captions) == statements, captions
+    if statements:
+        assert re.search(r'<a class="reference internal" href="#[a-z-]+">(Theorem|Lemma) [\d.]+</a>', body), (
+            f"{name}: the text does not cite its theorem or lemma"
+        )
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_exercises_are_numbered_with_folded_solutions_that_pass(built_book, name):
+    body = article(built_book, name)
+    exercises = re.findall(r'<div class="exercise admonition" id="([a-z-]+)">', body)
+    solutions = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', body)]
+    assert len(exercises) == len(solutions) == EXERCISES[name], (exercises, len(solutions))
+    for start in solutions:
+        solution = body[start : body.index("</section>", start)]
+        assert "Solution to" in plain(solution)
+        assert "Correct." in plain(solution), "the checked solution and its verdict are inside the fold"
+    assert "Not yet." not in plain(body)
+
+
+def code_cells(name):
+    """(options, source) of each code cell of a chapter's MyST source."""
+    cells = []
+    for block in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter_source(name), re.S):
+        options = ""
+        if block.startswith("---\n"):
+            options, _, block = block[4:].partition("---\n")
+        elif block.startswith(":tags:"):
+            options, _, block = block.partition("\n")
+        cells.append((options, block))
+    return cells
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_long_plotting_cells_are_folded_and_library_calls_stay_visible(name):
+    cells = code_cells(name)
+    assert len(cells) > 3, name
+    folded_cells = 0
+    for options, source in cells:
+        folded = "hide-input" in options
+        folded_cells += folded
+        lines = source.strip().count("\n") + 1
+        if re.search(r"\b(plt|ax\w*|fig|figure)\.\w+\(", source) and lines > 15:
+            assert folded, f"{name}: a plotting cell of {lines} lines is not folded:\n{source[:200]}"
+        if folded:
+            assert not LIBRARY_CALL.search(source), f"{name}: a folded cell calls the library:\n{source[:200]}"
+    assert folded_cells, f"{name}: nothing is folded"
+
+
+@pytest.mark.parametrize("name", LINKED_CHAPTERS)
+def test_no_raw_rest_on_the_page_and_listings_without_docstrings(built_book, name):
+    body = article(built_book, name)
+    text = plain(body)
+    assert not re.search(r":(math|func|class|meth|cite|eq|doc|ref):`", text), f"{name}: raw reST on the page"
+    assert not re.search(r"\{(doc|ref|eq|func|class|prf:ref)\}`", text), f"{name}: a MyST role left unrendered"
+    # the library listings (literalinclude :pyobject:) show signature and body, without the reST docstring
+    highlighted = re.findall(r'<div class="highlight-\w+ notranslate">(.*?)</pre>', body, re.S)
+    blocks = [plain(block) for block in highlighted]
+    for function in re.findall(r":pyobject: (\w+)", chapter_source(name)):
+        (listing,) = [code for code in blocks if re.match(rf"\s*def {function}\(", code)]
+        assert "return" in listing and '"""' not in listing, f"{name}: the listing of {function} prints its docstring"

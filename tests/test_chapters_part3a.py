@@ -29,7 +29,10 @@ def assert_frames(source, at_least):
 
 def assert_exercises_pass(source, text, count):
     assert text.count("Correct.") == count and "Not yet." not in text
-    assert "tag_hide-input" in source
+    # each checked solution is folded: inside a sphinx-exercise {solution} dropdown
+    folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
+    assert len(folded) == count
+    assert all("Correct." in source[start : source.index("</section>", start)] for start in folded)
 
 
 # Compatible function approximation ---------------------------------------------------------------------------

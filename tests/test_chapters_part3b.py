@@ -24,7 +24,9 @@ def test_pages_ran_and_have_their_parts(built_book, name):
     source, text = page_text(built_book, name)
     assert "Traceback" not in text and not re.search(r"\b\w+Error:", text)
     assert "Correct." in text and "Not yet." not in text  # the exercise's solution passes its check
-    assert "tag_hide-input" in source
+    folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
+    assert len(folded) == 1 and "Correct." in source[folded[0] : source.index("</section>", folded[0])]
+    assert "tag_hide-input" in source  # the long plotting cells are folded
     figures = re.findall(r'<div class="pgbook-frames" id="(pgbook-[0-9a-f]+)">(.*?)</div>', source, re.S)
     assert len(figures) == 1 and len(re.findall(r"data:image/png;base64,", figures[0][1])) >= 8
     assert re.search(r'<img [^>]*src="[^"]*_images/[^"]+\.png"', source), "the page's static figure is missing"
