@@ -36,13 +36,19 @@ def test_the_environment_opens_markdown_chapters_as_notebooks():
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
+def served(tmp_path_factory):
+    """The server's folder: a copy of the book's chapters (a test may add a notebook of its own)."""
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "book", folder / "book")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory, served):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     home = tmp_path_factory.mktemp("home")  # no user settings of the machine's own
-    served = tmp_path_factory.mktemp("served")
-    shutil.copytree(ROOT / "book", served / "book")
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
          "--IdentityProvider.token=pgbook-test", f"--ServerApp.root_dir={served}"],
@@ -62,7 +68,7 @@ def jupyterlab(tmp_path_factory):
                 raise RuntimeError("JupyterLab did not start within 300 s") from None
             time.sleep(1)
     try:
-        yield url, served
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -70,19 +76,18 @@ def jupyterlab(tmp_path_factory):
 
 def open_chapter(chromium, jupyterlab, name):
     """Open ``book/<name>.md`` by the URL a Binder launch button uses; wait until its cells are on the page."""
-    url, _ = jupyterlab
     page = chromium.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(300_000)  # the kernel's first cell imports torch: minutes on a loaded machine
-    page.goto(f"{url}/lab/tree/book/{name}.md?token=pgbook-test")
+    page.goto(f"{jupyterlab}/lab/tree/book/{name}.md?token=pgbook-test")
     page.locator(".jp-NotebookPanel .jp-CodeCell").first.wait_for()
     return page
 
 
-def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, jupyterlab):
+def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, jupyterlab, served):
     """... and opening it changes nothing: its tab is not marked unsaved once the kernel is ready, and running a
     cell and saving leaves the chapter's file byte for byte as it was (Jupytext writes back the same markdown)."""
     page = open_chapter(chromium, jupyterlab, "reinforce")
-    chapter = jupyterlab[1] / "book" / "reinforce.md"
+    chapter = served / "book" / "reinforce.md"
     first_cell = page.locator(".jp-NotebookPanel .jp-CodeCell").first
     page.wait_for_function(
         "() => document.querySelector('.jp-NotebookPanel').innerText.includes('From the theorem to REINFORCE')"
