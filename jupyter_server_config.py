@@ -9,6 +9,10 @@ A chapter opened in JupyterLab, as a launch button opens it, changes nothing unt
 - Running a cell marks the notebook changed (its outputs), and autosave then saves it; Jupytext would write the
   chapter back in its own layout (its YAML style for the cells' options, for one). A save whose markdown is the
   chapter's own (same cells, same options: outputs are not part of it) leaves the file as it is.
+
+And a cell whose input the HTML book folds (tag ``hide-input``: plotting code, exercise checks) starts with its
+input folded in JupyterLab too (JupyterLab's own ``jupyter.source_hidden``, which is not written back: the tag
+stays the one setting).
 """
 
 import jupytext
@@ -20,6 +24,11 @@ from jupytext.async_contentsmanager import build_async_jupytext_contents_manager
 JupytextContentsManager = build_async_jupytext_contents_manager_class(AsyncLargeFileManager)
 
 
+def folded(notebook):
+    """The cells of a notebook (a dict) whose input the HTML book folds."""
+    return [cell for cell in notebook["cells"] if "hide-input" in cell.get("metadata", {}).get("tags", [])]
+
+
 class ChapterContentsManager(JupytextContentsManager):
     """Jupytext's contents manager, for which opening, running and saving a chapter leaves its file unchanged."""
 
@@ -27,15 +36,22 @@ class ChapterContentsManager(JupytextContentsManager):
         model = await super().get(path, content=content, type=type, format=format, **kwargs)
         if content and model["type"] == "notebook" and path.endswith(".md"):
             model["content"]["metadata"].setdefault("language_info", IPythonKernel.language_info)
+            for cell in folded(model["content"]):
+                cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
         return model
 
     async def save(self, model, path=""):
-        if model.get("type") == "notebook" and path.endswith(".md") and await self.file_exists(path):
-            saved = jupytext.read(self._get_os_path(path.strip("/")))
-            fmt = saved.metadata.get("jupytext", {}).get("text_representation", {})
-            fmt = {"extension": ".md", "format_name": fmt.get("format_name", "myst")}
-            if jupytext.writes(nbformat.from_dict(model["content"]), fmt) == jupytext.writes(saved, fmt):
-                return await super().get(path, content=False)
+        if model.get("type") == "notebook" and path.endswith(".md"):
+            for cell in folded(model["content"]):
+                cell["metadata"].get("jupyter", {}).pop("source_hidden", None)
+                if cell["metadata"].get("jupyter") == {}:
+                    del cell["metadata"]["jupyter"]
+            if await self.file_exists(path):
+                saved = jupytext.read(self._get_os_path(path.strip("/")))
+                fmt = saved.metadata.get("jupytext", {}).get("text_representation", {})
+                fmt = {"extension": ".md", "format_name": fmt.get("format_name", "myst")}
+                if jupytext.writes(nbformat.from_dict(model["content"]), fmt) == jupytext.writes(saved, fmt):
+                    return await super().get(path, content=False)
         return await super().save(model, path)
 
 

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jupytext
 import pytest
 
 from conftest import ROOT
@@ -100,6 +101,14 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
     tab = page.locator(".lm-TabBar-tab", has_text="reinforce.md")
     assert "jp-mod-dirty" not in tab.get_attribute("class"), "the chapter is marked unsaved on opening"
+    # The cells whose input the HTML book folds (plotting code) start folded here too.
+    cells = jupytext.read(chapter).cells
+    folded = [k for k, cell in enumerate(cells) if "hide-input" in cell.metadata.get("tags", [])]
+    assert folded, "the chapter has no folded cell to check"
+    hidden = page.locator(".jp-NotebookPanel .jp-Cell").evaluate_all(
+        "(cells) => cells.flatMap((cell, k) => cell.querySelector('.jp-InputPlaceholder') ? [k] : [])"
+    )
+    assert hidden == folded, f"cells with their input folded: {hidden}, in the HTML book: {folded}"
     # run the first cell with the kernel: it imports the library
     first_cell.click()
     page.keyboard.press("Shift+Enter")
