@@ -17,7 +17,7 @@ TORCH_CPU_INDEX ?= no
 # pip byte-compiles the installed files one at a time, most of the install's time: compileall does it on every
 # core instead. quiet=2 skips, as pip does, the few files that are not Python 3.11 (torch's 3.12 test helpers).
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBuild
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBuild jupyter_server_config.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	if [ "$(TORCH_CPU_INDEX)" = yes ]; \

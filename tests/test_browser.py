@@ -42,11 +42,12 @@ def site(built_book):
     server.server_close()
 
 
-def open_page(chromium, url, viewport=LAPTOP):
-    """Open ``url`` at ``viewport`` and wait until its equations are typeset; return the page and a list that
+def open_page(chromium, url, viewport=LAPTOP, mode="light"):
+    """Open ``url`` at ``viewport`` in the theme's light or dark mode (the reader's system setting, which the
+    theme follows by default) and wait until its equations are typeset; return the page and a list that
     collects every request leaving this machine and every console error, page error and failed response."""
     touch = viewport is PHONE  # a phone: touch events, so that a test can tap
-    page = chromium.new_page(viewport=viewport, has_touch=touch, is_mobile=touch)
+    page = chromium.new_page(viewport=viewport, has_touch=touch, is_mobile=touch, color_scheme=mode)
     page.set_default_timeout(TIMEOUT_MS)
     problems = []
     page.on(
@@ -70,6 +71,7 @@ def open_page(chromium, url, viewport=LAPTOP):
     )
     page.goto(url)
     page.wait_for_load_state("load")
+    page.wait_for_function(f"() => document.documentElement.dataset.theme === '{mode}'")
     if page.locator(".math").count():
         page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0")
         page.wait_for_function("() => !document.querySelector('.math:not(:has(mjx-container))')")
@@ -203,3 +205,84 @@ def test_static_slider_changes_the_figure_at_both_ends(site, chromium, name):
         assert image.evaluate("(img) => img.complete && img.naturalWidth > 0")
     assert len(seen) == 2, "moving the slider from one end to the other must change the figure"
     page.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("name", pages_containing("\n| "))
+def test_table_cells_wrap_between_words(site, chromium, name, viewport):
+    """A column is never narrower than its longest word: no word of a table is split over two lines (as
+    "setti / ng" was, in learning-the-policy's table on a phone)."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
+    assert page.locator("article table").count() > 0
+    split = page.evaluate("""() => {
+      const split = [];
+      for (const cell of document.querySelectorAll("article table td, article table th")) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          if (node.parentElement.closest("mjx-container")) continue;
+          for (const word of node.textContent.matchAll(/\\p{L}+/gu)) {
+            const range = document.createRange();
+            range.setStart(node, word.index);
+            range.setEnd(node, word.index + word[0].length);
+            if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) split.push(word[0]);
+          }
+        }
+      }
+      return split;
+    }""")
+    page.close()
+    assert split == [], f"words split over two lines: {split}"
+
+
+# Text and its background, composited through the translucent backgrounds behind it: the WCAG contrast ratio of
+# every piece of text on the page (article, sidebars, footer) below 4.5 (3 for large text).
+LOW_CONTRAST = """() => {
+  const parse = (c) => { const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  const luminance = (rgb) => rgb.map(linear).reduce((sum, v, i) => sum + [0.2126, 0.7152, 0.0722][i] * v, 0);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let rgb = [255, 255, 255];
+    for (const c of layers.reverse()) rgb = rgb.map((v, i) => v * (1 - c[3]) + c[i] * c[3]);
+    return rgb;
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("article *, .bd-sidebar-primary a, .bd-sidebar-secondary a, footer *")) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+    if (!text || el.closest("mjx-assistive-mml, .visually-hidden, svg")) continue;
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === "hidden") continue;
+    const fg = parse(style.color), bg = background(el);
+    const [a, b] = [luminance(fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]))), luminance(bg)]
+      .sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05), size = parseFloat(style.fontSize);
+    if (ratio < (size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700) ? 3 : 4.5))
+      low.push(`${ratio.toFixed(1)}: ${el.tagName} "${text.slice(0, 30)}" ${style.color} on ${bg.map(Math.round)}`);
+  }
+  return low;
+}"""
+
+
+INTERACTIVE_PAGES = pages_containing("pg.figures.show(")
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_text_is_legible_in_light_and_dark_mode(site, chromium, name, mode):
+    """Every text has a contrast of at least 4.5 to its background (WCAG AA), in both of the theme's modes; in
+    dark mode the interactive figures, which the theme shows on a light panel, draw their controls for it."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", LAPTOP, mode)
+    if name in INTERACTIVE_PAGES:  # the controls are there once the figure's script has run
+        page.locator(".output.text_html input").first.wait_for()
+        schemes = page.locator(".output.text_html :is(input, select)").evaluate_all(
+            "(controls) => [...new Set(controls.map((control) => getComputedStyle(control).colorScheme))]"
+        )
+        assert schemes == ["light"], f"the interactive figure's controls are drawn for a {schemes} background"
+    low = page.evaluate(LOW_CONTRAST)
+    page.close()
+    assert low == [], f"text below a contrast of 4.5 (3 when large): {low}"

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from test_jupyterlab import jupyterlab  # noqa: F401 (the fixture)
+from test_jupyterlab import jupyterlab, served  # noqa: F401 (the fixtures)
 from test_widgets import small_explorer
 
 from pgbook.figures import BASELINES, ESTIMATORS
@@ -23,16 +23,15 @@ explorer.widget(n_episodes=5)"""
 
 
 @pytest.fixture(scope="module")
-def notebook():
-    """A notebook showing tests/test_widgets.py's small explorer (the same arguments), removed afterwards."""
-    path = ROOT / "tests" / "live_explorer_test.ipynb"
+def notebook(served):  # noqa: F811
+    """A notebook showing tests/test_widgets.py's small explorer (the same arguments), in the server's folder."""
+    path = served / "live_explorer_test.ipynb"
     cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": SOURCE}
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path.write_text(
         json.dumps({"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5})
     )
-    yield path.relative_to(ROOT).as_posix()
-    path.unlink()
+    return path.name
 
 
 def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, notebook):  # noqa: F811
@@ -64,6 +63,11 @@ def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, noteb
             page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
         state, numbers, _ = drawn(figure)
         assert state[name] == moved, f"{name} after {key}"
+        if name in ("theta0", "theta1", "gamma", "n"):  # a slider: a screen reader hears its value, not the index
+            shown = control.evaluate("(el) => el.closest('label').querySelector('output').textContent")
+            assert control.get_attribute("aria-valuetext") == shown, f"{name} announces another value than it shows"
+        if name == "n":
+            assert shown == str(explorer.episode_counts[state["n"]]), "the slider shows another N than the figure's"
         expected = explorer.compare(
             theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
             n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],

@@ -3,11 +3,13 @@
 Binder installs requirements.txt and runs postBuild, which makes Jupytext's notebook view the default for
 MyST markdown; the launch button opens ``lab/tree/book/<chapter>.md``. This starts JupyterLab from the test
 environment (where `make install` ran the same postBuild), opens a chapter by that URL in headless Chromium,
-and runs its first code cell.
+and runs its first code cell. The server's folder is a copy of the book's chapters, so that nothing a test does
+in JupyterLab (a save, an autosave) can change the repository's own files.
 """
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jupytext
 import pytest
 
 from conftest import ROOT
@@ -28,17 +31,28 @@ def test_the_environment_opens_markdown_chapters_as_notebooks():
     settings = json.loads(overrides.read_text())
     assert settings["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["markdown"] == "Jupytext Notebook"
     assert settings["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    server_config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.py"
+    assert server_config.exists(), "postBuild has not been run for this environment"
+    assert server_config.read_text() == (ROOT / "jupyter_server_config.py").read_text(), "postBuild is out of date"
 
 
 @pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
+def served(tmp_path_factory):
+    """The server's folder: a copy of the book's chapters (a test may add a notebook of its own)."""
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "book", folder / "book")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory, served):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     home = tmp_path_factory.mktemp("home")  # no user settings of the machine's own
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         "--IdentityProvider.token=pgbook-test", f"--ServerApp.root_dir={ROOT}"],
+         "--IdentityProvider.token=pgbook-test", f"--ServerApp.root_dir={served}"],
         env={**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -70,8 +84,11 @@ def open_chapter(chromium, jupyterlab, name):
     return page
 
 
-def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, jupyterlab):
+def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, jupyterlab, served):
+    """... and opening it changes nothing: its tab is not marked unsaved once the kernel is ready, and running a
+    cell and saving leaves the chapter's file byte for byte as it was (Jupytext writes back the same markdown)."""
     page = open_chapter(chromium, jupyterlab, "reinforce")
+    chapter = served / "book" / "reinforce.md"
     first_cell = page.locator(".jp-NotebookPanel .jp-CodeCell").first
     page.wait_for_function(
         "() => document.querySelector('.jp-NotebookPanel').innerText.includes('From the theorem to REINFORCE')"
@@ -82,6 +99,16 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     # kernel is initializing (this test timed out so under CI): wait for the status bar's "<kernel> | Idle".
     kernel_status = "document.querySelector('.jp-StatusBar-TextItem[title*=\"reinforce.md\"]')?.textContent"
     page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
+    tab = page.locator(".lm-TabBar-tab", has_text="reinforce.md")
+    assert "jp-mod-dirty" not in tab.get_attribute("class"), "the chapter is marked unsaved on opening"
+    # The cells whose input the HTML book folds (plotting code) start folded here too.
+    cells = jupytext.read(chapter).cells
+    folded = [k for k, cell in enumerate(cells) if "hide-input" in cell.metadata.get("tags", [])]
+    assert folded, "the chapter has no folded cell to check"
+    hidden = page.locator(".jp-NotebookPanel .jp-Cell").evaluate_all(
+        "(cells) => cells.flatMap((cell, k) => cell.querySelector('.jp-InputPlaceholder') ? [k] : [])"
+    )
+    assert hidden == folded, f"cells with their input folded: {hidden}, in the HTML book: {folded}"
     # run the first cell with the kernel: it imports the library
     first_cell.click()
     page.keyboard.press("Shift+Enter")
@@ -89,6 +116,13 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     page.wait_for_function(f"() => /\\[1\\]/.test({prompt})")
     output = first_cell.locator(".jp-OutputArea").inner_text()
     assert "Error" not in output and "Traceback" not in output, output
+    # What an autosave would do: save the run chapter (its outputs are not part of the markdown).
+    assert "jp-mod-dirty" in tab.get_attribute("class"), "running a cell did not mark the chapter as changed"
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.lm-TabBar-tab.jp-mod-current').classList.contains('jp-mod-dirty')"
+    )
+    assert chapter.read_bytes() == (ROOT / "book" / "reinforce.md").read_bytes(), "saving rewrote the chapter"
     page.close()
 
 

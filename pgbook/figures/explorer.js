@@ -74,7 +74,10 @@ function build(el, spec, state, onInput) {
     input.name = name;
     input.setAttribute("aria-label", label);
     controls.appendChild(wrapper);
-    fields[name] = { input, show: (k) => { wrapper.querySelector("output").textContent = labels[k]; } };
+    fields[name] = { input, show: (k) => { // a screen reader says the value ("50"), not the index ("5")
+      wrapper.querySelector("output").textContent = labels[k];
+      input.setAttribute("aria-valuetext", labels[k]);
+    } };
   };
   const menu = (name, label, options) => {
     const wrapper = document.createElement("label");
