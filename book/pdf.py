@@ -168,7 +168,7 @@ def book_pdf(html_folder: Path, output: Path, browser: Browser) -> Path:
                 chapters.append((headings, next_page, pdf))
                 next_page += len(pdf.pages)
             printed.append((caption, chapters))
-        contents = [(caption, [(headings[0], first) for headings, first, _ in chapters]) for caption, chapters in printed]
+        contents = [(caption, [(headings[0], first) for headings, first, _ in pages]) for caption, pages in printed]
         front = front_matter(page, contents)
         page.close()
     if len(front.pages) != front_pages:
