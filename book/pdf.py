@@ -3,8 +3,8 @@
 Not a chapter: the script behind `make pdf`. It serves the built HTML book (``_build/html``) on a local port,
 opens each page of ``_toc.yml`` in order in headless Chromium (Debian's, driven by Playwright, as the browser
 tests do), waits until MathJax has typeset its equations and its figures are drawn, prints it with the book's
-print stylesheet (``book/_static/print.css``: no sidebars or buttons, the static interactive figures at their
-first frame, folded code left out), and joins the pages with pypdf behind a title page and a table of contents,
+print stylesheet (``book/_static/print.css``: no sidebars or buttons, each interactive figure at the frame it
+opens with, folded code left out), and joins the pages with pypdf behind a title page and a table of contents,
 with an outline entry per part, chapter and section. Page numbers run through the whole book. The PDF is
 written into the HTML book (``_build/html/pgbook.pdf``), where the preface links to it.
 
