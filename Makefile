@@ -6,7 +6,7 @@ export OMP_NUM_THREADS ?= 1
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install book test check lint bench bench-memory clean
+.PHONY: install book pdf test check lint bench bench-memory clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBui
 
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The whole book as one PDF, _build/html/pgbook.pdf (linked from the preface), printed from the built HTML
+# book by Debian's Chromium (book/pdf.py): `make book` first.
+pdf: install
+	$(BIN)/python book/pdf.py _build/html
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
