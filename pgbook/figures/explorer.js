@@ -23,9 +23,12 @@ function decode(raw, bytes) { // little-endian float32 (bytes = 4), float16 (2) 
   return out;
 }
 
-async function inflate(base64) { // zlib-compressed bytes (Python's zlib.compress)
+async function inflate(base64, size) { // zlib-compressed byte planes of values of size bytes (explorer.py's _encode)
   const stream = new Blob([bytesOf(base64)]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const planes = new Uint8Array(await new Response(stream).arrayBuffer()), n = planes.length / size;
+  const raw = new Uint8Array(planes.length);
+  for (let b = 0; b < size; b++) for (let k = 0; k < n; k++) raw[k * size + b] = planes[b * n + k];
+  return raw;
 }
 
 function niceLimit(value) { // the smallest of 1, 2 or 5 × 10^k that is at least value
@@ -251,7 +254,7 @@ function build(el, spec, state, onInput) {
 export async function mountStatic(el, data) {
   const spec = data.spec, state = { ...data.state };
   const exact = decode(bytesOf(data.exact), 4), fd = decode(bytesOf(data.fd), 4);
-  const table = decode(await inflate(data.table), 2), cosines = decode(await inflate(data.cosines), "i2");
+  const table = decode(await inflate(data.table, 2), 2), cosines = decode(await inflate(data.cosines, 2), "i2");
   const size = spec.options.length * spec.counts.length * 4, side = spec.axis.length;
   const point = () => {
     const cell = (state.gamma * side + state.theta0) * side + state.theta1;
