@@ -6,7 +6,8 @@ Each sample: a key press on a focused control (Playwright's keyboard); in the pa
 event to the first requestAnimationFrame callback after the figure's DOM changes (the new view: its data-state
 attribute, set when it has drawn; the matplotlib path: the image's src). Presses alternate direction, so every
 one moves the control. Live: JupyterLab with the anywidget (new) or the ipywidgets Image (old) in a notebook.
-Writes benchmarks/results/browser.md.
+Writes benchmarks/results/browser.md. `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier
+run saved (arrays table, exact, fd, cosines: minutes to compute on a shared machine).
 """
 
 from __future__ import annotations
@@ -218,10 +219,14 @@ def main() -> None:
     old, old_path = old_module()
     folder = Path(tempfile.mkdtemp())
     explorer = pg.figures.corridor_explorer()
-    new_figure = explorer.static_html()
     table = folder / "table.npz"
+    if len(sys.argv) > 1:  # a table saved by an earlier run (its numbers take minutes): reused, not recomputed
+        saved = np.load(sys.argv[1])
+        gradients = (saved["exact"], saved["fd"])
+        explorer.__dict__.update(table=saved["table"], gradients=gradients, cosines=saved["cosines"])
     np.savez(table, table=explorer.table, exact=explorer.gradients[0], fd=explorer.gradients[1],
              cosines=explorer.cosines)  # fmt: skip
+    new_figure = explorer.static_html()
     old_figure = old.corridor_explorer().static_html()
     pages = {}
     for name, figure in (("new", new_figure), ("old", old_figure)):

@@ -15,8 +15,11 @@ errors are stored as float16 in units of the exact gradient's norm at their θ a
 2⁻¹¹ ≈ 0.05%, no overflow or subnormals: under a tenth of a pixel on the bar chart; the figure prints no mean or
 standard error, since float16 would move their third significant digit in a few percent of settings); the
 cosine, which it prints to three decimals, as that rounded value (an int16 of 1000 × cos); the exact and
-finite-difference gradients, of which there are few, as float32. The table and the cosines are zlib-compressed
-in the page (the browser's DecompressionStream inflates them).
+finite-difference gradients, of which there are few, as float32. The cosines are sent as their difference from
+the cosine the view computes from the float16 means (98% of them zero); in the page, the table (in the order that
+compresses best, :data:`STATIC_ORDER`) and the cosines are split into byte planes and zlib-compressed (the
+browser's DecompressionStream inflates them). All of this is lossless for the numbers stored: the book's figure
+weighs 0.32 MB in the page (0.43 MB with the cosines and the table in its own order, as they were).
 """
 
 from __future__ import annotations
