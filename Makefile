@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/sampling_memory.py
 	$(BIN)/python benchmarks/efficiency.py
 	$(BIN)/python benchmarks/widgets.py
+	$(BIN)/python benchmarks/browser.py
 	$(BIN)/python benchmarks/book.py
 
 # Peak memory and time of sample_episodes for max_steps 10^3 .. 10^6 (benchmarks/results/sampling_memory.md).

@@ -6,7 +6,8 @@ Each sample: a key press on a focused control (Playwright's keyboard); in the pa
 event to the first requestAnimationFrame callback after the figure's DOM changes (the new view: its data-state
 attribute, set when it has drawn; the matplotlib path: the image's src). Presses alternate direction, so every
 one moves the control. Live: JupyterLab with the anywidget (new) or the ipywidgets Image (old) in a notebook.
-Writes benchmarks/results/browser.md.
+Writes benchmarks/results/browser.md. `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier
+run saved (arrays table, exact, fd, cosines: minutes to compute on a shared machine).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 from common import write_table
 from playwright.sync_api import TimeoutError
 
@@ -39,7 +41,11 @@ ARM = """([root, attribute]) => {
   window.__latency = null;
   const target = document.querySelector(root);
   let start = null;
-  document.addEventListener("keydown", () => { start = performance.now(); }, { capture: true, once: true });
+  // the key event's own time stamp; heard on the window (capture) and on the focused control itself, since
+  // JupyterLab stops some key events before they reach the document
+  const heard = (event) => { if (start === null) start = event.timeStamp; };
+  window.addEventListener("keydown", heard, { capture: true, once: true });
+  document.activeElement?.addEventListener("keydown", heard, { capture: true, once: true });
   const observer = new MutationObserver(() => {
     if (start === null) return;
     observer.disconnect();
@@ -65,13 +71,51 @@ def old_module():
 def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> list[float]:
     samples = []
     for k in range(PRESSES):
-        page.evaluate(ARM, [root, attribute])
         control.focus()
+        page.evaluate(ARM, [root, attribute])
         page.keyboard.press(keys[k % 2])
         try:
-            page.wait_for_function("() => window.__latency !== null", timeout=30_000)
+            page.wait_for_function("() => window.__latency !== null", timeout=10_000)
         except TimeoutError:
-            samples.append(float("inf"))  # no update within 30 s: counted, shown in the p95
+            samples.append(float("inf"))  # no update within 10 s: counted, shown in the p95
+            if samples[-3:] == [float("inf")] * 3:
+                break  # this control does not answer: stop here rather than wait for every press
+            continue
+        samples.append(page.evaluate("window.__latency"))
+    print(root, control, samples, flush=True)
+    return samples
+
+
+INPUT = """([root, attribute, step]) => {
+  // the view's control moved as a key press moves it (value ± 1, an input event), timed from that event
+  window.__latency = null;
+  const target = document.querySelector(root), control = document.activeElement;
+  const observer = new MutationObserver(() => {
+    observer.disconnect();
+    requestAnimationFrame(() => { window.__latency = performance.now() - start; });
+  });
+  observer.observe(target, { attributes: true, subtree: true, attributeFilter: [attribute] });
+  const start = performance.now();
+  const last = control.tagName === "SELECT" ? control.options.length - 1 : Number(control.max);
+  control.value = String(Math.min(Math.max(Number(control.value) + step, 0), last));
+  control.dispatchEvent(new Event("input", { bubbles: true }));
+}"""
+
+
+def measure_input(page, root: str, attribute: str, control) -> list[float]:
+    """As :func:`measure`, the move made by an input event instead of a key press: JupyterLab keeps arrow keys
+    from the anywidget's range inputs (a key press there does not move them)."""
+    samples = []
+    step = -1 if keys_for(control)[0] in ("ArrowLeft", "ArrowUp") else 1
+    for k in range(PRESSES):
+        control.focus()
+        page.evaluate(INPUT, [root, attribute, step if k % 2 == 0 else -step])
+        try:
+            page.wait_for_function("() => window.__latency !== null", timeout=10_000)
+        except TimeoutError:
+            samples.append(float("inf"))
+            if samples[-3:] == [float("inf")] * 3:
+                break
             continue
         samples.append(page.evaluate("window.__latency"))
     print(root, control, samples, flush=True)
@@ -144,13 +188,31 @@ def jupyterlab(home: Path):
             time.sleep(1)
 
 
-def live_rows(browser, old_path: Path) -> list[str]:
+class StepTimeout(RuntimeError):
+    """A step of the live run did not finish within its time limit."""
+
+
+def step(name: str, call, timeout_ms: int):
+    """Run one step of the live run with its own time limit; a timeout names the step."""
+    try:
+        return call(timeout_ms)
+    except TimeoutError:
+        raise StepTimeout(f"{name}: no result within {timeout_ms / 1000:.0f} s") from None
+
+
+def live_rows(browser, old_path: Path, table: Path) -> list[str]:
+    """The live widgets in JupyterLab. The kernel builds the book's explorer (its pools: about a minute) and takes
+    the table of estimates this run computed for the static figure (``table``), as the book's cell has computed it
+    for its static version before the live one shows; computing it again would take the kernel minutes."""
     home = Path(tempfile.mkdtemp())
     cells = [
         f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('old_widgets', {str(old_path)!r})\n"
         "old = importlib.util.module_from_spec(spec); sys.modules['old_widgets'] = old; spec.loader.exec_module(old)\n"
         "old.corridor_explorer().widget()",
-        "import pgbook as pg\npg.figures.corridor_explorer().widget()",
+        "import numpy as np\nimport pgbook as pg\nexplorer = pg.figures.corridor_explorer()\n"
+        f"saved = np.load({str(table)!r})\nexplorer.__dict__.update(\n"
+        "    table=saved['table'], gradients=(saved['exact'], saved['fd']), cosines=saved['cosines']\n)\n"
+        "explorer.widget()",
     ]
     notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
                           for s in cells],
@@ -161,19 +223,18 @@ def live_rows(browser, old_path: Path) -> list[str]:
     rows = []
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
-        page.set_default_timeout(1_200_000)  # the new explorer computes its table: minutes on a loaded machine
-        page.goto(f"{url}/lab/tree/bench.ipynb?token=bench")
+        step("open the notebook", lambda t: page.goto(f"{url}/lab/tree/bench.ipynb?token=bench", timeout=t), 120_000)
         status = "document.querySelector('.jp-StatusBar-TextItem[title*=\"bench.ipynb\"]')?.textContent"
-        page.wait_for_function(f"() => /\\| Idle$/.test({status})")
+        step("kernel idle", lambda t: page.wait_for_function(f"() => /\\| Idle$/.test({status})", timeout=t), 300_000)
         page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
         page.keyboard.press("Shift+Enter")
+        step("old widget shown", lambda t: page.wait_for_selector(".jp-CodeCell .widget-image", timeout=t), 600_000)
         page.keyboard.press("Shift+Enter")
-        page.wait_for_selector(".pgx[data-state]")
-        page.wait_for_selector(".jp-CodeCell .widget-image")
+        step("new widget shown", lambda t: page.wait_for_selector(".pgx[data-state]", timeout=t), 600_000)
         for name in NEW_CONTROLS:
             control = page.locator(f".pgx [name={name}]")
-            samples = measure(page, ".pgx", "data-state", control, keys_for(control))
-            rows.append(row("live, anywidget SVG view (new)", name, samples))
+            samples = measure_input(page, ".pgx", "data-state", control)
+            rows.append(row("live, anywidget SVG view (new), input event", name, samples))
         old = page.locator(".jp-CodeCell").first
         handles, selects = old.locator(".noUi-handle"), old.locator("select")
         controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
@@ -183,6 +244,9 @@ def live_rows(browser, old_path: Path) -> list[str]:
             samples = measure(page, ".jp-CodeCell .widget-image", "src", control, keys)
             rows.append(row("live, ipywidgets + matplotlib PNG (old)", name, samples))
         page.close()
+    except StepTimeout as error:
+        print(f"live run stopped: {error}", flush=True)
+        rows.append(f"| live | (run stopped) | {error} | |")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -194,7 +258,15 @@ def main() -> None:
 
     old, old_path = old_module()
     folder = Path(tempfile.mkdtemp())
-    new_figure = pg.figures.corridor_explorer().static_html()
+    explorer = pg.figures.corridor_explorer()
+    table = folder / "table.npz"
+    if len(sys.argv) > 1:  # a table saved by an earlier run (its numbers take minutes): reused, not recomputed
+        saved = np.load(sys.argv[1])
+        gradients = (saved["exact"], saved["fd"])
+        explorer.__dict__.update(table=saved["table"], gradients=gradients, cosines=saved["cosines"])
+    np.savez(table, table=explorer.table, exact=explorer.gradients[0], fd=explorer.gradients[1],
+             cosines=explorer.cosines)  # fmt: skip
+    new_figure = explorer.static_html()
     old_figure = old.corridor_explorer().static_html()
     pages = {}
     for name, figure in (("new", new_figure), ("old", old_figure)):
@@ -207,12 +279,12 @@ def main() -> None:
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path, table)
         browser.close()
     write_table(
         "browser",
         "The interactive figure in Chromium: key press to the next painted frame",
-        "PYTHONPATH=. python benchmarks/browser.py",
+        "make bench (python benchmarks/browser.py)",
         [
             f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
             "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "

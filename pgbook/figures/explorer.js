@@ -23,9 +23,12 @@ function decode(raw, bytes) { // little-endian float32 (bytes = 4), float16 (2) 
   return out;
 }
 
-async function inflate(base64) { // zlib-compressed bytes (Python's zlib.compress)
+async function inflate(base64, size) { // zlib-compressed byte planes of values of size bytes (explorer.py's _encode)
   const stream = new Blob([bytesOf(base64)]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const planes = new Uint8Array(await new Response(stream).arrayBuffer()), n = planes.length / size;
+  const raw = new Uint8Array(planes.length);
+  for (let b = 0; b < size; b++) for (let k = 0; k < n; k++) raw[k * size + b] = planes[b * n + k];
+  return raw;
 }
 
 function niceLimit(value) { // the smallest of 1, 2 or 5 × 10^k that is at least value
@@ -198,7 +201,13 @@ function build(el, spec, state, onInput) {
     const at = (option * nN + state.n) * 4, row = point.table, { exact, fd } = point;
     const unit = Math.max(Math.hypot(...exact), 1e-12); // the table is in units of |exact gradient|
     const mean = [row[at] * unit, row[at + 1] * unit], se = [row[at + 2] * unit, row[at + 3] * unit];
-    const stored = point.cosines[option * nN + state.n], cosine = stored === NO_COSINE ? NaN : stored / 1000;
+    // The printed cosine: the view's estimate from the stored numbers plus the stored residual (explorer.py's
+    // _cosine_residuals: the same operations, in the same order).
+    const product = row[at] * exact[0] + row[at + 1] * exact[1];
+    const norms = Math.sqrt(row[at] * row[at] + row[at + 1] * row[at + 1]) * Math.sqrt(exact[0] * exact[0] + exact[1] * exact[1]);
+    const residual = point.cosines[option * nN + state.n];
+    const estimate = Number.isFinite(norms) && norms > 0 ? Math.floor(1000 * (product / norms) + 0.5) : 0;
+    const cosine = residual === NO_COSINE ? NaN : (estimate + residual) / 1000;
     const gamma = spec.gammas[state.gamma], n = spec.counts[state.n];
     layers.forEach((layer, k) => layer.setAttribute("display", k === state.gamma ? "inline" : "none"));
     colourLow.textContent = fmt(spec.landscapes[state.gamma].vmin);
@@ -254,8 +263,15 @@ function build(el, spec, state, onInput) {
 export async function mountStatic(el, data) {
   const spec = data.spec, state = { ...data.state };
   const exact = decode(bytesOf(data.exact), 4), fd = decode(bytesOf(data.fd), 4);
-  const table = decode(await inflate(data.table), 2), cosines = decode(await inflate(data.cosines), "i2");
+  const stored = decode(await inflate(data.table, 2), 2), cosines = decode(await inflate(data.cosines, 2), "i2");
   const size = spec.options.length * spec.counts.length * 4, side = spec.axis.length;
+  // stored in the order (component, N, option, θ₀, θ₁, γ) (explorer.py's STATIC_ORDER): back to
+  // (γ, θ₀, θ₁, option, N, component), each point's numbers together
+  const [G, O, M] = [spec.gammas.length, spec.options.length, spec.counts.length], table = new Float32Array(stored.length);
+  let k = 0;
+  for (let g = 0; g < G; g++) for (let i = 0; i < side; i++) for (let j = 0; j < side; j++)
+    for (let o = 0; o < O; o++) for (let m = 0; m < M; m++) for (let c = 0; c < 4; c++)
+      table[k++] = stored[((((c * M + m) * O + o) * side + i) * side + j) * G + g];
   const point = () => {
     const cell = (state.gamma * side + state.theta0) * side + state.theta1;
     return { exact: [...exact.subarray(2 * cell, 2 * cell + 2)], fd: [...fd.subarray(2 * cell, 2 * cell + 2)],
