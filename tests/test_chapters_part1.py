@@ -17,7 +17,7 @@ import torch
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, numbers, one, outputs, prose, table
+from pages import NUMBER, numbers, one, outputs, plain, prose, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

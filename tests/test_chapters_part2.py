@@ -6,6 +6,7 @@ Every pattern must match: a page whose wording changed fails here rather than pa
 
 import html
 import itertools
+import re
 
 import numpy as np
 import pytest

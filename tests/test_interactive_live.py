@@ -10,7 +10,6 @@ from test_widgets import small_explorer
 
 from pgbook.figures import BASELINES, ESTIMATORS
 
-from conftest import ROOT
 from pages import CONTROLS, drawn
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
