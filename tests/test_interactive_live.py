@@ -55,9 +55,13 @@ def test_every_control_of_the_live_figure_updates_it(chromium, jupyterlab, noteb
         control.focus()
         if control.evaluate("(el) => el.tagName") == "SELECT":
             key = {"End": "End", "Home": "Home", "ArrowRight": "ArrowDown"}[key]
-        position = control.evaluate("(el) => Number(el.value)")
+        position, last = control.evaluate(
+            "(el) => [Number(el.value), el.tagName === 'SELECT' ? el.options.length - 1 : Number(el.max)]"
+        )
         page.keyboard.press(key)
         moved = control.evaluate("(el) => Number(el.value)")
+        # The key reaches the control (JupyterLab's notebook shortcuts would otherwise take it) and moves it.
+        assert moved == {"End": last, "Home": 0}.get(key, min(position + 1, last)), f"{name}: {key} did not move it"
         if moved != position:  # the figure follows: the state, then the kernel's numbers for it
             page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
         state, numbers, _ = drawn(figure)

@@ -283,6 +283,10 @@ export async function mountStatic(el, data) {
 }
 
 export function renderLive({ model, el }) {
+  // JupyterLab's notebook shortcuts (arrow keys select cells in command mode) would take the keys of the
+  // sliders and menus: Lumino skips its key bindings for events from inside this attribute.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
+  el.addEventListener("keydown", (event) => event.stopPropagation()); // nor the notebook's own key handling
   const names = ["theta0", "theta1", "gamma", "n", "estimator", "baseline"];
   const state = () => Object.fromEntries(names.map((name) => [name, model.get(name)]));
   let point = null;
