@@ -134,7 +134,7 @@ def test_callouts_math_and_folded_solutions_render_as_in_the_book(chromium, jupy
     callout = notebook.locator("aside.myst-admonition", has_text="What the notes get wrong").first
     callout.wait_for(state="visible")
     assert callout.locator(".katex").count() > 0, "the callout's math is not typeset"
-    solution = notebook.locator("details.myst-admonition", has_text="Solution").first
+    solution = notebook.locator("details.myst-exercise, details.myst-admonition", has_text="Solution").first
     solution.wait_for(state="attached")
     assert not solution.evaluate("(details) => details.open"), "the solution starts unfolded"
     rendered = notebook.locator(".jp-MarkdownOutput").all_inner_texts()
