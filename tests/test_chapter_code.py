@@ -84,3 +84,40 @@ if __name__ == "__main__":  # `make lint`
     found = [finding for path in CHAPTERS for finding in ruff_findings(path, path.read_text())]
     print("\n".join(found) or f"ruff: the code of {len(CHAPTERS)} chapters passes")
     sys.exit(1 if found else 0)
+
+
+# The library, under the chapters' names for it.
+LIBRARY_CALL = re.compile(r"\b(pg|lqr|uf|su|deterministic)\.\w")
+CHAPTERS = re.findall(r"file: book/([\w-]+)", (ROOT / "_toc.yml").read_text())
+CHAPTERS = [name for name in CHAPTERS if name not in ("api", "references")]
+
+
+def code_cells(name):
+    """(options, source) of each code cell of a chapter's MyST source."""
+    cells = []
+    for block in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", (ROOT / "book" / f"{name}.md").read_text(), re.S):
+        options = ""
+        if block.startswith("---\n"):
+            options, _, block = block[4:].partition("---\n")
+        elif block.startswith(":tags:"):
+            options, _, block = block.partition("\n")
+        cells.append((options, block))
+    return cells
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_long_plotting_cells_are_folded_and_library_calls_stay_visible(name):
+    cells = code_cells(name)
+    assert len(cells) > 3, name
+    plotting = 0
+    for options, source in cells:
+        folded = "hide-input" in options
+        lines = source.strip().count("\n") + 1
+        if re.search(r"\b(plt|ax\w*|fig|figure)\.\w+\(", source):
+            plotting += 1
+            if lines > 15:
+                assert folded, f"{name}: a plotting cell of {lines} lines is not folded:\n{source[:200]}"
+        if folded:
+            assert not LIBRARY_CALL.search(source), f"{name}: a folded cell calls the library:\n{source[:200]}"
+    if "plt.show()" in "".join(source for _, source in cells):  # the pattern finds the cells that draw
+        assert plotting, f"{name}: no plotting cell recognised"

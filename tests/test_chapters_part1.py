@@ -433,33 +433,6 @@ def test_exercises_are_numbered_with_folded_solutions(built_book, name):
             assert "Correct." in verdict or "PASSED" in verdict, verdict[-300:]
 
 
-def code_cells(name):
-    """(options, source) of each code cell of a chapter's MyST source."""
-    chapter = (ROOT / "book" / f"{name}.md").read_text()
-    cells = []
-    for block in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter, re.S):
-        options = ""
-        if block.startswith("---\n"):
-            options, _, block = block[4:].partition("---\n")
-        elif block.startswith(":tags:"):
-            options, _, block = block.partition("\n")
-        cells.append((options, block))
-    return cells
-
-
-@pytest.mark.parametrize("name", PART_ONE)
-def test_long_plotting_cells_are_folded_and_library_calls_stay_visible(name):
-    cells = code_cells(name)
-    assert cells, name
-    for options, source in cells:
-        folded = "hide-input" in options
-        lines = source.strip().count("\n") + 1
-        if ("plt." in source or "ax." in source) and lines > 15:
-            assert folded, f"{name}: a plotting cell of {lines} lines is not folded:\n{source[:200]}"
-        if folded:
-            assert "pg." not in source, f"{name}: a folded cell calls the library:\n{source[:200]}"
-
-
 @pytest.mark.parametrize("name", [*PART_ONE, "api", "references"])
 def test_no_raw_rest_on_the_page(built_book, name):
     text = plain(article(built_book, name))

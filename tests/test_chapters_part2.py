@@ -403,35 +403,6 @@ def test_exercises_are_numbered_with_folded_solutions_that_pass(built_book, name
     assert "Not yet." not in plain(body)
 
 
-def code_cells(name):
-    """(options, source) of each code cell of a chapter's MyST source."""
-    cells = []
-    for block in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter_source(name), re.S):
-        options = ""
-        if block.startswith("---\n"):
-            options, _, block = block[4:].partition("---\n")
-        elif block.startswith(":tags:"):
-            options, _, block = block.partition("\n")
-        cells.append((options, block))
-    return cells
-
-
-@pytest.mark.parametrize("name", LINKED_CHAPTERS)
-def test_long_plotting_cells_are_folded_and_library_calls_stay_visible(name):
-    cells = code_cells(name)
-    assert len(cells) > 3, name
-    folded_cells = 0
-    for options, source in cells:
-        folded = "hide-input" in options
-        folded_cells += folded
-        lines = source.strip().count("\n") + 1
-        if re.search(r"\b(plt|ax\w*|fig|figure)\.\w+\(", source) and lines > 15:
-            assert folded, f"{name}: a plotting cell of {lines} lines is not folded:\n{source[:200]}"
-        if folded:
-            assert not LIBRARY_CALL.search(source), f"{name}: a folded cell calls the library:\n{source[:200]}"
-    assert folded_cells, f"{name}: nothing is folded"
-
-
 @pytest.mark.parametrize("name", LINKED_CHAPTERS)
 def test_no_raw_rest_on_the_page_and_listings_without_docstrings(built_book, name):
     body = article(built_book, name)
