@@ -48,8 +48,8 @@ check: install lint
 
 # The chapters' code too (book/*.md): tests/test_chapter_code.py reports each finding at the chapter's line.
 lint: install
-	$(BIN)/ruff check pgbook tests benchmarks book/_ext
-	$(BIN)/ruff format --check pgbook tests benchmarks book/_ext
+	$(BIN)/ruff check pgbook tests benchmarks book/_ext book/pdf.py
+	$(BIN)/ruff format --check pgbook tests benchmarks book/_ext book/pdf.py
 	$(BIN)/python tests/test_chapter_code.py
 
 bench: install
