@@ -4,7 +4,6 @@ held against an oracle computed here, independently of the library function that
 Every pattern must match: a page whose wording changed fails here rather than passing with nothing checked.
 """
 
-import html
 import itertools
 import re
 
@@ -14,7 +13,7 @@ import pytest
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, numbers, page_text
+from pages import NUMBER, numbers, page_text, plain
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -333,10 +332,6 @@ ENVIRONMENTS = {
 }
 EXERCISES = {name: 2 if name == "natural-gradient" else 1 for name in LINKED_CHAPTERS}
 LIBRARY_CALL = re.compile(r"\b(pg|lqr|uf|su|deterministic)\.\w")  # the library, under the chapters' names for it
-
-
-def plain(fragment):
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
 
 
 def article(built_book, name):
