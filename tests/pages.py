@@ -24,6 +24,12 @@ def page_text(built_book, name: str) -> tuple[str, str]:
     return source, html.unescape(re.sub(r"<[^>]+>", " ", source))
 
 
+def article(built_book, name: str) -> str:
+    """The page's own text as HTML: the article, without the sidebar and the previous/next links."""
+    source = (built_book / "book" / f"{name}.html").read_text()
+    return source[source.index('<article class="bd-article">') : source.index("</article>")]
+
+
 def prose(built_book, name: str) -> str:
     """The page's whole text, tags removed (see :func:`plain`)."""
     return plain((built_book / "book" / f"{name}.html").read_text())

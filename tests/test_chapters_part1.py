@@ -17,7 +17,7 @@ import torch
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, numbers, one, outputs, plain, prose, table
+from pages import NUMBER, article, numbers, one, outputs, plain, prose, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -359,12 +359,6 @@ def test_preface_table_defines_the_symbols_part_one_uses(built_book):
 # ---- a text that links (issue 12, items 5 and 6) ----------------------------------------------------------------
 
 CHAPTER_NUMBERS = {name: number for number, name in enumerate(PART_ONE[1:], start=1)}
-
-
-def article(built_book, name):
-    """The page's own text as HTML: the article, without the sidebar and the previous/next links."""
-    source = (built_book / "book" / f"{name}.html").read_text()
-    return source[source.index('<article class="bd-article">') : source.index("</article>")]
 
 
 @pytest.mark.parametrize("name", PART_ONE)

@@ -13,7 +13,7 @@ import pytest
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, numbers, page_text, plain
+from pages import NUMBER, article, numbers, page_text, plain
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -331,13 +331,6 @@ ENVIRONMENTS = {
     "surrogate-objectives": {"proof theorem": 1, "proof": 0},
 }
 EXERCISES = {name: 2 if name == "natural-gradient" else 1 for name in LINKED_CHAPTERS}
-LIBRARY_CALL = re.compile(r"\b(pg|lqr|uf|su|deterministic)\.\w")  # the library, under the chapters' names for it
-
-
-def article(built_book, name):
-    """The page's own text as HTML: the article, without the sidebar and the previous/next links."""
-    source = (built_book / "book" / f"{name}.html").read_text()
-    return source[source.index('<article class="bd-article">') : source.index("</article>")]
 
 
 @pytest.mark.parametrize("name", LINKED_CHAPTERS)
