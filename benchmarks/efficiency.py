@@ -22,21 +22,21 @@ def problems():
     tabular = pg.TabularSoftmax(10, 4)
     yield (
         "random MDP, 10 states, γ=0.9",
-        pg.envs.random_mdp(10, 4, gamma=0.9, seed=0),
+        pg.examples.random_mdp(10, 4, gamma=0.9, seed=0),
         tabular,
         tabular.init_params(seed=0),
         300,
     )
     yield (
         "short corridor, p(right)=0.3",
-        pg.envs.short_corridor(),
-        pg.envs.short_corridor_policy(),
-        pg.envs.corridor_params(0.3),
+        pg.examples.short_corridor(),
+        pg.examples.short_corridor_policy(),
+        pg.examples.corridor_params(0.3),
         2_000,
     )
     yield (
         "random episodic MDP, γ=1",
-        pg.envs.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
+        pg.examples.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
         tabular,
         tabular.init_params(seed=1),
         2_000,

@@ -25,7 +25,7 @@ def format_time(seconds: float) -> str:
 
 def measure(n_states: int) -> tuple[int, int, float, float, float]:
     """Seconds per gradient for the three oracles on one problem size."""
-    mdp = pg.envs.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(n_states, N_ACTIONS)
     theta = policy.init_params(seed=0)
     exact = median_seconds(lambda: pg.exact_gradient(mdp, policy, theta))
@@ -44,7 +44,7 @@ def measure(n_states: int) -> tuple[int, int, float, float, float]:
 
 def measure_average_reward(n_states: int) -> tuple[int, float, float, float]:
     """Seconds for the discounted exact gradient, the stationary distribution and the average-reward gradient."""
-    mdp = pg.envs.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(n_states, N_ACTIONS)
     theta = policy.init_params(seed=0)
     times = [
@@ -96,7 +96,7 @@ def main() -> None:
         "(within 3× at every size).",
     ]
     notes = [
-        f"Problem: `pg.envs.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
+        f"Problem: `pg.examples.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
         "`init_params(seed=0)`; medians of repeated runs in one process (finite differences at |S| = 1000: "
         "a single run; the average-reward table: medians of 3)."
     ]

@@ -22,7 +22,7 @@ def format_time(seconds: float) -> str:
 
 
 def measure(n_states: int) -> tuple[int, int, dict[str, float]]:
-    mdp = pg.envs.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(n_states, N_ACTIONS)
     theta = policy.init_params(seed=0)
     other = policy.init_params(seed=1)
@@ -53,7 +53,7 @@ def main() -> None:
         ]
         lines.append(f"| {n_states} | {dim} | " + " | ".join(cells) + " |")
     notes = [
-        f"Problem: `pg.envs.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
+        f"Problem: `pg.examples.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
         "`init_params(seed=0)` (and seed=1 for the new policy of `performance_difference`). In parentheses: the "
         "time relative to `exact_gradient` at the same size. Medians of repeated runs in one process (at |S| = 1000 "
         "the Fisher matrix, natural gradient and compatible fit: a single run)."

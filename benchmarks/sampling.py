@@ -23,7 +23,7 @@ import pgbook as pg  # noqa: E402
 
 torch.set_num_threads(1)
 N_EPISODES, STEPS = 4096, 200  # a continuing MDP: every episode runs all STEPS
-MDP = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+MDP = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)
 POLICY = pg.TabularSoftmax(10, 4)
 THETA = POLICY.init_params(seed=0)
 
@@ -55,15 +55,15 @@ def python_loop(n_episodes: int = 256) -> int:
 
 
 def gymnasium_vector(n_envs: int = 1024) -> int:
-    envs = gym.vector.SyncVectorEnv([lambda: pg.FiniteMDPEnv(MDP)] * n_envs)
+    examples = gym.vector.SyncVectorEnv([lambda: pg.FiniteMDPEnv(MDP)] * n_envs)
     rng = np.random.default_rng(0)
     action_cdf = np.cumsum(POLICY.probabilities(THETA), axis=1)
-    observation, _ = envs.reset(seed=0)
+    observation, _ = examples.reset(seed=0)
     for _ in range(STEPS):
         state = observation.argmax(axis=1)
         action = (rng.random(n_envs)[:, None] >= action_cdf[state]).sum(axis=1)
-        observation, *_ = envs.step(action)
-    envs.close()
+        observation, *_ = examples.step(action)
+    examples.close()
     return n_envs * STEPS
 
 
@@ -93,7 +93,7 @@ def main() -> None:
         f"{'met' if numpy_rate >= 3e6 else 'NOT met'} ({numpy_rate / 1e6:.1f} M steps/s with numpy).",
     ]
     notes = [
-        f"Problem: `pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from `init_params(seed=0)`; "
+        f"Problem: `pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from `init_params(seed=0)`; "
         f"episodes of {STEPS} steps; one thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)); median of 3 runs "
         "after a warm-up. Each sampler draws actions from the same policy and records what an estimator needs."
     ]

@@ -30,7 +30,11 @@ def measure(backend: str, max_steps: int) -> dict:
     import pgbook as pg
 
     torch.set_num_threads(1)
-    mdp, policy, theta = pg.envs.short_corridor(), pg.envs.short_corridor_policy(), pg.envs.corridor_params(0.3)
+    mdp, policy, theta = (
+        pg.examples.short_corridor(),
+        pg.examples.short_corridor_policy(),
+        pg.examples.corridor_params(0.3),
+    )
     pg.sample_episodes(mdp, policy, theta, 100, max_steps=max_steps, seed=1, backend=backend)  # warm-up
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []

@@ -21,7 +21,7 @@ BUDGET = 0.100  # seconds per slider move
 def frames_response() -> tuple[list[str], float]:
     """Chapter 7's kind of figure (:class:`pg.figures.FigureFrames` of :func:`pg.plotting.draw_cosine_spread`):
     every value of its slider, swept twice, through the live widget."""
-    mdp = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(10, 4)
     theta = policy.init_params(seed=0)
     batch = pg.sample_episodes(mdp, policy, theta, 20_000, max_steps=300, seed=1)

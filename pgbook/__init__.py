@@ -1,15 +1,15 @@
 """pgbook: exact, verified policy gradients on finite MDPs.
 
 >>> import pgbook as pg
->>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
->>> theta = pg.envs.corridor_params(0.5)
+>>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+>>> theta = pg.examples.corridor_params(0.5)
 >>> pg.exact_objective(mdp, policy, theta)
 -12.0
 """
 
 from pgbook import (
     deterministic,
-    envs,
+    examples,
     exercises,
     expectations,
     lqr,
@@ -83,7 +83,7 @@ __all__ = [
     "average_reward_gradient",
     "differential_action_values",
     "discounted_visitation",
-    "envs",
+    "examples",
     "exercises",
     "exact_ascent",
     "exact_gradient",

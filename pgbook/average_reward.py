@@ -31,7 +31,7 @@ def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.nd
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, seed=0), pg.TabularSoftmax(4, 2)
     >>> d = stationary_distribution(mdp, policy, np.zeros((4, 2)))
     >>> round(float(d.sum()), 12)
     1.0

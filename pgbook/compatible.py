@@ -64,7 +64,7 @@ def compatible_fit(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(3, 2, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0)
     >>> policy = pg.TabularSoftmax(3, 2)
     >>> theta = policy.init_params(seed=0)
     >>> w = pg.compatible_fit(mdp, policy, theta)
@@ -111,7 +111,7 @@ def critic_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, critic: Any) -> 
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(3, 2, seed=1), pg.TabularSoftmax(3, 2)
+    >>> mdp, policy = pg.examples.random_mdp(3, 2, seed=1), pg.TabularSoftmax(3, 2)
     >>> theta = policy.init_params(seed=1)
     >>> g = pg.critic_gradient(mdp, policy, theta, pg.action_values(mdp, policy, theta))
     >>> bool(np.allclose(g, pg.exact_gradient(mdp, policy, theta)))

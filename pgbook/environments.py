@@ -30,7 +30,7 @@ class FiniteMDPEnv(gym.Env):
     Examples
     --------
     >>> import pgbook as pg
-    >>> env = FiniteMDPEnv(pg.envs.short_corridor())
+    >>> env = FiniteMDPEnv(pg.examples.short_corridor())
     >>> observation, info = env.reset(seed=0)
     >>> observation
     array([1., 0., 0., 0.])

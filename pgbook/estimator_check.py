@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook import envs
+from pgbook import examples
 from pgbook.arguments import as_count, as_seed
 from pgbook.batch import Batch
 from pgbook.estimators import Estimator, estimator_output, reinforce, reward_to_go
@@ -47,24 +47,28 @@ def standard_problems() -> list[Problem]:
     return [
         Problem(
             "short corridor (γ=1)",
-            envs.short_corridor(),
-            envs.short_corridor_policy(),
-            envs.corridor_params(0.3),
+            examples.short_corridor(),
+            examples.short_corridor_policy(),
+            examples.corridor_params(0.3),
             2_000,
         ),
         Problem(
-            "4-armed bandit", envs.bandit([1.0, -0.5, 2.0, 0.3]), bandit_policy, bandit_policy.init_params(seed=3), 1
+            "4-armed bandit",
+            examples.bandit([1.0, -0.5, 2.0, 0.3]),
+            bandit_policy,
+            bandit_policy.init_params(seed=3),
+            1,
         ),
         Problem(
             "random MDP, continuing (γ=0.9)",
-            envs.random_mdp(6, 3, gamma=0.9, seed=11),
+            examples.random_mdp(6, 3, gamma=0.9, seed=11),
             continuing,
             continuing.init_params(seed=12),
             300,  # 0.9**300 ≈ 2e-14: truncation is invisible
         ),
         Problem(
             "random MDP, episodic (γ=0.95)",
-            envs.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1),
+            examples.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1),
             episodic,
             episodic.init_params(seed=14),
             1_000,

@@ -161,8 +161,8 @@ def reinforce(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> theta = pg.envs.corridor_params(0.3)
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> theta = pg.examples.corridor_params(0.3)
     >>> batch = pg.sample_episodes(mdp, policy, theta, 20_000, max_steps=2_000, seed=1)
     >>> estimate = reinforce(batch, policy, theta, baseline="optimal")
     >>> exact = pg.exact_gradient(mdp, policy, theta)

@@ -21,7 +21,7 @@ def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([1.0, 2.0, 3.0])
+    >>> mdp = pg.examples.bandit([1.0, 2.0, 3.0])
     >>> pg.exact_objective(mdp, pg.TabularSoftmax(1, 3), np.zeros((1, 3)))
     2.0
     """
@@ -36,8 +36,8 @@ def exact_objectives(mdp: FiniteMDP, policy: Policy, thetas: Any) -> np.ndarray:
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> pg.exact_objectives(mdp, policy, [pg.envs.corridor_params(p) for p in (0.5, 0.6)]).round(3)
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> pg.exact_objectives(mdp, policy, [pg.examples.corridor_params(p) for p in (0.5, 0.6)]).round(3)
     array([-12.   , -11.667])
     """
     thetas = as_real_array("thetas", thetas)
@@ -78,7 +78,7 @@ def discounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any, *, normali
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(5, 2, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(5, 2, gamma=0.9, seed=0)
     >>> policy = pg.TabularSoftmax(5, 2)
     >>> d = pg.discounted_visitation(mdp, policy, policy.init_params(seed=0))
     >>> round(float(d.sum()), 10)

@@ -73,7 +73,7 @@ def exact_ascent(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.chain(4), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.chain(4), pg.TabularSoftmax(4, 2)
     >>> pg_run = exact_ascent(mdp, policy, np.zeros((4, 2)), step_size=1.0, n_iterations=200)
     >>> npg_run = exact_ascent(mdp, policy, np.zeros((4, 2)), step_size=1.0, n_iterations=200, direction="natural")
     >>> optimum = 0.9 ** 2

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook import envs, lqr
+from pgbook import examples, lqr
 from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
 from pgbook.finite_differences import finite_difference
@@ -165,9 +165,9 @@ def check_visitation(visitation: Callable[[FiniteMDP, np.ndarray], Any]) -> Chec
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
-        problems = [envs.random_mdp(4, 2, gamma=gamma, seed=k) for k, gamma in enumerate((0.0, 0.5, 0.9))]
-        problems += [envs.random_mdp(5, 3, gamma=1.0, seed=3, n_terminal=1), envs.short_corridor()]
-        problems.append(envs.random_mdp(5, 2, gamma=0.8, seed=4, n_terminal=2))
+        problems = [examples.random_mdp(4, 2, gamma=gamma, seed=k) for k, gamma in enumerate((0.0, 0.5, 0.9))]
+        problems += [examples.random_mdp(5, 3, gamma=1.0, seed=3, n_terminal=1), examples.short_corridor()]
+        problems.append(examples.random_mdp(5, 2, gamma=0.8, seed=4, n_terminal=2))
         rng = np.random.default_rng(1)
         for mdp in problems:
             pi = rng.dirichlet(np.ones(mdp.n_actions), size=mdp.n_states)
@@ -227,10 +227,10 @@ def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], An
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
         tabular = TabularSoftmax(4, 3)
         problems = [
-            (envs.random_mdp(4, 3, gamma=0.9, seed=5), tabular, tabular.init_params(seed=5)),
-            (envs.random_mdp(4, 3, gamma=1.0, seed=6, n_terminal=1), tabular, tabular.init_params(seed=6)),
-            (envs.short_corridor(), envs.short_corridor_policy(), envs.corridor_params(0.3)),
-            (envs.short_corridor(), envs.corridor_recognising_policy(), np.array([0.5, -0.5])),
+            (examples.random_mdp(4, 3, gamma=0.9, seed=5), tabular, tabular.init_params(seed=5)),
+            (examples.random_mdp(4, 3, gamma=1.0, seed=6, n_terminal=1), tabular, tabular.init_params(seed=6)),
+            (examples.short_corridor(), examples.short_corridor_policy(), examples.corridor_params(0.3)),
+            (examples.short_corridor(), examples.corridor_recognising_policy(), np.array([0.5, -0.5])),
         ]
         for mdp, policy, theta in problems:
             yield (mdp, policy, theta.copy()), autodiff_gradient(mdp, policy, theta)
@@ -389,10 +389,10 @@ def _policy_problems() -> list[tuple[FiniteMDP, Policy, np.ndarray]]:
     rng = np.random.default_rng(14)
     tabular, linear = TabularSoftmax(4, 3), LinearSoftmax(rng.normal(size=(4, 3, 5)))
     return [
-        (envs.random_mdp(4, 3, gamma=0.9, seed=1), tabular, tabular.init_params(seed=1)),
-        (envs.random_mdp(4, 3, gamma=1.0, seed=2, n_terminal=1), tabular, tabular.init_params(seed=2)),
-        (envs.random_mdp(4, 3, gamma=0.8, seed=3), linear, linear.init_params(seed=3)),
-        (envs.short_corridor(), envs.short_corridor_policy(), envs.corridor_params(0.3)),
+        (examples.random_mdp(4, 3, gamma=0.9, seed=1), tabular, tabular.init_params(seed=1)),
+        (examples.random_mdp(4, 3, gamma=1.0, seed=2, n_terminal=1), tabular, tabular.init_params(seed=2)),
+        (examples.random_mdp(4, 3, gamma=0.8, seed=3), linear, linear.init_params(seed=3)),
+        (examples.short_corridor(), examples.short_corridor_policy(), examples.corridor_params(0.3)),
     ]
 
 
@@ -477,7 +477,7 @@ def check_soft_policy_iteration(step: Callable[[np.ndarray, np.ndarray, float, f
     """
     cases = []
     for seed, (gamma, eta) in enumerate([(0.5, 0.1), (0.9, 0.05), (0.9, 0.3), (0.0, 1.0), (0.8, 0.2), (0.95, 0.01)]):
-        mdp = envs.random_mdp(4, 3, gamma=gamma, seed=seed)
+        mdp = examples.random_mdp(4, 3, gamma=gamma, seed=seed)
         policy = TabularSoftmax(4, 3)
         theta = policy.init_params(seed=seed)
         new_theta = theta + eta * natural_gradient(mdp, policy, theta, normalized=True)
@@ -503,9 +503,9 @@ def check_performance_difference_sum(difference: Callable[[FiniteMDP, np.ndarray
     """
     rng = np.random.default_rng(15)
     cases = []
-    for mdp in [envs.random_mdp(4, 3, gamma=g, seed=k) for k, g in enumerate((0.5, 0.9, 0.99))] + [
-        envs.random_mdp(5, 2, gamma=1.0, seed=3, n_terminal=1),
-        envs.chain(5, gamma=0.9),
+    for mdp in [examples.random_mdp(4, 3, gamma=g, seed=k) for k, g in enumerate((0.5, 0.9, 0.99))] + [
+        examples.random_mdp(5, 2, gamma=1.0, seed=3, n_terminal=1),
+        examples.chain(5, gamma=0.9),
     ]:
         pi, new_pi = rng.dirichlet(np.ones(mdp.n_actions), size=(2, mdp.n_states))
         cases.append(((mdp, pi, new_pi), np.asarray(mdp.objective(new_pi) - mdp.objective(pi))))
@@ -567,10 +567,14 @@ def check_curl(answer: Callable[[Any, Any, np.ndarray], Any]) -> CheckResult:
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
         features = np.random.default_rng(1).normal(size=(4, 2, 2))
         problems = [
-            (envs.short_corridor(gamma=0.8), envs.corridor_recognising_policy(), np.array([0.5, -0.5])),
-            (envs.short_corridor(gamma=0.6), envs.corridor_recognising_policy(), np.array([-0.2, 0.4])),
-            (envs.random_mdp(4, 2, gamma=0.7, seed=2, n_terminal=1), LinearSoftmax(features), np.array([0.3, 0.1])),
-            (envs.random_mdp(4, 2, gamma=0.9, seed=3, n_terminal=1), LinearSoftmax(features), np.array([-0.5, 1.0])),
+            (examples.short_corridor(gamma=0.8), examples.corridor_recognising_policy(), np.array([0.5, -0.5])),
+            (examples.short_corridor(gamma=0.6), examples.corridor_recognising_policy(), np.array([-0.2, 0.4])),
+            (examples.random_mdp(4, 2, gamma=0.7, seed=2, n_terminal=1), LinearSoftmax(features), np.array([0.3, 0.1])),
+            (
+                examples.random_mdp(4, 2, gamma=0.9, seed=3, n_terminal=1),
+                LinearSoftmax(features),
+                np.array([-0.5, 1.0]),
+            ),
         ]
         step = 1e-5
         for mdp, policy, theta in problems:
@@ -597,9 +601,9 @@ def check_performance_difference_terms(answer: Callable[[Any, Any, np.ndarray, n
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
         rng = np.random.default_rng(2)
         for mdp in (
-            envs.random_mdp(5, 3, gamma=0.9, seed=4),
-            envs.random_mdp(5, 3, gamma=0.95, seed=5, n_terminal=1),
-            envs.random_mdp(5, 3, gamma=1.0, seed=6, n_terminal=1),
+            examples.random_mdp(5, 3, gamma=0.9, seed=4),
+            examples.random_mdp(5, 3, gamma=0.95, seed=5, n_terminal=1),
+            examples.random_mdp(5, 3, gamma=1.0, seed=6, n_terminal=1),
         ):
             policy = TabularSoftmax(5, 3)
             old = policy.init_params(seed=rng)

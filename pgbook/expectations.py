@@ -60,7 +60,7 @@ def expected_gae_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, values: An
     The true critic gives no bias, whatever λ:
 
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(5, 2, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(5, 2, gamma=0.9, seed=0)
     >>> policy = pg.TabularSoftmax(5, 2)
     >>> theta = policy.init_params(seed=0)
     >>> exact = pg.exact_gradient(mdp, policy, theta)

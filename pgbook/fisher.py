@@ -50,7 +50,7 @@ def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: boo
     A softmax bandit: :math:`F = \mathrm{diag}(\pi) - \pi\pi^\top`.
 
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> mdp = pg.examples.bandit([0.0, 1.0])
     >>> pg.fisher_matrix(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
@@ -86,7 +86,7 @@ def natural_gradient(
     For tabular softmax the natural gradient is the advantage, up to a constant per state (Kakade 2001):
 
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> mdp = pg.examples.bandit([0.0, 1.0])
     >>> pg.natural_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.5,  0.5]])
     >>> pg.advantages(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))

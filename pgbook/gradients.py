@@ -43,13 +43,13 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     Softmax bandit: :math:`\partial J / \partial \theta_k = \pi_k (\mu_k - J)`.
 
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> mdp = pg.examples.bandit([0.0, 1.0])
     >>> pg.exact_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.25,  0.25]])
 
     The factor :math:`\sum_s d(s)` on that episodic :math:`\gamma = 0.95` problem:
 
-    >>> episodic, tabular = pg.envs.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1), pg.TabularSoftmax(6, 3)
+    >>> episodic, tabular = pg.examples.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1), pg.TabularSoftmax(6, 3)
     >>> round(float(pg.discounted_visitation(episodic, tabular, tabular.init_params(seed=14)).sum()), 2)
     4.58
     """
@@ -69,7 +69,7 @@ def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([0.0, 1.0])
+    >>> mdp = pg.examples.bandit([0.0, 1.0])
     >>> pg.autodiff_gradient(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.25,  0.25]])
     """
@@ -90,8 +90,8 @@ def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Any) -> dict[str, 
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> jacobians = autodiff_jacobians(mdp, policy, pg.envs.corridor_params(0.3))
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> jacobians = autodiff_jacobians(mdp, policy, pg.examples.corridor_params(0.3))
     >>> jacobians["V"].shape, jacobians["Q"].shape
     ((4, 2), (4, 2, 2))
     """

@@ -117,7 +117,7 @@ def expected_gradient(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     >>> theta = policy.init_params(seed=1)
     >>> bool(np.allclose(expected_gradient(mdp, policy, theta, 400), pg.exact_gradient(mdp, policy, theta)))
     True

@@ -34,7 +34,7 @@ class ModulePolicy(Policy):
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(3, 2, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0)
     >>> policy = ModulePolicy(torch.nn.Linear(3, 2), 2, observations=np.eye(3))
     >>> theta = policy.init_params(seed=0)
     >>> theta.shape

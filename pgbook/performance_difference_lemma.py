@@ -29,7 +29,7 @@ def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Any, new_theta
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     >>> old, new = policy.init_params(seed=0), policy.init_params(seed=1)
     >>> difference = pg.performance_difference(mdp, policy, old, new)
     >>> bool(np.isclose(difference, pg.exact_objective(mdp, policy, new) - pg.exact_objective(mdp, policy, old)))

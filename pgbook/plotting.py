@@ -24,7 +24,7 @@ def draw_cosine_spread(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.bandit([1.0, 0.0])
+    >>> mdp = pg.examples.bandit([1.0, 0.0])
     >>> policy = pg.TabularSoftmax(1, 2)
     >>> batch = pg.sample_episodes(mdp, policy, np.zeros((1, 2)), 400, max_steps=1, seed=0)
     >>> figure = Figure()

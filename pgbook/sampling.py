@@ -38,8 +38,8 @@ def sample_episodes(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> batch = sample_episodes(mdp, policy, pg.envs.corridor_params(0.5), 20_000, max_steps=1000, seed=0)
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> batch = sample_episodes(mdp, policy, pg.examples.corridor_params(0.5), 20_000, max_steps=1000, seed=0)
     >>> bool(batch.terminated.all()), round(float(batch.returns().mean()), 1)   # J(0.5) = -12
     (True, -12.0)
     """

@@ -3,7 +3,7 @@ r"""Statistics for comparing a gradient estimator with the exact gradient: bias,
 Examples
 --------
 >>> import pgbook as pg
->>> mdp = pg.envs.bandit([1.0, 0.0])
+>>> mdp = pg.examples.bandit([1.0, 0.0])
 >>> policy = pg.TabularSoftmax(1, 2)
 >>> theta = np.zeros((1, 2))
 >>> batch = pg.sample_episodes(mdp, policy, theta, 10_000, max_steps=1, seed=0)

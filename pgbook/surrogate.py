@@ -45,7 +45,7 @@ def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: A
     A_{\text{old}}(s,a)`: equal to J at :math:`\theta_{\text{old}}`, with the same gradient there.
 
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     >>> old = policy.init_params(seed=1)
     >>> bool(np.isclose(surrogate_objective(mdp, policy, old, old), pg.exact_objective(mdp, policy, old)))
     True
@@ -85,7 +85,7 @@ def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any
     (on an episodic problem the missing transitions to the terminal state only strengthen it).
 
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     >>> old = policy.init_params(seed=1)
     >>> new = old + 0.3
     >>> improvement_bound(mdp, policy, old, new) <= pg.exact_objective(mdp, policy, new)
@@ -130,7 +130,7 @@ def clipped_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any,
     :math:`\theta_{\text{old}}` no term is clipped and it is the policy gradient.
 
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     >>> old = policy.init_params(seed=1)
     >>> bool(np.allclose(clipped_gradient(mdp, policy, old, old, epsilon=0.2), pg.exact_gradient(mdp, policy, old)))
     True

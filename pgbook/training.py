@@ -65,12 +65,12 @@ def reinforce_runs(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> history = reinforce_runs(mdp, policy, pg.envs.corridor_params(0.05), n_runs=4, n_episodes=3,
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> history = reinforce_runs(mdp, policy, pg.examples.corridor_params(0.05), n_runs=4, n_episodes=3,
     ...                          step_size=2**-13, max_steps=1_000, seed=0)
     >>> history.returns.shape, history.parameters.shape
     ((4, 3), (4, 3, 2))
-    >>> two_settings = reinforce_runs(mdp, policy, pg.envs.corridor_params(0.05), n_runs=4, n_episodes=3,
+    >>> two_settings = reinforce_runs(mdp, policy, pg.examples.corridor_params(0.05), n_runs=4, n_episodes=3,
     ...                               step_size=[2**-13, 2**-13, 2**-9, 2**-9], baseline_step_size=[0, 0, 2**-6, 2**-6],
     ...                               max_steps=1_000, seed=0)
     >>> two_settings.returns.shape
@@ -142,7 +142,7 @@ def gradient_ascent(
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0)
     >>> policy = pg.TabularSoftmax(4, 2)
     >>> history = gradient_ascent(mdp, policy, np.zeros((4, 2)), pg.reward_to_go, n_iterations=30,
     ...                           n_episodes=20, step_size=0.5, max_steps=200, seed=0)

@@ -52,8 +52,8 @@ def update_field(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     At γ = 1 it is the policy gradient:
 
     >>> import pgbook as pg
-    >>> mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    >>> theta = pg.envs.corridor_params(0.3)
+    >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    >>> theta = pg.examples.corridor_params(0.3)
     >>> bool(np.allclose(update_field(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta)))
     True
     """
@@ -80,7 +80,7 @@ def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     Examples
     --------
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
+    >>> mdp = pg.examples.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
     >>> policy = pg.TabularSoftmax(4, 2)
     >>> jacobian = update_jacobian(mdp, policy, policy.init_params(seed=0))
     >>> bool(np.abs(jacobian - jacobian.T).max() > 1e-3)   # not symmetric: u is no gradient

@@ -61,7 +61,7 @@ def return_variances(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     A bandit's return is its reward, fixed per arm here: no variance.
 
     >>> import pgbook as pg
-    >>> return_variances(pg.envs.bandit([1.0, 2.0]), pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
+    >>> return_variances(pg.examples.bandit([1.0, 2.0]), pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[0., 0.]])
     """
     pi = policy_table(mdp, policy, theta)
@@ -96,7 +96,7 @@ def variance_decomposition(
     A baseline changes only the action term:
 
     >>> import pgbook as pg
-    >>> mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=0)
+    >>> mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=0)
     >>> policy = pg.TabularSoftmax(5, 3)
     >>> theta = policy.init_params(seed=0)
     >>> plain = variance_decomposition(mdp, policy, theta)

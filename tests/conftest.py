@@ -39,7 +39,7 @@ def problems(draw, *, max_states: int = 6, max_actions: int = 4):
     episodic = n_states > 1 and draw(st.booleans(), label="episodic")
     gamma = 1.0 if episodic else draw(st.floats(0.0, 0.95), label="gamma")
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    mdp = pg.envs.random_mdp(n_states, n_actions, gamma=gamma, seed=seed, n_terminal=int(episodic))
+    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=gamma, seed=seed, n_terminal=int(episodic))
     rng = np.random.default_rng(seed + 1)
     if draw(st.booleans(), label="linear"):
         policy = pg.LinearSoftmax(rng.standard_normal((n_states, n_actions, draw(st.integers(1, 5)))))

@@ -71,7 +71,7 @@ def test_gamma_one_with_a_policy_that_never_terminates():
 
     States 1 and 2 still reach the end (through 2), so the error must name state 0 alone.
     """
-    mdp = pg.envs.short_corridor()
+    mdp = pg.examples.short_corridor()
     policy = pg.TabularSoftmax(4, 2)
     always_left = np.zeros((4, 2))
     always_left[0, 1] = -800.0  # π(right | 0) = e^-800, which is 0 in float64
@@ -83,7 +83,7 @@ def test_gamma_one_with_a_policy_that_never_terminates():
 
 
 def test_policy_and_theta_must_fit():
-    mdp = pg.envs.random_mdp(3, 2, seed=0)
+    mdp = pg.examples.random_mdp(3, 2, seed=0)
     with pytest.raises(ValueError, match="policy is for 4 states and 2 actions, but mdp has 3 states"):
         pg.exact_gradient(mdp, pg.TabularSoftmax(4, 2), np.zeros((4, 2)))
     policy = pg.TabularSoftmax(3, 2)
@@ -107,13 +107,13 @@ def test_policy_and_theta_must_fit():
         (lambda: pg.LinearSoftmax(np.zeros((2, 2))), ValueError, "features must be a 3-dimensional"),
         (lambda: pg.LinearSoftmax(np.zeros((2, 2, 0))), ValueError, "at least one state, action and feature"),
         (lambda: pg.TabularSoftmax(2, 2).init_params(seed="0"), TypeError, "seed must be an int"),
-        (lambda: pg.envs.bandit([]), ValueError, "means must name at least one arm"),
-        (lambda: pg.envs.corridor_params(1.0), ValueError, "p_right must lie strictly between 0 and 1"),
-        (lambda: pg.envs.corridor_params("half"), TypeError, "p_right must be a real number"),
-        (lambda: pg.envs.random_mdp(3, 2, n_terminal=3), ValueError, "n_terminal must be smaller"),
-        (lambda: pg.envs.random_mdp(3, 2, concentration=0), ValueError, "concentration must be a positive"),
-        (lambda: pg.envs.gridworld(1, 1), ValueError, "at least two cells"),
-        (lambda: pg.envs.gridworld(slip=2), ValueError, "slip must lie in [0, 1]"),
+        (lambda: pg.examples.bandit([]), ValueError, "means must name at least one arm"),
+        (lambda: pg.examples.corridor_params(1.0), ValueError, "p_right must lie strictly between 0 and 1"),
+        (lambda: pg.examples.corridor_params("half"), TypeError, "p_right must be a real number"),
+        (lambda: pg.examples.random_mdp(3, 2, n_terminal=3), ValueError, "n_terminal must be smaller"),
+        (lambda: pg.examples.random_mdp(3, 2, concentration=0), ValueError, "concentration must be a positive"),
+        (lambda: pg.examples.gridworld(1, 1), ValueError, "at least two cells"),
+        (lambda: pg.examples.gridworld(slip=2), ValueError, "slip must lie in [0, 1]"),
         (
             lambda: pg.TabularSoftmax(2, 2).weighted_probability_gradient(np.zeros((2, 2)), np.ones(2)),
             ValueError,
@@ -149,8 +149,8 @@ def test_finite_difference_rejects(f, theta, options, error, words):
 
 
 def corridor_batch():
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    return pg.sample_episodes(mdp, policy, pg.envs.corridor_params(0.3), 5, max_steps=1_000, seed=0)
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    return pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.3), 5, max_steps=1_000, seed=0)
 
 
 def edited(**arrays):
@@ -236,7 +236,7 @@ def test_float32_probabilities_are_accepted_and_the_message_shows_the_sum_found(
 def test_finite_mdp_env_follows_gymnasium_conventions():
     import gymnasium
 
-    env = pg.FiniteMDPEnv(pg.envs.short_corridor())
+    env = pg.FiniteMDPEnv(pg.examples.short_corridor())
     with pytest.raises(gymnasium.error.ResetNeeded, match=r"call reset\(\) before step\(\)"):
         env.step(0)
     env.reset(seed=0)
@@ -267,7 +267,7 @@ def module_policy_for(width):
         (lambda: pg.TabularSoftmax(2, 2).init_params(seed=-1), ValueError, "seed must be a non-negative int; got -1"),
         (
             lambda: pg.sample_episodes(
-                pg.envs.bandit([1.0]), pg.TabularSoftmax(1, 1), np.zeros((1, 1)), 2, max_steps=1, seed=-5
+                pg.examples.bandit([1.0]), pg.TabularSoftmax(1, 1), np.zeros((1, 1)), 2, max_steps=1, seed=-5
             ),
             ValueError,
             "seed must be a non-negative int",
@@ -275,8 +275,8 @@ def module_policy_for(width):
         (
             lambda: pg.gae_estimator(
                 corridor_batch(),
-                pg.envs.short_corridor_policy(),
-                pg.envs.corridor_params(0.3),
+                pg.examples.short_corridor_policy(),
+                pg.examples.corridor_params(0.3),
                 values=np.zeros(4),
                 lam="0.5",
             ),
@@ -286,8 +286,8 @@ def module_policy_for(width):
         (
             lambda: pg.gae_estimator(
                 corridor_batch(),
-                pg.envs.short_corridor_policy(),
-                pg.envs.corridor_params(0.3),
+                pg.examples.short_corridor_policy(),
+                pg.examples.corridor_params(0.3),
                 values=np.zeros(4),
                 lam=1.5,
             ),
@@ -297,8 +297,8 @@ def module_policy_for(width):
         (
             lambda: pg.reinforce(
                 corridor_batch().subset(slice(0, 1)),
-                pg.envs.short_corridor_policy(),
-                pg.envs.corridor_params(0.3),
+                pg.examples.short_corridor_policy(),
+                pg.examples.corridor_params(0.3),
                 baseline="normalized",
             ),
             ValueError,
@@ -333,7 +333,7 @@ def test_item_9_inputs_are_named(call, error, words):
 
 
 def test_normalized_returns_refuse_equal_returns():
-    mdp, policy = pg.envs.bandit([1.0, 1.0]), pg.TabularSoftmax(1, 2)
+    mdp, policy = pg.examples.bandit([1.0, 1.0]), pg.TabularSoftmax(1, 2)
     batch = pg.sample_episodes(mdp, policy, np.zeros((1, 2)), 10, max_steps=1, seed=0)
     with pytest.raises(ValueError, match="every episode has return 1: the normalized returns are undefined"):
         pg.reinforce(batch, policy, np.zeros((1, 2)), baseline="normalized")
@@ -344,7 +344,7 @@ def test_fit_state_values_refuses_an_environment_batch():
 
     policy = pg.ModulePolicy(torch.nn.Linear(4, 2), 2)
     batch = pg.environments.sample_environment(
-        lambda: pg.FiniteMDPEnv(pg.envs.short_corridor()),
+        lambda: pg.FiniteMDPEnv(pg.examples.short_corridor()),
         policy,
         policy.init_params(seed=0),
         4,
@@ -362,7 +362,7 @@ def test_module_policy_with_the_wrong_observation_width_is_named():
     policy = pg.ModulePolicy(torch.nn.Linear(3, 2), 2)  # the corridor's observations are 4 wide
     with pytest.raises(ValueError, match=r"module could not take observations of shape \(4, 4\) \(obs_dim = 4\)"):
         pg.environments.sample_environment(
-            lambda: pg.FiniteMDPEnv(pg.envs.short_corridor()),
+            lambda: pg.FiniteMDPEnv(pg.examples.short_corridor()),
             policy,
             policy.init_params(seed=0),
             4,
@@ -375,8 +375,8 @@ def test_module_policy_with_the_wrong_observation_width_is_named():
 def test_theta_may_be_a_tensor_that_requires_grad():
     import torch
 
-    policy, mdp = pg.envs.short_corridor_policy(), pg.envs.short_corridor()
-    theta = torch.tensor(pg.envs.corridor_params(0.3), requires_grad=True)
+    policy, mdp = pg.examples.short_corridor_policy(), pg.examples.short_corridor()
+    theta = torch.tensor(pg.examples.corridor_params(0.3), requires_grad=True)
     np.testing.assert_array_equal(
         pg.exact_gradient(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta.detach().numpy())
     )
@@ -384,7 +384,7 @@ def test_theta_may_be_a_tensor_that_requires_grad():
 
 @pytest.mark.parametrize("estimator", [pg.reinforce, pg.reward_to_go])
 def test_no_baseline_has_one_spelling(estimator):
-    batch, policy, theta = corridor_batch(), pg.envs.short_corridor_policy(), pg.envs.corridor_params(0.3)
+    batch, policy, theta = corridor_batch(), pg.examples.short_corridor_policy(), pg.examples.corridor_params(0.3)
     with pytest.raises(TypeError, match='"no baseline" is spelled baseline="none"'):
         estimator(batch, policy, theta, baseline=None)
     np.testing.assert_array_equal(

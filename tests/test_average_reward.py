@@ -12,7 +12,7 @@ import pgbook as pg
 def continuing_problems(draw):
     n_states, n_actions = draw(st.integers(1, 6)), draw(st.integers(1, 4))
     seed = draw(st.integers(0, 2**32 - 1))
-    mdp = pg.envs.random_mdp(n_states, n_actions, gamma=draw(st.floats(0.0, 0.95)), seed=seed)
+    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=draw(st.floats(0.0, 0.95)), seed=seed)
     policy = pg.TabularSoftmax(n_states, n_actions)
     return mdp, policy, np.random.default_rng(seed).uniform(-2, 2, policy.param_shape)
 
@@ -38,7 +38,7 @@ def test_stationary_weighting_of_discounted_values_is_average_reward_over_one_mi
 
 def test_average_reward_needs_a_continuing_unichain_problem():
     with pytest.raises(ValueError, match="for continuing problems"):
-        pg.average_reward(pg.envs.short_corridor(), pg.envs.short_corridor_policy(), np.zeros(2))
+        pg.average_reward(pg.examples.short_corridor(), pg.examples.short_corridor_policy(), np.zeros(2))
     P = np.zeros((2, 1, 2))
     P[0, 0, 0] = P[1, 0, 1] = 1.0  # two absorbing states: two stationary distributions
     mdp = pg.FiniteMDP(P, np.zeros((2, 1)), gamma=0.5, initial=[0.5, 0.5])

@@ -27,8 +27,8 @@ import library_links  # noqa: E402
         ("pg.state_values", "pgbook.evaluation.state_values"),
         ("pgbook.state_values", "pgbook.evaluation.state_values"),
         ("pg.GradientEstimate", f"{pg.GradientEstimate.__module__}.GradientEstimate"),
-        ("pg.envs.short_corridor", "pgbook.envs.short_corridor"),
-        ("pg.envs", "pgbook.envs"),
+        ("pg.examples.short_corridor", "pgbook.examples.short_corridor"),
+        ("pg.examples", "pgbook.examples"),
         ("pg.mistakes.CATALOGUE", "pgbook.mistakes.CATALOGUE"),
     ],
 )
@@ -36,7 +36,7 @@ def test_a_library_reference_goes_where_the_name_is_defined(written, documented)
     assert library_links.defined_at(written) == documented
 
 
-@pytest.mark.parametrize("written", ["pg.no_such_name", "pgbook.envs.no_such_name", "np.mean", "pg.np.mean"])
+@pytest.mark.parametrize("written", ["pg.no_such_name", "pgbook.examples.no_such_name", "np.mean", "pg.np.mean"])
 def test_a_name_the_library_does_not_have_stays_unresolved(written):
     assert library_links.defined_at(written) is None
 

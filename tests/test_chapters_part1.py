@@ -114,13 +114,13 @@ def survival_series(mdp, pi, gamma, terms=5_000):
 
 
 def check_estimator_episodic_problem():
-    mdp = pg.envs.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1)
+    mdp = pg.examples.random_mdp(6, 3, gamma=0.95, seed=13, n_terminal=1)
     policy = pg.TabularSoftmax(6, 3)
     return mdp, policy.probabilities(policy.init_params(seed=14))
 
 
 def theorem_problem():
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=4)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=4)
     return mdp, pg.TabularSoftmax(5, 3).init_params(seed=4)
 
 
@@ -266,7 +266,7 @@ def test_the_theorem_chapter_has_as_many_callouts_as_it_announces(built_book):
 def test_learning_the_policy_numbers(built_book):
     text = outputs(built_book, "learning-the-policy")
     J, sum_d = one(rf"J = μ0ᵀV = {NUMBER}, Σ d = {NUMBER} = 1/\(1 − γ\)", text)
-    continuing = pg.envs.random_mdp(6, 3, gamma=0.9, seed=1)
+    continuing = pg.examples.random_mdp(6, 3, gamma=0.9, seed=1)
     theta = pg.TabularSoftmax(6, 3).init_params(seed=1)
     q = torch_quantities(continuing, theta)
     assert J == pytest.approx(value(q["J"], theta), abs=1e-4) and sum_d == pytest.approx(10, abs=1e-4)

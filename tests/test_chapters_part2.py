@@ -71,7 +71,7 @@ def test_actor_critic_published_gae_against_the_undiscounted_gradient(built_book
         text,
         count=6,
     )
-    episodic = pg.envs.random_mdp(10, 4, gamma=1.0, seed=0, n_terminal=1)
+    episodic = pg.examples.random_mdp(10, 4, gamma=1.0, seed=0, n_terminal=1)
     theta = pg.TabularSoftmax(10, 4).init_params(seed=0)
     pi = softmax(theta)
     gradient_1 = central_differences(lambda t: objective(episodic, softmax(t)), theta)
@@ -102,7 +102,7 @@ def test_actor_critic_compatible_critic_gives_the_exact_gradient(built_book):
     ((raw_error, raw_gradient_error),) = numbers(
         rf"critic w·x\(s, a\): max \|f − A\| = {NUMBER}, relative error of the gradient {NUMBER}", text, 1
     )
-    mdp = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)
     features = np.random.default_rng(0).standard_normal((10, 4, 3))
     theta = np.array([0.5, -0.3, 0.2])
 
@@ -204,7 +204,7 @@ def test_why_state_baselines_beat_constants(built_book):
         text,
         1,
     )
-    mdp = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)
     pi = softmax(pg.TabularSoftmax(10, 4).init_params(seed=0))
     V, Q, _ = evaluate(mdp, pi)
     assert (V.min(), V.max(), np.abs(Q - V[:, None]).max()) == pytest.approx((v_min, v_max, a_max), abs=6e-3)
@@ -268,7 +268,7 @@ def test_training_corridor_runs_and_kappa(built_book):
     ((last,),) = numbers(rf"κ of this estimator at the last θ of the N = 200 run: {NUMBER}", text, 1)
     assert 5 < first < 20 and last > 5 * first, "the prose: about ten at the start, and it grows"
     # the first θ is zero: measure κ there again on fresh episodes, against autodiff's gradient
-    mdp, policy, theta = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0), pg.TabularSoftmax(10, 4), np.zeros((10, 4))
+    mdp, policy, theta = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0), pg.TabularSoftmax(10, 4), np.zeros((10, 4))
     episodes = pg.sample_episodes(mdp, policy, theta, 8_000, max_steps=200, seed=123)
     estimate = pg.reward_to_go(episodes, policy, theta, baseline="learned")
     assert pg.stats.relative_variance(estimate, pg.autodiff_gradient(mdp, policy, theta)) == pytest.approx(

@@ -41,7 +41,7 @@ def assert_exercises_pass(source, text, count):
 def plain_critic_gradient_error(features_seed):
     """The page's problem; the critic with other features fitted and its gradient, in plain numpy; ∇J by
     central differences of J computed by a linear solve."""
-    mdp = pg.envs.random_mdp(6, 3, gamma=0.9, seed=14)
+    mdp = pg.examples.random_mdp(6, 3, gamma=0.9, seed=14)
     phi_policy = np.random.default_rng(14).normal(size=(6, 3, 4))
     theta = np.random.default_rng(14).standard_normal(4)  # policy.init_params(seed=14)
     P, R, mu, gamma = mdp.P, mdp.R, mdp.initial, mdp.gamma

@@ -75,7 +75,7 @@ def test_is_it_a_gradient_page(built_book):
     theta = policy.init_params(seed=0)
     rows = numbers(rf"γ = {NUMBER}: angle\(u, ∇J\) = +{NUMBER}°", text, count=8)
     for gamma, angle in rows:
-        mdp = pg.envs.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
+        mdp = pg.examples.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
         u, g = update_field(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)
         assert angle == pytest.approx(
             np.degrees(np.arccos(min(1.0, u.ravel() @ g.ravel() / np.linalg.norm(u) / np.linalg.norm(g)))), abs=0.01
@@ -84,7 +84,7 @@ def test_is_it_a_gradient_page(built_book):
         a > b for (_, a), (_, b) in zip(rows, rows[1:], strict=False)
     )  # shrinks as γ → 1
     # the corridor: p* maximises J (checked on a grid here), p_u differs for γ < 1, and J(p_u) < J(p*)
-    policy = pg.envs.short_corridor_policy()
+    policy = pg.examples.short_corridor_policy()
     fixed = numbers(
         rf"γ = {NUMBER}: zero of u at p = {NUMBER}, maximiser of J at p\* = {NUMBER}; "
         rf"J\(p_u\) = {NUMBER}, J\(p\*\) = {NUMBER}",
@@ -92,11 +92,11 @@ def test_is_it_a_gradient_page(built_book):
         count=9,
     )
     for gamma, p_u, p_star, j_u, j_star in fixed:
-        mdp = pg.envs.short_corridor(gamma=gamma)
+        mdp = pg.examples.short_corridor(gamma=gamma)
         grid = np.linspace(p_star - 0.01, p_star + 0.01, 201)
-        values = [pg.exact_objective(mdp, policy, pg.envs.corridor_params(p)) for p in grid]
+        values = [pg.exact_objective(mdp, policy, pg.examples.corridor_params(p)) for p in grid]
         assert grid[int(np.argmax(values))] == pytest.approx(p_star, abs=1e-4)
-        j_at = [pg.exact_objective(mdp, policy, pg.envs.corridor_params(p)) for p in (p_u, p_star)]
+        j_at = [pg.exact_objective(mdp, policy, pg.examples.corridor_params(p)) for p in (p_u, p_star)]
         assert (j_u, j_star) == pytest.approx(j_at, abs=1e-6)
         if gamma < 1:
             assert p_u > p_star + 1e-4 and j_at[0] < j_at[1] and j_u < j_star

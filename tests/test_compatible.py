@@ -32,7 +32,7 @@ def test_compatible_fit_gives_the_gradient_without_bias(problem):
 
 def test_the_fit_minimises_the_weighted_loss():
     """Finite differences of the loss vanish at w, and it beats random perturbations."""
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=1)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=1)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=1)
     Q = pg.action_values(mdp, policy, theta)
@@ -48,7 +48,7 @@ def test_the_fit_minimises_the_weighted_loss():
 
 
 def test_q_and_advantage_targets_agree_for_compatible_features_only():
-    mdp = pg.envs.random_mdp(4, 3, gamma=0.9, seed=5)
+    mdp = pg.examples.random_mdp(4, 3, gamma=0.9, seed=5)
     policy = pg.TabularSoftmax(4, 3)
     theta = policy.init_params(seed=5)
     assert np.allclose(pg.compatible_fit(mdp, policy, theta), pg.compatible_fit(mdp, policy, theta, target="advantage"))
@@ -59,7 +59,7 @@ def test_q_and_advantage_targets_agree_for_compatible_features_only():
 
 
 def test_other_features_give_a_biased_gradient():
-    mdp = pg.envs.random_mdp(4, 3, gamma=0.9, seed=5)
+    mdp = pg.examples.random_mdp(4, 3, gamma=0.9, seed=5)
     policy = pg.TabularSoftmax(4, 3)
     theta = policy.init_params(seed=5)
     other = np.random.default_rng(5).normal(size=(4, 3, 6))  # half as many features as ψ
@@ -73,7 +73,7 @@ def test_the_exact_fit_solves_the_sampled_normal_equations():
     exact fit w. Each component of its mean over 40 000 episodes must lie within 4.5 standard errors of 0:
     P(|z| > 4.5) = 6.8e-6 per component, 6 components, so a correct fit fails with probability < 5e-5 (fixed seed).
     Power: a fit 10 % too large gives |z| = 10.0, one 20 % too large |z| > 10 (checked below)."""
-    mdp = pg.envs.random_mdp(3, 2, gamma=0.9, seed=3, n_terminal=1)
+    mdp = pg.examples.random_mdp(3, 2, gamma=0.9, seed=3, n_terminal=1)
     policy = pg.TabularSoftmax(3, 2)
     theta = policy.init_params(seed=3)
     batch = pg.sample_episodes(mdp, policy, theta, 40_000, max_steps=300, seed=4)
@@ -94,7 +94,7 @@ def test_the_exact_fit_solves_the_sampled_normal_equations():
 
 
 def test_bad_arguments_are_named():
-    mdp, policy = pg.envs.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
+    mdp, policy = pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
     with pytest.raises(ValueError, match="target"):
         pg.compatible_fit(mdp, policy, np.zeros((1, 2)), target="v")
     with pytest.raises(ValueError, match="features"):

@@ -100,8 +100,10 @@ def test_an_estimator_returning_zeros_fails(estimator):
 def flat_problems():
     flat, single = pg.TabularSoftmax(1, 2), pg.TabularSoftmax(1, 1)
     return [
-        pg.estimator_check.Problem("flat bandit", pg.envs.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
-        pg.estimator_check.Problem("one-armed bandit", pg.envs.bandit([2.0]), single, single.init_params(seed=0), 1),
+        pg.estimator_check.Problem("flat bandit", pg.examples.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
+        pg.estimator_check.Problem(
+            "one-armed bandit", pg.examples.bandit([2.0]), single, single.init_params(seed=0), 1
+        ),
     ]
 
 

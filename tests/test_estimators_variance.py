@@ -27,11 +27,21 @@ def better(first, second):
 
 @pytest.fixture(scope="module")
 def episodes():
-    corridor = pg.envs.short_corridor(), pg.envs.short_corridor_policy(), pg.envs.corridor_params(0.3), 2_000
+    corridor = (
+        pg.examples.short_corridor(),
+        pg.examples.short_corridor_policy(),
+        pg.examples.corridor_params(0.3),
+        2_000,
+    )
     tabular = pg.TabularSoftmax(10, 4)
     # 150 steps: γ^150 ≈ 1e-7, and the comparisons are between estimators on the same episodes anyway.
-    continuing = pg.envs.random_mdp(10, 4, gamma=0.9, seed=0), tabular, tabular.init_params(seed=0), 150
-    episodic = pg.envs.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2), tabular, tabular.init_params(seed=1), 2_000
+    continuing = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0), tabular, tabular.init_params(seed=0), 150
+    episodic = (
+        pg.examples.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
+        tabular,
+        tabular.init_params(seed=1),
+        2_000,
+    )
     return {
         name: (mdp, policy, theta, pg.sample_episodes(mdp, policy, theta, 30_000, max_steps=steps, seed=8))
         for name, (mdp, policy, theta, steps) in {
@@ -87,7 +97,7 @@ def test_softmax_bandit_variance_closed_form():
     (deterministic rewards, σ_r = 0), w_a = 1 − 2π_a + ‖π‖²; minimised at b* = Σ π_a w_a μ_a / Σ π_a w_a.
     The library's estimated b* matches the true b*'s variance, and the mean reward is worse."""
     means = np.array([1.0, -0.5, 2.0, 0.3])
-    mdp, policy = pg.envs.bandit(means), pg.TabularSoftmax(1, 4)
+    mdp, policy = pg.examples.bandit(means), pg.TabularSoftmax(1, 4)
     theta = np.array([[0.5, -1.0, 0.2, 1.5]])
     pi = policy.probabilities(theta)[0]
     w = 1 - 2 * pi + pi @ pi

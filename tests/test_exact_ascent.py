@@ -8,7 +8,7 @@ import pgbook as pg
 
 def test_one_natural_step_on_tabular_softmax_is_soft_policy_iteration():
     """π ← π exp(η A / (1−γ)), normalised (Agarwal et al. 2021, Lemma 5.1), from the advantages alone."""
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=0)
     eta = 0.3
@@ -22,7 +22,7 @@ def test_one_natural_step_on_tabular_softmax_is_soft_policy_iteration():
 
 def test_one_gradient_step_follows_the_tabular_closed_form():
     """∂J/∂θ_{s,a} = d(s) π(a|s) A(s,a) (Agarwal et al. 2021)."""
-    mdp = pg.envs.random_mdp(4, 2, gamma=0.8, seed=1)
+    mdp = pg.examples.random_mdp(4, 2, gamma=0.8, seed=1)
     policy = pg.TabularSoftmax(4, 2)
     theta = policy.init_params(seed=1)
     run = pg.exact_ascent(mdp, policy, theta, step_size=0.5, n_iterations=1)
@@ -33,11 +33,11 @@ def test_one_gradient_step_follows_the_tabular_closed_form():
 
 def test_chain_optimum_and_ascent_records():
     for n in (2, 3, 6):
-        mdp = pg.envs.chain(n, gamma=0.8, n_actions=3)
-        right = np.tile(np.eye(3)[pg.envs.RIGHT], (n, 1))
+        mdp = pg.examples.chain(n, gamma=0.8, n_actions=3)
+        right = np.tile(np.eye(3)[pg.examples.RIGHT], (n, 1))
         assert mdp.objective(right) == pytest.approx(0.8 ** (n - 2))
         assert mdp.objective(np.tile(np.eye(3)[0], (n, 1))) == 0.0
-    mdp, policy = pg.envs.chain(5), pg.TabularSoftmax(5, 2)
+    mdp, policy = pg.examples.chain(5), pg.TabularSoftmax(5, 2)
     run = pg.exact_ascent(mdp, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=50, record=[0, 10, 50])
     assert run.objectives.shape == (3,) and np.all(np.diff(run.objectives) > 0)
     assert run.objectives[0] == pytest.approx(pg.exact_objective(mdp, policy, np.zeros((5, 2))))
@@ -47,7 +47,7 @@ def test_chain_optimum_and_ascent_records():
 
 
 def test_bad_arguments_are_named():
-    mdp, policy = pg.envs.chain(3), pg.TabularSoftmax(3, 2)
+    mdp, policy = pg.examples.chain(3), pg.TabularSoftmax(3, 2)
     theta = np.zeros((3, 2))
     for kwargs, name in (
         ({"step_size": -1.0, "n_iterations": 2}, "step_size"),
@@ -58,6 +58,6 @@ def test_bad_arguments_are_named():
         with pytest.raises(ValueError, match=name):
             pg.exact_ascent(mdp, policy, theta, **kwargs)
     with pytest.raises(ValueError, match="initial"):
-        pg.envs.chain(3, initial=[0.5, 0.0, 0.5])
+        pg.examples.chain(3, initial=[0.5, 0.0, 0.5])
     with pytest.raises(ValueError, match="n_states"):
-        pg.envs.chain(1)
+        pg.examples.chain(1)

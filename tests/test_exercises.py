@@ -312,7 +312,7 @@ def test_fisher_check():
     assert not exercises.check_fisher_matrix(pg.fisher_matrix)
     assert "called pgbook's fisher_matrix" in repr(exercises.check_fisher_matrix(lambda *a: pg.fisher_matrix(*a)))
     # the library function is restored afterwards
-    assert pg.fisher_matrix(pg.envs.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2), np.zeros((1, 2))).shape == (2, 2)
+    assert pg.fisher_matrix(pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2), np.zeros((1, 2))).shape == (2, 2)
 
 
 def test_part_three_checks_cannot_be_passed_with_the_library_function():
@@ -330,7 +330,7 @@ def test_part_three_checks_cannot_be_passed_with_the_library_function():
 
     def soft_step_by_library(pi, A, eta, gamma):
         policy = pg.TabularSoftmax(*pi.shape)
-        mdp = pg.envs.random_mdp(*pi.shape, gamma=gamma, seed=0)
+        mdp = pg.examples.random_mdp(*pi.shape, gamma=gamma, seed=0)
         return policy.probabilities(np.log(pi) + eta * natural_gradient(mdp, policy, np.log(pi), normalized=True))
 
     def difference_by_library(mdp, pi, new_pi):

@@ -8,7 +8,7 @@ from pgbook.expectations import expected_gae_advantages, expected_gae_gradient
 
 
 def problem(gamma, n_terminal):
-    mdp = pg.envs.random_mdp(5, 3, gamma=gamma, seed=6, n_terminal=n_terminal)
+    mdp = pg.examples.random_mdp(5, 3, gamma=gamma, seed=6, n_terminal=n_terminal)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=6)
     wrong_critic = pg.state_values(mdp, policy, theta) + np.random.default_rng(6).normal(0.0, 1.0, 5)

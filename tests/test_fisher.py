@@ -43,7 +43,7 @@ def test_fisher_is_the_hessian_of_the_expected_kl(problem):
 
 
 def test_fisher_agrees_with_its_sampled_estimate():
-    mdp = pg.envs.random_mdp(4, 2, gamma=0.9, seed=3, n_terminal=1)
+    mdp = pg.examples.random_mdp(4, 2, gamma=0.9, seed=3, n_terminal=1)
     policy = pg.TabularSoftmax(4, 2)
     theta = policy.init_params(seed=3)
     batch = pg.sample_episodes(mdp, policy, theta, 40_000, max_steps=300, seed=11)
@@ -75,7 +75,7 @@ def test_natural_gradient_solves_f_w_equals_the_autodiff_gradient(problem):
 
 def test_tabular_natural_gradient_is_the_centred_advantage():
     """Kakade (2001): for tabular softmax, F⁺∇J = A(s,a) − mean_b A(s,b) on visited states."""
-    mdp = pg.envs.random_mdp(6, 3, gamma=0.8, seed=7)
+    mdp = pg.examples.random_mdp(6, 3, gamma=0.8, seed=7)
     policy = pg.TabularSoftmax(6, 3)
     theta = policy.init_params(seed=7)
     A = pg.advantages(mdp, policy, theta)
@@ -89,7 +89,7 @@ def test_tabular_natural_gradient_is_the_centred_advantage():
 
 def test_natural_gradient_is_invariant_to_an_invertible_reparameterisation():
     """θ = M u: the natural step in u moves θ by M ũ, which equals the natural step in θ up to F's null space."""
-    mdp = pg.envs.random_mdp(3, 2, gamma=0.9, seed=2)
+    mdp = pg.examples.random_mdp(3, 2, gamma=0.9, seed=2)
     tabular = pg.TabularSoftmax(3, 2)
     M = np.random.default_rng(2).normal(size=(6, 6))
     linear = pg.LinearSoftmax(M.reshape(3, 2, 6))  # logits = M u
@@ -106,7 +106,7 @@ def test_natural_gradient_is_invariant_to_an_invertible_reparameterisation():
 
 
 def test_bad_rcond_is_rejected():
-    mdp, policy = pg.envs.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
+    mdp, policy = pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
     with pytest.raises(ValueError, match="rcond"):
         pg.natural_gradient(mdp, policy, np.zeros((1, 2)), rcond=-1.0)
     with pytest.raises(ValueError, match="theta"):

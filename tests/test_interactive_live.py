@@ -15,7 +15,7 @@ from pages import CONTROLS, drawn
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 SOURCE = """import pgbook as pg
 explorer = pg.figures.GradientExplorer(
-    lambda gamma: pg.envs.short_corridor(gamma=gamma), pg.envs.corridor_recognising_policy(),
+    lambda gamma: pg.examples.short_corridor(gamma=gamma), pg.examples.corridor_recognising_policy(),
     axis_values=[-2.0, 0.0, 2.0], gammas=(0.9, 1.0), parameter_names=("θ₀", "θ₁"), max_steps=1_000, pool_size=20,
 )
 explorer.widget(n_episodes=5)"""

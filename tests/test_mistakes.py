@@ -145,7 +145,7 @@ def test_no_mistake_is_the_policy_gradient():
 def test_truncated_expectation_matches_monte_carlo_of_a_short_cut_off():
     """With max_steps = 5 on a γ = 0.95 problem the truncation matters; the Monte-Carlo mean of the correct
     estimator on 5-step episodes agrees with the finite-horizon tables, not with the infinite-horizon ∇J."""
-    mdp, policy = pg.envs.random_mdp(5, 2, gamma=0.95, seed=3), pg.TabularSoftmax(5, 2)
+    mdp, policy = pg.examples.random_mdp(5, 2, gamma=0.95, seed=3), pg.TabularSoftmax(5, 2)
     theta = policy.init_params(seed=4)
     batch = pg.sample_episodes(mdp, policy, theta, 100_000, max_steps=5, seed=5)
     estimate = pg.reward_to_go(batch, policy, theta)

@@ -13,7 +13,7 @@ def mlp(n_inputs, n_actions, hidden=8):
 
 @pytest.fixture
 def finite_problem():
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=7, n_terminal=1)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=7, n_terminal=1)
     policy = pg.ModulePolicy(mlp(5, 3), 3, observations=np.eye(5))
     return mdp, policy, policy.init_params(seed=0)
 

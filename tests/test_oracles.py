@@ -44,9 +44,9 @@ def test_batched_objectives_equal_one_at_a_time(problem):
 
 
 def test_batched_objectives_reject_a_single_theta():
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
     with pytest.raises(ValueError, match=r"thetas must be a stack of parameters, shape \(n >= 1, \*\(2,\)\)"):
-        pg.exact_objectives(mdp, policy, pg.envs.corridor_params(0.5))
+        pg.exact_objectives(mdp, policy, pg.examples.corridor_params(0.5))
 
 
 @given(problems())

@@ -26,7 +26,7 @@ def test_performance_difference_is_the_difference_of_objectives(problem):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sampled_advantages_of_the_new_policy_average_to_the_difference(seed):
-    mdp = pg.envs.random_mdp(4, 3, gamma=0.9, seed=seed, n_terminal=1)
+    mdp = pg.examples.random_mdp(4, 3, gamma=0.9, seed=seed, n_terminal=1)
     policy = pg.TabularSoftmax(4, 3)
     old, new = policy.init_params(seed=seed), policy.init_params(seed=seed + 10)
     batch = pg.sample_episodes(mdp, policy, new, 20_000, max_steps=300, seed=seed)

@@ -68,7 +68,7 @@ class TemperatureSoftmax(pg.Policy):
 
 
 def test_a_user_defined_policy_works_with_every_oracle():
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.8, seed=5)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.8, seed=5)
     policy = TemperatureSoftmax(5, 3)
     theta = policy.init_params(seed=0, scale=0.5)
     exact = pg.exact_gradient(mdp, policy, theta)

@@ -8,7 +8,7 @@ import pgbook as pg
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_same_seed_same_batch_and_different_seed_different_batch(backend):
-    mdp = pg.envs.random_mdp(5, 3, gamma=0.9, seed=0)
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=0)
     first = pg.sample_episodes(mdp, policy, theta, 50, max_steps=20, seed=1, backend=backend)
@@ -20,7 +20,7 @@ def test_same_seed_same_batch_and_different_seed_different_batch(backend):
 
 
 def test_episodes_stop_at_terminal_states_and_padding_is_empty():
-    mdp = pg.envs.gridworld(3, 3, slip=0.2)
+    mdp = pg.examples.gridworld(3, 3, slip=0.2)
     policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
     batch = pg.sample_episodes(mdp, policy, policy.init_params(seed=0), 2_000, max_steps=10_000, seed=0)
     assert batch.terminated.all()
@@ -33,9 +33,9 @@ def test_episodes_stop_at_terminal_states_and_padding_is_empty():
 
 
 def test_truncated_episodes_are_marked():
-    mdp = pg.envs.short_corridor()
-    policy = pg.envs.short_corridor_policy()
-    batch = pg.sample_episodes(mdp, policy, pg.envs.corridor_params(0.5), 1_000, max_steps=3, seed=0)
+    mdp = pg.examples.short_corridor()
+    policy = pg.examples.short_corridor_policy()
+    batch = pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.5), 1_000, max_steps=3, seed=0)
     assert batch.states.shape == (1_000, 3)
     np.testing.assert_array_equal(batch.terminated, mdp.terminal[batch.final_states])
     assert not batch.terminated.all() and batch.terminated.any()  # 3 steps: only right-left... -right ends
@@ -45,7 +45,7 @@ def test_truncated_episodes_are_marked():
 def test_state_action_frequencies_match_the_exact_visitation(backend):
     """E[Σ_t γ^t 1(s_t = s, a_t = a)] = d(s) π(a|s); each of the 12 cells within 4.5 standard errors
     (false-failure probability below 12 × 6.8e-6 ≈ 1e-4)."""
-    mdp = pg.envs.random_mdp(4, 3, gamma=0.8, seed=3, n_terminal=1)
+    mdp = pg.examples.random_mdp(4, 3, gamma=0.8, seed=3, n_terminal=1)
     policy = pg.TabularSoftmax(4, 3)
     theta = policy.init_params(seed=3)
     batch = pg.sample_episodes(mdp, policy, theta, 50_000, max_steps=200, seed=4, backend=backend)
@@ -65,14 +65,14 @@ def test_state_action_frequencies_match_the_exact_visitation(backend):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_mean_return_matches_the_exact_objective(backend):
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    theta = pg.envs.corridor_params(0.6)
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    theta = pg.examples.corridor_params(0.6)
     returns = pg.sample_episodes(mdp, policy, theta, 20_000, max_steps=5_000, seed=5, backend=backend).returns()
     assert abs(returns.mean() - pg.exact_objective(mdp, policy, theta)) < 4.5 * returns.std() / np.sqrt(returns.size)
 
 
 def test_returns_to_go_are_discounted_suffix_sums():
-    mdp = pg.envs.random_mdp(3, 2, gamma=0.7, seed=0)
+    mdp = pg.examples.random_mdp(3, 2, gamma=0.7, seed=0)
     policy = pg.TabularSoftmax(3, 2)
     batch = pg.sample_episodes(mdp, policy, policy.init_params(seed=0), 5, max_steps=6, seed=0)
     to_go = batch.returns_to_go()
@@ -85,7 +85,7 @@ def test_returns_to_go_are_discounted_suffix_sums():
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_zero_probability_actions_are_never_sampled(backend):
-    mdp = pg.envs.random_mdp(3, 4, gamma=0.5, seed=0)
+    mdp = pg.examples.random_mdp(3, 4, gamma=0.5, seed=0)
     policy = pg.TabularSoftmax(3, 4)
     theta = np.zeros((3, 4))
     theta[:, 3] = -1e4  # exp(-1e4) underflows: action 3 has probability exactly 0
@@ -108,7 +108,7 @@ def test_zero_probability_actions_are_never_sampled(backend):
     ],
 )
 def test_sample_episodes_rejects(arguments, error, words):
-    mdp = pg.envs.random_mdp(3, 2, seed=0)
+    mdp = pg.examples.random_mdp(3, 2, seed=0)
     policy = pg.TabularSoftmax(3, 2)
     call = dict(theta=np.zeros((3, 2)), n_episodes=5, max_steps=5, seed=0) | arguments
     with pytest.raises(error) as raised:
@@ -150,7 +150,7 @@ def test_batch_rejects_empty_and_mismatched_arrays():
 
 
 def test_estimators_reject_a_batch_from_another_policy():
-    mdp = pg.envs.random_mdp(3, 2, gamma=0.5, seed=0)
+    mdp = pg.examples.random_mdp(3, 2, gamma=0.5, seed=0)
     policy = pg.TabularSoftmax(3, 2)
     batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 200, max_steps=5, seed=0)
     never_left = np.array([[0.0, 1e4]] * 3)  # π(action 0) = 0 exactly
@@ -193,7 +193,7 @@ def test_estimators_reject_a_batch_from_another_policy():
     ],
 )
 def test_estimator_arguments_are_checked(call, error, words):
-    mdp = pg.envs.random_mdp(3, 2, gamma=0.5, seed=0)
+    mdp = pg.examples.random_mdp(3, 2, gamma=0.5, seed=0)
     policy = pg.TabularSoftmax(3, 2)
     batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 20, max_steps=5, seed=0)
     with pytest.raises(error, match=words):
@@ -217,7 +217,11 @@ def test_batch_means_are_means_of_disjoint_consecutive_batches():
 def test_max_steps_is_a_cut_off_not_an_allocation(backend):
     """A billion-step cut-off for episodes that end within a few hundred steps: memory follows the steps
     taken (an up-front allocation would need 1000 × 10⁹ × 25 bytes, and fail)."""
-    mdp, policy, theta = pg.envs.short_corridor(), pg.envs.short_corridor_policy(), pg.envs.corridor_params(0.3)
+    mdp, policy, theta = (
+        pg.examples.short_corridor(),
+        pg.examples.short_corridor_policy(),
+        pg.examples.corridor_params(0.3),
+    )
     batch = pg.sample_episodes(mdp, policy, theta, 1_000, max_steps=10**9, seed=0, backend=backend)
     assert batch.terminated.all()
     assert batch.actions.shape == (1_000, batch.lengths.max())

@@ -7,7 +7,7 @@ import torch
 import pgbook as pg
 from pgbook import surrogate as su
 
-MDP = pg.envs.random_mdp(5, 3, gamma=0.9, seed=2, n_terminal=1)
+MDP = pg.examples.random_mdp(5, 3, gamma=0.9, seed=2, n_terminal=1)
 POLICY = pg.TabularSoftmax(5, 3)
 OLD = POLICY.init_params(seed=3)
 NEW = OLD + 0.4 * np.random.default_rng(0).normal(size=OLD.shape)
@@ -27,7 +27,7 @@ def test_kl_and_total_variation_against_direct_sums():
 
 
 def test_bound_holds_on_random_policies():
-    continuing = pg.envs.random_mdp(5, 3, gamma=0.9, seed=4)
+    continuing = pg.examples.random_mdp(5, 3, gamma=0.9, seed=4)
     rng = np.random.default_rng(5)
     for _ in range(20):
         new = OLD + rng.normal(scale=rng.uniform(0.01, 2.0), size=OLD.shape)
@@ -73,4 +73,4 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="epsilon must lie in"):
         su.clipped_objective(MDP, POLICY, OLD, NEW, epsilon=1.5)
     with pytest.raises(ValueError, match="the bound needs gamma < 1"):
-        su.improvement_bound(pg.envs.short_corridor(), pg.envs.short_corridor_policy(), [0.0, 0.0], [0.1, 0.0])
+        su.improvement_bound(pg.examples.short_corridor(), pg.examples.short_corridor_policy(), [0.0, 0.0], [0.1, 0.0])

@@ -9,10 +9,10 @@ from pgbook import training
 
 
 def test_reinforce_runs_improve_the_corridor_and_are_reproducible():
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
     settings = dict(n_runs=10, n_episodes=150, step_size=2**-10, baseline_step_size=2**-6, max_steps=1_000, seed=1)
-    history = training.reinforce_runs(mdp, policy, pg.envs.corridor_params(0.05), **settings)
-    again = training.reinforce_runs(mdp, policy, pg.envs.corridor_params(0.05), **settings)
+    history = training.reinforce_runs(mdp, policy, pg.examples.corridor_params(0.05), **settings)
+    again = training.reinforce_runs(mdp, policy, pg.examples.corridor_params(0.05), **settings)
     np.testing.assert_array_equal(history.returns, again.returns)
     first = [pg.exact_objective(mdp, policy, theta) for theta in history.parameters[:, 0]]
     last = [pg.exact_objective(mdp, policy, theta) for theta in history.parameters[:, -1]]
@@ -22,9 +22,9 @@ def test_reinforce_runs_improve_the_corridor_and_are_reproducible():
 
 def test_step_sizes_per_run():
     """One value per run is the same as that value given once, and a baseline step size of 0 is no baseline."""
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
     common = dict(n_runs=3, n_episodes=20, max_steps=1_000, seed=2)
-    start = pg.envs.corridor_params(0.2)
+    start = pg.examples.corridor_params(0.2)
     once = training.reinforce_runs(mdp, policy, start, step_size=2**-10, **common)
     per_run = training.reinforce_runs(
         mdp, policy, start, step_size=[2**-10] * 3, baseline_step_size=[0, 0, 0], **common
@@ -41,7 +41,7 @@ def test_step_sizes_per_run():
 def test_one_run_one_episode_is_the_reward_to_go_update():
     """With one run and one episode the update must equal the library's reward-to-go estimate on the episode
     it sampled (same seed, same episode)."""
-    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     theta = policy.init_params(seed=0)
     history = training.reinforce_runs(mdp, policy, theta, n_runs=1, n_episodes=2, step_size=0.1, max_steps=50, seed=3)
     rng = np.random.default_rng(3)
@@ -51,7 +51,7 @@ def test_one_run_one_episode_is_the_reward_to_go_update():
 
 
 def test_gradient_ascent_records_exact_quantities():
-    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     history = training.gradient_ascent(
         mdp, policy, np.zeros((4, 2)), pg.reward_to_go, n_iterations=5, n_episodes=10, step_size=0.5,
         max_steps=100, seed=0,
@@ -64,8 +64,8 @@ def test_gradient_ascent_records_exact_quantities():
 
 
 def test_bad_arguments():
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    theta = pg.envs.corridor_params(0.5)
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    theta = pg.examples.corridor_params(0.5)
     with pytest.raises(ValueError, match="step_size must be positive"):
         training.reinforce_runs(mdp, policy, theta, n_runs=2, n_episodes=2, step_size=0.0, max_steps=10, seed=0)
     with pytest.raises(ValueError, match="n_runs"):
@@ -90,7 +90,7 @@ def test_bad_arguments():
 )
 def test_gradient_ascent_accepts_every_form_of_the_estimator_contract(estimator):
     """The same forms check_estimator accepts, giving the same ascent (the same mean on the same episodes)."""
-    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     settings = dict(n_iterations=5, n_episodes=20, step_size=0.5, max_steps=200, seed=0)
     history = pg.training.gradient_ascent(mdp, policy, np.zeros((4, 2)), estimator, **settings)
     reference = pg.training.gradient_ascent(mdp, policy, np.zeros((4, 2)), pg.reward_to_go, **settings)
@@ -98,7 +98,7 @@ def test_gradient_ascent_accepts_every_form_of_the_estimator_contract(estimator)
 
 
 def test_gradient_ascent_names_a_broken_estimator():
-    mdp, policy = pg.envs.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
+    mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
     with pytest.raises(ValueError, match=r"the estimator returned shape \(3,\)"):
         pg.training.gradient_ascent(
             mdp,

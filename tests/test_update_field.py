@@ -7,7 +7,7 @@ import pgbook as pg
 from pgbook.mistakes import expected_gradient, mistake
 from pgbook.update_field import circulation, undiscounted_visitation, update_field, update_jacobian
 
-MDP = pg.envs.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
+MDP = pg.examples.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
 POLICY = pg.TabularSoftmax(4, 2)
 THETA = POLICY.init_params(seed=0)
 
@@ -42,14 +42,14 @@ def test_jacobian_matches_finite_differences_of_the_field():
 def test_the_hessian_of_j_is_symmetric_and_the_jacobian_of_u_is_not():
     jacobian = update_jacobian(MDP, POLICY, THETA)
     assert np.abs(jacobian - jacobian.T).max() > 1e-3
-    gamma_one = pg.envs.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1)  # then u = ∇J
+    gamma_one = pg.examples.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1)  # then u = ∇J
     hessian = update_jacobian(gamma_one, POLICY, THETA)
     np.testing.assert_allclose(hessian, hessian.T, atol=1e-10)
 
 
 def test_circulation_is_the_curl_times_the_area_on_a_small_loop():
-    policy = pg.envs.corridor_recognising_policy()
-    mdp, theta = pg.envs.short_corridor(gamma=0.8), np.array([0.5, -0.5])
+    policy = pg.examples.corridor_recognising_policy()
+    mdp, theta = pg.examples.short_corridor(gamma=0.8), np.array([0.5, -0.5])
     h = 1e-2
     loop = theta + h * np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) / 2
     jacobian = update_jacobian(mdp, policy, theta)
@@ -60,4 +60,4 @@ def test_circulation_is_the_curl_times_the_area_on_a_small_loop():
 
 def test_continuing_problems_are_refused():
     with pytest.raises(ValueError, match="mdp must have terminal states"):
-        update_field(pg.envs.random_mdp(3, 2, gamma=0.9, seed=0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)))
+        update_field(pg.examples.random_mdp(3, 2, gamma=0.9, seed=0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)))

@@ -8,12 +8,12 @@ from pgbook import variance
 
 
 def problems():
-    continuing = pg.envs.random_mdp(6, 3, gamma=0.8, seed=1)
-    episodic = pg.envs.random_mdp(5, 2, gamma=1.0, seed=4, n_terminal=1)
+    continuing = pg.examples.random_mdp(6, 3, gamma=0.8, seed=1)
+    episodic = pg.examples.random_mdp(5, 2, gamma=1.0, seed=4, n_terminal=1)
     return [
         ("continuing", continuing, pg.TabularSoftmax(6, 3)),
         ("episodic", episodic, pg.TabularSoftmax(5, 2)),
-        ("corridor", pg.envs.short_corridor(gamma=0.9), pg.envs.short_corridor_policy()),
+        ("corridor", pg.examples.short_corridor(gamma=0.9), pg.examples.short_corridor_policy()),
     ]
 
 
@@ -21,7 +21,7 @@ def test_return_variance_matches_sampled_returns():
     """Var(G | s0, a0) against 10 000 sampled returns from each (s, a): G = R(s, a) + γ G', with G' the return
     of an episode started from s' ~ P(·|s, a). |z| < 4.5 for 18 pairs: false-failure probability below 1.3e-4
     (the variance estimate's standard error is taken from the samples' fourth moment)."""
-    mdp, policy = pg.envs.random_mdp(6, 3, gamma=0.8, seed=1), pg.TabularSoftmax(6, 3)
+    mdp, policy = pg.examples.random_mdp(6, 3, gamma=0.8, seed=1), pg.TabularSoftmax(6, 3)
     theta = policy.init_params(seed=1)
     exact = variance.return_variances(mdp, policy, theta)
     values = pg.action_values(mdp, policy, theta)
@@ -57,7 +57,7 @@ def test_decomposition_sums_to_the_sampled_variance(name, mdp, policy, with_base
 def test_each_term_is_what_it_claims():
     """The state term is the variance of E[ĝ|s] alone; state + action is the variance with G replaced by Q
     (no trajectory noise). Both computed here by direct enumeration over (s, a)."""
-    mdp, policy = pg.envs.random_mdp(5, 3, gamma=0.9, seed=2), pg.TabularSoftmax(5, 3)
+    mdp, policy = pg.examples.random_mdp(5, 3, gamma=0.9, seed=2), pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=2)
     pi = policy.probabilities(theta)
     d = pg.discounted_visitation(mdp, policy, theta)
@@ -77,7 +77,7 @@ def test_each_term_is_what_it_claims():
 
 
 def test_optimal_state_baseline_minimises_the_action_term():
-    mdp, policy = pg.envs.random_mdp(6, 3, gamma=0.9, seed=3), pg.TabularSoftmax(6, 3)
+    mdp, policy = pg.examples.random_mdp(6, 3, gamma=0.9, seed=3), pg.TabularSoftmax(6, 3)
     theta = policy.init_params(seed=3)
     best = variance.optimal_state_baseline(mdp, policy, theta)
     smallest = variance.variance_decomposition(mdp, policy, theta, baseline=best).action
@@ -91,6 +91,6 @@ def test_optimal_state_baseline_minimises_the_action_term():
 
 
 def test_bad_baseline_is_refused():
-    mdp, policy = pg.envs.random_mdp(3, 2, seed=0), pg.TabularSoftmax(3, 2)
+    mdp, policy = pg.examples.random_mdp(3, 2, seed=0), pg.TabularSoftmax(3, 2)
     with pytest.raises(ValueError, match="baseline must have shape"):
         variance.variance_decomposition(mdp, policy, np.zeros((3, 2)), baseline=np.zeros(4))

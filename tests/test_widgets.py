@@ -16,8 +16,8 @@ from pgbook.figures.explorer import NO_COSINE, OPTIONS
 def small_explorer():
     """The book's corridor on a 3 × 3 θ grid, two discounts, 20 episodes a pool: every option, quickly."""
     return pg.figures.GradientExplorer(
-        lambda gamma: pg.envs.short_corridor(gamma=gamma),
-        pg.envs.corridor_recognising_policy(),
+        lambda gamma: pg.examples.short_corridor(gamma=gamma),
+        pg.examples.corridor_recognising_policy(),
         axis_values=[-2.0, 0.0, 2.0],
         gammas=(0.9, 1.0),
         parameter_names=("θ₀", "θ₁"),
@@ -154,7 +154,7 @@ def test_bad_settings_are_named(explorer):
         explorer.widget(n_episodes=7)
     with pytest.raises(ValueError, match="exactly two parameters"):
         pg.figures.GradientExplorer(
-            lambda g: pg.envs.short_corridor(g),
+            lambda g: pg.examples.short_corridor(g),
             pg.TabularSoftmax(4, 2),
             axis_values=[0, 1],
             gammas=[1.0],

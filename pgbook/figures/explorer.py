@@ -419,11 +419,11 @@ def corridor_explorer(pool_size: int = 1_000, seed: int = 0) -> GradientExplorer
     θ₀ is the logit of "right" in states 0 and 2, θ₁ the logit of "right" in state 1, where the actions
     are switched; the best policy goes right, left, right (J = −3), which this policy can approach.
     """
-    from pgbook import envs
+    from pgbook import examples
 
-    policy = envs.corridor_recognising_policy()
+    policy = examples.corridor_recognising_policy()
     return GradientExplorer(
-        lambda gamma: envs.short_corridor(gamma=gamma),
+        lambda gamma: examples.short_corridor(gamma=gamma),
         policy,
         axis_values=np.linspace(-2.0, 2.0, 9),
         gammas=(0.8, 0.9, 0.95, 1.0),

@@ -15,7 +15,7 @@ def test_softmax_bandit_gradient(oracle, seed):
     """∂J/∂θ_k = π_k (μ_k − J) for J = Σ_k π_k μ_k (Sutton & Barto 2018, §2.8)."""
     rng = np.random.default_rng(seed)
     means = rng.normal(size=5)
-    mdp, policy = pg.envs.bandit(means), pg.TabularSoftmax(1, 5)
+    mdp, policy = pg.examples.bandit(means), pg.TabularSoftmax(1, 5)
     theta = policy.init_params(seed=rng)
     pi = policy.probabilities(theta)[0]
     objective = pi @ means
@@ -31,8 +31,8 @@ def corridor_objective(p):
 
 @pytest.mark.parametrize("p", [0.05, 0.3, 2 - np.sqrt(2), 0.8, 0.97])
 def test_short_corridor_objective_and_gradient(p):
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
-    theta = pg.envs.corridor_params(p)
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    theta = pg.examples.corridor_params(p)
     assert np.isclose(pg.exact_objective(mdp, policy, theta), corridor_objective(p), rtol=1e-12)
     # θ = (θ0, θ1) with p = σ(θ0 − θ1): ∂J/∂θ0 = J'(p) p(1 − p) = −∂J/∂θ1, with J'(p) from the closed form.
     dJ_dp = 2 / (p * (1 - p)) - 2 * (p - 2) * (1 - 2 * p) / (p * (1 - p)) ** 2
@@ -43,18 +43,18 @@ def test_short_corridor_objective_and_gradient(p):
 
 def test_short_corridor_optimum():
     """Maximising the exact J over p finds p* = 2 − √2 and J* = −6 − 4√2, where the gradient vanishes."""
-    mdp, policy = pg.envs.short_corridor(), pg.envs.short_corridor_policy()
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
     result = minimize_scalar(
-        lambda p: -pg.exact_objective(mdp, policy, pg.envs.corridor_params(p)),
+        lambda p: -pg.exact_objective(mdp, policy, pg.examples.corridor_params(p)),
         bounds=(0.01, 0.99),
         method="bounded",
         options={"xatol": 1e-10},
     )
     assert abs(result.x - (2 - np.sqrt(2))) < 1e-6
     assert np.isclose(-result.fun, -6 - 4 * np.sqrt(2), rtol=1e-12)
-    gradient = pg.exact_gradient(mdp, policy, pg.envs.corridor_params(2 - np.sqrt(2)))
+    gradient = pg.exact_gradient(mdp, policy, pg.examples.corridor_params(2 - np.sqrt(2)))
     assert np.abs(gradient).max() < 1e-12
-    p_star, j_star = pg.envs.corridor_optimum()  # the library's one home for the closed form, against both
+    p_star, j_star = pg.examples.corridor_optimum()  # the library's one home for the closed form, against both
     assert abs(result.x - p_star) < 1e-6 and p_star == pytest.approx(2 - np.sqrt(2), rel=1e-15)
     assert np.isclose(-result.fun, j_star, rtol=1e-12) and j_star == pytest.approx(-6 - 4 * np.sqrt(2), rel=1e-15)
 
@@ -62,9 +62,9 @@ def test_short_corridor_optimum():
 @pytest.mark.parametrize(
     "mdp",
     [
-        pg.envs.random_mdp(7, 3, gamma=0.9, seed=3),
-        pg.envs.random_mdp(7, 3, gamma=1.0, seed=4, n_terminal=2),
-        pg.envs.gridworld(3, 4, slip=0.2),
+        pg.examples.random_mdp(7, 3, gamma=0.9, seed=3),
+        pg.examples.random_mdp(7, 3, gamma=1.0, seed=4, n_terminal=2),
+        pg.examples.gridworld(3, 4, slip=0.2),
     ],
     ids=["continuing", "episodic", "gridworld"],
 )
@@ -80,7 +80,7 @@ def test_tabular_softmax_gradient_is_visitation_times_pi_times_advantage(mdp):
 
 def test_gridworld_episode_length_by_absorbing_chain():
     """On a gridworld with reward −1 a step, −J is the expected episode length, which is also Σ_s d(s)."""
-    mdp = pg.envs.gridworld(3, 3, slip=0.3)
+    mdp = pg.examples.gridworld(3, 3, slip=0.3)
     policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
     theta = policy.init_params(seed=1)
     length = pg.discounted_visitation(mdp, policy, theta).sum()
