@@ -49,7 +49,7 @@ from pgbook.evaluation import (
 from pgbook.exact_ascent import ExactAscentHistory, exact_ascent
 from pgbook.finite_differences import finite_difference
 from pgbook.fisher import fisher_matrix, natural_gradient
-from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient
+from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient, quadratic_bandit_variances
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -101,6 +101,7 @@ __all__ = [
     "natural_gradient",
     "performance_difference",
     "gaussian_score_gradient",
+    "quadratic_bandit_variances",
     "fit_state_values",
     "gae_estimator",
     "reinforce",

@@ -103,6 +103,48 @@ def gaussian_pathwise_gradient(
     return GradientEstimate(gradients.numpy())
 
 
+def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
+    r"""Per-sample variances of the three estimators on the quadratic Gaussian bandit, in closed form.
+
+    With :math:`a = \theta + \sigma\varepsilon`, :math:`r(a) = -(a - c)^2` and the gap :math:`\Delta = \theta - c`
+    (one dimension), :math:`J = -(\Delta^2 + \sigma^2)` and :math:`\nabla J = -2\Delta`; the variances of one sample
+    are (moments of :math:`\varepsilon \sim \mathcal N(0, 1)`; the comparison is Mohamed et al. 2020's)
+
+    .. math:: \underbrace{\frac{\Delta^4}{\sigma^2} + 14\Delta^2 + 15\sigma^2}_{\text{score, no baseline}}, \qquad
+              \underbrace{6\sigma^2 + 8\Delta^2}_{\text{score, } b^* = -(3\sigma^2 + \Delta^2)}, \qquad
+              \underbrace{4\sigma^2}_{\text{pathwise}}.
+
+    These are the variances of :func:`gaussian_score_gradient` (``baseline=None`` and ``"optimal"``, whose
+    leave-one-out baseline tends to :math:`b^*`) and :func:`gaussian_pathwise_gradient` on this problem.
+
+    Parameters
+    ----------
+    gap : float or array_like
+        :math:`\Delta = \theta - c`.
+    std : float or array_like
+        :math:`\sigma > 0`; broadcast against ``gap``.
+
+    Returns
+    -------
+    dict
+        ``"score, no baseline"``, ``"score, optimal baseline"`` and ``"pathwise"``: arrays of the broadcast shape.
+
+    Examples
+    --------
+    >>> variances = quadratic_bandit_variances(-1.0, 0.5)
+    >>> {name: float(value) for name, value in variances.items()}
+    {'score, no baseline': 21.75, 'score, optimal baseline': 9.5, 'pathwise': 1.0}
+    """
+    gap, std = np.broadcast_arrays(as_real_array("gap", gap), as_real_array("std", std))
+    if np.any(std <= 0):
+        raise ValueError(f"std must be positive; got {std.min()}")
+    return {
+        "score, no baseline": gap**4 / std**2 + 14 * gap**2 + 15 * std**2,
+        "score, optimal baseline": 6 * std**2 + 8 * gap**2,
+        "pathwise": 4 * std**2,
+    }
+
+
 def _draws(mean: Any, std: float, n_samples: int, seed: Any) -> tuple[np.ndarray, float, np.ndarray]:
     mean = as_real_array("mean", mean, ndim=1)
     std = float(as_real_array("std", std, ndim=0))

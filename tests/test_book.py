@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, book_pages, pages_containing
-from pages import NUMBER, numbers, one, page_text
+from pages import NUMBER, numbers, one, outputs, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -36,6 +36,21 @@ def test_every_chapter_ran_without_error_and_loads_nothing_from_a_cdn(built_book
         assert "../_static/mathjax/tex-mml-chtml.js" in source, "equations must be typeset by the local MathJax"
     assert "html-manager" not in source, "no ipywidgets JavaScript: the static figures need none"
     assert "widget-state+json" not in source, "no unused widget state (its random ids make builds differ)"
+
+
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])[-−]0(?:\.0+)?(?![\d.eE])")
+
+
+def test_negative_zero_pattern():
+    found = NEGATIVE_ZERO.findall("(-0.00) -0 −0.0, not -0.003, 1-0.0, -0.00e-05, 10, -10.0")
+    assert found == ["-0.00", "-0", "−0.0"]
+
+
+@pytest.mark.parametrize("name", pages_containing("print("))
+def test_printed_numbers_have_no_negative_zero(built_book, name):
+    """numpy and f-strings print −0.0 as "-0.00": a reader sees a sign where the value is zero."""
+    printed = outputs(built_book, name)
+    assert not [line for line in printed.splitlines() if NEGATIVE_ZERO.search(line)]
 
 
 def test_local_mathjax_is_in_the_build(built_book):
