@@ -73,6 +73,12 @@ def assert_close(actual, expected, *, rtol: float, scale: float) -> None:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def corridor_batch() -> pg.Batch:
+    """Five short-corridor episodes at P(right) = 0.3, seed 0: a small valid batch for the input tests to edit."""
+    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
+    return pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.3), 5, max_steps=1_000, seed=0)
+
+
 def book_pages() -> list[str]:
     """The book's pages in table-of-contents order (names under book/, without extension)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

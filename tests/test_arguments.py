@@ -5,6 +5,8 @@ import pytest
 
 import pgbook as pg
 
+from conftest import corridor_batch
+
 
 def two_state_mdp(**changes):
     arguments = dict(
@@ -148,77 +150,6 @@ def test_finite_difference_rejects(f, theta, options, error, words):
 # Issue 11, items 6-9: every bad input gets an error naming it. --------------------------------------------
 
 
-def corridor_batch():
-    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
-    return pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.3), 5, max_steps=1_000, seed=0)
-
-
-def edited(**arrays):
-    from dataclasses import replace
-
-    batch = corridor_batch()
-    changes = {}
-    for name, edit in arrays.items():
-        array = np.array(getattr(batch, name))
-        changes[name] = edit(array, batch)
-    return lambda: replace(batch, **changes)
-
-
-def set_at(index, value):
-    def edit(array, batch):
-        array[index] = value
-        return array
-
-    return edit
-
-
-@pytest.mark.parametrize(
-    "make, error, words",
-    [
-        # a reward in the padding would make returns() disagree with the episode (12.673 for a return of 1.9)
-        (
-            edited(rewards=lambda r, b: np.where(b.alive, r, 1.0)),
-            ValueError,
-            r"rewards must hold 0 in the padding after an episode's end; got 1.0",
-        ),
-        (
-            edited(alive=lambda a, b: np.where(np.arange(a.shape[1]) == 1, False, a)),
-            ValueError,
-            "alive must be True on each episode's steps and False after its end; episode 0 is alive again at step 2",
-        ),
-        (
-            edited(states=set_at((0, 0), -1)),
-            ValueError,
-            r"states must hold non-negative indices; got -1 at index \(0, 0\)",
-        ),
-        (edited(states=lambda s, b: s.astype(float)), TypeError, "states must be an array of integer indices"),
-        (edited(actions=set_at((0, 0), -2)), ValueError, "actions must hold non-negative indices"),
-        (edited(final_states=set_at(0, -1)), ValueError, "final_states must hold non-negative indices"),
-        (
-            edited(rewards=set_at((0, 0), np.nan)),
-            ValueError,
-            r"rewards must hold finite numbers; got nan at index \(0, 0\)",
-        ),
-        (edited(alive=lambda a, b: a.astype(int)), TypeError, "alive must be a boolean array"),
-        (edited(terminated=lambda a, b: a.astype(float)), TypeError, "terminated must be a boolean array"),
-    ],
-    ids=[
-        "reward-in-padding",
-        "gap-in-alive",
-        "negative-state",
-        "float-states",
-        "negative-action",
-        "negative-final-state",
-        "nan-reward",
-        "int-alive",
-        "float-terminated",
-    ],
-)
-def test_batch_is_validated_at_construction(make, error, words):
-    with pytest.raises(error, match=words):
-        make()
-
-
 def test_float32_probabilities_are_accepted_and_the_message_shows_the_sum_found():
     rng = np.random.default_rng(0)
     P = rng.dirichlet(np.ones(3), size=(3, 2)).astype(np.float32)
@@ -310,7 +241,6 @@ def module_policy_for(width):
             "scale must contain only finite numbers",
         ),
         (lambda: module_policy_for(3).init_params(seed=0, scale=np.inf), ValueError, "scale must contain only finite"),
-        (lambda: pg.GradientEstimate(np.zeros((0, 2))), ValueError, "per_episode must hold at least one episode"),
         (lambda: pg.stats.two_sided_threshold(0.01, 0), ValueError, "n_tests must be at least 1; got 0"),
         (lambda: pg.stats.two_sided_threshold(1.5, 10), ValueError, "false_alarm must lie strictly between 0 and 1"),
     ],
@@ -322,7 +252,6 @@ def module_policy_for(width):
         "normalized-one-episode",
         "scale-nan",
         "module-scale-inf",
-        "empty-estimate",
         "threshold-no-tests",
         "threshold-false-alarm",
     ],

@@ -71,18 +71,6 @@ def test_mean_return_matches_the_exact_objective(backend):
     assert abs(returns.mean() - pg.exact_objective(mdp, policy, theta)) < 4.5 * returns.std() / np.sqrt(returns.size)
 
 
-def test_returns_to_go_are_discounted_suffix_sums():
-    mdp = pg.examples.random_mdp(3, 2, gamma=0.7, seed=0)
-    policy = pg.TabularSoftmax(3, 2)
-    batch = pg.sample_episodes(mdp, policy, policy.init_params(seed=0), 5, max_steps=6, seed=0)
-    to_go = batch.returns_to_go()
-    for i in range(5):
-        for t in range(6):
-            expected = sum(0.7 ** (k - t) * batch.rewards[i, k] for k in range(t, 6))
-            assert np.isclose(to_go[i, t], expected, rtol=1e-12)
-    np.testing.assert_allclose(batch.returns(), to_go[:, 0], rtol=1e-12)
-
-
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_zero_probability_actions_are_never_sampled(backend):
     mdp = pg.examples.random_mdp(3, 4, gamma=0.5, seed=0)
@@ -114,39 +102,6 @@ def test_sample_episodes_rejects(arguments, error, words):
     with pytest.raises(error) as raised:
         pg.sample_episodes(mdp, policy, call.pop("theta"), call.pop("n_episodes"), **call)
     assert words in str(raised.value)
-
-
-def test_batch_rejects_empty_and_mismatched_arrays():
-    with pytest.raises(ValueError, match="batch has no episodes"):
-        pg.Batch(
-            np.zeros((0, 3), int),
-            np.zeros((0, 3), int),
-            np.zeros((0, 3)),
-            np.zeros((0, 3), bool),
-            np.zeros(0, int),
-            np.zeros(0, bool),
-            0.9,
-        )
-    with pytest.raises(ValueError, match=r"rewards must have shape \(2, 3\)"):
-        pg.Batch(
-            np.zeros((2, 3), int),
-            np.zeros((2, 3), int),
-            np.zeros((2, 4)),
-            np.zeros((2, 3), bool),
-            np.zeros(2, int),
-            np.zeros(2, bool),
-            0.9,
-        )
-    with pytest.raises(ValueError, match="gamma must lie in"):
-        pg.Batch(
-            np.zeros((2, 3), int),
-            np.zeros((2, 3), int),
-            np.zeros((2, 3)),
-            np.zeros((2, 3), bool),
-            np.zeros(2, int),
-            np.zeros(2, bool),
-            2.0,
-        )
 
 
 def test_estimators_reject_a_batch_from_another_policy():
@@ -198,19 +153,6 @@ def test_estimator_arguments_are_checked(call, error, words):
     batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 20, max_steps=5, seed=0)
     with pytest.raises(error, match=words):
         call(batch, policy, np.zeros((3, 2)))
-
-
-def test_batch_means_are_means_of_disjoint_consecutive_batches():
-    samples = np.random.default_rng(0).standard_normal((10, 2, 3))
-    estimate = pg.GradientEstimate(samples)
-    means = estimate.batch_means(3)
-    assert means.shape == (3, 2, 3)  # the tenth episode is dropped
-    np.testing.assert_allclose(means[1], samples[3:6].mean(axis=0))
-    np.testing.assert_allclose(estimate.batch_means(1), samples)
-    with pytest.raises(ValueError, match="size must be at most n_episodes=10"):
-        estimate.batch_means(11)
-    with pytest.raises(ValueError, match="size must be at least 1"):
-        estimate.batch_means(0)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
