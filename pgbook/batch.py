@@ -2,7 +2,7 @@ r"""Episodes as padded arrays: the :class:`Batch` that samplers produce and esti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -93,16 +93,18 @@ class Batch:
         return np.ndim(self.states) == 3
 
     def subset(self, episodes: slice | np.ndarray) -> Batch:
-        """The batch of the selected episodes (a slice, indices or a boolean mask)."""
-        return Batch(
-            states=self.states[episodes],
-            actions=self.actions[episodes],
-            rewards=self.rewards[episodes],
-            alive=self.alive[episodes],
-            final_states=self.final_states[episodes],
-            terminated=self.terminated[episodes],
-            gamma=self.gamma,
-        )
+        """The batch of the selected episodes (a slice, indices or a boolean mask).
+
+        Episodes of a valid batch make a valid batch, so the checks of construction are not run again (they
+        cost more than the estimators on small batches, and cross-fitting and the explorer take many subsets).
+        """
+        chosen = {field.name: getattr(self, field.name)[episodes] for field in fields(self) if field.name != "gamma"}
+        if chosen["states"].shape[0] == 0:
+            raise ValueError(f"episodes must select at least one of the {self.n_episodes} episodes; got {episodes!r}")
+        batch = object.__new__(Batch)
+        for name, value in (*chosen.items(), ("gamma", self.gamma)):
+            object.__setattr__(batch, name, value)  # what the frozen dataclass's __init__ does, minus the checks
+        return batch
 
     @property
     def lengths(self) -> np.ndarray:

@@ -3,18 +3,18 @@ r"""The backward discounted sum, written once: returns to go, GAE's advantages a
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 
 def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
     r""":math:`S_t = \sum_{k \ge t} \mathrm{discount}^{k-t} x_k` along the last axis, by
     :math:`S_t = x_t + \mathrm{discount} \cdot S_{t+1}` from the end.
 
+    The recursion is run by :func:`scipy.signal.lfilter` (the filter :math:`1 / (1 - \mathrm{discount}\, z^{-1})`
+    over the reversed axis): the same additions and products, in the same order, as the loop it replaces, in C.
+
     >>> discounted_suffix_sums(np.array([[1.0, 2.0, 4.0]]), 0.5)
     array([[3., 4., 4.]])
     """
-    sums = np.zeros(np.shape(values))
-    running = np.zeros(np.shape(values)[:-1])
-    for t in reversed(range(np.shape(values)[-1])):
-        running = values[..., t] + discount * running
-        sums[..., t] = running
-    return sums
+    values = np.asarray(values, dtype=float)
+    return np.ascontiguousarray(lfilter([1.0], [1.0, -discount], values[..., ::-1], axis=-1)[..., ::-1])

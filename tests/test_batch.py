@@ -117,3 +117,20 @@ def set_at(index, value):
 def test_batch_is_validated_at_construction(make, error, words):
     with pytest.raises(error, match=words):
         make()
+
+
+@pytest.mark.parametrize("episodes", [slice(1, 4), np.array([4, 0, 2]), np.array([True, False, True, False, True])])
+def test_a_subset_holds_the_selected_episodes_and_is_a_batch_like_any_other(episodes):
+    batch = corridor_batch()
+    subset = batch.subset(episodes)
+    for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
+        np.testing.assert_array_equal(getattr(subset, name), getattr(batch, name)[episodes])
+    assert subset.gamma == batch.gamma and isinstance(subset, pg.Batch)
+    np.testing.assert_array_equal(subset.returns(), batch.returns()[episodes])
+    with pytest.raises(AttributeError):  # frozen, as a constructed batch
+        subset.gamma = 0.5
+
+
+def test_an_empty_subset_is_refused():
+    with pytest.raises(ValueError, match="episodes must select at least one of the 5 episodes"):
+        corridor_batch().subset(slice(5, 9))
