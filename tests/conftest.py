@@ -79,6 +79,43 @@ def corridor_batch() -> pg.Batch:
     return pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.3), 5, max_steps=1_000, seed=0)
 
 
+def estimator_problems() -> dict[str, tuple]:
+    """The problems the estimators are tested on: name → (mdp, policy, θ, max_steps)."""
+    corridor = (
+        pg.examples.short_corridor(),
+        pg.examples.short_corridor_policy(),
+        pg.examples.corridor_params(0.3),
+        2_000,
+    )
+    bandit_policy = pg.TabularSoftmax(1, 4)
+    bandit = pg.examples.bandit([1.0, -0.5, 2.0, 0.3]), bandit_policy, bandit_policy.init_params(seed=3), 1
+    tabular = pg.TabularSoftmax(10, 4)
+    # Cut off at 150 steps: the discounted rewards left out (γ^150 ≈ 1e-7 of the scale) bias the mean by well
+    # under a thousandth of its standard error.
+    continuing = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0), tabular, tabular.init_params(seed=0), 150
+    episodic = (
+        pg.examples.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
+        tabular,
+        tabular.init_params(seed=1),
+        2_000,
+    )
+    linear = pg.LinearSoftmax(np.random.default_rng(2).standard_normal((10, 4, 3)))
+    discounted_episodic = (
+        pg.examples.random_mdp(10, 4, gamma=0.8, seed=2, n_terminal=1),
+        linear,
+        linear.init_params(seed=2),
+        300,
+    )
+    return {
+        "corridor": corridor,
+        "corridor, torch sampling": corridor,
+        "bandit": bandit,
+        "continuing": continuing,
+        "episodic": episodic,
+        "discounted-episodic-linear": discounted_episodic,
+    }
+
+
 def book_pages() -> list[str]:
     """The book's pages in table-of-contents order (names under book/, without extension)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

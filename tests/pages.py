@@ -100,3 +100,14 @@ def drawn(figure) -> tuple[dict[str, int], dict[str, np.ndarray], float]:
     state = dict(zip(CONTROLS, map(int, data["state"].split(",")), strict=True))
     vectors = {key: np.array([float(x) for x in data[key].split(",")]) for key in ("mean", "se", "exact", "fd")}
     return state, vectors, float(data["cosine"])
+
+
+def check_numbered(body: str, number: int) -> None:
+    """The chapter (its article HTML) is chapter ``number``: its title, every section and every equation number
+    start with it, and it has at least one section and one numbered equation."""
+    (title,) = re.findall(r"<h1>(.*?)</h1>", body)
+    assert plain(title).startswith(f"{number}. "), plain(title)
+    sections = [plain(heading) for heading in re.findall(r"<h2>(.*?)</h2>", body)]
+    assert sections and all(re.match(rf"{number}\.\d+\. ", section) for section in sections), sections
+    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', body)
+    assert equations and all(int(chapter) == number for chapter, _ in equations), equations

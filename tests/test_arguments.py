@@ -186,6 +186,11 @@ def test_finite_mdp_env_follows_gymnasium_conventions():
         env.step(1)
 
 
+def corridor_gae(**options):
+    batch, policy, theta = corridor_batch(), pg.examples.short_corridor_policy(), pg.examples.corridor_params(0.3)
+    return pg.gae_estimator(batch, policy, theta, values=np.zeros(4), **options)
+
+
 def module_policy_for(width):
     import torch
 
@@ -203,28 +208,8 @@ def module_policy_for(width):
             ValueError,
             "seed must be a non-negative int",
         ),
-        (
-            lambda: pg.gae_estimator(
-                corridor_batch(),
-                pg.examples.short_corridor_policy(),
-                pg.examples.corridor_params(0.3),
-                values=np.zeros(4),
-                lam="0.5",
-            ),
-            TypeError,
-            "lam must be a real number in",
-        ),
-        (
-            lambda: pg.gae_estimator(
-                corridor_batch(),
-                pg.examples.short_corridor_policy(),
-                pg.examples.corridor_params(0.3),
-                values=np.zeros(4),
-                lam=1.5,
-            ),
-            ValueError,
-            r"lam must lie in \[0, 1\]",
-        ),
+        (lambda: corridor_gae(lam="0.5"), TypeError, "lam must be a real number in"),
+        (lambda: corridor_gae(lam=1.5), ValueError, r"lam must lie in \[0, 1\]"),
         (
             lambda: pg.reinforce(
                 corridor_batch().subset(slice(0, 1)),

@@ -17,7 +17,7 @@ import torch
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, article, numbers, one, outputs, plain, prose, table
+from pages import NUMBER, article, check_numbered, numbers, one, outputs, plain, prose, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -378,13 +378,7 @@ def test_part_one_links_to_other_chapters_and_to_the_api(built_book, name):
 @pytest.mark.parametrize("name", PART_ONE[1:])
 def test_part_one_chapters_sections_and_equations_are_numbered_and_cited(built_book, name):
     body = article(built_book, name)
-    number = CHAPTER_NUMBERS[name]
-    (title,) = re.findall(r"<h1>(.*?)</h1>", body)
-    assert plain(title).startswith(f"{number}. "), plain(title)
-    sections = [plain(heading) for heading in re.findall(r"<h2>(.*?)</h2>", body)]
-    assert sections and all(re.match(rf"{number}\.\d+\. ", section) for section in sections), sections
-    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', body)
-    assert equations and all(int(chapter) == number for chapter, _ in equations), equations
+    check_numbered(body, CHAPTER_NUMBERS[name])
     assert re.search(r'href="[a-z-]*(\.html)?#equation-[a-z-]+"', body), f"{name}: no equation is cited"
 
 

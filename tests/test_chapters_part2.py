@@ -13,7 +13,7 @@ import pytest
 import pgbook as pg
 
 from conftest import ROOT
-from pages import NUMBER, article, numbers, page_text, plain
+from pages import NUMBER, article, check_numbered, numbers, page_text, plain
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -350,13 +350,7 @@ def test_chapter_links_to_other_chapters_and_to_the_api(built_book, name):
 @pytest.mark.parametrize("name", LINKED_CHAPTERS)
 def test_chapter_sections_and_equations_are_numbered_and_cited(built_book, name):
     body = article(built_book, name)
-    number = LINKED_CHAPTERS[name]
-    (title,) = re.findall(r"<h1>(.*?)</h1>", body)
-    assert plain(title).startswith(f"{number}. "), plain(title)
-    sections = [plain(heading) for heading in re.findall(r"<h2>(.*?)</h2>", body)]
-    assert sections and all(re.match(rf"{number}\.\d+\. ", section) for section in sections), sections
-    equations = re.findall(r'<span class="eqno">\((\d+)\.(\d+)\)', body)
-    assert equations and all(int(chapter) == number for chapter, _ in equations), equations
+    check_numbered(body, LINKED_CHAPTERS[name])
     cited = re.findall(r'<a class="reference internal" href="(?:[a-z-]+\.html)?#equation-([\w-]+)"', body)
     assert any(label.startswith(f"{name}-") for label in cited), f"{name}: none of its equations is cited: {cited}"
 

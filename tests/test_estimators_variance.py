@@ -12,6 +12,8 @@ import pytest
 
 import pgbook as pg
 
+from conftest import estimator_problems
+
 Z = 4.5
 
 
@@ -27,28 +29,11 @@ def better(first, second):
 
 @pytest.fixture(scope="module")
 def episodes():
-    corridor = (
-        pg.examples.short_corridor(),
-        pg.examples.short_corridor_policy(),
-        pg.examples.corridor_params(0.3),
-        2_000,
-    )
-    tabular = pg.TabularSoftmax(10, 4)
-    # 150 steps: γ^150 ≈ 1e-7, and the comparisons are between estimators on the same episodes anyway.
-    continuing = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0), tabular, tabular.init_params(seed=0), 150
-    episodic = (
-        pg.examples.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
-        tabular,
-        tabular.init_params(seed=1),
-        2_000,
-    )
+    problems = estimator_problems()
     return {
         name: (mdp, policy, theta, pg.sample_episodes(mdp, policy, theta, 30_000, max_steps=steps, seed=8))
-        for name, (mdp, policy, theta, steps) in {
-            "corridor": corridor,
-            "continuing": continuing,
-            "episodic": episodic,
-        }.items()
+        for name, (mdp, policy, theta, steps) in problems.items()
+        if name in ("corridor", "continuing", "episodic")
     }
 
 
