@@ -185,6 +185,7 @@ def built_book(tmp_path_factory):
                 capture_output=True,
                 text=True,
                 timeout=3600,
+                env={**os.environ, "PGBOOK_BUILD_CACHE": str(shared / "build-cache")},  # fresh: this run's own
             )
             log.write_text(f"{result.returncode}\n" + result.stdout[-6000:] + result.stderr[-6000:])
     returncode, _, messages = log.read_text().partition("\n")

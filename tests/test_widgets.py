@@ -195,3 +195,20 @@ def test_figure_frames_refuse_bad_arguments():
         pg.figures.FigureFrames(lambda f, v: None, [1, 2], slider_name="s", caption="c", alt="a", labels=["1"])
     with pytest.raises(TypeError, match="figure must be"):
         pg.figures.show("not a figure")
+
+
+def test_a_build_computes_the_corridor_table_once_and_every_chapter_shows_the_same(tmp_path, monkeypatch):
+    """With PGBOOK_BUILD_CACHE set (as `make book` and the tests' build set it), the first corridor explorer of a
+    build stores its table and later ones load it: the same numbers as an explorer computed on its own."""
+    alone = pg.figures.corridor_explorer(pool_size=12).table
+    monkeypatch.setenv("PGBOOK_BUILD_CACHE", str(tmp_path / "build"))
+    first = pg.figures.corridor_explorer(pool_size=12)
+    (stored,) = (tmp_path / "build").iterdir()
+    second = pg.figures.corridor_explorer(pool_size=12)
+    assert "table" in second.__dict__  # loaded, not recomputed
+    np.testing.assert_array_equal(first.table, alone)
+    np.testing.assert_array_equal(second.table, alone)
+    assert stored.name == "corridor-explorer-12-0.npy"
+    other = pg.figures.corridor_explorer(pool_size=12, seed=1)  # another pool: its own table
+    assert not np.array_equal(other.table, alone, equal_nan=True)
+    assert len(list((tmp_path / "build").iterdir())) == 2

@@ -29,6 +29,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -411,6 +412,12 @@ def _hex(colour) -> str:
     return "#" + "".join(f"{round(255 * channel):02x}" for channel in colour[:3])
 
 
+BUILD_CACHE = "PGBOOK_BUILD_CACHE"
+"""The environment variable naming a folder that one book build's chapters share (``make book`` and the tests'
+build set it to a fresh folder per build): four chapters show the same corridor explorer, and its table is
+computed once per build instead of four times. Unset (a notebook, a user's script): nothing is shared."""
+
+
 def corridor_explorer(pool_size: int = 1_000, seed: int = 0) -> GradientExplorer:
     """The book's explorer: the short corridor with a policy that recognises the switched state.
 
@@ -422,7 +429,7 @@ def corridor_explorer(pool_size: int = 1_000, seed: int = 0) -> GradientExplorer
     from pgbook import examples
 
     policy = examples.corridor_recognising_policy()
-    return GradientExplorer(
+    explorer = GradientExplorer(
         lambda gamma: examples.short_corridor(gamma=gamma),
         policy,
         axis_values=np.linspace(-2.0, 2.0, 9),
@@ -432,3 +439,18 @@ def corridor_explorer(pool_size: int = 1_000, seed: int = 0) -> GradientExplorer
         pool_size=pool_size,
         seed=seed,
     )
+    if directory := os.environ.get(BUILD_CACHE):
+        _share_table(explorer, Path(directory) / f"corridor-explorer-{pool_size}-{seed}.npy")
+    return explorer
+
+
+def _share_table(explorer: GradientExplorer, path: Path) -> None:
+    """Give ``explorer`` the table stored at ``path`` by an earlier chapter of this build, or compute it and store
+    it there (written to a temporary name and renamed, so a reader never sees half a file)."""
+    if path.exists():
+        explorer.__dict__["table"] = np.load(path)  # where functools.cached_property keeps its value
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+    np.save(partial, explorer.table)
+    partial.replace(path)
