@@ -6,8 +6,9 @@ Each sample: a key press on a focused control (Playwright's keyboard); in the pa
 event to the first requestAnimationFrame callback after the figure's DOM changes (the new view: its data-state
 attribute, set when it has drawn; the matplotlib path: the image's src). Presses alternate direction, so every
 one moves the control. Live: JupyterLab with the anywidget (new) or the ipywidgets Image (old) in a notebook.
-Writes benchmarks/results/browser.md. `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier
-run saved (arrays table, exact, fd, cosines: minutes to compute on a shared machine).
+Writes benchmarks/results/browser.md, with the run's time and the machine's load average (sampled every 5 s: the
+machine may be shared). `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier run saved
+(arrays table, exact, fd, cosines: minutes to compute on a shared machine).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -86,40 +89,30 @@ def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> 
     return samples
 
 
-INPUT = """([root, attribute, step]) => {
-  // the view's control moved as a key press moves it (value ± 1, an input event), timed from that event
-  window.__latency = null;
-  const target = document.querySelector(root), control = document.activeElement;
-  const observer = new MutationObserver(() => {
-    observer.disconnect();
-    requestAnimationFrame(() => { window.__latency = performance.now() - start; });
-  });
-  observer.observe(target, { attributes: true, subtree: true, attributeFilter: [attribute] });
-  const start = performance.now();
-  const last = control.tagName === "SELECT" ? control.options.length - 1 : Number(control.max);
-  control.value = String(Math.min(Math.max(Number(control.value) + step, 0), last));
-  control.dispatchEvent(new Event("input", { bubbles: true }));
-}"""
+class LoadAverage:
+    """The machine's 1-minute load average, sampled every 5 s from start to stop, with the run's times (UTC)."""
 
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.start = datetime.now(UTC)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
 
-def measure_input(page, root: str, attribute: str, control) -> list[float]:
-    """As :func:`measure`, the move made by an input event instead of a key press: JupyterLab keeps arrow keys
-    from the anywidget's range inputs (a key press there does not move them)."""
-    samples = []
-    step = -1 if keys_for(control)[0] in ("ArrowLeft", "ArrowUp") else 1
-    for k in range(PRESSES):
-        control.focus()
-        page.evaluate(INPUT, [root, attribute, step if k % 2 == 0 else -step])
-        try:
-            page.wait_for_function("() => window.__latency !== null", timeout=10_000)
-        except TimeoutError:
-            samples.append(float("inf"))
-            if samples[-3:] == [float("inf")] * 3:
-                break
-            continue
-        samples.append(page.evaluate("window.__latency"))
-    print(root, control, samples, flush=True)
-    return samples
+    def _sample(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self.done.wait(5):
+                return
+
+    def stop(self) -> str:
+        self.done.set()
+        self.thread.join()
+        end, samples = datetime.now(UTC), self.samples
+        return (
+            f"Run {self.start:%H:%M}-{end:%H:%M} UTC; load average (1 min) during the run: min {min(samples):.1f}, "
+            f"median {statistics.median(samples):.1f}, max {max(samples):.1f} ({len(samples)} samples, every 5 s)"
+        )
 
 
 def keys_for(control) -> tuple[str, str]:
@@ -233,8 +226,8 @@ def live_rows(browser, old_path: Path, table: Path) -> list[str]:
         step("new widget shown", lambda t: page.wait_for_selector(".pgx[data-state]", timeout=t), 600_000)
         for name in NEW_CONTROLS:
             control = page.locator(f".pgx [name={name}]")
-            samples = measure_input(page, ".pgx", "data-state", control)
-            rows.append(row("live, anywidget SVG view (new), input event", name, samples))
+            samples = measure(page, ".pgx", "data-state", control, keys_for(control))
+            rows.append(row("live, anywidget SVG view (new)", name, samples))
         old = page.locator(".jp-CodeCell").first
         handles, selects = old.locator(".noUi-handle"), old.locator("select")
         controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
@@ -258,6 +251,7 @@ def main() -> None:
 
     old, old_path = old_module()
     folder = Path(tempfile.mkdtemp())
+    load = LoadAverage()
     explorer = pg.figures.corridor_explorer()
     table = folder / "table.npz"
     if len(sys.argv) > 1:  # a table saved by an earlier run (its numbers take minutes): reused, not recomputed
@@ -276,20 +270,24 @@ def main() -> None:
         "| figure | bytes of HTML in the page |", "|---|---:|",
         f"| before: 11 PNG frames over N (matplotlib, {OLD_COMMIT}) | {len(old_figure.encode()):,} |",
         f"| after: SVG view + every number (this commit) | {len(new_figure.encode()):,} |",
+        f"| live: every number, sent once when the widget is created | {len(json.dumps(explorer.numbers)):,} |",
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path, table)
         browser.close()
+    run = load.stop()
     write_table(
         "browser",
         "The interactive figure in Chromium: key press to the next painted frame",
-        "make bench (python benchmarks/browser.py)",
+        f"python benchmarks/browser.py{' TABLE.npz' if len(sys.argv) > 1 else ''}",
         [
             f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
             "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "
             "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + ", run in the "
             "same session. The figure is the book's (`corridor_explorer()`, 81 θ points, 4 γ, N up to 1000).",
+            "",
+            run + ".",
             "",
             *weights,
             "",
