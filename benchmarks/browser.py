@@ -13,7 +13,6 @@ machine may be shared). `python benchmarks/browser.py TABLE.npz` reuses the tabl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -58,17 +57,22 @@ ARM = """([root, attribute]) => {
 }"""
 
 
-def old_module():
-    """pgbook/widgets.py as it was before this change (the matplotlib PNG path)."""
-    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:pgbook/widgets.py"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
-    path = Path(tempfile.mkdtemp()) / "old_widgets.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_widgets", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["old_widgets"] = module
-    spec.loader.exec_module(module)
-    return module, path
+def old_library() -> Path:
+    """The library as it was at OLD_COMMIT (the matplotlib PNG path, pgbook/widgets.py), in a folder of its own:
+    run with that folder first on the path, in a process (or kernel) of its own."""
+    folder = Path(tempfile.mkdtemp())
+    archive = subprocess.run(["git", "archive", OLD_COMMIT, "pgbook"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)  # noqa: S607
+    return folder
+
+
+def old_static_html(folder: Path) -> str:
+    """The old static figure (PNG frames over N), computed by the old library."""
+    code = "import pgbook.widgets as w; print(w.corridor_explorer().static_html(), end='')"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> list[float]:
@@ -193,43 +197,53 @@ def step(name: str, call, timeout_ms: int):
         raise StepTimeout(f"{name}: no result within {timeout_ms / 1000:.0f} s") from None
 
 
-def live_rows(browser, old_path: Path, table: Path) -> list[str]:
-    """The live widgets in JupyterLab. The kernel builds the book's explorer (its pools: about a minute) and takes
-    the table of estimates this run computed for the static figure (``table``), as the book's cell has computed it
-    for its static version before the live one shows; computing it again would take the kernel minutes."""
+def notebook(home: Path, name: str, source: str) -> None:
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    content = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+    (home / name).write_text(json.dumps(content))
+
+
+def run_notebook(browser, url: str, name: str, shown: str):
+    """Open the notebook in JupyterLab, run its cell, wait until ``shown`` (a selector) is on the page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    step(f"open {name}", lambda t: page.goto(f"{url}/lab/tree/{name}?token=bench", timeout=t), 120_000)
+    status = f"document.querySelector('.jp-StatusBar-TextItem[title*=\"{name}\"]')?.textContent"
+    step(f"{name}: kernel idle", lambda t: page.wait_for_function(f"() => /\\| Idle$/.test({status})", timeout=t),
+         300_000)  # fmt: skip
+    page.locator(".jp-NotebookPanel .jp-CodeCell:visible").first.click()  # JupyterLab may restore other tabs
+    page.keyboard.press("Shift+Enter")
+    step(f"{name}: widget shown", lambda t: page.wait_for_selector(shown, timeout=t), 600_000)
+    return page
+
+
+def live_rows(browser, old: Path, table: Path) -> list[str]:
+    """The live widgets in JupyterLab, each in a notebook (a kernel) of its own, one after the other. The new
+    kernel builds the book's explorer (its pools: about a minute) and takes the table of estimates this run
+    computed for the static figure (``table``), as the book's cell has computed it for its static version before
+    the live one shows; computing it again would take the kernel minutes. The old kernel runs the old library
+    (``old``: its folder first on the path)."""
     home = Path(tempfile.mkdtemp())
-    cells = [
-        f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('old_widgets', {str(old_path)!r})\n"
-        "old = importlib.util.module_from_spec(spec); sys.modules['old_widgets'] = old; spec.loader.exec_module(old)\n"
-        "old.corridor_explorer().widget()",
+    notebook(home, "new.ipynb", (
         "import numpy as np\nimport pgbook as pg\nexplorer = pg.figures.corridor_explorer()\n"
         f"saved = np.load({str(table)!r})\nexplorer.__dict__.update(\n"
         "    table=saved['table'], gradients=(saved['exact'], saved['fd']), cosines=saved['cosines']\n)\n"
-        "explorer.widget()",
-    ]
-    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
-                          for s in cells],
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-                "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (home / "bench.ipynb").write_text(json.dumps(notebook))
+        "explorer.widget()"
+    ))  # fmt: skip
+    notebook(home, "old.ipynb", f"import sys\nsys.path.insert(0, {str(old)!r})\nimport pgbook.widgets\n"
+                                "pgbook.widgets.corridor_explorer().widget()")  # fmt: skip
     server, url = jupyterlab(home)
     rows = []
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1200})
-        step("open the notebook", lambda t: page.goto(f"{url}/lab/tree/bench.ipynb?token=bench", timeout=t), 120_000)
-        status = "document.querySelector('.jp-StatusBar-TextItem[title*=\"bench.ipynb\"]')?.textContent"
-        step("kernel idle", lambda t: page.wait_for_function(f"() => /\\| Idle$/.test({status})", timeout=t), 300_000)
-        page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
-        page.keyboard.press("Shift+Enter")
-        step("old widget shown", lambda t: page.wait_for_selector(".jp-CodeCell .widget-image", timeout=t), 600_000)
-        page.keyboard.press("Shift+Enter")
-        step("new widget shown", lambda t: page.wait_for_selector(".pgx[data-state]", timeout=t), 600_000)
+        page = run_notebook(browser, url, "new.ipynb", ".pgx[data-state]")
         for name in NEW_CONTROLS:
             control = page.locator(f".pgx [name={name}]")
             samples = measure(page, ".pgx", "data-state", control, keys_for(control))
             rows.append(row("live, anywidget SVG view (new)", name, samples))
-        old = page.locator(".jp-CodeCell").first
-        handles, selects = old.locator(".noUi-handle"), old.locator("select")
+        page.close()
+        page = run_notebook(browser, url, "old.ipynb", ".jp-CodeCell .widget-image")
+        figure = page.locator(".jp-CodeCell:visible").first
+        handles, selects = figure.locator(".noUi-handle"), figure.locator("select")
         controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
         for name, control in zip(OLD_CONTROLS, controls, strict=True):
             keys = ("ArrowDown", "ArrowUp") if name in ("estimator", "baseline") else ("ArrowRight", "ArrowLeft")
@@ -249,7 +263,7 @@ def live_rows(browser, old_path: Path, table: Path) -> list[str]:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    old, old_path = old_module()
+    old = old_library()
     folder = Path(tempfile.mkdtemp())
     load = LoadAverage()
     explorer = pg.figures.corridor_explorer()
@@ -261,7 +275,7 @@ def main() -> None:
     np.savez(table, table=explorer.table, exact=explorer.gradients[0], fd=explorer.gradients[1],
              cosines=explorer.cosines)  # fmt: skip
     new_figure = explorer.static_html()
-    old_figure = old.corridor_explorer().static_html()
+    old_figure = old_static_html(old)
     pages = {}
     for name, figure in (("new", new_figure), ("old", old_figure)):
         pages[name] = folder / f"{name}.html"
@@ -274,7 +288,7 @@ def main() -> None:
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path, table)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old, table)
         browser.close()
     run = load.stop()
     write_table(
@@ -284,7 +298,8 @@ def main() -> None:
         [
             f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
             "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "
-            "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + ", run in the "
+            "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + " (with that "
+            "commit's library), run in the "
             "same session. The figure is the book's (`corridor_explorer()`, 81 θ points, 4 γ, N up to 1000).",
             "",
             run + ".",

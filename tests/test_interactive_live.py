@@ -24,17 +24,19 @@ widget = explorer.widget(n_episodes=5)
 widget"""
 BUSY = "import time\ntime.sleep(240)  # the kernel cannot answer the figure meanwhile"
 POSITIONS = f"print(*(getattr(widget, name) for name in {CONTROLS}), sep=',')"
+MOVE = "widget.theta0, widget.gamma = 1, 0"
 WAIT = 300_000  # ms, a wait in the browser: on a loaded two-core machine the kernel takes minutes to start
 
 
 @pytest.fixture(scope="module")
 def notebook(served):  # noqa: F811
     """A notebook showing tests/test_widgets.py's small explorer (the same arguments), in the server's folder; then
-    a cell that keeps the kernel busy, and one that prints the widget's positions as the kernel knows them."""
+    a cell that keeps the kernel busy, one that prints the widget's positions as the kernel knows them, and one
+    that moves θ₀ and γ from Python."""
     path = served / "live_explorer_test.ipynb"
     cells = [
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
-        for source in (SOURCE, BUSY, POSITIONS)
+        for source in (SOURCE, BUSY, POSITIONS, MOVE)
     ]
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path.write_text(
@@ -119,8 +121,9 @@ def test_every_control_of_the_live_figure_updates_it(live):
 
 def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_kernel(live):
     """With the kernel busy (a cell sleeping: it reads no message), every step and jump of θ₀, θ₁ and γ is
-    drawn, with Python's numbers; the kernel, once free, knows the positions the figure shows. (Before the live
-    view had every number, θ and γ waited for the kernel: this failed at the first move.)"""
+    drawn, with Python's numbers; the kernel, once free, knows the positions the figure shows, and the figure
+    follows positions set from Python. (Before the live view had every number, θ and γ waited for the kernel:
+    this failed at the first move.)"""
     page, _ = live
     explorer = small_explorer()
     figure = page.locator(".pgx[data-state]")
@@ -143,3 +146,7 @@ def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_ker
     output = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
     output.wait_for()
     assert output.text_content().strip() == ",".join(str(state[name]) for name in CONTROLS)
+    run_cell(page, 3)  # θ₀ = 1 and γ = 0, from Python
+    page.wait_for_function("() => /^1,\\d+,0,/.test(document.querySelector('.pgx').dataset.state)")
+    state = check_drawn(figure, explorer)
+    assert (state["theta0"], state["gamma"]) == (1, 0)
