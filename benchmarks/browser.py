@@ -6,13 +6,13 @@ Each sample: a key press on a focused control (Playwright's keyboard); in the pa
 event to the first requestAnimationFrame callback after the figure's DOM changes (the new view: its data-state
 attribute, set when it has drawn; the matplotlib path: the image's src). Presses alternate direction, so every
 one moves the control. Live: JupyterLab with the anywidget (new) or the ipywidgets Image (old) in a notebook.
-Writes benchmarks/results/browser.md. `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier
-run saved (arrays table, exact, fd, cosines: minutes to compute on a shared machine).
+Writes benchmarks/results/browser.md, with the run's time and the machine's load average (sampled every 5 s: the
+machine may be shared). `python benchmarks/browser.py TABLE.npz` reuses the table of estimates an earlier run saved
+(arrays table, exact, fd, cosines: minutes to compute on a shared machine).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -20,8 +20,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -55,17 +57,22 @@ ARM = """([root, attribute]) => {
 }"""
 
 
-def old_module():
-    """pgbook/widgets.py as it was before this change (the matplotlib PNG path)."""
-    source = subprocess.run(["git", "show", f"{OLD_COMMIT}:pgbook/widgets.py"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
-    path = Path(tempfile.mkdtemp()) / "old_widgets.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_widgets", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["old_widgets"] = module
-    spec.loader.exec_module(module)
-    return module, path
+def old_library() -> Path:
+    """The library as it was at OLD_COMMIT (the matplotlib PNG path, pgbook/widgets.py), in a folder of its own:
+    run with that folder first on the path, in a process (or kernel) of its own."""
+    folder = Path(tempfile.mkdtemp())
+    archive = subprocess.run(["git", "archive", OLD_COMMIT, "pgbook"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)  # noqa: S607
+    return folder
+
+
+def old_static_html(folder: Path) -> str:
+    """The old static figure (PNG frames over N), computed by the old library."""
+    code = "import pgbook.widgets as w; print(w.corridor_explorer().static_html(), end='')"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> list[float]:
@@ -86,40 +93,30 @@ def measure(page, root: str, attribute: str, control, keys: tuple[str, str]) -> 
     return samples
 
 
-INPUT = """([root, attribute, step]) => {
-  // the view's control moved as a key press moves it (value ± 1, an input event), timed from that event
-  window.__latency = null;
-  const target = document.querySelector(root), control = document.activeElement;
-  const observer = new MutationObserver(() => {
-    observer.disconnect();
-    requestAnimationFrame(() => { window.__latency = performance.now() - start; });
-  });
-  observer.observe(target, { attributes: true, subtree: true, attributeFilter: [attribute] });
-  const start = performance.now();
-  const last = control.tagName === "SELECT" ? control.options.length - 1 : Number(control.max);
-  control.value = String(Math.min(Math.max(Number(control.value) + step, 0), last));
-  control.dispatchEvent(new Event("input", { bubbles: true }));
-}"""
+class LoadAverage:
+    """The machine's 1-minute load average, sampled every 5 s from start to stop, with the run's times (UTC)."""
 
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.start = datetime.now(UTC)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
 
-def measure_input(page, root: str, attribute: str, control) -> list[float]:
-    """As :func:`measure`, the move made by an input event instead of a key press: JupyterLab keeps arrow keys
-    from the anywidget's range inputs (a key press there does not move them)."""
-    samples = []
-    step = -1 if keys_for(control)[0] in ("ArrowLeft", "ArrowUp") else 1
-    for k in range(PRESSES):
-        control.focus()
-        page.evaluate(INPUT, [root, attribute, step if k % 2 == 0 else -step])
-        try:
-            page.wait_for_function("() => window.__latency !== null", timeout=10_000)
-        except TimeoutError:
-            samples.append(float("inf"))
-            if samples[-3:] == [float("inf")] * 3:
-                break
-            continue
-        samples.append(page.evaluate("window.__latency"))
-    print(root, control, samples, flush=True)
-    return samples
+    def _sample(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self.done.wait(5):
+                return
+
+    def stop(self) -> str:
+        self.done.set()
+        self.thread.join()
+        end, samples = datetime.now(UTC), self.samples
+        return (
+            f"Run {self.start:%H:%M}-{end:%H:%M} UTC; load average (1 min) during the run: min {min(samples):.1f}, "
+            f"median {statistics.median(samples):.1f}, max {max(samples):.1f} ({len(samples)} samples, every 5 s)"
+        )
 
 
 def keys_for(control) -> tuple[str, str]:
@@ -200,43 +197,53 @@ def step(name: str, call, timeout_ms: int):
         raise StepTimeout(f"{name}: no result within {timeout_ms / 1000:.0f} s") from None
 
 
-def live_rows(browser, old_path: Path, table: Path) -> list[str]:
-    """The live widgets in JupyterLab. The kernel builds the book's explorer (its pools: about a minute) and takes
-    the table of estimates this run computed for the static figure (``table``), as the book's cell has computed it
-    for its static version before the live one shows; computing it again would take the kernel minutes."""
+def notebook(home: Path, name: str, source: str) -> None:
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    content = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+    (home / name).write_text(json.dumps(content))
+
+
+def run_notebook(browser, url: str, name: str, shown: str):
+    """Open the notebook in JupyterLab, run its cell, wait until ``shown`` (a selector) is on the page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    step(f"open {name}", lambda t: page.goto(f"{url}/lab/tree/{name}?token=bench", timeout=t), 120_000)
+    status = f"document.querySelector('.jp-StatusBar-TextItem[title*=\"{name}\"]')?.textContent"
+    step(f"{name}: kernel idle", lambda t: page.wait_for_function(f"() => /\\| Idle$/.test({status})", timeout=t),
+         300_000)  # fmt: skip
+    page.locator(".jp-NotebookPanel .jp-CodeCell:visible").first.click()  # JupyterLab may restore other tabs
+    page.keyboard.press("Shift+Enter")
+    step(f"{name}: widget shown", lambda t: page.wait_for_selector(shown, timeout=t), 600_000)
+    return page
+
+
+def live_rows(browser, old: Path, table: Path) -> list[str]:
+    """The live widgets in JupyterLab, each in a notebook (a kernel) of its own, one after the other. The new
+    kernel builds the book's explorer (its pools: about a minute) and takes the table of estimates this run
+    computed for the static figure (``table``), as the book's cell has computed it for its static version before
+    the live one shows; computing it again would take the kernel minutes. The old kernel runs the old library
+    (``old``: its folder first on the path)."""
     home = Path(tempfile.mkdtemp())
-    cells = [
-        f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('old_widgets', {str(old_path)!r})\n"
-        "old = importlib.util.module_from_spec(spec); sys.modules['old_widgets'] = old; spec.loader.exec_module(old)\n"
-        "old.corridor_explorer().widget()",
+    notebook(home, "new.ipynb", (
         "import numpy as np\nimport pgbook as pg\nexplorer = pg.figures.corridor_explorer()\n"
         f"saved = np.load({str(table)!r})\nexplorer.__dict__.update(\n"
         "    table=saved['table'], gradients=(saved['exact'], saved['fd']), cosines=saved['cosines']\n)\n"
-        "explorer.widget()",
-    ]
-    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
-                          for s in cells],
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-                "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
-    (home / "bench.ipynb").write_text(json.dumps(notebook))
+        "explorer.widget()"
+    ))  # fmt: skip
+    notebook(home, "old.ipynb", f"import sys\nsys.path.insert(0, {str(old)!r})\nimport pgbook.widgets\n"
+                                "pgbook.widgets.corridor_explorer().widget()")  # fmt: skip
     server, url = jupyterlab(home)
     rows = []
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1200})
-        step("open the notebook", lambda t: page.goto(f"{url}/lab/tree/bench.ipynb?token=bench", timeout=t), 120_000)
-        status = "document.querySelector('.jp-StatusBar-TextItem[title*=\"bench.ipynb\"]')?.textContent"
-        step("kernel idle", lambda t: page.wait_for_function(f"() => /\\| Idle$/.test({status})", timeout=t), 300_000)
-        page.locator(".jp-NotebookPanel .jp-CodeCell").first.click()
-        page.keyboard.press("Shift+Enter")
-        step("old widget shown", lambda t: page.wait_for_selector(".jp-CodeCell .widget-image", timeout=t), 600_000)
-        page.keyboard.press("Shift+Enter")
-        step("new widget shown", lambda t: page.wait_for_selector(".pgx[data-state]", timeout=t), 600_000)
+        page = run_notebook(browser, url, "new.ipynb", ".pgx[data-state]")
         for name in NEW_CONTROLS:
             control = page.locator(f".pgx [name={name}]")
-            samples = measure_input(page, ".pgx", "data-state", control)
-            rows.append(row("live, anywidget SVG view (new), input event", name, samples))
-        old = page.locator(".jp-CodeCell").first
-        handles, selects = old.locator(".noUi-handle"), old.locator("select")
+            samples = measure(page, ".pgx", "data-state", control, keys_for(control))
+            rows.append(row("live, anywidget SVG view (new)", name, samples))
+        page.close()
+        page = run_notebook(browser, url, "old.ipynb", ".jp-CodeCell .widget-image")
+        figure = page.locator(".jp-CodeCell:visible").first
+        handles, selects = figure.locator(".noUi-handle"), figure.locator("select")
         controls = [handles.nth(k) for k in range(4)] + [selects.nth(0), selects.nth(1)]
         for name, control in zip(OLD_CONTROLS, controls, strict=True):
             keys = ("ArrowDown", "ArrowUp") if name in ("estimator", "baseline") else ("ArrowRight", "ArrowLeft")
@@ -256,8 +263,9 @@ def live_rows(browser, old_path: Path, table: Path) -> list[str]:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    old, old_path = old_module()
+    old = old_library()
     folder = Path(tempfile.mkdtemp())
+    load = LoadAverage()
     explorer = pg.figures.corridor_explorer()
     table = folder / "table.npz"
     if len(sys.argv) > 1:  # a table saved by an earlier run (its numbers take minutes): reused, not recomputed
@@ -267,7 +275,7 @@ def main() -> None:
     np.savez(table, table=explorer.table, exact=explorer.gradients[0], fd=explorer.gradients[1],
              cosines=explorer.cosines)  # fmt: skip
     new_figure = explorer.static_html()
-    old_figure = old.corridor_explorer().static_html()
+    old_figure = old_static_html(old)
     pages = {}
     for name, figure in (("new", new_figure), ("old", old_figure)):
         pages[name] = folder / f"{name}.html"
@@ -276,20 +284,25 @@ def main() -> None:
         "| figure | bytes of HTML in the page |", "|---|---:|",
         f"| before: 11 PNG frames over N (matplotlib, {OLD_COMMIT}) | {len(old_figure.encode()):,} |",
         f"| after: SVG view + every number (this commit) | {len(new_figure.encode()):,} |",
+        f"| live: every number, sent once when the widget is created | {len(json.dumps(explorer.numbers)):,} |",
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old_path, table)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old, table)
         browser.close()
+    run = load.stop()
     write_table(
         "browser",
         "The interactive figure in Chromium: key press to the next painted frame",
-        "make bench (python benchmarks/browser.py)",
+        f"python benchmarks/browser.py{' TABLE.npz' if len(sys.argv) > 1 else ''}",
         [
             f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
             "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "
-            "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + ", run in the "
+            "< 16 ms per move, live p95 < 50 ms. The old path is pgbook/widgets.py at " + OLD_COMMIT + " (with that "
+            "commit's library), run in the "
             "same session. The figure is the book's (`corridor_explorer()`, 81 θ points, 4 γ, N up to 1000).",
+            "",
+            run + ".",
             "",
             *weights,
             "",

@@ -2,15 +2,19 @@
 and the static version needs neither a kernel nor the network. (In a browser: tests/test_interactive_figures.py.)"""
 
 import base64
+import html
+import json
+import re
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
 
 import pgbook as pg
 from pgbook.figures import BASELINES, ESTIMATORS
-from pgbook.figures.explorer import NO_COSINE, OPTIONS
+from pgbook.figures.explorer import NO_COSINE, OPTIONS, STATIC_ORDER
 
 
 def small_explorer():
@@ -99,31 +103,40 @@ def test_large_batches_agree_with_the_exact_gradient():
         assert np.all(np.abs(result.estimate - result.exact) < 4.5 * result.standard_error)
 
 
-def test_the_live_widget_sends_the_numbers_of_the_selected_point(explorer):
-    """Moving θ₀, θ₁ or γ (as the view does, by setting the synchronised trait) makes the kernel send that
-    point's numbers; N, estimator and baseline are answered by the view from them."""
+def unpacked(encoded: str, dtype: str) -> np.ndarray:
+    """Numbers as the view receives them (explorer.py's ``_encode(..., compress=True)``): zlib-compressed byte
+    planes, base64; the flat array back."""
+    planes = np.frombuffer(zlib.decompress(base64.b64decode(encoded)), dtype=np.uint8)
+    size = np.dtype(dtype).itemsize
+    return np.ascontiguousarray(planes.reshape(size, -1).T).view(dtype).ravel()
+
+
+def test_the_live_widget_receives_every_number_once_the_same_as_the_static_page(explorer):
+    """The view answers every control, θ and γ included, from the numbers the kernel sends when the widget is
+    created: the static page's, which hold every entry of the table, the gradients and the printed cosines."""
     widget = explorer.widget(n_episodes=5, estimator="reward-to-go", baseline="mean")
     assert (widget.n, widget.estimator, widget.baseline) == (2, 1, 1)
-    for name, value in (("theta0", 2), ("theta1", 0), ("gamma", 0), ("theta0", 1), ("theta1", 2), ("gamma", 1)):
-        setattr(widget, name, value)
-        point = widget.point
-        assert point["key"] == [widget.gamma, widget.theta0, widget.theta1]
-        exact = np.frombuffer(base64.b64decode(point["exact"]), dtype="<f4")
-        np.testing.assert_allclose(exact, explorer.gradients[0][widget.gamma, widget.theta0, widget.theta1], rtol=1e-6)
-        table = np.frombuffer(base64.b64decode(point["table"]), dtype="<f2").reshape(len(OPTIONS), -1, 4)
-        expected = explorer.table[widget.gamma, widget.theta0, widget.theta1]
-        unit = np.linalg.norm(exact)  # the stored unit; float16's smallest step is 2⁻²⁴ of it
-        np.testing.assert_allclose(table * unit, expected, rtol=2**-11 + 1e-6, atol=2**-24 * unit)
-        # the cosines are sent as the difference from the view's estimate from the float16 means: adding it back
-        # (as the view does: IEEE double, JavaScript's Math.round) gives the printed cosine
-        residuals = np.frombuffer(base64.b64decode(point["cosines"]), dtype="<i2").reshape(len(OPTIONS), -1)
-        means, e = table[..., :2].astype(float), exact.astype(float)
-        norms = np.sqrt(means[..., 0] ** 2 + means[..., 1] ** 2) * np.sqrt(e[0] ** 2 + e[1] ** 2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            estimate = np.where(norms > 0, np.floor(1000 * ((means @ e) / norms) + 0.5), 0)
-        cosines = np.where(residuals == NO_COSINE, NO_COSINE, np.nan_to_num(estimate) + residuals)
-        assert np.array_equal(cosines, explorer.cosines[widget.gamma, widget.theta0, widget.theta1])
-        assert np.mean(residuals[residuals != NO_COSINE] == 0) > 0.9  # what makes them compress
+    page = explorer.static_html(n_episodes=5, estimator="reward-to-go", baseline="mean")
+    embedded = json.loads(html.unescape(re.search(r'application/json"[^>]*>(.*?)</script>', page, re.S).group(1)))
+    assert {name: embedded[name] for name in ("exact", "fd", "table", "cosines")} == widget.numbers
+    numbers, (exact, numerical) = widget.numbers, explorer.gradients
+    for name, expected in (("exact", exact), ("fd", numerical)):
+        sent = np.frombuffer(base64.b64decode(numbers[name]), dtype="<f4").reshape(expected.shape)
+        np.testing.assert_allclose(sent, expected, rtol=1e-6)
+    stored_shape = [explorer.table.shape[axis] for axis in STATIC_ORDER]
+    table = unpacked(numbers["table"], "<f2").reshape(stored_shape).transpose(np.argsort(STATIC_ORDER))
+    unit = np.linalg.norm(exact, axis=-1)[..., None, None, None]  # the stored unit; float16's smallest step: 2⁻²⁴
+    np.testing.assert_allclose(table, explorer.table / unit, rtol=2**-11 + 1e-6, atol=2**-24)
+    # the cosines are sent as the difference from the view's estimate from the float16 means: adding it back
+    # (as the view does: IEEE double, JavaScript's Math.round) gives the printed cosine
+    residuals = unpacked(numbers["cosines"], "<i2").reshape(explorer.cosines.shape)
+    means, e = table[..., :2].astype(float), exact.astype(np.float32).astype(float)[..., None, None, :]
+    norms = np.sqrt(means[..., 0] ** 2 + means[..., 1] ** 2) * np.sqrt(e[..., 0] ** 2 + e[..., 1] ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = np.where(norms > 0, np.floor(1000 * ((means * e).sum(-1) / norms) + 0.5), 0)
+    cosines = np.where(residuals == NO_COSINE, NO_COSINE, np.nan_to_num(estimate) + residuals)
+    assert np.array_equal(cosines, explorer.cosines)
+    assert np.mean(residuals[residuals != NO_COSINE] == 0) > 0.9  # what makes them compress
     assert "renderLive" in widget._esm
 
 

@@ -1,6 +1,6 @@
 // The gradient explorer's view (pgbook.figures.explorer): plain SVG, drawn from numbers Python computed.
-// mountStatic(el, data) answers every control from the numbers embedded in the page (no kernel);
-// renderLive({model, el}) is the anywidget view: the kernel sends the numbers of the θ and γ selected.
+// Both answer every control from every number, decoded once (points): mountStatic(el, data) from the numbers
+// embedded in the page (no kernel), renderLive({model, el}) (the anywidget view) from those the kernel sent once.
 const NS = "http://www.w3.org/2000/svg";
 const NO_COSINE = -32768;
 const COLOURS = { exact: "#000", fd: "#ff7f0e", estimate: "#d62728" };
@@ -260,10 +260,11 @@ function build(el, spec, state, onInput) {
   };
 }
 
-export async function mountStatic(el, data) {
-  const spec = data.spec, state = { ...data.state };
-  const exact = decode(bytesOf(data.exact), 4), fd = decode(bytesOf(data.fd), 4);
-  const stored = decode(await inflate(data.table, 2), 2), cosines = decode(await inflate(data.cosines, 2), "i2");
+// Every number (explorer.py's GradientExplorer.numbers), decoded; returns point(state): the numbers at the
+// state's θ and γ ({exact, fd, table, cosines}, the table in units of |exact|).
+async function points(spec, numbers) {
+  const exact = decode(bytesOf(numbers.exact), 4), fd = decode(bytesOf(numbers.fd), 4);
+  const stored = decode(await inflate(numbers.table, 2), 2), cosines = decode(await inflate(numbers.cosines, 2), "i2");
   const size = spec.options.length * spec.counts.length * 4, side = spec.axis.length;
   // stored in the order (component, N, option, θ₀, θ₁, γ) (explorer.py's STATIC_ORDER): back to
   // (γ, θ₀, θ₁, option, N, component), each point's numbers together
@@ -272,46 +273,41 @@ export async function mountStatic(el, data) {
   for (let g = 0; g < G; g++) for (let i = 0; i < side; i++) for (let j = 0; j < side; j++)
     for (let o = 0; o < O; o++) for (let m = 0; m < M; m++) for (let c = 0; c < 4; c++)
       table[k++] = stored[((((c * M + m) * O + o) * side + i) * side + j) * G + g];
-  const point = () => {
+  return (state) => {
     const cell = (state.gamma * side + state.theta0) * side + state.theta1;
     return { exact: [...exact.subarray(2 * cell, 2 * cell + 2)], fd: [...fd.subarray(2 * cell, 2 * cell + 2)],
       table: table.subarray(cell * size, (cell + 1) * size),
       cosines: cosines.subarray((cell * size) / 4, ((cell + 1) * size) / 4) };
   };
-  const draw = build(el, spec, state, (name, value) => { state[name] = value; draw(state, point()); });
-  draw(state, point());
 }
 
-export function renderLive({ model, el }) {
+export async function mountStatic(el, data) {
+  const state = { ...data.state }, point = await points(data.spec, data);
+  const draw = build(el, data.spec, state, (name, value) => { state[name] = value; draw(state, point(state)); });
+  draw(state, point(state));
+}
+
+export async function renderLive({ model, el }) {
   // JupyterLab's notebook shortcuts (arrow keys select cells in command mode) would take the keys of the
   // sliders and menus: Lumino skips its key bindings for events from inside this attribute.
   el.setAttribute("data-lm-suppress-shortcuts", "true");
   el.addEventListener("keydown", (event) => event.stopPropagation()); // nor the notebook's own key handling
-  const names = ["theta0", "theta1", "gamma", "n", "estimator", "baseline"];
-  const state = () => Object.fromEntries(names.map((name) => [name, model.get(name)]));
-  let point = null;
-  const receive = () => {
-    const p = model.get("point");
-    point = { key: p.key.join(","), exact: [...decode(bytesOf(p.exact), 4)], fd: [...decode(bytesOf(p.fd), 4)],
-      table: decode(bytesOf(p.table), 2), cosines: decode(bytesOf(p.cosines), "i2") };
-  };
-  const redraw = () => {
-    const s = state();
-    if (point.key === [s.gamma, s.theta0, s.theta1].join(",")) draw(s, point); // else: the kernel's answer is coming
-  };
-  const draw = build(el, model.get("spec"), state(), (name, value) => {
+  const names = ["theta0", "theta1", "gamma", "n", "estimator", "baseline"], spec = model.get("spec");
+  const state = Object.fromEntries(names.map((name) => [name, model.get(name)]));
+  const point = await points(spec, model.get("numbers"));
+  // A move is drawn at once from the numbers in the browser; the kernel hears of it after the paint.
+  const draw = build(el, spec, state, (name, value) => {
+    state[name] = value;
+    draw(state, point(state));
     model.set(name, value);
-    model.save_changes();
-    redraw();
+    requestAnimationFrame(() => setTimeout(() => model.save_changes()));
   });
-  receive();
-  redraw();
-  const onPoint = () => { receive(); redraw(); };
-  const onState = () => redraw();
-  model.on("change:point", onPoint);
-  for (const name of names) model.on(`change:${name}`, onState);
-  return () => {
-    model.off("change:point", onPoint);
-    for (const name of names) model.off(`change:${name}`, onState);
-  };
+  draw(state, point(state));
+  const listeners = names.map((name) => [`change:${name}`, () => { // a position set from Python
+    if (model.get(name) === state[name]) return; // the view's own move, already drawn
+    state[name] = model.get(name);
+    draw(state, point(state));
+  }]);
+  for (const [event, listener] of listeners) model.on(event, listener);
+  return () => { for (const [event, listener] of listeners) model.off(event, listener); };
 }

@@ -4,11 +4,11 @@ gradients, over the θ-plane, for every discount, number of episodes, estimator 
 Python computes every number (:meth:`GradientExplorer.table`); one small front-end module
 (``explorer.js``, plain SVG) draws them and answers the controls. The same module serves
 
-- the live widget (:meth:`GradientExplorer.widget`, an anywidget): the kernel sends, when θ or γ moves,
-  the numbers of that point (the 11 estimator-and-baseline options × the N grid); N, estimator and baseline
-  are answered in the browser from them;
-- the static figure of the HTML book (:meth:`GradientExplorer.static_html`): every point's numbers are
-  embedded in the page, so every control works without a kernel.
+- the live widget (:meth:`GradientExplorer.widget`, an anywidget): the kernel sends every number once, when the
+  widget is created (the same 0.26 MB the static page embeds; the kernel has computed them all by then), and
+  every control, θ and γ included, is answered in the browser; the kernel only hears where the controls are;
+- the static figure of the HTML book (:meth:`GradientExplorer.static_html`): the same numbers embedded in the
+  page, so every control works without a kernel.
 
 Quantisation of the embedded numbers, chosen so that no number the figure prints changes: means and standard
 errors are stored as float16 in units of the exact gradient's norm at their θ and γ (relative error at most
@@ -255,15 +255,20 @@ class GradientExplorer:
         scale = np.maximum(np.linalg.norm(exact, axis=-1), 1e-12)
         return (table / scale.reshape(scale.shape + (1,) * (table.ndim - scale.ndim))).astype("<f2")
 
-    def _stored(self, index: tuple = ()) -> dict[str, np.ndarray]:
-        """What the view receives for ``self.table[index]`` (all of it, or one point): the exact and
-        finite-difference gradients as float32, the scaled table as float16, and the printed cosines as their
-        difference from what the view computes from those (:func:`_cosine_residuals`: almost all zero)."""
-        exact, numerical = (gradients[index].astype("<f4") for gradients in self.gradients)
-        table = self._scaled(self.table[index], exact)
+    @cached_property
+    def numbers(self) -> dict[str, str]:
+        """Every number the view draws, as it receives them (live and static alike): the exact and
+        finite-difference gradients as float32, the scaled table as float16 in the order :data:`STATIC_ORDER`,
+        and the printed cosines as their difference from what the view computes from those
+        (:func:`_cosine_residuals`: almost all zero); the last two as zlib-compressed byte planes
+        (:func:`_encode`), base64."""
+        exact, numerical = (gradients.astype("<f4") for gradients in self.gradients)
+        table = self._scaled(self.table, exact)
         return dict(
-            exact=exact, fd=numerical, table=table, cosines=_cosine_residuals(table, exact, self.cosines[index])
-        )
+            exact=_encode(exact, "<f4"), fd=_encode(numerical, "<f4"),
+            table=_encode(table.transpose(STATIC_ORDER), "<f2", compress=True),
+            cosines=_encode(_cosine_residuals(table, exact, self.cosines), "<i2", compress=True),
+        )  # fmt: skip
 
     def spec(self) -> dict:
         """What the front end needs besides the numbers: the grids, the labels, and for each γ the landscape
@@ -295,25 +300,15 @@ class GradientExplorer:
             viridis=[_hex(colour) for colour in colormaps["viridis"](np.linspace(0, 1, 9))],
         )  # fmt: skip
 
-    def point(self, gamma_index: int, i: int, j: int) -> dict:
-        """The numbers of one grid point and γ: what the live widget sends when θ or γ moves."""
-        return {name: _encode(values, values.dtype) for name, values in self._stored((gamma_index, i, j)).items()}
-
     # Live and static versions -----------------------------------------------------------------------------
 
     def widget(self, **initial) -> ExplorerWidget:
-        """The live version: an anywidget drawn by ``explorer.js``; the kernel answers θ and γ."""
+        """The live version: an anywidget drawn by ``explorer.js`` from :attr:`numbers`, sent once."""
         return ExplorerWidget(self, **self._indices(**initial))
 
     def static_html(self, **initial) -> str:
         """The figure with every control working without a kernel: all the numbers embedded in the page."""
-        stored = self._stored()
-        data = dict(
-            spec=self.spec(), state=self._indices(**initial), exact=_encode(stored["exact"], "<f4"),
-            fd=_encode(stored["fd"], "<f4"),
-            table=_encode(stored["table"].transpose(STATIC_ORDER), "<f2", compress=True),
-            cosines=_encode(stored["cosines"], "<i2", compress=True),
-        )  # fmt: skip
+        data = dict(spec=self.spec(), state=self._indices(**initial), **self.numbers)
         payload = json.dumps(data, separators=(",", ":"))
         identity = "pgbook-explorer-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
         return f"""<div class="pgbook-explorer" id="{identity}"></div>
@@ -349,12 +344,13 @@ mountStatic(document.getElementById("{identity}"),
 
 
 class ExplorerWidget(anywidget.AnyWidget):
-    """The live explorer: the controls' positions are synchronised with the kernel, which sends the numbers of
-    the grid point and γ they select (``point``); N, estimator and baseline are answered in the browser."""
+    """The live explorer: the kernel sends every number once (``numbers``: :attr:`GradientExplorer.numbers`), and
+    the view answers every control from them; the controls' positions are synchronised with the kernel (read
+    them, or set them, from Python)."""
 
     _esm = MODULE + "\nexport default { render: renderLive };\n"
     spec = traitlets.Dict().tag(sync=True)
-    point = traitlets.Dict().tag(sync=True)
+    numbers = traitlets.Dict().tag(sync=True)
     theta0 = traitlets.Int().tag(sync=True)
     theta1 = traitlets.Int().tag(sync=True)
     gamma = traitlets.Int().tag(sync=True)
@@ -363,15 +359,7 @@ class ExplorerWidget(anywidget.AnyWidget):
     baseline = traitlets.Int().tag(sync=True)
 
     def __init__(self, explorer: GradientExplorer, **indices) -> None:
-        self.explorer = explorer
-        super().__init__(spec=explorer.spec(), **indices)
-        self._send_point()
-        self.observe(self._send_point, names=["theta0", "theta1", "gamma"])
-
-    def _send_point(self, _change=None) -> None:
-        self.point = dict(
-            self.explorer.point(self.gamma, self.theta0, self.theta1), key=[self.gamma, self.theta0, self.theta1]
-        )
+        super().__init__(spec=explorer.spec(), numbers=explorer.numbers, **indices)
 
 
 def _cosine(mean: np.ndarray, exact: np.ndarray) -> float:
