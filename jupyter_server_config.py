@@ -10,18 +10,110 @@ A chapter opened in JupyterLab, as a launch button opens it, changes nothing unt
   chapter back in its own layout (its YAML style for the cells' options, for one). A save whose markdown is the
   chapter's own (same cells, same options: outputs are not part of it) leaves the file as it is.
 
-And a cell whose input the HTML book folds (tag ``hide-input``: plotting code, exercise checks) starts with its
-input folded in JupyterLab too (JupyterLab's own ``jupyter.source_hidden``, which is not written back: the tag
-stays the one setting).
+And a chapter reads as the HTML book does:
+
+- A cell whose input the HTML book folds (tag ``hide-input``: plotting code, exercise checks) starts with its
+  input folded in JupyterLab too (JupyterLab's own ``jupyter.source_hidden``, which is not written back: the tag
+  stays the one setting).
+- A citation shows as the book cites it, "[Williams, 1992]" for {cite}`williams1992simple` and "Sutton and Barto
+  [2018]" for {cite:t}`sutton2018reinforcement`, with the reference as the book's list gives it on hover.
+  jupyterlab-myst (2.7) has no bibliography: it shows a citation as its bare key, with a warning. So the chapter
+  comes with each citation written as MyST's abbreviation, ``{abbr}`Williams, 1992 (Ronald J. Williams. Simple
+  ...)```, made from the ``references.bib`` next to the chapter, labelled as book/_ext/citation_labels.py labels
+  the book's list ("Kakade, 2001a" where an author has two works of a year); a save turns each back into the
+  citation it came from.
 """
+
+import re
+import string
+from pathlib import Path
 
 import jupytext
 import nbformat
+import pybtex.database
+import pybtex.plugin
 from ipykernel.ipkernel import IPythonKernel
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
+from pybtex.style.formatting.unsrt import Style as ReferenceStyle
 
 JupytextContentsManager = build_async_jupytext_contents_manager_class(AsyncLargeFileManager)
+
+
+CITATION = re.compile(r"\{cite(:t)?\}`([^`]+)`")  # {cite}`williams1992simple` or {cite:t}`...`
+
+
+class Bibliography:
+    """The citations of a folder's chapters, each with the text that shows it in JupyterLab: "[Williams, 1992]"
+    or "Williams [1992]" (textual) as the book cites a work, with its entry in the book's list on hover."""
+
+    def __init__(self, folder: Path):
+        entries = pybtex.database.parse_file(folder / "references.bib").entries
+        citations = {
+            match[0]: match for chapter in folder.glob("*.md") for match in CITATION.finditer(chapter.read_text())
+        }
+        cited = {key.strip() for match in citations.values() for key in match[2].split(",")} & entries.keys()
+        listed = sorted((key for key in cited if persons(entries[key])), key=lambda key: order(entries[key]))
+        authors, years, references = {}, {}, {}
+        same_label: dict[tuple[str, str], list[str]] = {}
+        for key in listed:  # the book's list order
+            authors[key], year = names(entries[key]), entries[key].fields.get("year", "n.d.")
+            same_label.setdefault((authors[key], year), []).append(key)
+            reference = ReferenceStyle().format_entry(key, entries[key]).text.render_as("text")
+            references[key] = reference.replace("(", "[").replace(")", "]").replace("`", "'")  # as {abbr} needs
+        for (_, year), keys in same_label.items():
+            for k, key in enumerate(keys):
+                years[key] = year + (string.ascii_lowercase[k] if len(keys) > 1 else "")
+
+        def shown(keys: set[str], textual: bool) -> str:
+            keys = sorted(keys, key=listed.index)  # as the book orders a citation's works
+            labels = [f"{authors[key]} [{years[key]}]" if textual else f"{authors[key]}, {years[key]}" for key in keys]
+            shown = ", ".join(f"{{abbr}}`{label} ({references[key]})`" for key, label in zip(keys, labels, strict=True))
+            return shown if textual else f"[{shown}]"
+
+        #: citation -> shown, for each citation whose works are all in the list (any other stays a citation)
+        self.shown = {}
+        for citation, match in citations.items():
+            keys = {key.strip() for key in match[2].split(",")}
+            if keys <= references.keys():
+                self.shown[citation] = shown(keys, textual=bool(match[1]))
+        self.cited = {shown: citation for citation, shown in self.shown.items()}
+
+    def show(self, markdown: str) -> str:
+        """The markdown with its citations shown."""
+        return CITATION.sub(lambda match: self.shown.get(match[0], match[0]), markdown)
+
+    def cite(self, markdown: str) -> str:
+        """The markdown with each shown citation turned back into the citation it shows (the longest first)."""
+        shown = re.compile("|".join(re.escape(shown) for shown in sorted(self.cited, key=len, reverse=True)))
+        return shown.sub(lambda match: self.cited[match[0]], markdown) if self.cited else markdown
+
+
+def persons(entry) -> list:
+    """A work's authors, or else its editors (none: the work is left as a citation)."""
+    return entry.persons.get("author") or entry.persons.get("editor") or []
+
+
+def order(entry) -> tuple:
+    """The book's list order (book/_ext/citation_labels.py): authors' last names, year, title."""
+    last_names = tuple(" ".join(person.last_names).lower() for person in persons(entry))
+    return last_names, entry.fields.get("year", ""), entry.fields.get("title", "").lower()
+
+
+def names(entry) -> str:
+    """ "Williams", "Sutton and Barto", "Sutton et al.": the book's citations' person template."""
+    style = pybtex.plugin.find_plugin("pybtex.style.names", "last")()
+    names = [style.format(person, True).format().render_as("text") for person in persons(entry)]
+    return names[0] + " et al." if len(names) > 2 else " and ".join(names)
+
+
+def bibliography(chapter: Path) -> Bibliography | None:
+    """The bibliography of a chapter's folder, or None if it has none."""
+    return Bibliography(chapter.parent) if (chapter.parent / "references.bib").is_file() else None
+
+
+def markdown_cells(notebook):
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "markdown"]
 
 
 def folded(notebook):
@@ -38,6 +130,9 @@ class ChapterContentsManager(JupytextContentsManager):
             model["content"]["metadata"].setdefault("language_info", IPythonKernel.language_info)
             for cell in folded(model["content"]):
                 cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
+            if works := bibliography(Path(self._get_os_path(path.strip("/")))):
+                for cell in markdown_cells(model["content"]):
+                    cell["source"] = works.show(cell["source"])
         return model
 
     async def save(self, model, path=""):
@@ -46,6 +141,9 @@ class ChapterContentsManager(JupytextContentsManager):
                 cell["metadata"].get("jupyter", {}).pop("source_hidden", None)
                 if cell["metadata"].get("jupyter") == {}:
                     del cell["metadata"]["jupyter"]
+            if works := bibliography(Path(self._get_os_path(path.strip("/")))):
+                for cell in markdown_cells(model["content"]):
+                    cell["source"] = works.cite(cell["source"])
             if await self.file_exists(path):
                 saved = jupytext.read(self._get_os_path(path.strip("/")))
                 fmt = saved.metadata.get("jupytext", {}).get("text_representation", {})

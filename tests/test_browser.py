@@ -94,6 +94,8 @@ def test_page_renders_offline_with_no_console_error(site, chromium, name):
 
 # What is wider than its place on the page. "cut": a box that reaches past an ancestor which clips it without
 # a scroll bar (the reader cannot see its end). "scrolling": a box that the reader has to scroll sideways.
+# "wrapped": a row of an output laid out in columns (two or more lines with a run of two or more spaces between
+# values: a printed table, an aligned list, a numpy array) broken over two lines, its columns lost.
 MEASURE_OVERFLOW = """() => {
   const root = document.documentElement;
   const name = (el) => `${el.tagName.toLowerCase()} "${(el.innerText || el.textContent || "").replace(/\\s+/g, " ")
@@ -113,12 +115,47 @@ MEASURE_OVERFLOW = """() => {
       break;
     }
   }
+  const row = /\\S {2,}\\S/;
+  const columns = [...document.querySelectorAll(".cell_output pre, .output pre")]
+    .filter((pre) => pre.textContent.split("\\n").filter((line) => row.test(line)).length >= 2);
+  const wrapped = [];
+  for (const pre of columns) {
+    const texts = [], walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) texts.push(node);
+    let start = 0;
+    for (const line of pre.textContent.split("\\n")) {
+      if (row.test(line)) {  // the line's own rectangles: more than one top is a line broken in two
+        const range = document.createRange();
+        let offset = 0;
+        for (const node of texts) {
+          const end = offset + node.textContent.length;
+          if (start >= offset && start <= end) range.setStart(node, start - offset);
+          if (start + line.length >= offset && start + line.length <= end) {
+            range.setEnd(node, start + line.length - offset);
+            break;
+          }
+          offset = end;
+        }
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) wrapped.push(line.trim().slice(0, 60));
+      }
+      start += line.length + 1;
+    }
+  }
+  const equations = [...document.querySelectorAll('mjx-container[display="true"]')].filter(scrolls);
+  // A scroll box (desktop browsers draw its bar, which headless Chromium hides) holding more than it shows.
+  const scrollbox = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX) && scrolls(el);
   return {
     page: root.scrollWidth > root.clientWidth + 1 ? `${root.scrollWidth} px wide in ${root.clientWidth}` : null,
     cut: cut.slice(0, 10),
     outputs: found(".cell_output pre, .output pre"),
+    prose_outputs: [...document.querySelectorAll(".cell_output pre, .output pre")]
+      .filter((pre) => !columns.includes(pre) && scrolls(pre)).map(name),
+    wrapped: wrapped.slice(0, 10),
     tables: found(".pst-scrollable-table-container, table"),
-    equations: found('mjx-container[display="true"]'),
+    equations: equations.map(name),
+    formulas: [...document.querySelectorAll("article span.math")].filter(scrollbox).map(name),
+    boxed_equations: equations.filter((el) => el.closest(".proof, .admonition, .exercise, .solution")).map(name),
   };
 }"""
 
@@ -132,12 +169,19 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
     page.close()
     assert overflow["page"] is None, f"the page scrolls sideways: {overflow['page']}"
     assert overflow["cut"] == [], f"content cut off: {overflow['cut']}"
-    assert overflow["outputs"] == [], f"outputs wider than the column: {overflow['outputs']}"
-    # On a phone a display equation or a table too wide for the screen scrolls inside itself, the last resort
-    # (checked above: never cut off, never widening the page); on a laptop every one fits the column.
+    assert overflow["prose_outputs"] == [], f"printed text wider than the column: {overflow['prose_outputs']}"
+    # A theorem, proof, callout or exercise is where a reader stops to read: its equations fit, on a phone too.
+    assert overflow["boxed_equations"] == [], f"equations in a box wider than it: {overflow['boxed_equations']}"
+    # On a phone a display equation, an inline formula, a table or a printed table too wide for the screen scrolls
+    # inside itself, the last resort (checked above: never cut off, never widening the page); on a laptop every
+    # one fits, and no formula is a scroll box.
+    if viewport is PHONE:  # (on a laptop a long aligned line may wrap: the column has 77 characters)
+        assert overflow["wrapped"] == [], f"rows of printed tables broken over two lines: {overflow['wrapped']}"
     if viewport is LAPTOP:
+        assert overflow["outputs"] == [], f"outputs wider than the column: {overflow['outputs']}"
         assert overflow["tables"] == [], f"tables wider than the column: {overflow['tables']}"
         assert overflow["equations"] == [], f"equations wider than the column: {overflow['equations']}"
+        assert overflow["formulas"] == [], f"inline formulas in a scroll box: {overflow['formulas']}"
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -7,8 +7,11 @@ and runs its first code cell. The server's folder is a copy of the book's chapte
 in JupyterLab (a save, an autosave) can change the repository's own files.
 """
 
+import html
 import json
 import os
+import re
+import runpy
 import shutil
 import socket
 import subprocess
@@ -19,8 +22,9 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from traitlets.config import Config
 
-from conftest import ROOT
+from conftest import ROOT, book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -34,6 +38,44 @@ def test_the_environment_opens_markdown_chapters_as_notebooks():
     server_config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.py"
     assert server_config.exists(), "postBuild has not been run for this environment"
     assert server_config.read_text() == (ROOT / "jupyter_server_config.py").read_text(), "postBuild is out of date"
+
+
+def server_config() -> dict:
+    """The names jupyter_server_config.py defines (it is a Jupyter configuration file, not a module)."""
+    return runpy.run_path(str(ROOT / "jupyter_server_config.py"), init_globals={"c": Config()})
+
+
+def shown_text(markdown: str) -> str:
+    """The text JupyterLab shows for MyST abbreviations: ``{abbr}`Williams, 1992 (reference)``` → Williams, 1992."""
+    return re.sub(r"\{abbr\}`([^`(]+?) \([^`()]*\)`", r"\1", markdown)
+
+
+def test_a_save_turns_each_citation_jupyterlab_shows_back_into_the_chapters_own():
+    """Every markdown cell of every chapter: the server shows its citations (no {cite} role left for
+    jupyterlab-myst to show as a bare key), and turns them back, character for character, when it is saved."""
+    works = server_config()["bibliography"](ROOT / "book" / "intro.md")
+    cells = [cell.source for name in book_pages() for cell in jupytext.read(ROOT / "book" / f"{name}.md").cells
+             if cell.cell_type == "markdown"]  # fmt: skip
+    cited = [source for source in cells if "{cite" in source]
+    assert len(cited) >= 20, "the chapters cite less than they did: is the pattern still right?"
+    assert [source for source in cited if "{cite" in works.show(source)] == []
+    assert [source for source in cells if works.cite(works.show(source)) != source] == []
+
+
+def test_citations_in_jupyterlab_read_as_in_the_html_book(built_book):
+    """Chapter by chapter, the citations JupyterLab shows are the HTML book's, in order: "[Williams, 1992]",
+    "Sutton and Barto [2018]", "[Nota and Thomas, 2020, Thomas, 2014]", "Kakade, 2001a"."""
+    works = server_config()["bibliography"](ROOT / "book" / "intro.md")
+    checked = 0
+    for name in book_pages():
+        chapter = (ROOT / "book" / f"{name}.md").read_text()
+        shown = [shown_text(works.show(citation[0])) for citation in re.finditer(r"\{cite(:t)?\}`[^`]+`", chapter)]
+        page = (built_book / "book" / f"{name}.html").read_text()
+        in_book = [html.unescape(re.sub(r"<[^>]+>", "", span))
+                   for span in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page, re.S)]  # fmt: skip
+        assert shown == in_book, name
+        checked += len(shown)
+    assert checked >= 40, f"only {checked} citations compared"
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +168,10 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     page.close()
 
 
-def test_callouts_math_and_folded_solutions_render_as_in_the_book(chromium, jupyterlab):
+def test_callouts_math_citations_and_folded_solutions_render_as_in_the_book(chromium, jupyterlab):
     """jupyterlab-myst renders the MyST of markdown cells: a callout is a callout (not ":class: warning" in
-    monospace), its math is typeset, and an exercise's solution starts folded."""
+    monospace), its math is typeset, a citation reads as the book's ("[Sutton and Barto, 2018]", the reference
+    on hover; not the bare key with a warning), and an exercise's solution starts folded."""
     page = open_chapter(chromium, jupyterlab, "learning-the-policy")
     notebook = page.locator(".jp-NotebookPanel")
     callout = notebook.locator("aside.myst-admonition", has_text="What the notes get wrong").first
@@ -137,6 +180,11 @@ def test_callouts_math_and_folded_solutions_render_as_in_the_book(chromium, jupy
     solution = notebook.locator("details.myst-exercise, details.myst-admonition", has_text="Solution").first
     solution.wait_for(state="attached")
     assert not solution.evaluate("(details) => details.open"), "the solution starts unfolded"
+    citation = notebook.locator("abbr", has_text="Sutton and Barto, 2018").first
+    citation.wait_for(state="visible")
+    assert "Reinforcement Learning: An Introduction" in citation.get_attribute("aria-label")
+    assert "[Sutton and Barto, 2018] (Example 13.1)" in citation.locator("xpath=..").inner_text()
     rendered = notebook.locator(".jp-MarkdownOutput").all_inner_texts()
     assert not [text for text in rendered if ":class:" in text or "{admonition}" in text], "raw MyST on the page"
+    assert not [text for text in rendered if "{cite" in text or "sutton2018reinforcement" in text], "a bare key"
     page.close()
