@@ -19,19 +19,18 @@ And a chapter reads as the HTML book does:
   [2018]" for {cite:t}`sutton2018reinforcement`, with the reference as the book's list gives it on hover.
   jupyterlab-myst (2.7) has no bibliography: it shows a citation as its bare key, with a warning. So the chapter
   comes with each citation written as MyST's abbreviation, ``{abbr}`Williams, 1992 (Ronald J. Williams. Simple
-  ...)```, made from the ``references.bib`` next to the chapter, labelled as book/_ext/citation_labels.py labels
-  the book's list ("Kakade, 2001a" where an author has two works of a year); a save turns each back into the
-  citation it came from.
+  ...)```, made from the ``references.bib`` next to the chapter and labelled by book/_ext/author_year.py, the code
+  that labels the book's list ("Kakade, 2001a" where an author has two works of a year); a save turns each back
+  into the citation it came from.
 """
 
+import importlib.util
 import re
-import string
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pybtex.database
-import pybtex.plugin
 from ipykernel.ipkernel import IPythonKernel
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
@@ -49,21 +48,19 @@ class Bibliography:
 
     def __init__(self, folder: Path):
         entries = pybtex.database.parse_file(folder / "references.bib").entries
+        author_year = module(folder / "_ext" / "author_year.py")
         citations = {
             match[0]: match for chapter in folder.glob("*.md") for match in CITATION.finditer(chapter.read_text())
         }
         cited = {key.strip() for match in citations.values() for key in match[2].split(",")} & entries.keys()
-        listed = sorted((key for key in cited if persons(entries[key])), key=lambda key: order(entries[key]))
+        listed = sorted(
+            (key for key in cited if author_year.persons(entries[key])), key=lambda k: author_year.order(entries[k])
+        )
         authors, years, references = {}, {}, {}
-        same_label: dict[tuple[str, str], list[str]] = {}
-        for key in listed:  # the book's list order
-            authors[key], year = names(entries[key]), entries[key].fields.get("year", "n.d.")
-            same_label.setdefault((authors[key], year), []).append(key)
+        for key, label in zip(listed, author_year.labels(entries[key] for key in listed), strict=True):
+            authors[key], years[key] = label.rsplit(", ", 1)  # the book's list order and labels
             reference = ReferenceStyle().format_entry(key, entries[key]).text.render_as("text")
             references[key] = reference.replace("(", "[").replace(")", "]").replace("`", "'")  # as {abbr} needs
-        for (_, year), keys in same_label.items():
-            for k, key in enumerate(keys):
-                years[key] = year + (string.ascii_lowercase[k] if len(keys) > 1 else "")
 
         def shown(keys: set[str], textual: bool) -> str:
             keys = sorted(keys, key=listed.index)  # as the book orders a citation's works
@@ -89,22 +86,13 @@ class Bibliography:
         return shown.sub(lambda match: self.cited[match[0]], markdown) if self.cited else markdown
 
 
-def persons(entry) -> list:
-    """A work's authors, or else its editors (none: the work is left as a citation)."""
-    return entry.persons.get("author") or entry.persons.get("editor") or []
-
-
-def order(entry) -> tuple:
-    """The book's list order (book/_ext/citation_labels.py): authors' last names, year, title."""
-    last_names = tuple(" ".join(person.last_names).lower() for person in persons(entry))
-    return last_names, entry.fields.get("year", ""), entry.fields.get("title", "").lower()
-
-
-def names(entry) -> str:
-    """ "Williams", "Sutton and Barto", "Sutton et al.": the book's citations' person template."""
-    style = pybtex.plugin.find_plugin("pybtex.style.names", "last")()
-    names = [style.format(person, True).format().render_as("text") for person in persons(entry)]
-    return names[0] + " et al." if len(names) > 2 else " and ".join(names)
+def module(path: Path):
+    """The Python module at ``path``: this file is copied out of the repository (postBuild), so it loads the
+    book's own code (book/_ext/author_year.py, the labels of the book's reference list) from beside the chapters."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def bibliography(chapter: Path) -> Bibliography | None:

@@ -12,10 +12,9 @@ pybtex's default ``alpha`` style labels the list "[Wil92]" while the text cites 
 
 from __future__ import annotations
 
-import string
-from collections import Counter
 from dataclasses import dataclass
 
+import author_year
 import pybtex.plugin
 import sphinxcontrib.bibtex.plugin
 from pybtex.richtext import Text
@@ -31,7 +30,7 @@ from sphinxcontrib.bibtex.style.referencing.basic_author_year import (
     BasicAuthorYearParentheticalReferenceStyle,
     BasicAuthorYearTextualReferenceStyle,
 )
-from sphinxcontrib.bibtex.style.template import join, join2, post_text, pre_text, reference, year
+from sphinxcontrib.bibtex.style.template import join, join2, post_text, pre_text, reference
 
 LIST_STYLE, REFERENCE_STYLE = "author_year", "author_year_labelled"
 
@@ -44,30 +43,17 @@ def label_year(children, data) -> Text:
 
 
 class AuthorYearLabels(BaseLabelStyle):
-    """ "Williams, 1992", "Sutton and Barto, 2018", "Sutton et al., 2000", "Kakade, 2001a"."""
+    """ "Williams, 1992", "Sutton and Barto, 2018", "Sutton et al., 2000", "Kakade, 2001a" (author_year.py)."""
 
     def format_labels(self, sorted_entries):
-        citations = AuthorYearReferenceStyle()  # its person template: "and", "et al." as the text has them
-        template = join(sep=citations.author_year_sep)[citations.person.author_or_editor_or_title(full=False), year]
-        labels = [
-            template.format_data({"entry": entry, "style": citations}).render_as("text") for entry in sorted_entries
-        ]
-        repeated = {label for label, count in Counter(labels).items() if count > 1}
-        seen: Counter[str] = Counter()
-        for label in labels:
-            if label in repeated:
-                seen[label] += 1
-                label += string.ascii_lowercase[seen[label] - 1]
-            yield label
+        yield from author_year.labels(sorted_entries)
 
 
 class ByLastNames(BaseSortingStyle):
-    """By the authors' last names, then year and title: an author's works of one year sit together."""
+    """By the authors' last names, then year and title (author_year.py)."""
 
     def sorting_key(self, entry):
-        persons = entry.persons.get("author") or entry.persons.get("editor") or []
-        names = tuple(" ".join(person.last_names).lower() for person in persons)
-        return (names, entry.fields.get("year", ""), entry.fields.get("title", "").lower())
+        return author_year.order(entry)
 
 
 class AuthorYearStyle(UnsrtStyle):
