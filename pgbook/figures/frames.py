@@ -1,7 +1,7 @@
 r"""Frames: a matplotlib figure drawn once for each value of one slider, shown with a live ipywidgets slider
 in Jupyter and a plain HTML range slider in the book (no kernel, no JavaScript library).
 
-The frames are compact SVG: vector, so crisp at any size and on any screen, with text as text. In the book's
+The frames are compact SVG: vector, so crisp at any size and on any screen. In the book's
 page the first frame shown is the image's own source and every other frame is stored as its differences from
 that one (the axes, ticks, labels and legends that the frames share are sent once)."""
 
@@ -107,10 +107,12 @@ class FigureFrames:
 
 
 def encode_svg(figure: Figure) -> bytes:
-    """The figure as compact SVG bytes, the same for the same figure (no date, fixed ids): text as text,
-    coordinates to 0.01 pt (a fiftieth of a pixel on a 2x screen), no metadata, ids or indentation."""
+    """The figure as compact SVG bytes, the same for the same figure (no date, fixed ids): coordinates to 0.01 pt
+    (a fiftieth of a pixel on a 2x screen), no metadata, ids or indentation. Text is drawn as matplotlib draws
+    it (each glyph's outline defined once, then placed), so that it looks and fits as in the book's other
+    figures on every device, not in whatever font the reader's system has."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "pgbook"}):
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pgbook"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     return compact_svg(buffer.getvalue().decode()).encode()
 
@@ -121,24 +123,19 @@ def _number(match: re.Match) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _attribute(name: str, value: str, *, exact: bool) -> str:
+def _attribute(match: re.Match) -> str:
+    name, value = match.group(1), match.group(2)
     if name == "d":  # path data: "M 1.5 2 \nL 3 4 \nz" → "M1.5 2L3 4z"
         value = re.sub(r"\s*([A-Za-z])\s*", r"\1", value)
     elif name == "style":  # "fill: none; stroke: #000000" → "fill:none;stroke:#000000"
         value = re.sub(r"\s*([:;])\s*", r"\1", value).strip(";")
-    if not exact:
+    if name == "transform":  # positions only: a glyph's scale(0.015625) rounded would redraw it at another size
+        value = re.sub(r"translate\([^)]*\)", lambda m: re.sub(r"-?\d*\.\d+", _number, m.group()), value)
+    else:
         value = re.sub(r"-?\d*\.\d+", _number, value)
     value = re.sub(r"\s+", " ", value).strip()
     quote = "'" if "'" not in value else '"'
     return f" {name}={quote}{value}{quote}"
-
-
-def _tag(match: re.Match) -> str:
-    """One start tag with its attributes compacted; a text keeps its position exactly (a browser puts a glyph on
-    a quarter of a pixel, and 0.005 pt can move it to the next one)."""
-    name, attributes, end = match.groups()
-    attributes = re.sub(r'\s([\w:-]+)="([^"]*)"', lambda m: _attribute(m[1], m[2], exact=name == "text"), attributes)
-    return f"<{name}{attributes}{end}>"
 
 
 def _style(match: re.Match) -> str:
@@ -148,22 +145,16 @@ def _style(match: re.Match) -> str:
 def compact_svg(svg: str) -> str:
     """Matplotlib's SVG without what an image in a web page does not use, on one line.
 
-    Dropped: the XML declaration, doctype and metadata, ids nothing refers to, rotations by 0, the wrapper
-    groups that have no attributes, indentation; the font family, written on every text, is said once in the
-    style sheet; numbers are rounded to two decimals (matplotlib writes six, in points).
+    Dropped: the XML declaration, doctype and metadata, ids nothing refers to, the wrapper groups that have
+    no attributes, indentation, spaces in path data and styles; numbers are rounded to two decimals
+    (matplotlib writes six, in points).
     """
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     referenced = set(re.findall(r'(?:href="|url\()#([^")]+)', svg))
     svg = re.sub(r'\sid="([^"]*)"', lambda m: m.group() if m.group(1) in referenced else "", svg)
-    svg = re.sub(r'\stransform="rotate\(-?0 [^)]*\)"', "", svg)
     svg = svg.replace("xlink:href=", "href=").replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
-    families = re.findall(r"font-family: ([^;\"]+)", svg)
-    if families:
-        family = max(set(families), key=families.count)
-        svg = svg.replace(f"; font-family: {family}", "").replace(f"font-family: {family}; ", "")
-        svg = svg.replace("</style>", f"\ntext{{font-family:{family}}}</style>", 1)
-    svg = re.sub(r"<(\w+)([^>]*?)(/?)>", _tag, svg)
+    svg = re.sub(r'\s([\w:-]+)="([^"]*)"', _attribute, svg)
     svg = re.sub(r">\s+<", "><", svg.strip())
     svg = re.sub(r"(<style[^>]*>)(.*?)(</style>)", _style, svg, flags=re.S)
     kept, depth = [], []  # unwrap <g> without attributes: it changes nothing
