@@ -24,7 +24,8 @@ def checked_steps(text):
 def assert_frames(source, at_least):
     figures = re.findall(r'<div class="pgbook-frames" id="(pgbook-[0-9a-f]+)">(.*?)</div>', source, re.S)
     assert len(figures) == 1
-    assert len(re.findall(r"data:image/png;base64,", figures[0][1])) >= at_least
+    assert int(re.search(r'type="range" min="0" max="(\d+)"', figures[0][1])[1]) + 1 >= at_least
+    assert figures[0][1].count('<img src="data:image/svg+xml') == 1, "the shown frame, as the image's source"
 
 
 def assert_exercises_pass(source, text, count):

@@ -193,7 +193,9 @@ def test_figure_frames_live_and_static_show_the_same_frames_at_both_ends():
         slider.value = index
         assert bytes(image.value) == frames.frames[index]
     page = frames.static_html()
-    assert page.count("data:image/png;base64,") == 4  # three frames in the script, the shown one in the <img>
+    # the shown frame is the image's source, once; the script holds the others as changes to it
+    assert page.count("data:image/svg+xml") == 2  # the <img>'s source, and the script's prefix for the others
+    assert 'src="data:image/svg+xml;charset=utf-8,<svg ' in page
     assert "<output>1</output>" in page and 'alt="A line of slope 1"' in page
     bundle = pg.figures.show(frames)._repr_mimebundle_()
     assert bundle["text/html"] == page and "application/vnd.jupyter.widget-view+json" in bundle

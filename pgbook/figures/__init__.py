@@ -12,7 +12,7 @@ prefer the static version (``nb_mime_priority_overrides`` in ``_config.yml``).
 from __future__ import annotations
 
 from pgbook.figures.explorer import BASELINES, ESTIMATORS, Comparison, GradientExplorer, corridor_explorer
-from pgbook.figures.frames import FigureFrames, encode_png, frames_html
+from pgbook.figures.frames import FigureFrames, encode_svg, frames_html
 
 __all__ = [
     "BASELINES",
@@ -22,7 +22,7 @@ __all__ = [
     "GradientExplorer",
     "LiveFigure",
     "corridor_explorer",
-    "encode_png",
+    "encode_svg",
     "frames_html",
     "show",
 ]
