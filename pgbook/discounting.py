@@ -17,4 +17,4 @@ def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
     array([[3., 4., 4.]])
     """
     values = np.asarray(values, dtype=float)
-    return np.ascontiguousarray(lfilter([1.0], [1.0, -discount], values[..., ::-1], axis=-1)[..., ::-1])
+    return lfilter([1.0], [1.0, -discount], values[..., ::-1], axis=-1)[..., ::-1].copy()  # copy: positive strides
