@@ -126,7 +126,8 @@ function build(el, spec, state, onInput) {
     const d = landscape.contours.map((line) => {
       let path = "";
       for (let k = 0; k < line.length; k += 2) {
-        path += `${k ? "L" : "M"}${(box.left + line[k] * (box.right - box.left)).toFixed(1)},${(box.bottom - line[k + 1] * (box.bottom - box.top)).toFixed(1)}`;
+        const x = line[k] / 1000, y = line[k + 1] / 1000; // stored in thousandths of the map
+        path += `${k ? "L" : "M"}${(box.left + x * (box.right - box.left)).toFixed(1)},${(box.bottom - y * (box.bottom - box.top)).toFixed(1)}`;
       }
       return path;
     }).join("");

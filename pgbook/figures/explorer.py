@@ -287,7 +287,7 @@ class GradientExplorer:
             lines = []
             for level in np.unique(np.quantile(landscape, np.linspace(0.1, 0.98, 8))):
                 for line in generator.lines(level):
-                    points = np.round((line - low) / (high - low), 3)  # in [0, 1]², y upwards
+                    points = np.rint(1000 * (line - low) / (high - low)).astype(int)  # thousandths of [0, 1]², y up
                     lines.append(points[:: max(1, len(points) // 40)].ravel().tolist())  # ≤ ~40 points a line
             landscapes.append(dict(
                 image="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
