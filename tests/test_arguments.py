@@ -253,19 +253,19 @@ def test_normalized_returns_refuse_equal_returns():
         pg.reinforce(batch, policy, np.zeros((1, 2)), baseline="normalized")
 
 
+def sample_corridor_environment(policy):
+    """Four episodes of the short corridor as a Gymnasium environment (observations 4 wide), seed 0."""
+    env = lambda: pg.FiniteMDPEnv(pg.examples.short_corridor())  # noqa: E731
+    return pg.environments.sample_environment(
+        env, policy, policy.init_params(seed=0), 4, gamma=1.0, max_steps=50, seed=0
+    )
+
+
 def test_fit_state_values_refuses_an_environment_batch():
     import torch
 
     policy = pg.ModulePolicy(torch.nn.Linear(4, 2), 2)
-    batch = pg.environments.sample_environment(
-        lambda: pg.FiniteMDPEnv(pg.examples.short_corridor()),
-        policy,
-        policy.init_params(seed=0),
-        4,
-        gamma=1.0,
-        max_steps=50,
-        seed=0,
-    )
+    batch = sample_corridor_environment(policy)
     with pytest.raises(ValueError, match="fit_state_values needs the states of a finite MDP"):
         pg.fit_state_values(batch, 4)
 
@@ -275,15 +275,7 @@ def test_module_policy_with_the_wrong_observation_width_is_named():
 
     policy = pg.ModulePolicy(torch.nn.Linear(3, 2), 2)  # the corridor's observations are 4 wide
     with pytest.raises(ValueError, match=r"module could not take observations of shape \(4, 4\) \(obs_dim = 4\)"):
-        pg.environments.sample_environment(
-            lambda: pg.FiniteMDPEnv(pg.examples.short_corridor()),
-            policy,
-            policy.init_params(seed=0),
-            4,
-            gamma=1.0,
-            max_steps=50,
-            seed=0,
-        )
+        sample_corridor_environment(policy)
 
 
 def test_theta_may_be_a_tensor_that_requires_grad():
