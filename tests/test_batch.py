@@ -20,37 +20,27 @@ def test_returns_to_go_are_discounted_suffix_sums():
     np.testing.assert_allclose(batch.returns(), to_go[:, 0], rtol=1e-12)
 
 
+def zero_batch(n_episodes, *, reward_steps=3, gamma=0.9):
+    """A batch of all-zero arrays, three steps long (the rewards ``reward_steps`` long)."""
+    steps = (n_episodes, 3)
+    return pg.Batch(
+        np.zeros(steps, int),
+        np.zeros(steps, int),
+        np.zeros((n_episodes, reward_steps)),
+        np.zeros(steps, bool),
+        np.zeros(n_episodes, int),
+        np.zeros(n_episodes, bool),
+        gamma,
+    )
+
+
 def test_batch_rejects_empty_and_mismatched_arrays():
     with pytest.raises(ValueError, match="batch has no episodes"):
-        pg.Batch(
-            np.zeros((0, 3), int),
-            np.zeros((0, 3), int),
-            np.zeros((0, 3)),
-            np.zeros((0, 3), bool),
-            np.zeros(0, int),
-            np.zeros(0, bool),
-            0.9,
-        )
+        zero_batch(0)
     with pytest.raises(ValueError, match=r"rewards must have shape \(2, 3\)"):
-        pg.Batch(
-            np.zeros((2, 3), int),
-            np.zeros((2, 3), int),
-            np.zeros((2, 4)),
-            np.zeros((2, 3), bool),
-            np.zeros(2, int),
-            np.zeros(2, bool),
-            0.9,
-        )
+        zero_batch(2, reward_steps=4)
     with pytest.raises(ValueError, match="gamma must lie in"):
-        pg.Batch(
-            np.zeros((2, 3), int),
-            np.zeros((2, 3), int),
-            np.zeros((2, 3)),
-            np.zeros((2, 3), bool),
-            np.zeros(2, int),
-            np.zeros(2, bool),
-            2.0,
-        )
+        zero_batch(2, gamma=2.0)
 
 
 def edited(**arrays):
