@@ -158,14 +158,34 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+def run_once(tmp_path_factory, name: str, command: list[str], timeout: float, env: dict | None = None) -> None:
+    """Run ``command`` once per test run, even when several xdist workers ask for it, and fail if it failed.
+
+    The first worker to take the lock runs it, the others wait and reuse its outcome: a failure (or a timeout) is
+    reported to each of them, not retried.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
+    log = shared / f"{name}.log"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not log.exists():
+            try:
+                result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+                log.write_text(f"{result.returncode}\n" + result.stdout[-6000:] + result.stderr[-6000:])
+            except subprocess.TimeoutExpired:
+                log.write_text(f"timeout\n{name} did not finish within {timeout} s: {command}")
+    returncode, _, messages = log.read_text().partition("\n")
+    assert returncode == "0", messages
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Build the whole book once per test run (warnings are errors, every chapter executed); its HTML folder.
 
-    Once per run even when several xdist workers ask for it: the first to take the lock builds, the others
-    wait and reuse its result (a failed build is reported to each of them, not retried). Both workers ask
-    for it: the "book" group's and, for the browser tests that run last, the other (see above); and under
-    plain ``-n 2`` (``--dist load``) the lock keeps two workers from building into one folder at once.
+    Once per run even when several xdist workers ask for it (`run_once`): the "book" group's worker and, for the
+    browser tests that run last, the other (see above); and under plain ``-n 2`` (``--dist load``) the lock keeps
+    two workers from building into one folder at once.
 
     PGBOOK_BUILT_BOOK=_build/html instead reads a book already built (`make book`) from these very sources: for
     the development loop only, as the tests then check that build, warnings and all, not the current sources.
@@ -174,22 +194,16 @@ def built_book(tmp_path_factory):
         assert (Path(prebuilt) / "book" / "intro.html").is_file(), f"PGBOOK_BUILT_BOOK={prebuilt}: no built book"
         return Path(prebuilt)
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
-    output, log = shared / "book", shared / "book-build.log"
-    with open(shared / "book.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not log.exists():
-            jupyter_book = Path(sys.executable).with_name("jupyter-book")
-            result = subprocess.run(
-                [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
-                capture_output=True,
-                text=True,
-                timeout=3600,
-                env={**os.environ, "PGBOOK_BUILD_CACHE": str(shared / "build-cache")},  # fresh: this run's own
-            )
-            log.write_text(f"{result.returncode}\n" + result.stdout[-6000:] + result.stderr[-6000:])
-    returncode, _, messages = log.read_text().partition("\n")
-    assert returncode == "0", messages
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    output = shared / "book"
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    run_once(
+        tmp_path_factory,
+        "book-build",
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
+        timeout=3600,
+        env={**os.environ, "PGBOOK_BUILD_CACHE": str(shared / "build-cache")},  # fresh: this run's own
+    )
     return output / "_build" / "html"
 
 

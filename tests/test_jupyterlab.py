@@ -26,7 +26,10 @@ from traitlets.config import Config
 
 from conftest import ROOT, book_pages
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
+# The tests that start JupyterLab share one server, on one worker (with the live figure's kernel tests); the others
+# stay out of that group, so that the one comparing with the built book does not hold a worker idle during the build.
+one_server = pytest.mark.xdist_group("browser")
 
 
 def test_the_environment_opens_markdown_chapters_as_notebooks():
@@ -126,6 +129,7 @@ def open_chapter(chromium, jupyterlab, name):
     return page
 
 
+@one_server
 def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, jupyterlab, served):
     """... and opening it changes nothing: its tab is not marked unsaved once the kernel is ready, and running a
     cell and saving leaves the chapter's file byte for byte as it was (Jupytext writes back the same markdown)."""
@@ -168,6 +172,7 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     page.close()
 
 
+@one_server
 def test_callouts_math_citations_and_folded_solutions_render_as_in_the_book(chromium, jupyterlab):
     """jupyterlab-myst renders the MyST of markdown cells: a callout is a callout (not ":class: warning" in
     monospace), its math is typeset, a citation reads as the book's ("[Sutton and Barto, 2018]", the reference

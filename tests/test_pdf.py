@@ -1,12 +1,11 @@
 """`make pdf`: the whole book as one PDF, printed from the book the tests built (book/pdf.py), read back with pypdf.
 
-One printing for the module (a page load per chapter: about two minutes on a loaded two-core machine), bounded
+One printing per run (a page load per chapter: about two minutes on a loaded two-core machine), bounded
 by a timeout that fails the test rather than hanging the run.
 """
 
 import os
 import re
-import subprocess
 import sys
 import unicodedata
 
@@ -14,7 +13,7 @@ import pypdf
 import pytest
 import yaml
 
-from conftest import CHROMIUM, ROOT, book_pages
+from conftest import CHROMIUM, ROOT, book_pages, run_once
 
 # Not in the "book" group: it comes last with the browser tests, once the book is built (conftest.py).
 pytestmark = pytest.mark.slow
@@ -68,20 +67,17 @@ def flat_outline(reader, items, depth=0):
     return entries
 
 
-@pytest.fixture(scope="module")
-def book_pdf(built_book):
-    """`make pdf`'s command on the built book: it writes pgbook.pdf into the HTML book, where the preface links."""
+@pytest.fixture(scope="session")
+def book_pdf(built_book, tmp_path_factory):
+    """`make pdf`'s command on the built book: it writes pgbook.pdf into the HTML book, where the preface links.
+
+    Printed once per run (`run_once`): these tests come last, on both workers, which would otherwise each print it.
+    """
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             raise RuntimeError(f"Chromium is missing at {CHROMIUM}: .ci/run must install Debian's chromium package")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "book" / "pdf.py"), str(built_book)],
-        capture_output=True,
-        text=True,
-        timeout=PRINT_TIMEOUT_S,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_once(tmp_path_factory, "pdf", [sys.executable, str(ROOT / "book" / "pdf.py"), str(built_book)], PRINT_TIMEOUT_S)
     path = built_book / "pgbook.pdf"
     reader = pypdf.PdfReader(path)
     return reader, [page.extract_text() for page in reader.pages], flat_outline(reader, reader.outline)
