@@ -212,6 +212,7 @@ def test_figure_frames_refuse_bad_arguments():
         pg.figures.show("not a figure")
 
 
+@pytest.mark.slow  # three tables of 12 episodes (~20 s): the book build's concern, left out of `make check`
 def test_a_build_computes_the_corridor_table_once_and_every_chapter_shows_the_same(tmp_path, monkeypatch):
     """With PGBOOK_BUILD_CACHE set (as `make book` and the tests' build set it), the first corridor explorer of a
     build stores its table and later ones load it: the same numbers as an explorer computed on its own."""
