@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import citation_labels  # noqa: E402
 import code_listing  # noqa: E402
+import library_dependency  # noqa: E402
 import library_links  # noqa: E402
 
 
@@ -61,3 +62,14 @@ def test_a_listing_without_docstring_keeps_signature_and_body():
     kept = source[: first - 1] + source[last:]
     assert kept[0].startswith("def off_policy_gradient(") and kept[-1] == source[-1]
     assert '"""' not in "\n".join(kept) and ":math:" not in "\n".join(kept)
+
+
+def test_every_chapter_depends_on_every_module_of_the_library_subpackages_included():
+    """An incremental build re-executes the chapters when any library module changes: the figures' modules too
+    (a change to pgbook/figures/frames.py once left the frames of the previous build in place)."""
+    noted = []
+    app = type("App", (), {"env": type("Env", (), {"note_dependency": staticmethod(noted.append)})()})()
+    library_dependency.depend_on_library(app, "book/intro", [""])
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "pgbook").rglob("*.py")}
+    assert {"pgbook/figures/frames.py", "pgbook/gradients.py"} <= modules
+    assert {str(ROOT / module) for module in modules} == set(noted)

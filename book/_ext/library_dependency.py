@@ -2,7 +2,8 @@
 
 Sphinx re-reads (and myst-nb re-executes) only the pages whose source changed since the last build. The
 chapters' numbers also depend on ``pgbook/``: this records each of its modules as a dependency of every page,
-so a change to the library re-executes every chapter, and a build with no change re-executes nothing.
+its subpackages included (``pgbook/figures/`` draws the figures), so a change to the library re-executes every
+chapter, and a build with no change re-executes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ LIBRARY = Path(__file__).resolve().parents[2] / "pgbook"
 
 
 def depend_on_library(app: Sphinx, docname: str, source: list[str]) -> None:
-    for module in sorted(LIBRARY.glob("*.py")):
+    for module in sorted(LIBRARY.rglob("*.py")):
         app.env.note_dependency(str(module))
 
 
