@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import book_pages, pages_containing
+from conftest import ROOT, book_pages, pages_containing
 
 # Not in the "book" group: these come last, on whichever worker is free, once the book is built (conftest.py).
 pytestmark = pytest.mark.slow
@@ -228,6 +228,63 @@ def test_the_chapter_list_collapses_and_returns_on_a_laptop(site, chromium):
     assert not page.locator("#pst-primary-sidebar-modal").evaluate("(dialog) => dialog.open"), "opened as a drawer"
     toggle.click()
     sidebar.wait_for(state="visible")
+    assert problems == [], problems
+    page.close()
+
+
+SMALLEST_TEXT_PT = 8  # 8 pt is 10.7 CSS px at the drawn size, and 9.1 px at 85 % of it
+SHOWN_AT_LEAST = 0.85
+
+
+def test_no_figure_text_is_drawn_below_8_points():
+    """The chapters' and the library's figure code: every fontsize= at least 8 pt (book/matplotlibrc sets 9 and
+    10 by default), so that text keeps at least 9 CSS px on a laptop (the next test)."""
+    sources = [*sorted((ROOT / "book").glob("*.md")), *sorted((ROOT / "pgbook").rglob("*.py"))]
+    sizes = [(path.name, size) for path in sources for size in re.findall(r"fontsize=([^,)\s]+)", path.read_text())]
+    assert len(sizes) > 10, "fontsize= no longer found: is the pattern still right?"
+    small = [(name, size) for name, size in sizes if not re.fullmatch(r"\d+(\.\d+)?", size) or float(size) < 8]
+    assert small == [], f"text below {SMALLEST_TEXT_PT} pt, or a size not in points: {small}"
+
+
+@pytest.mark.parametrize(
+    "name", list(dict.fromkeys(pages_containing("plt.show()") + pages_containing("FigureFrames(")))
+)
+def test_figures_are_shown_near_the_size_they_were_drawn_on_a_laptop(site, chromium, name):
+    """Figures are drawn for the 688-px column (PNGs at 2x, the interactive frames as SVG at 1x): on a laptop each
+    is shown at 85 % of its drawn size or more, so its smallest text (8 pt) is at least 9 CSS px."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", LAPTOP)
+    scales = page.evaluate(
+        """() => Promise.all([...document.querySelectorAll("article .cell_output img")].map(async (image) => {
+            await image.decode().catch(() => null);
+            const drawnAt = image.currentSrc.startsWith("data:image/svg") ? 1 : 2;
+            return [image.alt.slice(0, 50), image.getBoundingClientRect().width / (image.naturalWidth / drawnAt)];
+        }))"""
+    )
+    page.close()
+    assert scales, f"{name}: no figure found"
+    small = [(alt, round(scale, 2)) for alt, scale in scales if scale < SHOWN_AT_LEAST]
+    assert small == [], f"figures shown below {SHOWN_AT_LEAST:.0%} of their drawn size: {small}"
+
+
+@pytest.mark.parametrize("kind", ["figure img", ".pgbook-frames img"], ids=["figure", "interactive frame"])
+def test_a_tapped_figure_opens_at_its_drawn_width_on_a_phone(site, chromium, kind):
+    """A phone's column is about half the width a figure is drawn for, so its text is too small to read there:
+    tapped, the figure opens at its drawn width (text at its point size), wider than the screen, in a dialog the
+    reader pans across; a tap closes it. A static figure and an interactive figure's frame alike."""
+    page, problems = open_page(chromium, f"{site}/book/natural-gradient.html", PHONE)
+    page.set_default_timeout(RESPONSE_MS)
+    image = page.locator(f"article {kind}").first
+    image.scroll_into_view_if_needed()
+    shown = image.bounding_box()["width"]
+    image.tap()
+    dialog = page.locator("dialog.pgbook-enlarged")
+    enlarged = dialog.locator("img")
+    enlarged.wait_for(state="visible")
+    width = enlarged.bounding_box()["width"]
+    assert width > 1.5 * shown, f"enlarged to {width:.0f} px from {shown:.0f} px"
+    assert dialog.evaluate("(d) => d.scrollWidth > d.clientWidth + 100"), "the dialog does not pan"
+    dialog.tap()
+    dialog.wait_for(state="detached")
     assert problems == [], problems
     page.close()
 

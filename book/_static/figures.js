@@ -1,14 +1,19 @@
 // Click (or tap) a figure to see it enlarged: the image at up to its full resolution (the PNGs are drawn at
-// 2x), in a dialog that Escape, a click or the close button dismisses.
+// 2x), in a dialog that Escape, a click or the close button dismisses. On a phone the column is about half the
+// width a figure is drawn for, so the dialog shows it at its drawn width (text at its point size), wider than
+// the screen, and the reader pans across it. The interactive figures' frames enlarge too (the frame shown).
 document.addEventListener("click", (event) => {
   const image = event.target.closest("article .cell_output img, article figure img");
-  if (!image || image.closest("a, .pgbook-frames")) return;
+  if (!image || image.closest("a")) return;
   const dialog = document.createElement("dialog");
   dialog.className = "pgbook-enlarged";
   dialog.setAttribute("aria-label", image.alt ? `Enlarged: ${image.alt}` : "Enlarged figure");
   const large = image.cloneNode();
   large.removeAttribute("width");
   large.removeAttribute("height");
+  large.style.removeProperty("width");  // a frame's "width: 100%", which would keep it at the column's width
+  const drawnAt = image.currentSrc.startsWith("data:image/svg") ? 1 : 2;  // px per CSS px: SVG frames, 2x PNGs
+  large.style.setProperty("--drawn-width", `${image.naturalWidth / drawnAt}px`);
   const close = document.createElement("button");
   close.type = "button";
   close.textContent = "×";

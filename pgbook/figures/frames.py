@@ -39,6 +39,9 @@ class FigureFrames:
     labels : sequence of str, optional
         How each value is written (default ``f"{value:g}"``).
     figsize : (float, float)
+        In inches. The default's 7.2 in is the book's 688-px text column at 96 px per inch: a laptop shows the
+        figure at its own size, so that text keeps its point size (10 pt is 13 px). A wider figure is scaled down
+        and its text with it.
     start : int
         The index of the value shown first.
 
@@ -63,7 +66,7 @@ class FigureFrames:
         caption: str,
         alt: str,
         labels: Sequence[str] | None = None,
-        figsize: tuple[float, float] = (9.5, 3.9),
+        figsize: tuple[float, float] = (7.2, 3.6),
         start: int = 0,
     ) -> None:
         if not callable(draw):
