@@ -172,16 +172,41 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
     assert overflow["prose_outputs"] == [], f"printed text wider than the column: {overflow['prose_outputs']}"
     # A theorem, proof, callout or exercise is where a reader stops to read: its equations fit, on a phone too.
     assert overflow["boxed_equations"] == [], f"equations in a box wider than it: {overflow['boxed_equations']}"
-    # On a phone a display equation, an inline formula, a table or a printed table too wide for the screen scrolls
-    # inside itself, the last resort (checked above: never cut off, never widening the page); on a laptop every
-    # one fits, and no formula is a scroll box.
     if viewport is PHONE:  # (on a laptop a long aligned line may wrap: the column has 77 characters)
         assert overflow["wrapped"] == [], f"rows of printed tables broken over two lines: {overflow['wrapped']}"
-    if viewport is LAPTOP:
-        assert overflow["outputs"] == [], f"outputs wider than the column: {overflow['outputs']}"
-        assert overflow["tables"] == [], f"tables wider than the column: {overflow['tables']}"
-        assert overflow["equations"] == [], f"equations wider than the column: {overflow['equations']}"
-        assert overflow["formulas"] == [], f"inline formulas in a scroll box: {overflow['formulas']}"
+    # At both widths every display equation, inline formula (in a box or not), printed output and table fits the
+    # column: a book breaks a long equation over aligned lines, rewrites a long inline formula, prints one record
+    # per line. (Scrolling inside its own box stays in pgbook.css as the last resort, so that nothing is ever cut,
+    # but no page may need it. Code cells' source lines are code, not measured here: they scroll as code does.)
+    too_wide = {key: overflow[key] for key in ("equations", "formulas", "outputs", "tables") if overflow[key] != []}
+    if viewport is PHONE and name in STILL_TOO_WIDE_ON_A_PHONE:
+        assert too_wide, f"{name} fits a phone now: remove it from STILL_TOO_WIDE_ON_A_PHONE"
+        pytest.xfail(f"issue 12 item 2, still open on a phone: {too_wide}")
+    assert too_wide == {}, f"wider than the column (the reader scrolls sideways): {too_wide}"
+
+
+# Pages that still hold something wider than a 390 px phone (measured on main's build, 28 Nov 2026): long inline
+# formulas (in boxes too), display equations not yet broken into aligned lines, outputs printed in columns wider
+# than the phone (pgbook.css lets them scroll inside their box), the API page's docstring equations, and r̄, q̃
+# whose bar reaches 2 px past the formula's box. The open remainder of issue 12 item 2, not an exemption: a page
+# here that fits fails the test, so the list only shrinks.
+STILL_TOO_WIDE_ON_A_PHONE = {
+    "api",
+    "compatible-features",
+    "continuous-actions",
+    "convergence",
+    "deterministic-policy-gradient",
+    "intro",
+    "is-it-a-gradient",
+    "learning-the-policy",
+    "log-derivative-trick",
+    "natural-gradient",
+    "policy-gradient-theorem",
+    "reinforce",
+    "surrogate-objectives",
+    "training",
+    "variance-reduction",
+}
 
 
 @pytest.mark.parametrize("name", PAGES)
