@@ -196,7 +196,6 @@ STILL_TOO_WIDE_ON_A_PHONE = {
     "continuous-actions",
     "convergence",
     "deterministic-policy-gradient",
-    "intro",
     "is-it-a-gradient",
     "learning-the-policy",
     "log-derivative-trick",
