@@ -59,5 +59,5 @@ def draw_cosine_spread(
     kappa_axes.barh(positions, kappas, color="tab:blue", alpha=0.7)
     kappa_axes.set_xscale("log")
     kappa_axes.set_xlabel("κ = tr Cov / ‖∇J‖² (log scale)")
-    kappa_axes.set_title("episodes needed for cosine ≈ 0.7", fontsize=10)
+    kappa_axes.set_title("episodes needed\nfor cosine ≈ 0.7", fontsize=10)
     figure.tight_layout()
