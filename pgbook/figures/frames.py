@@ -39,6 +39,8 @@ class FigureFrames:
     labels : sequence of str, optional
         How each value is written (default ``f"{value:g}"``).
     figsize : (float, float)
+        The figure's size in inches. The default, 7.2 inches wide, is the book's text column (688 px): drawn
+        at that width a 9-point text is at least 9 CSS px on the page (1.33 px a point).
     start : int
         The index of the value shown first.
 
@@ -63,7 +65,7 @@ class FigureFrames:
         caption: str,
         alt: str,
         labels: Sequence[str] | None = None,
-        figsize: tuple[float, float] = (9.5, 3.9),
+        figsize: tuple[float, float] = (7.2, 3.9),
         start: int = 0,
     ) -> None:
         if not callable(draw):
