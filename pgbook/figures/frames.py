@@ -66,7 +66,7 @@ class FigureFrames:
         caption: str,
         alt: str,
         labels: Sequence[str] | None = None,
-        figsize: tuple[float, float] = (7.2, 3.6),
+        figsize: tuple[float, float] = (7.2, 3.9),
         start: int = 0,
     ) -> None:
         if not callable(draw):
