@@ -158,14 +158,19 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The test run's own folder, shared by its xdist workers (each worker's base folder is inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def run_once(tmp_path_factory, name: str, command: list[str], timeout: float, env: dict | None = None) -> None:
     """Run ``command`` once per test run, even when several xdist workers ask for it, and fail if it failed.
 
     The first worker to take the lock runs it, the others wait and reuse its outcome: a failure (or a timeout) is
     reported to each of them, not retried.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's own folder
+    shared = run_folder(tmp_path_factory)
     log = shared / f"{name}.log"
     with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -193,8 +198,7 @@ def built_book(tmp_path_factory):
     if prebuilt := os.environ.get("PGBOOK_BUILT_BOOK"):
         assert (Path(prebuilt) / "book" / "intro.html").is_file(), f"PGBOOK_BUILT_BOOK={prebuilt}: no built book"
         return Path(prebuilt)
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = run_folder(tmp_path_factory)
     output = shared / "book"
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     run_once(
