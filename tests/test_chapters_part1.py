@@ -153,7 +153,8 @@ def test_corridor_without_termination(built_book):
     assert len(rows) == 7
     for p, rho, J, closed, slope in rows:
         chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
-        assert rho == pytest.approx(np.abs(np.linalg.eigvals(chain)).max(), abs=1e-6)
+        # printed to 5 decimals
+        assert rho == pytest.approx(np.abs(np.linalg.eigvals(chain)).max(), abs=6e-6)
         exact_J = 2 * (p - 2) / (p * (1 - p))
         assert J == pytest.approx(exact_J, abs=0.006) and closed == pytest.approx(exact_J, abs=0.006)
         # dJ/dθ_right = p(1 − p) dJ/dp = 2(p² − 4p + 2)/(p(1 − p))
@@ -308,7 +309,7 @@ def test_learning_the_policy_corrects_the_notes_first_paragraph(built_book):
 
 def test_reinforce_bias_is_hundreds_of_standard_errors(built_book):
     text = outputs(built_book, "reinforce")
-    z = table(r"(?m)^(.+?)\s+max \|z\| = +(\d+\.\d+), relative", text, 3)
+    z = table(r"(?m)^(.+?): max \|z\| = (\d+\.\d+), relative", text, 3)
     (components, threshold) = one(r"largest of (\d+) \|z\| at a 0\.1% false-alarm rate: (\d+\.\d+)", text)
     assert components == 8 * 3 and threshold == pytest.approx(scipy.stats.norm.isf(0.001 / 48), abs=0.006)
     assert z["REINFORCE (whole return)"] < threshold and z["reward-to-go, with γ^t"] < threshold

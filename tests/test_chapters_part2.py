@@ -161,8 +161,8 @@ def test_normalised_returns_change_direction_in_small_batches(built_book):
     _, text = page_text(built_book, "variance-reduction")
     vector = r"\[\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*\]"
     ((g0, g1, g2),) = numbers(r"∇J\s+" + vector, text, 1)
-    ((p0, p1, p2),) = numbers(r"mean for N = 2, closed form\s+" + vector, text, 1)
-    rows = numbers(r"N =\s+(\d+): mean " + vector + rf", cosine with ∇J {NUMBER}", text, 4)
+    ((p0, p1, p2),) = numbers(r"N = 2, closed form\s+" + vector, text, 1)
+    rows = numbers(r"N =\s+(\d+): mean " + vector + rf"\s+cosine with ∇J {NUMBER}", text, 4)
     ((z_pairs,),) = numbers(rf"max \|z\| against the closed form {NUMBER}", text, 1)
     rewards, pi = np.array([10.0, 1.0, 0.0]), np.array([0.1, 0.6, 0.3])
     exact = pi * (rewards - pi @ rewards)  # a softmax bandit: ∂J/∂θ_a = π_a (R(a) − J)

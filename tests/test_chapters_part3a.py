@@ -87,7 +87,7 @@ def test_compatible_features_page(built_book):
     )
     assert critic_error > 0.5 * q_size  # "a poor model of Q"
     errors = table(
-        r"(compatible ψ|4 other features|ψ and the other 4)\s+relative error of the gradient " + NUMBER, text, 3
+        r"(compatible ψ|4 other features|ψ and the other 4): relative error of the gradient " + NUMBER, text, 3
     )
     assert errors["compatible ψ"] < 1e-10 and errors["ψ and the other 4"] < 1e-10
     assert errors["4 other features"] > 0.1  # "its gradient is wrong"
@@ -106,7 +106,7 @@ def test_natural_gradient_page(built_book):
     source, text = page_text(built_book, "natural-gradient")
     steps = checked_steps(text)
     assert len(steps) == 7 and max(steps) < 1e-8  # every identity of the page, to rounding
-    slope_pattern = r"(gradient|natural gradient)\s+policies after one step differ by ∝ η\^" + NUMBER
+    slope_pattern = r"(gradient|natural gradient): policies after one step differ by ∝ η\^" + NUMBER
     slopes = table(slope_pattern, text, 2)
     assert slopes["gradient"] == pytest.approx(1.0, abs=0.1)  # "slope 1"
     assert slopes["natural gradient"] == pytest.approx(2.0, abs=0.1)  # "slope 2"
@@ -114,7 +114,7 @@ def test_natural_gradient_page(built_book):
     assert 13.5 <= length < 14.5  # "episodes of about 14 steps"
     (cosine,) = one(r"γᵗ dropped: cosine to the natural gradient " + NUMBER, text)
     assert cosine < 0.9  # "changes the direction"
-    ascent = table(r"(natural gradient|γᵗ dropped)\s+ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text, 2)
+    ascent = table(r"(natural gradient|γᵗ dropped): ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text, 2)
     assert ascent["γᵗ dropped"] < ascent["natural gradient"]  # "ascends more slowly"
     assert_frames(source, 8)
     assert_exercises_pass(source, text, 2)

@@ -1,11 +1,28 @@
-// Printed tables keep their columns on a phone. This marks each output laid out in columns (two or more lines
-// with a run of two or more spaces between values: a table, an aligned list, a numpy array); pgbook.css keeps the
-// rows of a marked output on one line on a phone, where wrapping broke each row in two. tests/test_browser.py
-// checks that no such row wraps on a phone.
+// Printed tables keep their columns on a phone. In each output laid out in columns (two or more rows with a run
+// of two or more spaces between values: a table, an aligned list, a numpy array), each row becomes a
+// span.pgbook-row, which pgbook.css keeps on one line on a phone (wrapped, a row broke in two and its columns were
+// lost); the output's other lines (a title, a sentence) wrap as any printed text does. tests/test_browser.py
+// checks that no row wraps on a phone.
+const isRow = (line) => /\S {2,}\S/.test(line);
+
 function markColumnOutputs() {
   for (const pre of document.querySelectorAll(".cell_output pre, .output pre")) {
-    const rows = pre.textContent.split("\n").filter((line) => /\S {2,}\S/.test(line));
-    if (rows.length >= 2) pre.classList.add("pgbook-columns");
+    const lines = pre.textContent.split("\n");
+    if (lines.filter(isRow).length < 2) continue;
+    pre.classList.add("pgbook-columns");
+    if (pre.childElementCount > 0) continue; // highlighted or coloured text: left whole, as pgbook-columns
+    const nodes = [];
+    lines.forEach((line, index) => {
+      if (index > 0) nodes.push("\n");
+      if (!isRow(line)) nodes.push(line);
+      else {
+        const row = document.createElement("span");
+        row.className = "pgbook-row";
+        row.textContent = line;
+        nodes.push(row);
+      }
+    });
+    pre.replaceChildren(...nodes);
   }
 }
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", markColumnOutputs);
