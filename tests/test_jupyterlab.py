@@ -7,6 +7,7 @@ and runs its first code cell. The server's folder is a copy of the book's chapte
 in JupyterLab (a save, an autosave) can change the repository's own files.
 """
 
+import asyncio
 import html
 import json
 import os
@@ -81,12 +82,65 @@ def test_citations_in_jupyterlab_read_as_in_the_html_book(built_book):
     assert checked >= 40, f"only {checked} citations compared"
 
 
+def serve_copy(folder: Path) -> Path:
+    """A copy of the book's chapters and table of contents in ``folder``, as a server's root."""
+    shutil.copytree(ROOT / "book", folder / "book")
+    shutil.copy(ROOT / "_toc.yml", folder / "_toc.yml")
+    return folder
+
+
+# What the server writes for a reference jupyterlab-myst cannot show as the book does: a link with the book's text.
+LINK = re.compile(r"\[([^\]]+)\]\(([a-z-]*\.md)?#?([a-z-]*)\)")
+
+
+def test_a_save_turns_each_reference_jupyterlab_shows_back_into_the_chapters_own(tmp_path):
+    """Every chapter, through the server as JupyterLab opens and saves it: what is left for jupyterlab-myst to
+    resolve is a reference within the chapter (no {doc}, no {numref}: it does not number sections), the chapter's
+    number is in its front matter, and saving what was opened leaves the file byte for byte as it was."""
+    manager = server_config()["ChapterContentsManager"](root_dir=str(serve_copy(tmp_path)))
+    outline = server_config()["Outline"](ROOT / "book")
+    links = 0
+    for name in book_pages():
+        path = f"book/{name}.md"
+        model = asyncio.run(manager.get(path))
+        markdown = "\n".join(cell["source"] for cell in model["content"]["cells"] if cell["cell_type"] == "markdown")
+        left = re.findall(r"\{(eq|numref|ref|prf:ref|doc)\}`(?:[^`<]*<)?([^`>]+)>?`", markdown)
+        assert [(role, label) for role, label in left if role in ("doc", "numref")] == [], name
+        assert [label for _, label in left if outline.targets[label][0] != name] == [], name
+        if name in outline.numbers:
+            assert markdown.startswith(f'---\nnumbering:\n  enumerator: "{outline.numbers[name]}.%s"\n---\n# ')
+        links += len(LINK.findall(markdown))
+        before = (tmp_path / path).read_bytes()
+        asyncio.run(manager.save(model, path))
+        assert (tmp_path / path).read_bytes() == before, f"{name}: opening and saving changed the chapter"
+    assert links >= 80, f"only {links} references shown as links: is the pattern still right?"
+
+
+def test_references_in_jupyterlab_read_and_link_as_in_the_html_book(built_book):
+    """Each reference the server shows as a link has the text of the HTML book's link to the same place:
+    "(1.1)", "Section 5.1", "Lemma 6.1", a chapter's title; and links to the same chapter and label."""
+    outline = server_config()["Outline"](ROOT / "book")
+    checked = 0
+    for name in book_pages():
+        page = (built_book / "book" / f"{name}.html").read_text()
+        in_book = {
+            (href, html.unescape(re.sub(r"<[^>]+>", "", text)).strip().replace("’", "'"))  # Sphinx's smart quotes
+            for href, text in re.findall(r'<a class="reference internal" href="([^"]*)"[^>]*>(.*?)</a>', page, re.S)
+        }
+        for text, chapter, label in LINK.findall(outline.show(name, outline.sources[name])):
+            href = chapter.replace(".md", ".html")
+            if label:
+                equation = outline.targets[label][1].startswith("(")
+                href += f"#equation-{label}" if equation else f"#{label}"
+            assert (href, text) in in_book, f"{name}: [{text}]({chapter}#{label}) is not a link of the book's"
+            checked += 1
+    assert checked >= 80, f"only {checked} references compared"
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The server's folder: a copy of the book's chapters (a test may add a notebook of its own)."""
-    folder = tmp_path_factory.mktemp("served")
-    shutil.copytree(ROOT / "book", folder / "book")
-    return folder
+    return serve_copy(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +178,8 @@ def open_chapter(chromium, jupyterlab, name):
     """Open ``book/<name>.md`` by the URL a Binder launch button uses; wait until its cells are on the page."""
     page = chromium.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(300_000)  # the kernel's first cell imports torch: minutes on a loaded machine
-    page.goto(f"{jupyterlab}/lab/tree/book/{name}.md?token=pgbook-test")
+    # ?reset: a fresh workspace, as a Binder launch has, not the tabs an earlier test left open
+    page.goto(f"{jupyterlab}/lab/tree/book/{name}.md?reset&token=pgbook-test")
     page.locator(".jp-NotebookPanel .jp-CodeCell").first.wait_for()
     return page
 
@@ -192,4 +247,41 @@ def test_callouts_math_citations_and_folded_solutions_render_as_in_the_book(chro
     rendered = notebook.locator(".jp-MarkdownOutput").all_inner_texts()
     assert not [text for text in rendered if ":class:" in text or "{admonition}" in text], "raw MyST on the page"
     assert not [text for text in rendered if "{cite" in text or "sutton2018reinforcement" in text], "a bare key"
+    page.close()
+
+
+def numbers_in_the_book(page: str) -> dict[str, str]:
+    """label -> the text the HTML book shows for it: an equation's number "(11.2)", from the equation itself, and
+    the text of each link within the page ("Theorem 11.1", "Exercise 11.2")."""
+    shown = {label: f"({number})" for label, number in re.findall(
+        r'id="equation-([^"]+)">\s*<span class="eqno">\(([\d.]+)\)<', page)}  # fmt: skip
+    for label, text in re.findall(r'<a class="reference internal" href="#([^"]+)"[^>]*>(.*?)</a>', page, re.S):
+        shown.setdefault(label.removeprefix("equation-"), html.unescape(re.sub(r"<[^>]+>", "", text)).strip())
+    return shown
+
+
+@one_server
+def test_a_chapters_numbers_and_references_read_as_in_the_book(chromium, jupyterlab, built_book):
+    """In JupyterLab a chapter's equations, theorems and exercises carry the book's numbers ("(11.2)", "Theorem
+    11.1", not jupyterlab-myst's "(2)", "Theorem 1"), no reference is "Cross Reference Not Found", and a reference
+    to another chapter ("Theorem 10.1") opens that chapter."""
+    page = open_chapter(chromium, jupyterlab, "natural-gradient")
+    notebook = page.locator(".jp-NotebookPanel")
+    # every markdown cell rendered (jupyterlab-myst numbers the notebook's targets once all of them are)
+    page.wait_for_function(
+        "() => { const cells = document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell');"
+        " return cells.length > 0 && [...cells].every((cell) => cell.querySelector('.myst')); }"
+    )
+    other_chapter = notebook.locator(".myst a", has_text="Theorem 10.1").first
+    other_chapter.wait_for(state="visible")
+    book = numbers_in_the_book((built_book / "book" / "natural-gradient.html").read_text())
+    shown = notebook.locator(".jp-MarkdownCell .myst a[href^='#']").evaluate_all(
+        "(links) => links.map((a) => [a.getAttribute('href').slice(1), a.innerText.replace(/\\u00a0/g, ' ')])"
+    )
+    compared = [(label, text, book[label]) for label, text in shown if label in book and text != "¶"]
+    assert [row for row in compared if row[1] != row[2]] == [], "numbers that differ from the book's"
+    assert len({label for label, _, _ in compared}) >= 5, f"only {compared} compared"
+    assert "Cross Reference Not Found" not in notebook.inner_text()
+    other_chapter.click()
+    page.locator(".lm-TabBar-tab", has_text="compatible-features.md").wait_for()
     page.close()
