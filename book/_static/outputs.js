@@ -10,7 +10,8 @@ function markColumnOutputs() {
     const lines = pre.textContent.split("\n");
     if (lines.filter(isRow).length < 2) continue;
     pre.classList.add("pgbook-columns");
-    if (pre.childElementCount > 0) continue; // highlighted or coloured text: left whole, as pgbook-columns
+    // Pygments starts each output with an empty span; an output with coloured text is left whole (as a table)
+    if ([...pre.children].some((child) => child.textContent !== "")) continue;
     const nodes = [];
     lines.forEach((line, index) => {
       if (index > 0) nodes.push("\n");
