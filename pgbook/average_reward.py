@@ -1,13 +1,16 @@
 r"""The average-reward setting: a continuing problem judged by its long-run reward per step.
 
-.. math:: \bar r(\theta) = \sum_s d_\pi(s) \sum_a \pi(a|s) R(s,a), \qquad d_\pi^\top P_\pi = d_\pi^\top,
+.. math::
+    \bar r(\theta) &= \sum_s d_\pi(s) \sum_a \pi(a|s) R(s,a), \\
+    d_\pi^\top P_\pi &= d_\pi^\top,
 
 with :math:`d_\pi` the *stationary* distribution. Its policy gradient theorem (Sutton et al. 2000;
 Sutton & Barto 2018, §13.6) weights by :math:`d_\pi` and uses *differential* values:
 
 .. math::
     \nabla \bar r &= \sum_s d_\pi(s) \sum_a \nabla\pi(a|s)\, \tilde q(s,a), \\
-    \tilde q(s,a) &= R(s,a) - \bar r + \sum_{s'} P(s'|s,a) \tilde v(s'),
+    \tilde q(s,a) &= R(s,a) - \bar r \\
+        &\quad + \sum_{s'} P(s'|s,a) \tilde v(s'),
 
 where :math:`\tilde v = (I - P_\pi)^{-1}(r_\pi - \bar r)` on the complement of the constants
 (normalised here by :math:`d_\pi^\top \tilde v = 0`). The MDP's discount is not used.

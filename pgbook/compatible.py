@@ -32,8 +32,9 @@ def compatible_fit(
     r"""The weights of the :math:`d\pi`-weighted least-squares fit of a linear critic to :math:`Q_\pi`
     (or :math:`A_\pi`):
 
-    .. math:: w = \arg\min_w \sum_s d(s) \sum_a \pi_\theta(a|s)
-              \big(\phi(s,a)^\top w - Q_\pi(s,a)\big)^2,
+    .. math::
+        w &= \arg\min_w \sum_s d(s) \sum_a \pi_\theta(a|s) \\
+            &\qquad \times \big(\phi(s,a)^\top w - Q_\pi(s,a)\big)^2,
 
     with :math:`d` the unnormalised discounted visitation. Of all minimisers (the compatible features of a
     softmax policy leave a constant per state free) the one of least norm is returned.

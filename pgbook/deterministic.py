@@ -2,14 +2,17 @@ r"""The deterministic policy gradient theorem (Silver et al. 2014), on linear-qu
 
 For a deterministic policy :math:`a = \mu_\theta(s)` the theorem reads
 
-.. math:: \nabla_\theta C(\theta) = \sum_s d_\mu(s)\; \nabla_\theta \mu_\theta(s)^\top\,
-          \nabla_a Q_\mu(s, a)\big|_{a = \mu_\theta(s)},
+.. math::
+    \nabla_\theta C(\theta) &= \sum_s d_\mu(s)\; \nabla_\theta \mu_\theta(s)^\top \\
+        &\qquad \nabla_a Q_\mu(s, a)\big|_{a = \mu_\theta(s)},
 
 with :math:`d_\mu(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states).
 On linear-quadratic control with the linear policy :math:`u = -Kx` (see :mod:`pgbook.lqr`) the action value
 is quadratic,
 
-.. math:: Q_K(x, u) = x^\top Q x + u^\top R u + \gamma (Ax + Bu)^\top P_K (Ax + Bu),
+.. math::
+    Q_K(x, u) &= x^\top Q x + u^\top R u + \gamma y^\top P_K y, \\
+    y &= Ax + Bu,
 
 so :math:`\nabla_u Q_K(x, -Kx) = G_K x` with :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`,
 and :math:`\partial u_i / \partial K_{ij} = -x_j` turns the theorem into
@@ -28,7 +31,7 @@ from pgbook.lqr import LinearQuadratic, _draws, state_covariance, value_matrix
 
 
 def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:
-    r""":math:`Q_K(x, u) = x^\top Q x + u^\top R u + \gamma (Ax + Bu)^\top P_K (Ax + Bu)` for each row of
+    r""":math:`Q_K(x, u) = x^\top Q x + u^\top R u` :math:`{} + \gamma (Ax + Bu)^\top P_K (Ax + Bu)` for each row of
     ``states`` (shape (k, n)) and ``controls`` (shape (k, m)): the cost of u now, then of following
     :math:`u = -Kx` without noise. Returns shape (k,).
 

@@ -2,8 +2,9 @@ r"""Monte-Carlo estimators of :math:`\nabla_\theta J(\theta)` from a batch of ep
 
 Every score-function estimator here has the form
 
-.. math:: \hat g_i = \sum_t w_{i,t}\, \nabla_\theta \log \pi_\theta(a_{i,t} | s_{i,t}),
-          \qquad \hat g = \frac1N \sum_{i=1}^N \hat g_i,
+.. math::
+    \hat g_i &= \sum_t w_{i,t}\, \nabla_\theta \log \pi_\theta(a_{i,t} | s_{i,t}), \\
+    \hat g &= \frac1N \sum_{i=1}^N \hat g_i,
 
 and they differ only in the step weights :math:`w_{i,t}`:
 
@@ -199,7 +200,8 @@ def reward_to_go(
     baseline: float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = "none",
     weighting: Literal["discounted", "undiscounted"] = "discounted",
 ) -> GradientEstimate:
-    r"""Reward-to-go: :math:`\hat g_i = \sum_t \gamma^t (G_{i,t} - b(s_{i,t})) \nabla \log \pi(a_{i,t}|s_{i,t})`.
+    r"""Reward-to-go: :math:`\hat g_i`
+    :math:`{} = \sum_t \gamma^t (G_{i,t} - b(s_{i,t})) \nabla \log \pi(a_{i,t}|s_{i,t})`.
 
     REINFORCE (Williams 1992) with causality: the rewards received before :math:`a_t` are removed from its
     weight. This is the episodic REINFORCE of Sutton & Barto (2018, §13.3; with a state-value baseline

@@ -55,7 +55,7 @@ def state_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
 
 
 def action_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
-    r"""The action values :math:`Q_\pi(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
+    r"""The action values :math:`Q_\pi(s,a) = R(s,a)` :math:`{} + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
     pi = policy_table(mdp, policy, theta)
     return mdp.action_values(pi)
 

@@ -3,7 +3,8 @@ r"""Policy-gradient ascent with exact gradients: what the optimisation does when
 :math:`\theta_{k+1} = \theta_k + \eta\, \nabla J(\theta_k)` (policy gradient) or
 :math:`\theta_{k+1} = \theta_k + \eta\, \bar F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with the
 Fisher matrix of the normalised visitation, as in Agarwal, Kakade, Lee & Mahajan 2021). For tabular softmax the
-natural step is :math:`\pi_{k+1}(a|s) \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` on a continuing problem.
+natural step is :math:`\pi_{k+1}(a|s)`
+:math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` on a continuing problem.
 """
 
 from __future__ import annotations

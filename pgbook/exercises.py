@@ -244,7 +244,8 @@ def check_policy_gradient(gradient: Callable[[FiniteMDP, Policy, np.ndarray], An
 
 def check_optimal_state_baseline(baseline: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) -> CheckResult:
     r"""Check ``baseline(pi, score, q)``: the state baseline that minimises the action term of the variance,
-    :math:`b^*(s) = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a) / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
+    :math:`b^*(s)` :math:`{} = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a)`
+    :math:`{} / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
     shape (n_states,), from ``pi[s, a]``, ``score[s, a, ...]`` (any number of parameter axes) and ``q[s, a]``.
 
     The scores are arbitrary arrays, not those of a softmax policy, so the answer must use the ``score`` it is
@@ -338,7 +339,8 @@ def check_learned_baseline_weights(
     weight is :math:`\gamma^t (G_t - w)` with w as it stands at step t, then :math:`w \leftarrow w + \alpha_w
     (G_t - w)`. ``rewards`` holds :math:`r_1, \dots, r_T`; return the pair (the T weights, the final w).
 
-    The reference uses the closed form :math:`w_t = (1-\alpha_w)^t w_0 + \alpha_w \sum_{k<t} (1-\alpha_w)^{t-1-k} G_k`.
+    The reference uses the closed form :math:`w_t = (1-\alpha_w)^t w_0`
+    :math:`{} + \alpha_w \sum_{k<t} (1-\alpha_w)^{t-1-k} G_k`.
 
     >>> def weights(rewards, gamma, alpha_w, w):
     ...     G = np.array([np.sum(gamma ** np.arange(len(rewards) - t) * rewards[t:]) for t in range(len(rewards))])
@@ -422,7 +424,7 @@ def check_fisher_matrix(fisher_function: Callable[[FiniteMDP, Policy, np.ndarray
 
 def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``fit(mdp, policy, theta)``: weights w, shaped like θ, that minimise
-    :math:`\sum_s d(s) \sum_a \pi(a|s) (\psi(s,a)^\top w - Q(s,a))^2`. Any minimiser is accepted: the check
+    :math:`\sum_s d(s) \sum_a \pi(a|s) (\psi(s,a)^\top w` :math:`{} - Q(s,a))^2`. Any minimiser is accepted: the check
     compares :math:`\sum_s d(s) \sum_a \nabla\pi(a|s)\, \psi(s,a)^\top w`, which is the same for all of them,
     with :math:`\nabla J` (:func:`pgbook.exact_gradient`).
 

@@ -7,9 +7,12 @@ With :math:`\delta_t = r_{t+1} + \gamma \hat V(s_{t+1}) - \hat V(s_t)` and
 
 .. math::
     E[\delta_t \mid s_t, a_t] &= R + \gamma P \hat V - \hat V(s_t), \\
-    E[\delta_{t+l} \mid s_t] &= \big(P_\pi^{\,l}\, e\big)(s_t), \qquad e = (I - \gamma P_\pi)(V - \hat V), \\
-    E[\hat A_t \mid s_t, a_t] &= Q(s,a) - \hat V(s) - \gamma P (V - \hat V)(s,a) \\
-        &\quad + \gamma\lambda\, P (I - \gamma\lambda P_\pi)^{-1} e\, (s,a),
+    E[\delta_{t+l} \mid s_t] &= \big(P_\pi^{\,l}\, e\big)(s_t), \\
+    e &= (I - \gamma P_\pi)(V - \hat V), \\
+    e_\lambda &= (I - \gamma\lambda P_\pi)^{-1} e, \\
+    E[\hat A_t \mid s_t, a_t] &= Q(s,a) - \hat V(s) \\
+        &\quad - \gamma P (V - \hat V)(s,a) \\
+        &\quad + \gamma\lambda\, P e_\lambda\, (s,a),
 
 and the estimator :math:`\sum_t \gamma^t \hat A_t \nabla\log\pi(a_t|s_t)` has expectation
 :math:`\sum_s d(s) \sum_a \nabla\pi(a|s)\, E[\hat A \mid s, a]` (the :math:`-\hat V(s)` term drops out, as

@@ -23,8 +23,9 @@ def finite_difference(
 ) -> np.ndarray:
     r"""The gradient of a scalar function by finite differences, one coordinate at a time.
 
-    .. math:: \text{central: } \frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \qquad
-              \text{forward: } \frac{f(\theta + h e_i) - f(\theta)}{h}.
+    .. math::
+        \text{central: } &\frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \\
+        \text{forward: } &\frac{f(\theta + h e_i) - f(\theta)}{h}.
 
     Central differences have truncation error :math:`O(h^2)` and round-off error :math:`O(\varepsilon/h)`,
     balanced near :math:`h = \varepsilon^{1/3} \approx 6 \times 10^{-6}` (forward: :math:`O(h)` and

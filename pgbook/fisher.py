@@ -3,8 +3,10 @@ r"""The Fisher information matrix of a policy on a finite MDP, and the natural p
 The policy's Fisher matrix weights each state's Fisher matrix of :math:`\pi_\theta(\cdot|s)` by the discounted
 visitation (Kakade 2001):
 
-.. math:: F(\theta) = \sum_s d(s) \sum_a \pi_\theta(a|s)\, \psi(s,a)\, \psi(s,a)^\top,
-          \qquad \psi(s,a) = \nabla_\theta \log \pi_\theta(a|s),
+.. math::
+    F(\theta) &= \sum_s d(s) \sum_a \pi_\theta(a|s) \\
+        &\qquad \times \psi(s,a)\, \psi(s,a)^\top, \\
+    \psi(s,a) &= \nabla_\theta \log \pi_\theta(a|s),
 
 and the natural gradient is :math:`F(\theta)^+ \nabla J(\theta)`, the steepest-ascent direction when the size
 of a step is measured by the expected KL divergence between the policies rather than by :math:`\|\Delta\theta\|`
@@ -28,8 +30,10 @@ DEFAULT_RCOND = 1e-12
 def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False) -> np.ndarray:
     r"""The exact Fisher information matrix of the policy under its discounted state visitation,
 
-    .. math:: F(\theta) = \sum_s d(s) \sum_a \pi_\theta(a|s)\, \nabla_\theta \log \pi_\theta(a|s)\,
-              \nabla_\theta \log \pi_\theta(a|s)^\top,
+    .. math::
+        F(\theta) = \sum_s d(s) \sum_a &\pi_\theta(a|s) \\
+            &\times \nabla_\theta \log \pi_\theta(a|s) \\
+            &\times \nabla_\theta \log \pi_\theta(a|s)^\top,
 
     with the unnormalised visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)`, or its normalisation
     :math:`\bar d = d / \sum_s d(s)` when ``normalized=True`` (Kakade 2001's choice). It is also the Hessian

@@ -3,8 +3,9 @@ r"""Gaussian policies on one-step problems: the score-function and the pathwise 
 For actions :math:`a = \theta + \sigma \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`, and
 :math:`J(\theta) = E[r(a)]`:
 
-.. math:: \text{score function: } \hat g = \frac{a - \theta}{\sigma^2} (r(a) - b), \qquad
-          \text{pathwise: } \hat g = \nabla_a r(a).
+.. math::
+    \text{score function: } \hat g &= \frac{a - \theta}{\sigma^2} (r(a) - b), \\
+    \text{pathwise: } \hat g &= \nabla_a r(a).
 
 The score-function (log-derivative, likelihood-ratio) estimator needs only values of r; the pathwise
 (reparameterization) estimator differentiates through :math:`a = \theta + \sigma\varepsilon` and needs
@@ -110,9 +111,10 @@ def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
     (one dimension), :math:`J = -(\Delta^2 + \sigma^2)` and :math:`\nabla J = -2\Delta`; the variances of one sample
     are (moments of :math:`\varepsilon \sim \mathcal N(0, 1)`; the comparison is Mohamed et al. 2020's)
 
-    .. math:: \underbrace{\frac{\Delta^4}{\sigma^2} + 14\Delta^2 + 15\sigma^2}_{\text{score, no baseline}}, \qquad
-              \underbrace{6\sigma^2 + 8\Delta^2}_{\text{score, } b^* = -(3\sigma^2 + \Delta^2)}, \qquad
-              \underbrace{4\sigma^2}_{\text{pathwise}}.
+    .. math::
+        &\underbrace{\frac{\Delta^4}{\sigma^2} + 14\Delta^2 + 15\sigma^2}_{\text{score, no baseline}}, \\
+        &\underbrace{6\sigma^2 + 8\Delta^2}_{\text{score, } b^* = -(3\sigma^2 + \Delta^2)}, \\
+        &\underbrace{4\sigma^2}_{\text{pathwise}}.
 
     These are the variances of :func:`gaussian_score_gradient` (``baseline=None`` and ``"optimal"``, whose
     leave-one-out baseline tends to :math:`b^*`) and :func:`gaussian_pathwise_gradient` on this problem.

@@ -22,8 +22,10 @@ from pgbook.policies import Policy, policy_table
 def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The policy gradient theorem, computed exactly:
 
-    .. math:: \nabla_\theta J(\theta) = \sum_s d(s) \sum_a \nabla_\theta \pi_\theta(a|s)\, Q_\pi(s,a),
-              \qquad d(s) = \sum_{t \ge 0} \gamma^t \Pr(s_t = s).
+    .. math::
+        \nabla_\theta J(\theta) &= \sum_s d(s) \sum_a \nabla_\theta \pi_\theta(a|s) \\
+            &\qquad \times Q_\pi(s,a), \\
+        d(s) &= \sum_{t \ge 0} \gamma^t \Pr(s_t = s).
 
     Here :math:`d` is the *unnormalised* discounted visitation; with the normalised one the right side
     gains the factor

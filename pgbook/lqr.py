@@ -6,11 +6,14 @@ pays :math:`c_t = x_t^\top Q x_t + u_t^\top R u_t` per step. With :math:`M = A -
 
 .. math::
     P_K &= Q + K^\top R K + \gamma M^\top P_K M, \\
-    C(K) &= E \sum_t \gamma^t c_t = \operatorname{tr}(P_K \Sigma_0)
-            + \frac{\sigma^2 (\operatorname{tr} R + \gamma \operatorname{tr} B^\top P_K B)}{1 - \gamma}, \\
-    \Sigma_K &= \Sigma_0 + \gamma M \Sigma_K M^\top + \frac{\gamma}{1-\gamma} \sigma^2 B B^\top
-              \quad (= \textstyle\sum_t \gamma^t E[x_t x_t^\top]), \\
-    \nabla_K C &= 2 \big[(R + \gamma B^\top P_K B) K - \gamma B^\top P_K A\big] \Sigma_K
+    C(K) &= E \sum_t \gamma^t c_t \\
+        &= \operatorname{tr}(P_K \Sigma_0) \\
+        &\quad + \frac{\sigma^2 (\operatorname{tr} R + \gamma \operatorname{tr} B^\top P_K B)}{1 - \gamma}, \\
+    \Sigma_K &= \textstyle\sum_t \gamma^t E[x_t x_t^\top] \\
+        &= \Sigma_0 + \gamma M \Sigma_K M^\top \\
+        &\quad + \frac{\gamma}{1-\gamma} \sigma^2 B B^\top, \\
+    \nabla_K C &= 2 \big[(R + \gamma B^\top P_K B) K \\
+        &\qquad - \gamma B^\top P_K A\big] \Sigma_K
 
 (with γ = 1 and σ = 0 this is the gradient of Fazel, Ge, Kakade & Mesbahi 2018). The cost is finite only
 when :math:`\sqrt\gamma\, M` is stable (spectral radius below 1); other gains are refused.
@@ -122,7 +125,8 @@ class LinearQuadratic:
 
 
 def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
-    r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K + \gamma (A - BK)^\top P (A - BK)`: the noise-free
+    r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K`
+    :math:`{} + \gamma (A - BK)^\top P (A - BK)`: the noise-free
     cost from :math:`x_0` is :math:`x_0^\top P_K x_0`."""
     gain = system.check_gain(gain)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
@@ -140,7 +144,8 @@ def state_covariance(system: LinearQuadratic, gain: Any, noise_std: float) -> np
 
 
 def lqr_cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
-    r"""The expected discounted cost :math:`C(K) = \operatorname{tr}(P_K\Sigma_0) + \sigma^2(\operatorname{tr}R +
+    r"""The expected discounted cost :math:`C(K) = \operatorname{tr}(P_K\Sigma_0)`
+    :math:`{} + \sigma^2(\operatorname{tr}R +
     \gamma\operatorname{tr}B^\top P_K B)/(1-\gamma)` of the policy :math:`u = -Kx + \sigma\varepsilon`."""
     sigma = _noise_std(noise_std)
     P = value_matrix(system, gain)
@@ -149,7 +154,8 @@ def lqr_cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
 
 
 def lqr_gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.ndarray:
-    r"""The exact :math:`\nabla_K C = 2[(R + \gamma B^\top P_K B)K - \gamma B^\top P_K A]\Sigma_K`, shape (m, n).
+    r"""The exact :math:`\nabla_K C`
+    :math:`{} = 2[(R + \gamma B^\top P_K B)K - \gamma B^\top P_K A]\Sigma_K`, shape (m, n).
 
     Examples
     --------

@@ -165,7 +165,7 @@ class FiniteMDP:
         return self.values_and_visitation(pi)[0]
 
     def action_values(self, pi: Any, state_values: np.ndarray | None = None) -> np.ndarray:
-        r"""Action values :math:`Q_\pi(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
+        r"""Action values :math:`Q_\pi(s,a) = R(s,a)` :math:`{} + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
         values = self.state_values(pi) if state_values is None else state_values
         return self.R + self.gamma * self.P @ values
 

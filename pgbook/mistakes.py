@@ -5,8 +5,10 @@ Every score-function estimator has the form :math:`\hat g = \frac1N \sum_i \sum_
 :math:`F_{i,t} = G_{i,t}`. The usual mistakes change one piece of that recipe, so their expected values are
 exact sums over the steps of an episode cut off after ``max_steps`` steps:
 
-.. math:: E[\hat g] = \sum_{t < H} c_t \sum_{s,a} \Pr(s_t = s)\, \pi_\theta(a|s)\, E[F_t | s_t = s, a_t = a]\,
-          \nabla_\theta \log \pi_\theta(a|s),
+.. math::
+    E[\hat g] = \sum_{t < H} c_t \sum_{s,a} &\Pr(s_t = s)\, \pi_\theta(a|s) \\
+        &\times E[F_t | s_t = s, a_t = a] \\
+        &\times \nabla_\theta \log \pi_\theta(a|s),
 
 computed from the finite-horizon tables :math:`\Pr(s_t = s)`, :math:`E[G_t | s, a]` and
 :math:`E[G_t^2 | s, a]` (backward recursions; rewards are deterministic, ``R[s, a]``). Mistakes that divide by

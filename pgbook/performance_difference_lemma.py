@@ -15,7 +15,9 @@ from pgbook.policies import Policy, policy_table
 def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Any, new_theta: Any) -> float:
     r"""The right side of the performance-difference lemma,
 
-    .. math:: J(\theta') - J(\theta) = \sum_s d_{\theta'}(s) \sum_a \pi_{\theta'}(a|s)\, A_{\theta}(s,a),
+    .. math::
+        &J(\theta') - J(\theta) \\
+        &\quad = \sum_s d_{\theta'}(s) \sum_a \pi_{\theta'}(a|s)\, A_{\theta}(s,a),
 
     with :math:`d_{\theta'}` the unnormalised discounted visitation of the *new* policy and :math:`A_\theta` the
     advantages of the old one. (With the normalised visitation the right side gains the factor

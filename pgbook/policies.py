@@ -84,7 +84,8 @@ class Policy(ABC):
 class SoftmaxPolicy(Policy):
     r"""A softmax over logits linear in θ: :math:`\pi_\theta(a|s) \propto \exp h_\theta(s,a)`.
 
-    Then :math:`\nabla \log \pi(a|s) = \nabla h(s,a) - \sum_b \pi(b|s) \nabla h(s,b)`, and subclasses only say
+    Then :math:`\nabla \log \pi(a|s)`
+    :math:`{} = \nabla h(s,a) - \sum_b \pi(b|s) \nabla h(s,b)`, and subclasses only say
     how θ maps to logits and back (:meth:`logits`, :meth:`logit_jacobian`, :meth:`logit_vjp`).
     """
 
@@ -111,7 +112,7 @@ class SoftmaxPolicy(Policy):
         return jacobian - mean_jacobian[:, None]
 
     def weighted_probability_gradient(self, theta: Any, weights: Any) -> np.ndarray:
-        r"""Closed form: :math:`\sum_{s,b} \pi(b|s)\,[w(s,b) - \sum_a \pi(a|s) w(s,a)]\, \nabla h(s,b)`."""
+        r"""Closed form: :math:`\sum_{s,b} \pi(b|s)\,[w(s,b)` :math:`{} - \sum_a \pi(a|s) w(s,a)]\, \nabla h(s,b)`."""
         theta = self.check_params(theta)
         weights = self._check_weights(weights)
         pi = np.exp(_log_softmax(self.logits(theta)))

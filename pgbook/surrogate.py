@@ -6,9 +6,11 @@ With :math:`d_{\text{old}}` the unnormalised discounted visitation and :math:`A_
 
 .. math::
     L_{\text{old}}(\theta) &= J(\theta_{\text{old}}) \\
-        &\quad + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a), \\
-    J(\theta) - J(\theta_{\text{old}}) &= \sum_s d_\theta(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a)
-        \ \text{(performance difference)}, \\
+        &\quad + \sum_s d_{\text{old}}(s) \\
+        &\qquad \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a), \\
+    J(\theta) &- J(\theta_{\text{old}}) \\
+        &= \sum_s d_\theta(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a) \\
+        &\quad \text{(performance difference)}, \\
     J(\theta) &\ge L_{\text{old}}(\theta) - \frac{4 \epsilon \gamma}{(1-\gamma)^2}\, \alpha^2, \\
     \alpha &= \max_s D_{TV}\big(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)\big), \\
     \epsilon &= \max_{s,a} |A_{\text{old}}(s,a)|,
@@ -19,8 +21,8 @@ objective (Schulman et al. 2017), with :math:`\rho = \pi_\theta / \pi_{\text{old
 
 .. math::
     L^{\text{CLIP}}(\theta) &= \sum_s d_{\text{old}}(s) \sum_a \pi_{\text{old}}(a|s) \\
-        &\quad \min\big(\rho A_{\text{old}},\
-            \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
+        &\quad \min\big(\rho A_{\text{old}}, \\
+        &\qquad \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
 
 is computed here exactly, as an expectation, not from samples.
 """
@@ -41,7 +43,8 @@ from pgbook.policies import Policy, policy_table
 
 
 def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:
-    r""":math:`L_{\text{old}}(\theta) = J(\theta_{\text{old}}) + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)
+    r""":math:`L_{\text{old}}(\theta) = J(\theta_{\text{old}})`
+    :math:`{} + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)
     A_{\text{old}}(s,a)`: equal to J at :math:`\theta_{\text{old}}`, with the same gradient there.
 
     >>> import pgbook as pg
@@ -55,7 +58,7 @@ def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: A
 
 
 def surrogate_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
-    r""":math:`\nabla_\theta L_{\text{old}}(\theta) = \sum_s d_{\text{old}}(s) \sum_a A_{\text{old}}(s,a)
+    r""":math:`\nabla_\theta L_{\text{old}}(\theta)` :math:`{} = \sum_s d_{\text{old}}(s) \sum_a A_{\text{old}}(s,a)
     \nabla_\theta \pi_\theta(a|s)`; at :math:`\theta = \theta_{\text{old}}` it is the policy gradient theorem."""
     weights = discounted_visitation(mdp, policy, theta_old)[:, None] * advantages(mdp, policy, theta_old)
     return policy.weighted_probability_gradient(theta, weights)
@@ -74,7 +77,8 @@ def kl_divergences(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
 
 
 def total_variations(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
-    r""":math:`D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)) = \frac12 \sum_a |\pi_{\text{old}} - \pi_\theta|`,
+    r""":math:`D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`
+    :math:`{} = \frac12 \sum_a |\pi_{\text{old}} - \pi_\theta|`,
     shape (n_states,)."""
     return 0.5 * np.abs(policy.probabilities(theta_old) - policy.probabilities(theta)).sum(axis=1)
 
@@ -150,8 +154,9 @@ def off_policy_gradient(
 
     With :math:`\rho_{0:k} = \prod_{j \le k} \pi_\theta(a_j|s_j) / \pi_{\text{behaviour}}(a_j|s_j)`:
 
-    - per-decision (Precup, Sutton & Singh 2000): :math:`\hat g_i = \sum_t \gamma^t \nabla\log\pi_\theta(a_t|s_t)
-      \sum_{k \ge t} \gamma^{k-t} \rho_{0:k} r_k`: a reward is reweighted only by the actions before it;
+    - per-decision (Precup, Sutton & Singh 2000): :math:`\hat g_i`
+      :math:`{} = \sum_t \gamma^t \nabla\log\pi_\theta(a_t|s_t)`
+      :math:`\sum_{k \ge t} \gamma^{k-t} \rho_{0:k} r_k`: a reward is reweighted only by the actions before it;
     - ``per_decision=False``: the whole episode's ratio, :math:`\rho_{0:T} \sum_t \gamma^t G_t
       \nabla\log\pi_\theta(a_t|s_t)`.
 

@@ -1,7 +1,8 @@
 r"""Policy-gradient ascent on finite MDPs, recorded against the exact objective and gradient.
 
 - :func:`reinforce_runs`: Sutton & Barto's (2018, §13.3–13.4) REINFORCE, one update per episode,
-  :math:`\theta \leftarrow \theta + \alpha \sum_t \gamma^t (G_t - b)\, \nabla\log\pi(a_t|s_t)`, optionally with a
+  :math:`\theta \leftarrow \theta`
+  :math:`{} + \alpha \sum_t \gamma^t (G_t - b)\, \nabla\log\pi(a_t|s_t)`, optionally with a
   learned baseline, :math:`b \leftarrow b + \alpha_b (G_t - b)` after each step. Many independent runs advance
   side by side (their episodes are sampled together, each under its own θ), as the book's learning curves
   average over runs.

@@ -2,8 +2,9 @@ r"""The update most code implements, the one without :math:`\gamma^t`, as a vect
 
 Dropping the :math:`\gamma^t` weights from the reward-to-go estimator gives, in expectation, the field
 
-.. math:: u(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s),
-          \qquad d_1(s) = \sum_t \Pr(s_t = s),
+.. math::
+    u(\theta) &= \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s), \\
+    d_1(s) &= \sum_t \Pr(s_t = s),
 
 the *undiscounted* visitation weighting the *discounted* action values, where the policy gradient theorem
 has the discounted visitation :math:`d_\gamma`. The field is a gradient only if its Jacobian

@@ -2,8 +2,10 @@ r"""Where an estimator's variance comes from, computed exactly on a finite MDP (
 
 The policy gradient theorem is an expectation over one state and one action,
 
-.. math:: \nabla J = c\, E_{s \sim d/c,\ a \sim \pi(\cdot|s)}\big[\nabla \log \pi(a|s)\, Q(s,a)\big],
-          \qquad c = \textstyle\sum_s d(s),
+.. math::
+    \nabla J &= c\, E_{s \sim d/c,\ a \sim \pi(\cdot|s)} \\
+        &\qquad \big[\nabla \log \pi(a|s)\, Q(s,a)\big], \\
+    c &= \textstyle\sum_s d(s),
 
 (:math:`c = E[(1-\gamma^T)/(1-\gamma)]` for episodes of length :math:`T`: :math:`1/(1-\gamma)` for a continuing
 problem, the expected episode length only when γ = 1). Its
@@ -12,15 +14,17 @@ one-sample estimator draws the state, the action and then a return :math:`G` fro
 :math:`\operatorname{tr}\operatorname{Cov}(\hat g)` splits into three terms,
 
 .. math::
-    \underbrace{\operatorname{tr}\operatorname{Cov}_s\, E[\hat g \mid s]}_{\text{state}}
-    + \underbrace{E_s \operatorname{tr}\operatorname{Cov}_{a|s}\, E[\hat g \mid s, a]}_{\text{action}}
-    + \underbrace{E_{s,a} \operatorname{tr}\operatorname{Cov}(\hat g \mid s, a)}_{\text{trajectory}},
+    &\underbrace{\operatorname{tr}\operatorname{Cov}_s\, E[\hat g \mid s]}_{\text{state}} \\
+    &\quad + \underbrace{E_s \operatorname{tr}\operatorname{Cov}_{a|s}\, E[\hat g \mid s, a]}_{\text{action}} \\
+    &\quad + \underbrace{E_{s,a} \operatorname{tr}\operatorname{Cov}(\hat g \mid s, a)}_{\text{trajectory}},
 
 with :math:`E[\hat g|s] = c \sum_a \nabla\pi(a|s) Q(s,a)` (no baseline changes it),
 :math:`E[\hat g|s,a] = c \nabla\log\pi(a|s)(Q(s,a) - b(s))` (the only term a baseline can change) and
-:math:`\operatorname{Cov}(\hat g|s,a) = c^2 \nabla\log\pi\, \nabla\log\pi^\top \operatorname{Var}(G|s,a)` (what a
+:math:`\operatorname{Cov}(\hat g|s,a)`
+:math:`{} = c^2 \nabla\log\pi\, \nabla\log\pi^\top \operatorname{Var}(G|s,a)` (what a
 critic that replaces G by Q removes). :math:`\operatorname{Var}(G|s,a)` comes from the Bellman equation of
-the second moment, :math:`m(s) = \sum_a \pi(a|s)[R^2 + 2\gamma R\, (PV)] + \gamma^2 (P_\pi m)(s)`, a linear
+the second moment, :math:`m(s)` :math:`{} = \sum_a \pi(a|s)[R^2 + 2\gamma R\, (PV)]`
+:math:`{} + \gamma^2 (P_\pi m)(s)`, a linear
 solve like V's. Tucker et al. (2018) measured these terms on continuous-control tasks and found the action
 term, the only one an action-dependent baseline can touch, small beside the others.
 """
@@ -135,7 +139,8 @@ def variance_decomposition(
 
 def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The state baseline that minimises the action term, state by state:
-    :math:`b^*(s) = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a) / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
+    :math:`b^*(s)` :math:`{} = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a)`
+    :math:`{} / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
     a score-weighted average of Q that differs from :math:`V(s) = \sum_a \pi(a|s) Q(s,a)` (the usual
     choice). Where every score is 0 (one action, say) any baseline does; V(s) is returned there.
     """
@@ -145,7 +150,7 @@ def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.nda
 
 def score_weighted_values(pi: np.ndarray, score: np.ndarray, q_values: np.ndarray) -> np.ndarray:
     r""":func:`optimal_state_baseline` from the tables ``pi[s, a]``, ``score[s, a, ...]`` (any number of parameter
-    axes) and ``q_values[s, a]``: :math:`\sum_a \pi(a|s) \|\mathrm{score}(s,a)\|^2 Q(s,a) / \sum_a \pi(a|s)
+    axes) and ``q_values[s, a]``: :math:`\sum_a \pi(a|s) \|\mathrm{score}(s,a)\|^2 Q(s,a)` :math:`{} / \sum_a \pi(a|s)
     \|\mathrm{score}(s,a)\|^2`, and :math:`\sum_a \pi(a|s) Q(s,a)` where every score is 0.
 
     >>> score_weighted_values(np.array([[0.5, 0.5]]), np.array([[[1.0], [3.0]]]), np.array([[2.0, 0.0]]))

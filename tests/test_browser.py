@@ -179,16 +179,7 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
     # per line. (Scrolling inside its own box stays in pgbook.css as the last resort, so that nothing is ever cut,
     # but no page may need it. Code cells' source lines are code, not measured here: they scroll as code does.)
     too_wide = {key: overflow[key] for key in ("equations", "formulas", "outputs", "tables") if overflow[key] != []}
-    if viewport is PHONE and name in STILL_TOO_WIDE_ON_A_PHONE:
-        assert too_wide, f"{name} fits a phone now: remove it from STILL_TOO_WIDE_ON_A_PHONE"
-        pytest.xfail(f"issue 12 item 2, still open on a phone: {too_wide}")
     assert too_wide == {}, f"wider than the column (the reader scrolls sideways): {too_wide}"
-
-
-# Pages that still hold something wider than a 390 px phone (measured on main's build, 29 Nov 2026): the API
-# page's docstring equations. The open remainder of issue 12 item 2, not an exemption: a page here that fits fails
-# the test, so the list only shrinks.
-STILL_TOO_WIDE_ON_A_PHONE = {"api"}
 
 
 @pytest.mark.parametrize("name", PAGES)
