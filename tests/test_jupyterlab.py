@@ -97,8 +97,9 @@ def test_a_save_turns_each_reference_jupyterlab_shows_back_into_the_chapters_own
     """Every chapter, through the server as JupyterLab opens and saves it: what is left for jupyterlab-myst to
     resolve is a reference within the chapter (no {doc}, no {numref}: it does not number sections), the chapter's
     number is in its front matter, and saving what was opened leaves the file byte for byte as it was."""
-    manager = server_config()["ChapterContentsManager"](root_dir=str(serve_copy(tmp_path)))
-    outline = server_config()["Outline"](ROOT / "book")
+    config = server_config()
+    manager = config["ChapterContentsManager"](root_dir=str(serve_copy(tmp_path)))
+    outline = config["Outline"](ROOT / "book")
     links = 0
     for name in book_pages():
         path = f"book/{name}.md"
