@@ -32,7 +32,7 @@ def sample_episodes(
 
     An episode ends when it reaches a terminal state; one still running after ``max_steps`` steps is cut
     off and marked not ``terminated`` (on a continuing problem every episode is: choose ``max_steps`` so
-    that :math:`\gamma^{\text{max\_steps}}` is negligible). ``backend="torch"`` runs the same loop on torch
+    that :math:`\gamma^{\mathtt{max\_steps}}` is negligible). ``backend="torch"`` runs the same loop on torch
     tensors, with a torch generator seeded from ``seed`` (so its episodes differ from numpy's).
 
     Examples

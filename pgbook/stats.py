@@ -44,7 +44,7 @@ def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
 
 def two_sided_threshold(false_alarm: float, n_tests: int, degrees_of_freedom: float = np.inf) -> float:
     r"""The :math:`|z|` threshold at which ``n_tests`` z-scores all pass with probability at least
-    :math:`1 - \text{false\_alarm}` (Bonferroni): a standard normal quantile, or Student's t with
+    :math:`1 - \mathtt{false\_alarm}` (Bonferroni): a standard normal quantile, or Student's t with
     ``degrees_of_freedom`` when the standard errors come from that many degrees of freedom.
 
     >>> round(two_sided_threshold(0.01, 1000), 2)

@@ -161,7 +161,7 @@ def off_policy_gradient(
       \nabla\log\pi_\theta(a_t|s_t)`.
 
     Both are unbiased when the behaviour policy gives every action positive probability and the episodes
-    terminate (truncation at ``max_steps`` leaves its usual :math:`\gamma^{\text{max\_steps}}` bias).
+    terminate (truncation at ``max_steps`` leaves its usual :math:`\gamma^{\mathtt{max\_steps}}` bias).
     """
     theta = policy.check_params(theta)
     behaviour_theta = policy.check_params(behaviour_theta)
