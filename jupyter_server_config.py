@@ -93,8 +93,7 @@ class Bibliography:
 
     def cite(self, markdown: str) -> str:
         """The markdown with each shown citation turned back into the citation it shows (the longest first)."""
-        shown = re.compile("|".join(re.escape(shown) for shown in sorted(self.cited, key=len, reverse=True)))
-        return shown.sub(lambda match: self.cited[match[0]], markdown) if self.cited else markdown
+        return substitute(markdown, self.cited)
 
 
 REFERENCE = re.compile(r"\{(eq|numref|ref|prf:ref|doc)\}`(?:([^`<]*?) <([^`>]+)>|([^`<]+))`")
@@ -188,10 +187,16 @@ class Outline:
         for reference in REFERENCE.finditer(self.sources.get(name, "")):
             if (link := self.shown(name, reference)) != reference[0]:
                 links[link] = reference[0]
-        if not links:
-            return markdown
-        shown = re.compile("|".join(re.escape(link) for link in sorted(links, key=len, reverse=True)))
-        return shown.sub(lambda match: links[match[0]], markdown)
+        return substitute(markdown, links)
+
+
+def substitute(markdown: str, replacements: dict[str, str]) -> str:
+    """The markdown with each key of ``replacements`` replaced by its value, the longest first (where one text
+    shown contains another)."""
+    if not replacements:
+        return markdown
+    shown = re.compile("|".join(re.escape(text) for text in sorted(replacements, key=len, reverse=True)))
+    return shown.sub(lambda match: replacements[match[0]], markdown)
 
 
 def module(path: Path):

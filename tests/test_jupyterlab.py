@@ -8,7 +8,6 @@ in JupyterLab (a save, an autosave) can change the repository's own files.
 """
 
 import asyncio
-import html
 import json
 import os
 import re
@@ -26,6 +25,7 @@ import pytest
 from traitlets.config import Config
 
 from conftest import ROOT, book_pages
+from pages import plain
 
 pytestmark = pytest.mark.slow
 # The tests that start JupyterLab share one server, on one worker (with the live figure's kernel tests); the others
@@ -75,7 +75,7 @@ def test_citations_in_jupyterlab_read_as_in_the_html_book(built_book):
         chapter = (ROOT / "book" / f"{name}.md").read_text()
         shown = [shown_text(works.show(citation[0])) for citation in re.finditer(r"\{cite(:t)?\}`[^`]+`", chapter)]
         page = (built_book / "book" / f"{name}.html").read_text()
-        in_book = [html.unescape(re.sub(r"<[^>]+>", "", span))
+        in_book = [plain(span)
                    for span in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page, re.S)]  # fmt: skip
         assert shown == in_book, name
         checked += len(shown)
@@ -124,10 +124,7 @@ def test_references_in_jupyterlab_read_and_link_as_in_the_html_book(built_book):
     checked = 0
     for name in book_pages():
         page = (built_book / "book" / f"{name}.html").read_text()
-        in_book = {
-            (href, html.unescape(re.sub(r"<[^>]+>", "", text)).strip().replace("’", "'"))  # Sphinx's smart quotes
-            for href, text in re.findall(r'<a class="reference internal" href="([^"]*)"[^>]*>(.*?)</a>', page, re.S)
-        }
+        in_book = set(links_in_the_book(page))
         for text, chapter, label in LINK.findall(outline.show(name, outline.sources[name])):
             href = chapter.replace(".md", ".html")
             if label:
@@ -251,13 +248,20 @@ def test_callouts_math_citations_and_folded_solutions_render_as_in_the_book(chro
     page.close()
 
 
+def links_in_the_book(page: str) -> list[tuple[str, str]]:
+    """The page's links within the book: (href, text), with Sphinx's smart quotes made plain ("’" as "'")."""
+    links = re.findall(r'<a class="reference internal" href="([^"]*)"[^>]*>(.*?)</a>', page, re.S)
+    return [(href, plain(text).strip().replace("’", "'")) for href, text in links]
+
+
 def numbers_in_the_book(page: str) -> dict[str, str]:
     """label -> the text the HTML book shows for it: an equation's number "(11.2)", from the equation itself, and
     the text of each link within the page ("Theorem 11.1", "Exercise 11.2")."""
     shown = {label: f"({number})" for label, number in re.findall(
         r'id="equation-([^"]+)">\s*<span class="eqno">\(([\d.]+)\)<', page)}  # fmt: skip
-    for label, text in re.findall(r'<a class="reference internal" href="#([^"]+)"[^>]*>(.*?)</a>', page, re.S):
-        shown.setdefault(label.removeprefix("equation-"), html.unescape(re.sub(r"<[^>]+>", "", text)).strip())
+    for href, text in links_in_the_book(page):
+        if href.startswith("#"):
+            shown.setdefault(href.removeprefix("#").removeprefix("equation-"), text)
     return shown
 
 
