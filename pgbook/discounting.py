@@ -3,7 +3,6 @@ r"""The backward discounted sum, written once: returns to go, GAE's advantages a
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
@@ -16,5 +15,7 @@ def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
     >>> discounted_suffix_sums(np.array([[1.0, 2.0, 4.0]]), 0.5)
     array([[3., 4., 4.]])
     """
+    from scipy.signal import lfilter  # here: importing scipy.signal takes ~0.5 s, which `import pgbook` need not pay
+
     values = np.asarray(values, dtype=float)
     return lfilter([1.0], [1.0, -discount], values[..., ::-1], axis=-1)[..., ::-1].copy()  # copy: positive strides

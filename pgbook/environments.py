@@ -12,10 +12,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_seed, as_unit_interval
 from pgbook.batch import Batch
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
 from pgbook.sampling import _cdf, _draw

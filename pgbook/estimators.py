@@ -38,12 +38,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array, as_unit_interval, check_shape
 from pgbook.batch import Batch
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
+from pgbook.lazy_torch import is_tensor, torch
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Policy
 from pgbook.stats import leave_one_out_mean
@@ -65,7 +65,7 @@ def estimator_output(value: Any, n_episodes: int, param_shape: tuple[int, ...]) 
     """
     if isinstance(value, GradientEstimate):
         value = value.per_episode
-    elif isinstance(value, torch.Tensor):
+    elif is_tensor(value):
         value = value.detach().cpu().numpy()
     try:
         array = np.asarray(value, dtype=np.float64)

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array, as_seed
 from pgbook.gradient_estimate import GradientEstimate
+from pgbook.lazy_torch import torch
 from pgbook.stats import leave_one_out_mean
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 

@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.linalg import solve_discrete_lyapunov
 
 from pgbook.arguments import as_count, as_real_array, as_seed, check_shape
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
+from pgbook.lazy_torch import torch
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import copy
 from typing import Any
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array, as_scale, as_seed
+from pgbook.lazy_torch import torch
 from pgbook.policies import Policy
 
 

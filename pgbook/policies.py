@@ -13,9 +13,9 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array, as_scale, as_seed, check_shape
+from pgbook.lazy_torch import is_tensor, torch
 from pgbook.mdp import FiniteMDP
 
 
@@ -38,7 +38,7 @@ class Policy(ABC):
         """Return ``theta`` as a float64 array of shape ``param_shape``, or raise naming ``theta``.
 
         A torch tensor is accepted whether or not it requires grad (its values are taken, detached)."""
-        if isinstance(theta, torch.Tensor):
+        if is_tensor(theta):
             theta = theta.detach().cpu().numpy()
         theta = as_real_array("theta", theta)
         check_shape("theta", theta, self.param_shape)

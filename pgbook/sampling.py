@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_seed
 from pgbook.batch import Batch
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 

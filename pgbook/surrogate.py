@@ -32,12 +32,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from pgbook.batch import Batch
 from pgbook.estimators import score_sums
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
 from pgbook.gradient_estimate import GradientEstimate
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 

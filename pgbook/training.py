@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array, as_seed
 from pgbook.estimators import Estimator, estimator_output
 from pgbook.evaluation import exact_objective
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate

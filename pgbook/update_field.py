@@ -21,11 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from pgbook.arguments import as_count, as_real_array
 from pgbook.evaluation import action_values
 from pgbook.gradients import _torch_evaluation
+from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 
