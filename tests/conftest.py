@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -156,6 +157,18 @@ def pytest_collection_modifyitems(config, items):
                 f"--dist loadgroup has no effect on {item.nodeid}: pytest and pytest-xdist are incompatible "
                 "(install the versions pinned in requirements-dev.txt)"
             )
+
+
+SLOW_MODULE = re.compile(r"^pytestmark = .*\bpytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Under ``-m "not slow"`` (`make check`), a test module marked slow as a whole is not even imported: importing
+    the book's and the browsers' test modules (jupytext, JupyterLab, matplotlib) cost each worker ~3 s of CPU."""
+    if config.getoption("markexpr") == "not slow" and collection_path.name.startswith("test_"):
+        if collection_path.suffix == ".py" and SLOW_MODULE.search(collection_path.read_text()):
+            return True
+    return None
 
 
 def run_folder(tmp_path_factory) -> Path:

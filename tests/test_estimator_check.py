@@ -12,6 +12,7 @@ import pytest
 import pgbook as pg
 
 
+@pytest.mark.slow  # 5,000 episodes on each standard problem per estimator: ~0.6 s each
 @pytest.mark.parametrize(
     "estimator",
     [
@@ -28,6 +29,7 @@ def test_correct_estimators_pass(estimator):
     assert all(result.cosine > 0.95 for result in report.results)
 
 
+@pytest.mark.slow  # 5,000 episodes on each standard problem per estimator: ~0.7 s each
 @pytest.mark.parametrize(
     "estimator, failing",
     [

@@ -8,6 +8,7 @@ episodes): the check fails on it.
 import sys
 
 import numpy as np
+import pytest
 
 import pgbook as pg
 from pgbook import exercises, lqr
@@ -429,6 +430,7 @@ def test_directional_gradient_check():
         assert not result.passed and repr(result).startswith("Not yet.")
 
 
+@pytest.mark.slow  # update_jacobian on several problems for each of four answers: ~2.4 s
 def test_curl_check():
     assert exercises.check_curl(lambda m, p, t: update_jacobian(m, p, t)[1, 0] - update_jacobian(m, p, t)[0, 1])
     for wrong in (

@@ -34,6 +34,7 @@ def test_limits(lam):
 
 
 # 2 problems × 3 values of λ × 15 parameters = 90 z-scores, each |z| < 4.5: false-failure probability < 6.2e-4.
+@pytest.mark.slow  # statistical: 30,000 episodes per problem
 @pytest.mark.parametrize(("gamma", "n_terminal"), [(0.8, 0), (1.0, 1)])
 def test_monte_carlo_mean_of_gae_matches_its_exact_expectation(gamma, n_terminal):
     mdp, policy, theta, critic = problem(gamma, n_terminal)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from pgbook.lazy_torch import is_tensor
 
@@ -37,6 +38,7 @@ print(json.dumps({{"loaded": {IMPORTED}, "peak_mb": {PEAK_MB}}}))
     assert result["peak_mb"] < 150, result  # 359 MB when torch was imported eagerly (issue 24)
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: ~2.7 s of CPU
 def test_the_torch_features_import_torch_when_used():
     code = """
 import json, sys

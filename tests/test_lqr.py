@@ -46,6 +46,7 @@ def test_cost_matches_propagated_second_moments(gamma, noise_std):
     )
 
 
+@pytest.mark.slow  # 12 cases of finite differences and autodiff through up to 5,000 steps
 @pytest.mark.parametrize("noise_std", [0.0, 0.4, 1.5])
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 0.9, 0.99])
 def test_gradient_matches_finite_differences_and_autodiff(gamma, noise_std):
@@ -77,6 +78,7 @@ def test_scalar_closed_form():
 
 
 # 2 components × 2 estimators × 2 settings = 8 z-scores; |z| < 4.5 each: false-failure probability < 6e-5.
+@pytest.mark.slow  # statistical: 10,000 episodes per setting
 @pytest.mark.parametrize("noise_std", [0.3, 1.0])
 def test_score_and_pathwise_estimators_are_unbiased(noise_std):
     system = example_system()

@@ -37,6 +37,7 @@ def test_estimators_are_unbiased_for_a_module_policy(finite_problem):
     assert np.abs(pg.stats.z_scores(estimate, exact)).max() < 4.5
 
 
+@pytest.mark.slow  # 200 Gymnasium episodes with autograd per episode: ~1.2 s
 def test_environment_path_equals_the_finite_path_on_the_same_episodes(finite_problem):
     """Episodes from Gymnasium (one-hot observations, autograd per episode) and the same episodes as state
     indices (bincount and the score table) give the same per-episode gradients."""

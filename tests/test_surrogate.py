@@ -44,6 +44,7 @@ def test_clipped_gradient_at_old_is_the_policy_gradient_and_matches_finite_diffe
     np.testing.assert_allclose(su.clipped_gradient(MDP, POLICY, OLD, near, epsilon=0.2), numerical, atol=1e-6)
 
 
+@pytest.mark.slow  # statistical: 100,000 episodes per case
 @pytest.mark.parametrize("per_decision", [True, False])
 def test_off_policy_gradient_is_unbiased(per_decision):
     """Bonferroni over the 15 components, false-failure rate 1e-3, fixed seed."""

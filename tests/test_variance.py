@@ -17,6 +17,7 @@ def problems():
     ]
 
 
+@pytest.mark.slow  # statistical: 10,000 returns from each of 18 pairs
 def test_return_variance_matches_sampled_returns():
     """Var(G | s0, a0) against 10 000 sampled returns from each (s, a): G = R(s, a) + γ G', with G' the return
     of an episode started from s' ~ P(·|s, a). |z| < 4.5 for 18 pairs: false-failure probability below 1.3e-4
@@ -39,6 +40,7 @@ def test_return_variance_matches_sampled_returns():
 
 # Three problems × two baselines = 6 variance comparisons, and 6 × (number of parameters ≤ 18) mean
 # z-scores; each |z| < 4.5: the false-failure probability is below 1e-3 in all.
+@pytest.mark.slow  # statistical: 30,000 episodes per case
 @pytest.mark.parametrize(("name", "mdp", "policy"), problems(), ids=[p[0] for p in problems()])
 @pytest.mark.parametrize("with_baseline", [False, True])
 def test_decomposition_sums_to_the_sampled_variance(name, mdp, policy, with_baseline):
