@@ -25,6 +25,8 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = None) -> np.ndarr
     ...
     ValueError: R must contain only finite numbers; found nan or inf at index (1,)
     """
+    if ndim == 0:  # a scalar: the message speaks of a number, not of an array
+        return np.asarray(as_real(name, value))
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists, objects numpy cannot convert
@@ -45,6 +47,58 @@ def check_shape(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
     """Raise a `ValueError` naming ``name`` unless ``array.shape == shape``."""
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got {array.shape}")
+
+
+def check_nonempty(name: str, array: np.ndarray) -> None:
+    """Raise a `ValueError` naming ``name`` if any axis of ``array`` has length 0.
+
+    >>> check_nonempty("features", np.zeros((3, 2, 0)))
+    Traceback (most recent call last):
+    ...
+    ValueError: features must have at least one entry along every axis; got shape (3, 2, 0)
+    """
+    if 0 in array.shape:
+        raise ValueError(f"{name} must have at least one entry along every axis; got shape {array.shape}")
+
+
+def broadcast_together(**arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays broadcast to one shape, or a `ValueError` naming them and their shapes.
+
+    >>> broadcast_together(gap=np.ones(2), std=np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: gap and std must have shapes that broadcast together; got gap (2,) and std (3,)
+    """
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        names = " and ".join(arrays)
+        shapes = " and ".join(f"{name} {array.shape}" for name, array in arrays.items())
+        raise ValueError(f"{names} must have shapes that broadcast together; got {shapes}") from None
+
+
+def check_type(name: str, value: Any, expected: type | tuple[type, ...], description: str) -> None:
+    """Raise a `TypeError` naming ``name`` unless ``value`` is an instance of ``expected`` (``description`` says
+    what that is, as the user would write it).
+
+    >>> check_type("policy", None, tuple, "a pgbook.Policy")
+    Traceback (most recent call last):
+    ...
+    TypeError: policy must be a pgbook.Policy; got None
+    """
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be {description}; got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    """What the user passed, for a message: ``None``, ``str '0.2'``, ``ndarray of shape (1,)``, ``list``."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"str {value!r}" if len(value) <= 40 else "str"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    return type(value).__name__
 
 
 def check_distributions(name: str, array: np.ndarray, *, precision: Any = np.float64) -> None:
@@ -77,6 +131,61 @@ def check_distributions(name: str, array: np.ndarray, *, precision: Any = np.flo
         )
 
 
+def as_distributions(name: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
+    """Return ``value`` as a float64 array of ``shape`` (None: any length) whose slices along the last axis are
+    probability distributions, or raise naming ``name``. The rounding allowed is that of the dtype given: a
+    float32 table is checked at float32's precision (`check_distributions`).
+
+    >>> pi = np.full((2, 3), 1 / 3, dtype=np.float32)
+    >>> pi.astype(np.float64).sum(axis=1) - 1   # float32's rounding, far above 1e-9
+    array([2.98023224e-08, 2.98023224e-08])
+    >>> as_distributions("pi", pi, (2, 3)).dtype
+    dtype('float64')
+    """
+    given = getattr(value, "dtype", None)
+    array = as_real_array(name, value, ndim=len(shape))
+    check_shape(name, array, tuple(n if n is not None else m for n, m in zip(shape, array.shape, strict=True)))
+    check_distributions(name, array, precision=given if given is not None else np.float64)
+    return array
+
+
+def as_real(name: str, value: Any, *, within: str = "(-inf, inf)") -> float:
+    """Return ``value`` as a float in the interval ``within`` ("(0, 1)", "[0, inf)"...), or raise naming ``name``.
+
+    A `TypeError` for anything but a real number (a string, None, a bool, an array of one or more entries: a
+    0-dimensional array is a number); a `ValueError` for a number outside ``within`` (nan always is, and ±inf
+    unless the interval's end is closed at it).
+
+    >>> as_real("epsilon", "0.2", within="(0, 1)")
+    Traceback (most recent call last):
+    ...
+    TypeError: epsilon must be a real number in (0, 1); got str '0.2'
+    >>> as_real("epsilon", np.array([0.2]), within="(0, 1)")
+    Traceback (most recent call last):
+    ...
+    TypeError: epsilon must be a real number in (0, 1); got ndarray of shape (1,)
+    >>> as_real("rcond", 1.0, within="[0, 1)")
+    Traceback (most recent call last):
+    ...
+    ValueError: rcond must lie in [0, 1); got 1.0
+    """
+    where = "" if within == "(-inf, inf)" else f" in {within}"
+    scalar = isinstance(value, numbers.Real) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    )
+    if not scalar or isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a real number{where}; got {_kind(value)}")
+    number = float(value)
+    low, high = (float(end) for end in within[1:-1].split(","))
+    above = number > low or (within[0] == "[" and number == low)
+    below = number < high or (within[-1] == "]" and number == high)
+    if not (above and below):
+        raise ValueError(
+            f"{name} must lie in {within}; got {number}" if where else f"{name} must be finite; got {number}"
+        )
+    return number
+
+
 def as_unit_interval(name: str, value: Any) -> float:
     """Return ``value`` as a float in [0, 1] (a discount γ, a probability, GAE's λ), or raise naming ``name``.
 
@@ -85,12 +194,7 @@ def as_unit_interval(name: str, value: Any) -> float:
     ...
     ValueError: gamma must lie in [0, 1]; got 1.5
     """
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1]; got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1]; got {value}")
-    return value
+    return as_real(name, value, within="[0, 1]")
 
 
 def as_seed(name: str, value: Any) -> np.random.Generator:
@@ -112,9 +216,9 @@ def as_scale(value: Any) -> float:
     >>> as_scale(float("nan"))
     Traceback (most recent call last):
     ...
-    ValueError: scale must contain only finite numbers; found nan or inf at index ()
+    ValueError: scale must be finite; got nan
     """
-    return float(as_real_array("scale", value, ndim=0))
+    return as_real("scale", value)
 
 
 def as_count(name: str, value: Any, *, minimum: int = 1) -> int:

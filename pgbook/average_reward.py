@@ -25,7 +25,7 @@ import numpy as np
 from scipy.linalg import LinAlgWarning, get_lapack_funcs, lu_factor, lu_solve
 
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Policy, check_fit, policy_table
 
 
 def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
@@ -91,6 +91,7 @@ def _solve(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, float, np.ndarra
 
 
 def _continuing_policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+    check_fit(mdp, policy)
     if mdp.terminal.any():
         raise ValueError("the average-reward setting is for continuing problems: mdp has terminal states")
     return policy_table(mdp, policy, theta)

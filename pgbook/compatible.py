@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_real_array, check_shape
+from pgbook.arguments import as_real, as_real_array, check_nonempty, check_shape
 from pgbook.evaluation import action_values, advantages, discounted_visitation
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
@@ -75,13 +75,13 @@ def compatible_fit(
     """
     if target not in ("q", "advantage"):
         raise ValueError(f'target must be "q" or "advantage"; got {target!r}')
-    if isinstance(rcond, bool) or not np.isscalar(rcond) or not (0.0 <= float(rcond) < 1.0):
-        raise ValueError(f"rcond must be a number in [0, 1); got {rcond!r}")
+    rcond = as_real("rcond", rcond, within="[0, 1)")
     pi = policy_table(mdp, policy, theta)
     if features is None:
         design = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
     else:
         design = as_real_array("features", features, ndim=3)
+        check_nonempty("features", design)
         check_shape("features", design, (mdp.n_states, mdp.n_actions, design.shape[2]))
     values = (action_values if target == "q" else advantages)(mdp, policy, theta)
     root_weights = np.sqrt(discounted_visitation(mdp, policy, theta)[:, None] * pi)

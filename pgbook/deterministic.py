@@ -27,7 +27,7 @@ import numpy as np
 
 from pgbook.arguments import as_real_array
 from pgbook.gradient_estimate import GradientEstimate
-from pgbook.lqr import LinearQuadratic, _draws, state_covariance, value_matrix
+from pgbook.lqr import LinearQuadratic, _checked_gain, _draws, state_covariance, value_matrix
 
 
 def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:
@@ -60,7 +60,7 @@ def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: 
 def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     r""":math:`G_K` with :math:`\nabla_u Q_K(x, u)|_{u=-Kx} = G_K x`:
     :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`, shape (m, n)."""
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     P = value_matrix(system, gain)
     A, B, R, gamma = system.A, system.B, system.R, system.gamma
     return 2 * (gamma * B.T @ P @ A - (R + gamma * B.T @ P @ B) @ gain)
@@ -92,7 +92,7 @@ def deterministic_gradient_samples(
     :func:`pgbook.lqr.lqr_pathwise_gradient` for the same ``seed``; the cut-off leaves a bias of order
     :math:`\gamma^H`.
     """
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     initial, _ = _draws(system, n_episodes, horizon, seed)
     action_gradient = action_gradient_matrix(system, gain)
     closed_loop = system.A - system.B @ gain

@@ -22,7 +22,7 @@ from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.mistakes import Diagnosis, diagnose
-from pgbook.policies import Policy, TabularSoftmax
+from pgbook.policies import Policy, TabularSoftmax, check_fit
 from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, relative_variance, two_sided_threshold, z_scores
 
@@ -38,6 +38,9 @@ class Problem:
     policy: Policy
     theta: np.ndarray
     max_steps: int
+
+    def __post_init__(self) -> None:
+        check_fit(self.mdp, self.policy)  # the other fields are checked where the problem is sampled
 
 
 def standard_problems() -> list[Problem]:

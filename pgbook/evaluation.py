@@ -12,7 +12,7 @@ import numpy as np
 
 from pgbook.arguments import as_real_array
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Policy, check_fit, policy_table
 
 
 def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
@@ -40,6 +40,7 @@ def exact_objectives(mdp: FiniteMDP, policy: Policy, thetas: Any) -> np.ndarray:
     >>> pg.exact_objectives(mdp, policy, [pg.examples.corridor_params(p) for p in (0.5, 0.6)]).round(3)
     array([-12.   , -11.667])
     """
+    check_fit(mdp, policy)
     thetas = as_real_array("thetas", thetas)
     if thetas.shape[1:] != policy.param_shape or thetas.shape[:1] == (0,):
         raise ValueError(

@@ -100,8 +100,8 @@ def exact_ascent(
             or np.any(np.diff(iterations) <= 0)
         ):
             raise ValueError(f"record must be increasing integers in [0, n_iterations={n_iterations}]; got {record!r}")
+    policy_table(mdp, policy, initial_theta)  # the policy fits the problem
     theta = policy.check_params(initial_theta).copy()
-    policy_table(mdp, policy, theta)  # the policy fits the problem
     objectives = np.empty(iterations.size)
     parameters = np.empty((iterations.size, *policy.param_shape))
     position = 0

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_real_array
+from pgbook.arguments import as_real, as_real_array
 
 
 def finite_difference(
@@ -57,9 +57,7 @@ def finite_difference(
         base = epsilon ** (1 / 3) if scheme == "central" else np.sqrt(epsilon)
         steps = base * np.maximum(1.0, np.abs(theta))
     else:
-        if isinstance(step, bool) or not np.isscalar(step) or not np.isfinite(step) or step <= 0:
-            raise ValueError(f"step must be a positive finite number; got {step!r}")
-        steps = np.full(theta.shape, float(step))
+        steps = np.full(theta.shape, as_real("step", step, within="(0, inf)"))
 
     def evaluate(point: np.ndarray) -> float:
         value = f(point)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_real
 from pgbook.evaluation import discounted_visitation
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -96,8 +97,7 @@ def natural_gradient(
     >>> pg.advantages(mdp, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))
     array([[-0.5,  0.5]])
     """
-    if isinstance(rcond, bool) or not np.isscalar(rcond) or not (0.0 <= float(rcond) < 1.0):
-        raise ValueError(f"rcond must be a number in [0, 1); got {rcond!r}")
+    rcond = as_real("rcond", rcond, within="[0, 1)")
     fisher = fisher_matrix(mdp, policy, theta, normalized=normalized)
     gradient = exact_gradient(mdp, policy, theta)
     solution = np.linalg.lstsq(fisher, gradient.ravel(), rcond=float(rcond))[0]

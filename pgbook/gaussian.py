@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array, as_seed
+from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
 from pgbook.stats import leave_one_out_mean
@@ -137,7 +137,7 @@ def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
     >>> {name: float(value) for name, value in variances.items()}
     {'score, no baseline': 21.75, 'score, optimal baseline': 9.5, 'pathwise': 1.0}
     """
-    gap, std = np.broadcast_arrays(as_real_array("gap", gap), as_real_array("std", std))
+    gap, std = broadcast_together(gap=as_real_array("gap", gap), std=as_real_array("std", std))
     if np.any(std <= 0):
         raise ValueError(f"std must be positive; got {std.min()}")
     return {

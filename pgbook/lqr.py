@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
-from pgbook.arguments import as_count, as_real_array, as_seed, check_shape
+from pgbook.arguments import as_count, as_real_array, as_seed, check_shape, check_type
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
@@ -124,11 +124,16 @@ class LinearQuadratic:
         return gain
 
 
+def _checked_gain(system: LinearQuadratic, gain: Any) -> np.ndarray:
+    check_type("system", system, LinearQuadratic, "a pgbook.lqr.LinearQuadratic")
+    return system.check_gain(gain)
+
+
 def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K`
     :math:`{} + \gamma (A - BK)^\top P (A - BK)`: the noise-free
     cost from :math:`x_0` is :math:`x_0^\top P_K x_0`."""
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
     return _symmetric(solve_discrete_lyapunov(closed_loop.T, system.Q + gain.T @ system.R @ gain))
 
@@ -136,7 +141,7 @@ def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
 def state_covariance(system: LinearQuadratic, gain: Any, noise_std: float) -> np.ndarray:
     r""":math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`, the discounted state second moment, from
     :math:`\Sigma = \Sigma_0 + \gamma M \Sigma M^\top + \frac{\gamma}{1-\gamma}\sigma^2 B B^\top`."""
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     sigma = _noise_std(noise_std)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
     source = system.initial_covariance + system.gamma / (1 - system.gamma) * sigma**2 * system.B @ system.B.T
@@ -166,7 +171,7 @@ def lqr_gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.
     >>> bool(np.isclose(lqr_gradient(system, [[0.5]], noise_std=0.3)[0, 0], numerical, rtol=1e-7))
     True
     """
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     P = value_matrix(system, gain)
     covariance = state_covariance(system, gain, noise_std)
     A, B, R, gamma = system.A, system.B, system.R, system.gamma
@@ -212,7 +217,7 @@ def lqr_pathwise_gradient(
     Uses the same draws as :func:`lqr_score_gradient` for the same ``seed``.
     """
     sigma = _noise_std(noise_std)
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     initial, noise = _draws(system, n_episodes, horizon, seed)
     A, B, Q, R = (torch.tensor(m, dtype=torch.float64) for m in (system.A, system.B, system.Q, system.R))
     gains = torch.tensor(gain, dtype=torch.float64).expand(initial.shape[0], *gain.shape).clone().requires_grad_()
@@ -231,7 +236,7 @@ def _rollouts(
     system: LinearQuadratic, gain: Any, sigma: float, n_episodes: int, horizon: int, seed: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """States (n_episodes, horizon, n), noises (n_episodes, horizon, m) and step costs (n_episodes, horizon)."""
-    gain = system.check_gain(gain)
+    gain = _checked_gain(system, gain)
     initial, noise = _draws(system, n_episodes, horizon, seed)
     states = np.empty((initial.shape[0], noise.shape[1], system.n_states))
     costs = np.empty((initial.shape[0], noise.shape[1]))

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from pgbook.arguments import as_real_array, as_unit_interval, check_distributions, check_shape
+from pgbook.arguments import as_distributions, as_real_array, as_unit_interval, check_distributions, check_shape
+
+_GAMMA_ONE = (
+    "with gamma=1 the policy must reach a terminal state from every state, but from states {states} it never "
+    "terminates (their values would be infinite); use gamma < 1 or a policy that gives positive probability to "
+    "leaving them"
+)
 
 
 class FiniteMDP:
@@ -110,10 +116,7 @@ class FiniteMDP:
 
     def check_policy_table(self, pi: Any) -> np.ndarray:
         """Return ``pi`` validated as an (n_states, n_actions) table of action distributions."""
-        pi = as_real_array("pi", pi, ndim=2)
-        check_shape("pi", pi, (self.n_states, self.n_actions))
-        check_distributions("pi", pi)
-        return pi
+        return as_distributions("pi", pi, (self.n_states, self.n_actions))
 
     def markov_chain(self, pi: Any) -> tuple[np.ndarray, np.ndarray]:
         r"""The state chain under ``pi``: :math:`P_\pi[s,s'] = \sum_a \pi(a|s) P(s'|s,a)`,
@@ -138,15 +141,16 @@ class FiniteMDP:
         visitation[live] = lu_solve(factors, self.initial[live], trans=1)
         return values, visitation
 
-    def check_termination(self, pi: Any) -> None:
+    def check_termination(self, pi: Any, *, needed: str = _GAMMA_ONE) -> None:
         """Raise unless ``pi`` reaches a terminal state from every state (needed when gamma = 1).
 
         Follows the transitions of positive probability backwards from the terminal states; a state not
-        reached that way loops forever under ``pi``, and its undiscounted value is infinite.
+        reached that way loops forever under ``pi``, and its undiscounted value is infinite. ``needed`` is the
+        error's reason and advice, ``{states}`` standing for the states that never terminate.
         """
-        self._require_termination(self.markov_chain(pi)[0])
+        self._require_termination(self.markov_chain(pi)[0], needed)
 
-    def _require_termination(self, P_pi: np.ndarray) -> None:
+    def _require_termination(self, P_pi: np.ndarray, needed: str = _GAMMA_ONE) -> None:
         reaches_end = self.terminal.copy()
         while True:
             grown = reaches_end | (P_pi[:, reaches_end] > 0).any(axis=1)
@@ -154,11 +158,7 @@ class FiniteMDP:
                 break
             reaches_end = grown
         if not reaches_end.all():
-            raise ValueError(
-                "with gamma=1 the policy must reach a terminal state from every state, but from states "
-                f"{np.flatnonzero(~reaches_end).tolist()} it never terminates (their values would be "
-                "infinite); use gamma < 1 or a policy that gives positive probability to leaving them"
-            )
+            raise ValueError(needed.format(states=np.flatnonzero(~reaches_end).tolist()))
 
     def state_values(self, pi: Any) -> np.ndarray:
         r"""State values :math:`V_\pi = (I - \gamma P_\pi)^{-1} r_\pi` on non-terminal states, 0 on terminal ones."""
@@ -193,9 +193,7 @@ class FiniteMDP:
     def objectives(self, pis: Any) -> np.ndarray:
         r""":meth:`objective` for each of a stack of policy tables, shape (n, n_states, n_actions): the n
         systems :math:`(I - \gamma P_\pi) V = r_\pi` are solved as one batch, not one call each."""
-        pis = as_real_array("pis", pis, ndim=3)
-        check_shape("pis", pis, (pis.shape[0], self.n_states, self.n_actions))
-        check_distributions("pis", pis)
+        pis = as_distributions("pis", pis, (None, self.n_states, self.n_actions))
         P_pi, r_pi = np.einsum("nsa,sat->nst", pis, self.P), np.einsum("nsa,sa->ns", pis, self.R)
         if self.gamma == 1.0:
             for chain in P_pi:

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_count
+from pgbook.arguments import as_count, check_type
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Policy, policy_table
 from pgbook.stats import z_scores
 
 
@@ -127,12 +127,14 @@ def expected_gradient(
     >>> bool(np.allclose(flipped, -pg.exact_gradient(mdp, policy, theta)))
     True
     """
+    pi = policy_table(mdp, policy, theta)  # validates the arguments
     theta = policy.check_params(theta)
     max_steps = as_count("max_steps", max_steps)
+    for m in mistakes:
+        check_type("mistakes", m, Mistake, 'a sequence of Mistake objects (mistake("sign flipped") is one)')
     parts = [m.part for m in mistakes]
     if len(set(parts)) != len(parts):
         raise ValueError(f"mistakes must change different parts of the recipe; got {[str(m) for m in mistakes]}")
-    pi = policy.probabilities(theta)
     return _expected(mdp, pi, StepTables.compute(mdp, pi, max_steps), policy.score(theta), mistakes)
 
 

@@ -206,6 +206,12 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
 
 def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r"""The table :math:`\pi_\theta(a|s)` after checking that ``policy`` fits ``mdp`` and ``theta`` fits ``policy``."""
+    check_fit(mdp, policy)
+    return policy.probabilities(theta)
+
+
+def check_fit(mdp: FiniteMDP, policy: Policy) -> None:
+    """Raise unless ``mdp`` is a FiniteMDP and ``policy`` a Policy for its numbers of states and actions."""
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
     if not isinstance(policy, Policy):
@@ -215,7 +221,6 @@ def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
             f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
             f"{mdp.n_states} states and {mdp.n_actions} actions"
         )
-    return policy.probabilities(theta)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

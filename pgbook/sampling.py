@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_seed
+from pgbook.arguments import as_count, as_seed, check_type
 from pgbook.batch import Batch
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
@@ -60,6 +60,7 @@ def simulate(
     r"""The loop of :func:`sample_episodes`, for a checked policy table ``pi`` of shape (n_states, n_actions),
     or one table per episode, shape (n_episodes, n_states, n_actions) (independent training runs sampled
     side by side, each under its own policy)."""
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
     if pi.shape not in ((mdp.n_states, mdp.n_actions), (n_episodes, mdp.n_states, mdp.n_actions)):
         raise ValueError(
             f"pi must have shape {(mdp.n_states, mdp.n_actions)} or {(n_episodes, mdp.n_states, mdp.n_actions)}; "

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.special import stdtrit
 
-from pgbook.arguments import as_count, as_real_array, check_shape
+from pgbook.arguments import as_count, as_real, as_real_array, check_shape
 from pgbook.gradient_estimate import GradientEstimate
 
 
@@ -52,13 +52,9 @@ def two_sided_threshold(false_alarm: float, n_tests: int, degrees_of_freedom: fl
     >>> round(two_sided_threshold(0.01, 1000, degrees_of_freedom=31), 2)
     5.27
     """
-    false_alarm = float(as_real_array("false_alarm", false_alarm, ndim=0))
-    if not 0.0 < false_alarm < 1.0:
-        raise ValueError(f"false_alarm must lie strictly between 0 and 1; got {false_alarm}")
+    false_alarm = as_real("false_alarm", false_alarm, within="(0, 1)")
     n_tests = as_count("n_tests", n_tests)
-    degrees_of_freedom = float(degrees_of_freedom)
-    if not degrees_of_freedom > 0:  # also refuses nan
-        raise ValueError(f"degrees_of_freedom must be positive; got {degrees_of_freedom}")
+    degrees_of_freedom = as_real("degrees_of_freedom", degrees_of_freedom, within="(0, inf]")
     return float(-stdtrit(degrees_of_freedom, false_alarm / (2 * n_tests)))  # upper quantile, by symmetry
 
 

@@ -33,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
+from pgbook.arguments import as_real, check_type
 from pgbook.batch import Batch
 from pgbook.estimators import score_sums
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Policy, check_fit, policy_table
 
 
 def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:
@@ -72,6 +73,7 @@ def kl_divergences(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
     >>> kl_divergences(policy, np.zeros((1, 2)), np.array([[0.0, np.log(3.0)]])).round(6)   # ½ log(½/¼) + ½ log(½/¾)
     array([0.143841])
     """
+    check_type("policy", policy, Policy, "a pgbook.Policy")
     old, new = policy.log_probabilities(theta_old), policy.log_probabilities(theta)
     return np.sum(np.exp(old) * (old - new), axis=1)
 
@@ -80,6 +82,7 @@ def total_variations(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
     r""":math:`D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`
     :math:`{} = \frac12 \sum_a |\pi_{\text{old}} - \pi_\theta|`,
     shape (n_states,)."""
+    check_type("policy", policy, Policy, "a pgbook.Policy")
     return 0.5 * np.abs(policy.probabilities(theta_old) - policy.probabilities(theta)).sum(axis=1)
 
 
@@ -95,6 +98,7 @@ def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any
     >>> improvement_bound(mdp, policy, old, new) <= pg.exact_objective(mdp, policy, new)
     True
     """
+    check_fit(mdp, policy)
     if mdp.gamma >= 1.0:
         raise ValueError(f"the bound needs gamma < 1; got gamma={mdp.gamma}")
     epsilon = float(np.abs(advantages(mdp, policy, theta_old)).max())
@@ -115,16 +119,13 @@ def _clipped_torch(
 
 
 def _check_epsilon(epsilon: Any) -> float:
-    epsilon = float(epsilon)
-    if not 0.0 < epsilon < 1.0:
-        raise ValueError(f"epsilon must lie in (0, 1); got {epsilon}")
-    return epsilon
+    return as_real("epsilon", epsilon, within="(0, 1)")
 
 
 def clipped_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any, *, epsilon: float) -> float:
     r"""PPO's clipped surrogate :math:`L^{\text{CLIP}}(\theta)` as an exact expectation (0 at
     :math:`\theta_{\text{old}}`, where every ratio is 1)."""
-    epsilon = _check_epsilon(epsilon)
+    epsilon, _ = _check_epsilon(epsilon), check_fit(mdp, policy)
     theta = torch.tensor(policy.check_params(theta), dtype=torch.float64)
     return float(_clipped_torch(mdp, policy, policy.check_params(theta_old), theta, epsilon))
 
@@ -139,7 +140,7 @@ def clipped_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any,
     >>> bool(np.allclose(clipped_gradient(mdp, policy, old, old, epsilon=0.2), pg.exact_gradient(mdp, policy, old)))
     True
     """
-    epsilon = _check_epsilon(epsilon)
+    epsilon, _ = _check_epsilon(epsilon), check_fit(mdp, policy)
     theta = torch.tensor(policy.check_params(theta), dtype=torch.float64, requires_grad=True)
     (gradient,) = torch.autograd.grad(
         _clipped_torch(mdp, policy, policy.check_params(theta_old), theta, epsilon), theta

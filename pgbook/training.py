@@ -152,8 +152,8 @@ def gradient_ascent(
     """
     if not callable(estimator):
         raise TypeError(f"estimator must be a callable estimator(batch, policy, theta); got {type(estimator).__name__}")
+    policy_table(mdp, policy, initial_theta)  # policy fits mdp
     theta = policy.check_params(initial_theta).copy()
-    policy_table(mdp, policy, theta)  # policy fits mdp
     n_iterations = as_count("n_iterations", n_iterations)
     n_episodes = as_count("n_episodes", n_episodes, minimum=2)
     step_size = _positive("step_size", step_size)

@@ -29,6 +29,12 @@ from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 
+_EPISODES_MUST_END = (
+    "the update field weights by the undiscounted visitation d_1, finite only if the policy reaches a terminal "
+    "state from every state, but from states {states} it never terminates (d_1 counts every visit, whatever "
+    "mdp.gamma); use a policy that gives positive probability to leaving them"
+)
+
 
 def _undiscounted(mdp: FiniteMDP) -> FiniteMDP:
     if not mdp.terminal.any():
@@ -41,7 +47,9 @@ def _undiscounted(mdp: FiniteMDP) -> FiniteMDP:
 
 def undiscounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     r""":math:`d_1(s) = \sum_t \Pr(s_t = s)`, the expected number of visits to each state in an episode."""
-    return _undiscounted(mdp).discounted_visitation(policy_table(mdp, policy, theta))
+    pi, undiscounted = policy_table(mdp, policy, theta), _undiscounted(mdp)
+    undiscounted.check_termination(pi, needed=_EPISODES_MUST_END)
+    return undiscounted.discounted_visitation(pi)
 
 
 def update_field(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
@@ -87,10 +95,10 @@ def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     >>> bool(np.abs(jacobian - jacobian.T).max() > 1e-3)   # not symmetric: u is no gradient
     True
     """
-    theta = policy.check_params(theta)
     policy_table(mdp, policy, theta)  # validates the arguments
+    theta = policy.check_params(theta)
     undiscounted = _undiscounted(mdp)
-    undiscounted.check_termination(policy.probabilities(theta))
+    undiscounted.check_termination(policy.probabilities(theta), needed=_EPISODES_MUST_END)
     size = theta.size
 
     def flat_field(flat: torch.Tensor) -> torch.Tensor:

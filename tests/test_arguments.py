@@ -135,8 +135,8 @@ def test_constructors_and_helpers_reject(make, error, words):
         ("not callable", [0.0], {}, TypeError, "f must be a callable"),
         (lambda t: t, [0.0, 1.0], {}, TypeError, "f must return a real number"),
         (lambda t: np.inf if t[0] > 0 else 0.0, [0.0], {}, ValueError, "f returned inf"),
-        (lambda t: 0.0, [0.0], {"step": 0.0}, ValueError, "step must be a positive finite number"),
-        (lambda t: 0.0, [0.0], {"step": np.nan}, ValueError, "step must be a positive finite number"),
+        (lambda t: 0.0, [0.0], {"step": 0.0}, ValueError, "step must lie in (0, inf); got 0.0"),
+        (lambda t: 0.0, [0.0], {"step": np.nan}, ValueError, "step must lie in (0, inf); got nan"),
         (lambda t: 0.0, [0.0], {"scheme": "backward"}, ValueError, 'scheme must be "central" or "forward"'),
         (lambda t: 0.0, [np.inf], {}, ValueError, "theta must contain only finite numbers"),
     ],
@@ -223,11 +223,11 @@ def module_policy_for(width):
         (
             lambda: pg.TabularSoftmax(2, 2).init_params(seed=0, scale=np.nan),
             ValueError,
-            "scale must contain only finite numbers",
+            "scale must be finite; got nan",
         ),
-        (lambda: module_policy_for(3).init_params(seed=0, scale=np.inf), ValueError, "scale must contain only finite"),
+        (lambda: module_policy_for(3).init_params(seed=0, scale=np.inf), ValueError, "scale must be finite; got inf"),
         (lambda: pg.stats.two_sided_threshold(0.01, 0), ValueError, "n_tests must be at least 1; got 0"),
-        (lambda: pg.stats.two_sided_threshold(1.5, 10), ValueError, "false_alarm must lie strictly between 0 and 1"),
+        (lambda: pg.stats.two_sided_threshold(1.5, 10), ValueError, r"false_alarm must lie in \(0, 1\); got 1.5"),
     ],
     ids=[
         "seed-init",
@@ -296,3 +296,155 @@ def test_no_baseline_has_one_spelling(estimator):
     np.testing.assert_array_equal(
         estimator(batch, policy, theta, baseline="none").per_episode, estimator(batch, policy, theta).per_episode
     )
+
+
+# Issue 24, goal 8: each class of bad input, over every public function where it occurs. ---------------------
+# The functions are found by their signatures (a parameter named mdp, policy, batch or system; one annotated
+# float), so that a new public function joins these tests without being listed here.
+
+EPISODIC = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0, n_terminal=1)
+CONTINUING = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0)
+POLICY = pg.TabularSoftmax(3, 2)
+THETA = POLICY.init_params(seed=0)
+SYSTEM = pg.lqr.LinearQuadratic(
+    A=[[1.0, 0.2], [0.0, 0.9]], B=[[0.0], [1.0]], Q=np.eye(2), R=[[0.5]],
+    initial_covariance=[[0.5, 0.1], [0.1, 0.3]], gamma=0.9,
+)  # fmt: skip
+RESULT_RECORDS = {"ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition"}
+OBJECTS = {"mdp": "a pgbook.FiniteMDP", "policy": "a pgbook.Policy", "batch": "a pgbook.Batch", "system": "a"}
+
+
+def public_functions() -> dict[str, object]:
+    """The library's public functions and constructors, by qualified name (presentation and helpers aside)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = {}
+    for module_info in pkgutil.iter_modules(pg.__path__):
+        if module_info.name in ("figures", "plotting", "arguments", "lazy_torch", "exercises"):
+            continue
+        module = importlib.import_module(f"pgbook.{module_info.name}")
+        for name, value in vars(module).items():
+            if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(value) or (inspect.isclass(value) and name not in RESULT_RECORDS):
+                found[f"{module_info.name}.{name}"] = value
+    return found
+
+
+def parameters(function) -> dict:
+    import inspect
+
+    try:
+        return dict(inspect.signature(function).parameters)
+    except ValueError:  # a class without a signature of its own
+        return {}
+
+
+def valid_arguments(name: str, function) -> dict:
+    """Arguments that ``function`` accepts, for each of its parameters that has no default (and a few more)."""
+    batch = corridor_free_batch()
+    table = {
+        "mdp": CONTINUING if name.startswith("average_reward.") else EPISODIC,
+        "policy": POLICY,
+        "theta": THETA,
+        "theta_old": THETA,
+        "initial_theta": THETA,
+        "behaviour_theta": THETA,
+        "new_theta": THETA + 0.1,
+        "thetas": np.stack([THETA, THETA + 0.1]),
+        "corners": np.stack([THETA, THETA + 0.1, THETA - 0.1]),
+        "batch": batch,
+        "weights": np.ones(batch.rewards.shape),
+        "advantages": np.zeros(batch.rewards.shape),
+        "values": np.zeros(3),
+        "lam": 0.5,
+        "n_states": 3,
+        "n_actions": 2,
+        "critic": np.zeros((3, 2)),
+        "system": SYSTEM,
+        "gain": [[0.3, 0.8]],
+        "states": [[1.0, 0.0]],
+        "controls": [[0.5]],
+        "noise_std": 0.1,
+        "n_episodes": 64 if name == "estimator_check.check_estimator" else 4,
+        "horizon": 5,
+        "seed": 0,
+        "max_steps": 20,
+        "n_samples": 4,
+        "n_runs": 2,
+        "step_size": 0.1,
+        "n_iterations": 1,
+        "estimator": lambda b, p, t: pg.reward_to_go(b, p, t),
+        "pi": POLICY.probabilities(THETA),
+        "epsilon": 0.2,
+        "rcond": 1e-12,
+        "discount": 0.9,
+        "gamma": 0.9,
+        "false_alarm": 0.01,
+        "n_tests": 3,
+        "std": 0.5,
+        "mean": [0.0],
+        "reward": lambda a: -(a[:, 0] ** 2),
+        "p_right": 0.3,
+        "f": lambda t: float(np.sum(t**2)),
+        "means": [0.0, 1.0],
+        "P": EPISODIC.P,
+        "R": EPISODIC.R,
+        "initial": EPISODIC.initial,
+        "A": SYSTEM.A,
+        "B": SYSTEM.B,
+        "Q": SYSTEM.Q,
+        "initial_covariance": SYSTEM.initial_covariance,
+        "name": "a problem",
+        "env": None,  # set below, with a ModulePolicy
+    }
+    arguments = {
+        parameter: table[parameter]
+        for parameter, info in parameters(function).items()
+        if info.default is info.empty and info.kind not in (info.VAR_POSITIONAL, info.VAR_KEYWORD)
+    }
+    if name == "environments.sample_environment":
+        import torch
+
+        arguments.update(env=lambda: pg.FiniteMDPEnv(EPISODIC), policy=pg.ModulePolicy(torch.nn.Linear(3, 2), 2))
+        arguments["theta"] = arguments["policy"].init_params(seed=0)
+    if name == "gaussian.gaussian_pathwise_gradient":
+        arguments["reward"] = lambda a: -(a[:, 0] ** 2)
+    if name == "examples.chain":
+        arguments["n_states"] = 3
+    return arguments
+
+
+def corridor_free_batch() -> pg.Batch:
+    return pg.sample_episodes(EPISODIC, POLICY, THETA, 4, max_steps=20, seed=0)
+
+
+def call(name: str, function, **changes):
+    arguments = valid_arguments(name, function)
+    arguments.update(changes)
+    if name == "batch.Batch":  # a batch is made by sampling: its fields are checked on construction
+        import dataclasses
+
+        return dataclasses.replace(corridor_free_batch(), **changes)
+    return function(**arguments)
+
+
+FUNCTIONS = public_functions()
+# Left to helper `scale`, who rewrites it (issue 24 items 2 and 8: off_policy_gradient's checks of its batch).
+NOT_YET = {"surrogate.off_policy_gradient"}
+TAKING_OBJECTS = [
+    (name, parameter)
+    for name, function in FUNCTIONS.items()
+    for parameter in parameters(function)
+    if parameter in OBJECTS and name not in NOT_YET
+]
+
+
+@pytest.mark.parametrize("name, parameter", TAKING_OBJECTS, ids=[f"{n}-{p}" for n, p in TAKING_OBJECTS])
+def test_none_for_an_object_is_a_type_error_naming_it(name, parameter):
+    """`kl_divergences(None, ...)` once raised AttributeError: every mdp, policy, batch and system is checked."""
+    assert TAKING_OBJECTS  # the discovery found them
+    with pytest.raises(TypeError, match=rf"^{parameter} must be a .*; got None"):
+        call(name, FUNCTIONS[name], **{parameter: None})
