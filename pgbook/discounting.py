@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pgbook.arguments import as_real
+
 
 def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
     r""":math:`S_t = \sum_{k \ge t} \mathrm{discount}^{k-t} x_k` along the last axis, by
@@ -17,5 +19,5 @@ def discounted_suffix_sums(values: np.ndarray, discount: float) -> np.ndarray:
     """
     from scipy.signal import lfilter  # here: importing scipy.signal takes ~0.5 s, which `import pgbook` need not pay
 
-    values = np.asarray(values, dtype=float)
+    values, discount = np.asarray(values, dtype=float), as_real("discount", discount)
     return lfilter([1.0], [1.0, -discount], values[..., ::-1], axis=-1)[..., ::-1].copy()  # copy: positive strides

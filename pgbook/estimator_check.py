@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pgbook import examples
-from pgbook.arguments import as_count, as_seed
+from pgbook.arguments import as_count, as_real, as_seed
 from pgbook.batch import Batch
 from pgbook.estimators import Estimator, estimator_output, reinforce, reward_to_go
 from pgbook.evaluation import state_values
@@ -173,8 +173,7 @@ def check_estimator(
             f"estimator must be a callable (batch, policy, theta) -> gradient; got {type(estimator).__name__}"
         )
     n_episodes = as_count("n_episodes", n_episodes, minimum=2 * REPLICATES)
-    if not 0.0 < false_alarm < 1.0:
-        raise ValueError(f"false_alarm must lie strictly between 0 and 1; got {false_alarm}")
+    false_alarm = as_real("false_alarm", false_alarm, within="(0, 1)")
     rng = as_seed("seed", seed)
     problems = standard_problems() if problems is None else list(problems)
     if not problems:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array, as_seed, as_unit_interval
+from pgbook.arguments import as_count, as_real, as_real_array, as_seed, as_unit_interval
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax
 
@@ -136,8 +136,7 @@ def random_mdp(
     n_terminal = as_count("n_terminal", n_terminal, minimum=0)
     if n_terminal >= n_states:
         raise ValueError(f"n_terminal must be smaller than n_states={n_states}; got {n_terminal}")
-    if not (np.isscalar(concentration) and np.isfinite(concentration) and concentration > 0):
-        raise ValueError(f"concentration must be a positive number; got {concentration!r}")
+    concentration = as_real("concentration", concentration, within="(0, inf)")
     rng = as_seed("seed", seed)
     n_live = n_states - n_terminal
     P = rng.dirichlet(np.full(n_states, concentration), size=(n_states, n_actions))

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together
+from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together, check_nonempty
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
 from pgbook.stats import leave_one_out_mean
@@ -149,6 +149,7 @@ def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
 
 def _draws(mean: Any, std: float, n_samples: int, seed: Any) -> tuple[np.ndarray, float, np.ndarray]:
     mean = as_real_array("mean", mean, ndim=1)
+    check_nonempty("mean", mean)
     std = float(as_real_array("std", std, ndim=0))
     if std <= 0:
         raise ValueError(f"std must be positive; got {std}")

@@ -244,8 +244,10 @@ def diagnose(estimates: Sequence[GradientEstimate], problems: Sequence[Any], thr
         raise ValueError("estimates, problems and thresholds must have the same length")
     setups = []
     for problem in problems:
+        if not all(hasattr(problem, field) for field in ("mdp", "policy", "theta", "max_steps")):
+            raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
         theta = problem.policy.check_params(problem.theta)
-        pi = problem.policy.probabilities(theta)
+        pi = policy_table(problem.mdp, problem.policy, theta)
         tables = StepTables.compute(problem.mdp, pi, as_count("max_steps", problem.max_steps))
         setups.append((problem.mdp, pi, tables, problem.policy.score(theta)))
     tried: list[Match] = []

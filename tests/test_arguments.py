@@ -113,7 +113,7 @@ def test_policy_and_theta_must_fit():
         (lambda: pg.examples.corridor_params(1.0), ValueError, "p_right must lie strictly between 0 and 1"),
         (lambda: pg.examples.corridor_params("half"), TypeError, "p_right must be a real number"),
         (lambda: pg.examples.random_mdp(3, 2, n_terminal=3), ValueError, "n_terminal must be smaller"),
-        (lambda: pg.examples.random_mdp(3, 2, concentration=0), ValueError, "concentration must be a positive"),
+        (lambda: pg.examples.random_mdp(3, 2, concentration=0), ValueError, "concentration must lie in (0, inf)"),
         (lambda: pg.examples.gridworld(1, 1), ValueError, "at least two cells"),
         (lambda: pg.examples.gridworld(slip=2), ValueError, "slip must lie in [0, 1]"),
         (
@@ -412,8 +412,8 @@ def valid_arguments(name: str, function) -> dict:
         arguments["theta"] = arguments["policy"].init_params(seed=0)
     if name == "gaussian.gaussian_pathwise_gradient":
         arguments["reward"] = lambda a: -(a[:, 0] ** 2)
-    if name == "examples.chain":
-        arguments["n_states"] = 3
+    if name == "lqr.LinearQuadratic":
+        arguments.update(R=SYSTEM.R, gamma=0.9)
     return arguments
 
 
@@ -422,12 +422,12 @@ def corridor_free_batch() -> pg.Batch:
 
 
 def call(name: str, function, **changes):
-    arguments = valid_arguments(name, function)
-    arguments.update(changes)
     if name == "batch.Batch":  # a batch is made by sampling: its fields are checked on construction
         import dataclasses
 
         return dataclasses.replace(corridor_free_batch(), **changes)
+    arguments = valid_arguments(name, function)
+    arguments.update(changes)
     return function(**arguments)
 
 
@@ -448,3 +448,180 @@ def test_none_for_an_object_is_a_type_error_naming_it(name, parameter):
     assert TAKING_OBJECTS  # the discovery found them
     with pytest.raises(TypeError, match=rf"^{parameter} must be a .*; got None"):
         call(name, FUNCTIONS[name], **{parameter: None})
+
+
+def annotated_float(function) -> list[str]:
+    return [name for name, info in parameters(function).items() if info.annotation in ("float", "float | None")]
+
+
+TAKING_NUMBERS = [
+    (name, parameter, bad)
+    for name, function in FUNCTIONS.items()
+    for parameter in annotated_float(function)
+    for bad in ("0.2", None, np.array([0.2]))
+    if name not in NOT_YET and not (bad is None and parameters(function)[parameter].default is None)
+]
+
+
+@pytest.mark.parametrize(
+    "name, parameter, bad", TAKING_NUMBERS, ids=[f"{n}-{p}-{type(b).__name__}" for n, p, b in TAKING_NUMBERS]
+)
+def test_a_number_must_be_a_real_number(name, parameter, bad):
+    """rcond="1e-12" and epsilon="0.2" were accepted, epsilon=np.array([0.2]) and None refused by numpy's words:
+    every parameter annotated float is a real number, checked by name (None only where it is not the default)."""
+    assert len(TAKING_NUMBERS) > 60  # the discovery found them
+    with pytest.raises(TypeError, match=rf"^{parameter} must be a real number"):
+        call(name, FUNCTIONS[name], **{parameter: bad})
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: pg.TabularSoftmax(2, 2).init_params(seed=0, scale="1"), "scale must be a real number; got str '1'"),
+        (lambda: pg.examples.short_corridor_policy().init_params(seed=0, scale=None), "scale must be a real number"),
+        (lambda: pg.gaussian_score_gradient(lambda a: a[:, 0], [0.0], 1.0, 4, seed=0, baseline=[1.0]), "baseline"),
+    ],
+)
+def test_a_number_must_be_a_real_number_in_methods_and_unions(make, words):
+    with pytest.raises(TypeError, match=words):
+        make()
+
+
+TAKING_MDP_AND_POLICY = [
+    name
+    for name, function in FUNCTIONS.items()
+    if {"mdp", "policy"} <= set(parameters(function)) and name not in NOT_YET
+]
+
+
+@pytest.mark.parametrize("name", TAKING_MDP_AND_POLICY)
+def test_a_policy_for_another_mdp_is_named(name):
+    """mistakes.expected_gradient with a 4-state policy on a 3-state MDP once failed in numpy's matmul."""
+    other = pg.TabularSoftmax(4, 2)
+    theta = other.init_params(seed=0)
+    changes = {key: theta for key in parameters(FUNCTIONS[name]) if "theta" in key}
+    if "thetas" in changes:
+        changes["thetas"] = np.stack([theta, theta])
+    if "corners" in parameters(FUNCTIONS[name]):
+        changes["corners"] = np.stack([theta, theta + 0.1, theta - 0.1])
+    with pytest.raises(ValueError, match="policy is for 4 states and 2 actions, but mdp has 3 states"):
+        call(name, FUNCTIONS[name], policy=other, **changes)
+
+
+def float32_softmax(shape, seed=0):
+    """A softmax table computed in float32: its rows miss 1 by float32's rounding (~1e-8), not by 1e-9."""
+    logits = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    table = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    assert np.abs(table.astype(np.float64).sum(axis=-1) - 1).max() > 1e-9
+    return table
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["check_policy_table", "markov_chain", "values_and_visitation", "state_values", "action_values",
+     "discounted_visitation", "objective"],
+)  # fmt: skip
+def test_float32_policy_tables_are_accepted_at_their_precision(method):
+    """mdp.objective(pi32) refused a float32 softmax whose rows sum to 1 ± 4.5e-8: the tolerance follows the dtype
+    given, and a float32 row that is really wrong (off by 1e-3) is still refused."""
+    pi32 = float32_softmax((3, 2))
+    result = getattr(EPISODIC, method)(pi32)
+    expected = getattr(EPISODIC, method)(pi32.astype(np.float64) / pi32.astype(np.float64).sum(1, keepdims=True))
+    parts = lambda value: value if isinstance(value, tuple) else (value,)  # noqa: E731  markov_chain: a pair
+    for got, want in zip(parts(result), parts(expected), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    pi32[0, 0] += 1e-3
+    with pytest.raises(ValueError, match=r"pi must sum to 1 along its last axis; the slice at index \(0,\)"):
+        getattr(EPISODIC, method)(pi32)
+
+
+def test_float32_tables_everywhere_a_table_is_given():
+    pis = float32_softmax((2, 3, 2))
+    np.testing.assert_allclose(EPISODIC.objectives(pis), [EPISODIC.objective(pi) for pi in pis], rtol=1e-12)
+    P, initial = float32_softmax((3, 2, 3), seed=1), float32_softmax((3,), seed=2)
+    assert pg.FiniteMDP(P, np.zeros((3, 2)), gamma=0.9, initial=initial).P.dtype == np.float64
+    with pytest.raises(ValueError, match="pis must sum to 1"):
+        EPISODIC.objectives(pis.astype(np.float64) * 1.001)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        pg.update_field.update_field,
+        pg.update_field.update_jacobian,
+        pg.update_field.undiscounted_visitation,
+        lambda mdp, policy, theta: pg.update_field.circulation(mdp, policy, [theta, theta + 1, theta - 1], nodes=2),
+    ],
+    ids=["update_field", "update_jacobian", "undiscounted_visitation", "circulation"],
+)
+def test_the_update_field_never_advises_gamma_below_one(function):
+    """At γ = 0.9 the field's d_1 is still infinite for a policy that never ends: "use gamma < 1" was wrong."""
+    mdp = pg.examples.short_corridor(gamma=0.9)
+    always_left = np.zeros((4, 2))
+    always_left[0, 1] = -800.0  # π(right | 0) = e^-800 = 0 in float64: state 0 loops for ever
+    with pytest.raises(ValueError) as raised:
+        function(mdp, pg.TabularSoftmax(4, 2), always_left)
+    message = str(raised.value)
+    assert "from states [0] it never terminates" in message and "whatever mdp.gamma" in message
+    assert "gamma < 1" not in message
+
+
+@pytest.mark.parametrize(
+    "call_with, words",
+    [
+        (lambda p: pg.mistakes.expected_gradient(*p, 10, ["sign flipped"]), "mistakes must be a sequence of Mistake"),
+        (lambda p: pg.mistakes.expected_gradient(*p, 10, "sign flipped"), "mistakes must be a sequence of Mistake"),
+        (lambda p: pg.mistakes.diagnose([None], ["corridor"], [4.0]), "problems must hold pgbook.Problem objects"),
+        (
+            lambda p: pg.check_estimator(lambda b, q, t: pg.reinforce(b, q, t), problems=["corridor"]),
+            "problems must hold pgbook.estimator_check.Problem objects",
+        ),
+    ],
+    ids=["mistakes-list-of-names", "mistakes-one-name", "diagnose-problem-names", "check_estimator-problem-names"],
+)
+def test_names_where_objects_are_expected(call_with, words):
+    """mistakes.expected_gradient(..., ["sign flipped"]) raised AttributeError: a name is not the object."""
+    problem = (EPISODIC, POLICY, THETA)
+    with pytest.raises(TypeError, match=words):
+        call_with(problem)
+
+
+@pytest.mark.parametrize(
+    "call_with, words",
+    [
+        (lambda: pg.quadratic_bandit_variances([1, 2], [1, 2, 3]), r"gap and std must have shapes that broadcast"),
+        (lambda: pg.stats.cosine_similarity(np.ones(2), np.ones(3)), "a and b must have the same number"),
+        (lambda: pg.stats.z_scores(pg.GradientEstimate(np.eye(3)), np.zeros(2)), r"exact must have shape \(3,\)"),
+        (
+            lambda: pg.deterministic.lqr_action_value(SYSTEM, [[0.3, 0.8]], [[1.0, 0.0], [0.0, 1.0]], [[0.5]]),
+            "states must have shape .* and controls .* with the same k",
+        ),
+    ],
+    ids=["quadratic_bandit_variances", "cosine_similarity", "z_scores", "lqr_action_value"],
+)
+def test_arrays_that_must_agree_are_named_together(call_with, words):
+    """quadratic_bandit_variances([1, 2], [1, 2, 3]) gave numpy's broadcast message."""
+    with pytest.raises(ValueError, match=words):
+        call_with()
+
+
+@pytest.mark.parametrize(
+    "call_with, words",
+    [
+        (
+            lambda: pg.compatible_fit(EPISODIC, POLICY, THETA, features=np.zeros((3, 2, 0))),
+            r"features must have at least one entry along every axis; got shape \(3, 2, 0\)",
+        ),
+        (lambda: pg.LinearSoftmax(np.zeros((3, 2, 0))), "features must have at least one state, action and feature"),
+        (
+            lambda: pg.gaussian_score_gradient(lambda a: a[:, 0], np.zeros(0), 1.0, 4, seed=0),
+            r"mean must have at least one entry along every axis",
+        ),
+        (lambda: pg.examples.bandit([]), "means must name at least one arm"),
+    ],
+    ids=["compatible_fit-features", "LinearSoftmax-features", "gaussian-mean", "bandit-means"],
+)
+def test_empty_axes_are_named(call_with, words):
+    """compatible_fit(features=np.zeros((3, 2, 0))) gave numpy's reshape message."""
+    with pytest.raises(ValueError, match=words):
+        call_with()

@@ -121,7 +121,7 @@ def test_estimators_reject_a_batch_from_another_policy():
     "call, error, words",
     [
         (lambda b, p, t: pg.reinforce(b, p, t, baseline="median"), ValueError, 'baseline must be "none", "mean"'),
-        (lambda b, p, t: pg.reinforce(b, p, t, baseline=np.nan), ValueError, "baseline must contain only finite"),
+        (lambda b, p, t: pg.reinforce(b, p, t, baseline=np.nan), ValueError, "baseline must be finite; got nan"),
         (lambda b, p, t: pg.reward_to_go(b, p, t, weighting="half"), ValueError, "weighting must be"),
         (
             lambda b, p, t: pg.reward_to_go(b, p, t, baseline=np.zeros(4)),
