@@ -141,16 +141,16 @@ class FiniteMDP:
         visitation[live] = lu_solve(factors, self.initial[live], trans=1)
         return values, visitation
 
-    def check_termination(self, pi: Any, *, needed: str = _GAMMA_ONE) -> None:
+    def check_termination(self, pi: Any, *, needed: str | None = None) -> None:
         """Raise unless ``pi`` reaches a terminal state from every state (needed when gamma = 1).
 
         Follows the transitions of positive probability backwards from the terminal states; a state not
-        reached that way loops forever under ``pi``, and its undiscounted value is infinite. ``needed`` is the
-        error's reason and advice, ``{states}`` standing for the states that never terminate.
+        reached that way loops forever under ``pi``, and its undiscounted value is infinite. ``needed``, if given,
+        is the error's reason and advice, with ``{states}`` for the states that never terminate.
         """
         self._require_termination(self.markov_chain(pi)[0], needed)
 
-    def _require_termination(self, P_pi: np.ndarray, needed: str = _GAMMA_ONE) -> None:
+    def _require_termination(self, P_pi: np.ndarray, needed: str | None = None) -> None:
         reaches_end = self.terminal.copy()
         while True:
             grown = reaches_end | (P_pi[:, reaches_end] > 0).any(axis=1)
@@ -158,7 +158,7 @@ class FiniteMDP:
                 break
             reaches_end = grown
         if not reaches_end.all():
-            raise ValueError(needed.format(states=np.flatnonzero(~reaches_end).tolist()))
+            raise ValueError((needed or _GAMMA_ONE).format(states=np.flatnonzero(~reaches_end).tolist()))
 
     def state_values(self, pi: Any) -> np.ndarray:
         r"""State values :math:`V_\pi = (I - \gamma P_\pi)^{-1} r_\pi` on non-terminal states, 0 on terminal ones."""
