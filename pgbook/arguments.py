@@ -32,7 +32,8 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = None) -> np.ndarr
     except Exception as error:  # ragged lists, objects numpy cannot convert
         raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__}") from error
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{name} must be an array of real numbers; got dtype {array.dtype}")
+        got = f"dtype {array.dtype}" if isinstance(value, np.ndarray) or array.dtype != object else _kind(value)
+        raise TypeError(f"{name} must be an array of real numbers; got {got}")
     array = array.astype(np.float64)
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-dimensional array; got shape {array.shape}")
@@ -87,6 +88,31 @@ def check_type(name: str, value: Any, expected: type | tuple[type, ...], descrip
     TypeError: policy must be a pgbook.Policy; got None
     """
     if not isinstance(value, expected):
+        raise TypeError(f"{name} must be {description}; got {_kind(value)}")
+
+
+def as_flag(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, or raise a `TypeError` naming ``name`` (a string such as "no" is truthy).
+
+    >>> as_flag("normalized", "no")
+    Traceback (most recent call last):
+    ...
+    TypeError: normalized must be True or False; got str 'no'
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {_kind(value)}")
+    return bool(value)
+
+
+def check_callable(name: str, value: Any, description: str) -> None:
+    """Raise a `TypeError` naming ``name`` unless ``value`` is callable (``description`` says how it is called).
+
+    >>> check_callable("reward", None, "a callable reward(actions) -> rewards")
+    Traceback (most recent call last):
+    ...
+    TypeError: reward must be a callable reward(actions) -> rewards; got None
+    """
+    if not callable(value):
         raise TypeError(f"{name} must be {description}; got {_kind(value)}")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together, check_nonempty
+from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together, check_callable, check_nonempty
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
 from pgbook.stats import leave_one_out_mean
@@ -57,6 +57,7 @@ def gaussian_score_gradient(
     >>> bool(abs(estimate.mean[0] - 2.0) < 4.5 * estimate.standard_error[0])
     True
     """
+    check_callable("reward", reward, "a callable of the actions returning one reward each")
     mean, std, noise = _draws(mean, std, n_samples, seed)
     rewards = as_real_array("reward(a)", reward(mean + std * noise), ndim=1)
     if rewards.shape != (noise.shape[0],):
@@ -92,6 +93,7 @@ def gaussian_pathwise_gradient(
     >>> bool(abs(estimate.mean[0] - 2.0) < 4.5 * estimate.standard_error[0])
     True
     """
+    check_callable("reward", reward, "a callable of the actions returning one reward each")
     mean, std, noise = _draws(mean, std, n_samples, seed)
     actions = torch.tensor(mean + std * noise, dtype=torch.float64, requires_grad=True)
     rewards = reward(actions)

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from pgbook.arguments import as_distributions, as_real_array, as_unit_interval, check_distributions, check_shape
+from pgbook.arguments import (
+    as_distributions,
+    as_flag,
+    as_real_array,
+    as_unit_interval,
+    check_distributions,
+    check_shape,
+)
 
 _GAMMA_ONE = (
     "with gamma=1 the policy must reach a terminal state from every state, but from states {states} it never "
@@ -179,7 +186,7 @@ class FiniteMDP:
         total and returns a probability distribution.
         """
         visitation = self.values_and_visitation(pi)[1]
-        if normalized:
+        if as_flag("normalized", normalized):
             total = visitation.sum()
             if total == 0.0:
                 raise ValueError("initial puts all its mass on terminal states: there is nothing to visit")

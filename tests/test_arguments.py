@@ -625,3 +625,38 @@ def test_empty_axes_are_named(call_with, words):
     """compatible_fit(features=np.zeros((3, 2, 0))) gave numpy's reshape message."""
     with pytest.raises(ValueError, match=words):
         call_with()
+
+
+def annotated(function, kinds: tuple[str, ...]) -> list[str]:
+    return [name for name, info in parameters(function).items() if any(kind in str(info.annotation) for kind in kinds)]
+
+
+TAKING_FLAGS = [
+    (name, parameter)
+    for name, function in FUNCTIONS.items()
+    for parameter in annotated(function, ("bool",))
+    if name not in NOT_YET
+]
+TAKING_CALLABLES = [
+    (name, parameter)
+    for name, function in FUNCTIONS.items()
+    for parameter in annotated(function, ("Callable", "Estimator"))
+    if name not in NOT_YET
+]
+
+
+@pytest.mark.parametrize("bad", ["no", None, 1], ids=["string", "None", "int"])
+@pytest.mark.parametrize("name, parameter", TAKING_FLAGS, ids=[f"{n}-{p}" for n, p in TAKING_FLAGS])
+def test_a_flag_must_be_true_or_false(name, parameter, bad):
+    """fisher_matrix(..., normalized="no") was taken as True (a non-empty string is truthy)."""
+    assert len(TAKING_FLAGS) >= 3  # the discovery found them
+    with pytest.raises(TypeError, match=rf"^{parameter} must be True or False"):
+        call(name, FUNCTIONS[name], **{parameter: bad})
+
+
+@pytest.mark.parametrize("name, parameter", TAKING_CALLABLES, ids=[f"{n}-{p}" for n, p in TAKING_CALLABLES])
+def test_none_for_a_callable_is_named(name, parameter):
+    """gaussian_score_gradient(None, ...) said "'NoneType' object is not callable"."""
+    assert len(TAKING_CALLABLES) >= 5  # the discovery found them
+    with pytest.raises(TypeError, match=rf"^{parameter} must be .*; got (None|NoneType)"):
+        call(name, FUNCTIONS[name], **{parameter: None})
