@@ -196,8 +196,8 @@ def as_real(name: str, value: Any, *, within: str = "(-inf, inf)") -> float:
     ValueError: rcond must lie in [0, 1); got 1.0
     """
     where = "" if within == "(-inf, inf)" else f" in {within}"
-    scalar = isinstance(value, numbers.Real) or (
-        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    scalar = isinstance(value, numbers.Real) or (  # or a 0-dimensional array (numpy's, torch's) of numbers
+        getattr(value, "ndim", None) == 0 and np.asarray(value).dtype.kind in "iuf"
     )
     if not scalar or isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a real number{where}; got {_kind(value)}")
