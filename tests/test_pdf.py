@@ -151,4 +151,4 @@ def test_the_pdf_reads_as_a_printed_book(book_pdf):
     text = "\n".join(texts)
     assert "Click to show" not in text and "Click to hide" not in text, "a solution printed with its toggle"
     assert text.count("Solution to") >= 10, "the solutions are not printed"
-    assert text.count("Correct.") >= 10, "the solutions' checks (pg.exercises: "Correct. ...") are not printed"
+    assert text.count("Correct.") >= 10, "the solutions' checks (pg.exercises' 'Correct. ...') are not printed"
