@@ -182,19 +182,31 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
     assert too_wide == {}, f"wider than the column (the reader scrolls sideways): {too_wide}"
 
 
+# Notation written in ASCII where the prose writes math: "θ_t", "J_γ(p)", "2^-12", "γ^k", "from 1 episodes".
+ASCII_NOTATION = re.compile(r"\w_[\w{]|\^-?[\w{(]|\b1 episodes\b")
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_figures_are_numbered_captioned_and_described(site, chromium, name):
-    """Every image says what it shows (its alt text is not a file name), and every figure a chapter draws is a
-    numbered figure with a caption."""
+    """Every image says what it shows (its alt text is not a file name), and every figure a chapter draws, the
+    interactive ones (frames, the gradient explorer) included, is a numbered figure with a caption; captions and
+    alt texts write notation as the prose does (θₜ or typeset math, not "θ_t")."""
     page, _ = open_page(chromium, f"{site}/book/{name}.html")
     alts = page.locator("article img").evaluate_all("(images) => images.map((image) => image.alt)")
     nameless = [alt for alt in alts if not alt.strip() or re.search(r"(_images/|\.(png|svg|jpe?g)$)", alt)]
     assert nameless == [], f"images whose alt text is empty or a file path: {nameless}"
-    uncaptioned = page.locator("article .cell_output img").evaluate_all(
-        "(images) => images.filter((image) => !image.closest('figure')?.querySelector('figcaption .caption-number')"
-        " && !image.closest('.pgbook-frames')).map((image) => image.alt.slice(0, 60))"
+    uncaptioned = page.locator("article .cell_output :is(img, .pgbook-explorer, .pgbook-frames)").evaluate_all(
+        "(figures) => figures.filter((figure) =>"
+        " !figure.closest('figure')?.querySelector('figcaption .caption-number'))"
+        " .map((figure) => (figure.alt || figure.className).slice(0, 60))"
     )
     assert uncaptioned == [], f"figures without a number and caption: {uncaptioned}"
+    captions = page.locator("article figcaption").evaluate_all(
+        "(captions) => captions.map((caption) => { const copy = caption.cloneNode(true);"
+        " copy.querySelectorAll('mjx-container, script').forEach((math) => math.remove()); return copy.textContent; })"
+    )
+    ascii = [text[:80] for text in [*alts, *captions] if ASCII_NOTATION.search(text)]
+    assert ascii == [], f"captions or alt texts with ASCII notation: {ascii}"
     page.close()
 
 
@@ -386,3 +398,163 @@ def test_text_is_legible_in_light_and_dark_mode(site, chromium, name, mode):
     low = page.evaluate(LOW_CONTRAST)
     page.close()
     assert low == [], f"text below a contrast of 4.5 (3 when large): {low}"
+
+
+# Each inline formula's baseline against its line's: a zero-size inline-block sits on the baseline of the line it
+# is in, one just after the formula (the text's) and one inside the formula's math (MathJax's). And the boxes a
+# formula is in that scroll (a formula, or a box holding one, that a desktop browser would draw a scroll bar under).
+INLINE_MATH = """() => {
+  const offsets = [], scrolling = new Set();
+  const scrolls = (el) => {
+    const style = getComputedStyle(el);
+    return (["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+      || (["auto", "scroll"].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1);
+  };
+  for (const span of document.querySelectorAll("article span.math")) {
+    const math = span.querySelector(":scope > mjx-container > mjx-math");
+    if (!math || !span.getClientRects().length) continue;
+    const text = document.createElement("span"), formula = document.createElement("span");
+    for (const marker of [text, formula]) Object.assign(marker.style, {display: "inline-block", width: "0"});
+    span.after(text);
+    math.prepend(formula);
+    offsets.push([formula.getBoundingClientRect().bottom - text.getBoundingClientRect().bottom, span.textContent]);
+    text.remove();
+    formula.remove();
+    for (let el = span; el && el.tagName !== "ARTICLE"; el = el.parentElement) if (scrolls(el)) scrolling.add(el);
+  }
+  return {offsets, scrolling: [...scrolling].map((el) => `${el.tagName} ${el.textContent.slice(0, 40)}`)};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("name", ["intro", "reinforce", "policy-gradient-theorem"])
+def test_inline_math_sits_on_the_baseline_without_a_scroll_bar(site, chromium, name, viewport):
+    """An inline formula's baseline is the text's (within 0.5 px: λ sat 7 px low with vertical-align: bottom), and
+    no formula, nor a box holding one, scrolls (where desktop browsers draw a scroll bar under it)."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
+    measured = page.evaluate(INLINE_MATH)
+    page.close()
+    assert len(measured["offsets"]) > 20, f"{name}: only {len(measured['offsets'])} inline formulas measured"
+    off = [(round(offset, 1), text[:30]) for offset, text in measured["offsets"] if abs(offset) > 0.5]
+    assert off == [], f"inline formulas off the baseline (px, + is low): {off[:10]}"
+    assert measured["scrolling"] == [], f"scroll boxes around inline formulas: {measured['scrolling']}"
+
+
+def test_one_search_and_no_empty_band_and_no_fullscreen_button_on_a_phone(site, chromium):
+    """At 1280 px the page starts with the chapter, not with a 64-px band holding a second search button: one
+    search control on the page at either width; on a phone no fullscreen button (a laptop keeps it)."""
+    visible = "(elements) => elements.filter((el) => { const box = el.getBoundingClientRect();"
+    visible += " return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden'; }).length"
+    for viewport in (PHONE, LAPTOP):
+        page, problems = open_page(chromium, f"{site}/book/reinforce.html", viewport)
+        searches = page.locator(".search-button__button, form.bd-search").evaluate_all(visible)
+        fullscreen = page.locator(".btn-fullscreen-button").evaluate_all(visible)
+        header = page.locator(".bd-header").evaluate_all(visible)
+        top = page.locator("article h1").first.bounding_box()["y"]
+        page.close()
+        assert searches == 1, f"{viewport['width']} px: {searches} search controls"
+        assert header == 0, f"{viewport['width']} px: the header bar is shown"
+        assert top < 150, f"{viewport['width']} px: the chapter's title starts {top:.0f} px down"
+        assert fullscreen == (0 if viewport is PHONE else 1), f"{viewport['width']} px: {fullscreen} fullscreen buttons"
+        assert problems == [], problems
+
+
+BREAKS = (ROOT / "tests" / "name_breaks.js").read_text()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("name", ["api", "learning-the-policy"])
+def test_names_break_between_their_parts(site, chromium, name, viewport):
+    """A name in inline code or an API signature that does not fit its line breaks after ".", "_", "(" or between
+    the words of a CamelCase name, never inside a word ("discounted_visita / tion(")."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
+    found = page.evaluate(BREAKS)
+    page.close()
+    if viewport is PHONE and name == "api":
+        assert found["breaks"] > 100, f"only {found['breaks']} line breaks inside names measured"
+    assert found["bad"] == [], f"names broken inside a word: {found['bad']}"
+
+
+def test_a_formula_split_at_equals_has_no_double_gap(site, chromium):
+    """ "p(τ) ${} = μ0 ...$": the gap before "=" (the space between the two formulas) is the gap after it, within
+    1.5 px, not twice it (MathJax's space before "=" on top of the space between the formulas)."""
+    gaps = """() => [...document.querySelectorAll("article span.math")].flatMap((span) => {
+      const math = span.querySelector("mjx-math"), first = math && math.firstElementChild;
+      const previous = span.previousElementSibling;
+      if (!first || first.tagName !== "MJX-TEXATOM" || first.children.length || !previous?.matches("span.math"))
+        return [];
+      const sign = math.children[1].querySelector("mjx-c").getBoundingClientRect();
+      if (Math.abs(previous.getBoundingClientRect().top - span.getBoundingClientRect().top) > 5) return [];
+      return [[sign.left - previous.getBoundingClientRect().right,
+               math.children[2].getBoundingClientRect().left - sign.right, span.textContent.slice(0, 20)]];
+    })"""
+    for viewport in (PHONE, LAPTOP):
+        page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport)
+        measured = page.evaluate(gaps)
+        page.close()
+        assert measured, "no formula split at = found on one line"
+        uneven = [(round(before, 1), round(after, 1), text) for before, after, text in measured if before > after + 1.5]
+        assert uneven == [], f"{viewport['width']} px: gap before the sign, after it: {uneven}"
+
+
+def test_no_link_in_the_built_book_is_dead(built_book):
+    """Every link of every built page (href and src) goes to a file of the build, and to an anchor that file has:
+    after `make book` alone as after `make pdf` (the preface links to the PDF only once book/pdf.py wrote it)."""
+    import html
+    import urllib.parse
+
+    pages = sorted(page for page in built_book.rglob("*.html") if "_static" not in page.parts)  # not templates
+    ids = {}
+
+    def anchors(path):
+        if path not in ids:
+            ids[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text(errors="replace")))
+        return ids[path]
+
+    dead, checked = [], 0
+    for page in pages:
+        text = page.read_text(errors="replace")
+        for link in re.findall(r'<(?:a|img|script|link)\b[^>]*?\b(?:href|src)="([^"]*)"', text):
+            link = html.unescape(link)
+            if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link.startswith("//"):
+                continue  # another site (the tests that load pages check that none is fetched) or mailto:
+            address, fragment = urllib.parse.urldefrag(link)
+            path = address.partition("?")[0]
+            target = (page.parent / urllib.parse.unquote(path)).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.is_file():
+                dead.append(f"{page.relative_to(built_book)}: {link}")
+            elif fragment and target.suffix == ".html" and urllib.parse.unquote(fragment) not in anchors(target):
+                dead.append(f"{page.relative_to(built_book)}: {link} (no such anchor)")
+    assert checked > 1000, f"only {checked} links checked"
+    assert dead == [], f"dead links: {dead[:20]} ({len(dead)} in all)"
+    intro = (built_book / "book" / "intro.html").read_text()
+    assert '<a class="pgbook-pdf"' in intro, "the preface no longer offers the PDF"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+def test_figures_in_dark_mode_are_on_white_and_the_explorer_keeps_its_columns(site, chromium, viewport):
+    """In dark mode a figure is drawn on white as in light mode (not on the theme's grey panel, dimmed by a
+    brightness filter), and the explorer's controls stand in as many columns as in light mode (two on a phone)."""
+    looks = """() => ({
+      images: [...document.querySelectorAll("article .cell_output img")].map((image) => {
+        const style = getComputedStyle(image), panel = image.closest(".text_html");
+        return [style.filter, panel ? getComputedStyle(panel).backgroundColor : style.backgroundColor];
+      }),
+      columns: new Set([...document.querySelectorAll(".pgbook-explorer :is(input, select)")]
+        .map((control) => Math.round(control.getBoundingClientRect().left))).size,
+    })"""
+    seen = {}
+    for mode in ("light", "dark"):
+        page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport, mode)
+        page.locator(".pgbook-explorer svg").first.wait_for()
+        seen[mode] = page.evaluate(looks)
+        page.close()
+    images = seen["dark"]["images"]
+    assert images, "no figure found"
+    dimmed = [look for look in images if look[0] != "none"]
+    grey = [look for look in images if look[1] != "rgb(255, 255, 255)"]
+    assert dimmed == [] and grey == [], f"figures dimmed {dimmed} or on a grey panel {grey}"
+    assert seen["dark"]["columns"] == seen["light"]["columns"] >= 2, seen
