@@ -92,12 +92,9 @@ class Policy(ABC):
         <BLANKLINE>
                [[-1. ,  1. ]]])
         """
-        theta = _tensor(self.check_params(theta))
+        theta = self.check_params(theta)
         weights = self._check_weights(weights, leading=True)
-        _, vjp = torch.func.vjp(self.torch_log_probabilities, theta)
-        flat = _tensor(weights.reshape(-1, self.n_states, self.n_actions))
-        (products,) = torch.func.vmap(vjp)(flat)
-        return products.numpy().reshape(weights.shape[:-2] + self.param_shape)
+        return self._score_operators(theta)[1](weights)
 
     def score_products(self, theta: Any, direction: Any) -> np.ndarray:
         r"""The table :math:`\psi(s,a)^\top v = \nabla_\theta \log \pi_\theta(a|s)^\top v`, shape (n_states, n_actions),
@@ -106,11 +103,27 @@ class Policy(ABC):
         With :meth:`weighted_score` it gives the Fisher matrix's products without forming the matrix,
         :math:`F v = \sum_{s,a} d(s) \pi(a|s)\, \psi(s,a)\, \psi(s,a)^\top v`. Generic version: autograd.
         """
-        theta = _tensor(self.check_params(theta))
+        theta = self.check_params(theta)
         direction = as_real_array("direction", direction)
         check_shape("direction", direction, self.param_shape)
-        _, product = torch.autograd.functional.jvp(self.torch_log_probabilities, theta, _tensor(direction))
-        return product.numpy()
+        return self._score_operators(theta)[0](direction)
+
+    def _score_operators(self, theta: np.ndarray) -> tuple[Any, Any]:
+        """For checked parameters: the functions ``v -> ψᵀv`` (:meth:`score_products`) and ``w -> Σ w ψ``
+        (:meth:`weighted_score`), prepared once for many products, with no further checks."""
+        theta_tensor = _tensor(theta)
+        _, vjp = torch.func.vjp(self.torch_log_probabilities, theta_tensor)
+
+        def products(direction: np.ndarray) -> np.ndarray:
+            return torch.autograd.functional.jvp(self.torch_log_probabilities, theta_tensor, _tensor(direction))[
+                1
+            ].numpy()
+
+        def weighted(weights: np.ndarray) -> np.ndarray:
+            (sums,) = torch.func.vmap(vjp)(_tensor(weights.reshape(-1, self.n_states, self.n_actions)))
+            return sums.numpy().reshape(weights.shape[:-2] + self.param_shape)
+
+        return products, weighted
 
     def _check_weights(self, weights: Any, *, leading: bool = False) -> np.ndarray:
         weights = as_real_array("weights", weights, ndim=None if leading else 2)
@@ -166,27 +179,24 @@ class SoftmaxPolicy(Policy):
         centred = weights - np.sum(pi * weights, axis=1, keepdims=True)
         return self.logit_vjp(theta, pi * centred)
 
-    def weighted_score(self, theta: Any, weights: Any) -> np.ndarray:
-        r"""Closed form: :math:`\sum_{s,a} \big(w(s,a) - \pi(a|s) \sum_b w(s,b)\big) \nabla h(s,a)`, in memory
-        that grows with the weights, not with the score table."""
-        theta = self.check_params(theta)
-        weights = self._check_weights(weights, leading=True)
+    def _score_operators(self, theta: np.ndarray) -> tuple[Any, Any]:
+        r"""Closed forms. :math:`\sum_{s,a} w(s,a) \psi(s,a)` :math:`{} = \sum_{s,a} \big(w(s,a) - \pi(a|s) \sum_b
+        w(s,b)\big) \nabla h(s,a)`, in memory that grows with the weights, not with the score table; and
+        :math:`\psi(s,a)^\top v = \sum_b \pi(b|s)\, (x(s,a) - x(s,b))` with :math:`x = \nabla h^\top v`, a sum of
+        differences that keeps its relative accuracy when :math:`\pi(a|s)` is within rounding of 1 (where
+        :math:`x(s,a) - \sum_b \pi(b|s) x(s,b)` is rounding error)."""
         pi = np.exp(_log_softmax(self.logits(theta)))
-        centred = pi * weights.sum(axis=-1, keepdims=True)
-        np.subtract(weights, centred, out=centred)
-        return self.logit_vjp(theta, centred)
 
-    def score_products(self, theta: Any, direction: Any) -> np.ndarray:
-        r"""Closed form: :math:`\psi(s,a)^\top v = \sum_b \pi(b|s)\, (x(s,a) - x(s,b))` with
-        :math:`x = \nabla h^\top v`, written as a sum of differences so that it keeps its relative accuracy when
-        :math:`\pi(a|s)` is within rounding of 1 (where :math:`x(s,a) - \sum_b \pi(b|s) x(s,b)` would be rounding
-        error)."""
-        theta = self.check_params(theta)
-        direction = as_real_array("direction", direction)
-        check_shape("direction", direction, self.param_shape)
-        pi = np.exp(_log_softmax(self.logits(theta)))
-        x = self.logit_jvp(theta, direction)
-        return np.einsum("sb,sab->sa", pi, x[:, :, None] - x[:, None, :])
+        def products(direction: np.ndarray) -> np.ndarray:
+            x = self.logit_jvp(theta, direction)
+            return np.einsum("sb,sab->sa", pi, x[:, :, None] - x[:, None, :])
+
+        def weighted(weights: np.ndarray) -> np.ndarray:
+            centred = pi * weights.sum(axis=-1, keepdims=True)
+            np.subtract(weights, centred, out=centred)
+            return self.logit_vjp(theta, centred)
+
+        return products, weighted
 
 
 class TabularSoftmax(SoftmaxPolicy):
