@@ -115,8 +115,8 @@ def main() -> None:
     notes = [
         f"Problem: `pg.examples.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
         "`init_params(seed=0)`; medians of repeated runs in one process (finite differences: medians of 3, not run "
-        "at |S| = 1000; the average-reward table: medians of 3, one run at |S| = 5000). `previous`: the implementation at the commit "
-        "named above, in the same process."
+        "at |S| = 1000; the average-reward table: medians of 3, one run at |S| = 5000). `previous`: the "
+        "implementation at the commit named above, in the same process."
     ]
     write_table(
         "gradients", "Gradient oracles: time per gradient", "make bench (python benchmarks/gradients.py)", notes, lines
