@@ -71,6 +71,30 @@ def median_seconds(call, *, repeats: int = 5, block_seconds: float = 0.06) -> fl
     return statistics.median(samples)
 
 
+def paired_median_seconds(calls: dict, *, repeats: int = 5, block_seconds: float = 0.06) -> dict:
+    """:func:`median_seconds` for several calls at once, their blocks interleaved (one block of each in turn,
+    ``repeats`` times), so that a machine whose load changes during the run slows them alike: the ratios of the
+    medians compare implementations under the same conditions."""
+    per_block, samples = {}, {name: [] for name in calls}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        call()  # warm-up, and the size of a block
+        first = time.perf_counter() - start
+        per_block[name] = int(block_seconds / max(first, 1e-9))
+        if per_block[name] < 1:
+            samples[name].append(first)
+    while any(len(times) < repeats for times in samples.values()):
+        for name, call in calls.items():
+            if len(samples[name]) >= repeats:
+                continue
+            count = max(per_block[name], 1)
+            start = time.perf_counter()
+            for _ in range(count):
+                call()
+            samples[name].append((time.perf_counter() - start) / count)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from common import median_seconds, previous, write_table
+from common import median_seconds, paired_median_seconds, previous, write_table
 
 import pgbook as pg
 
@@ -32,10 +32,15 @@ def measure(n_states: int) -> tuple[int, int, float, float, float | None, float,
     mdp = pg.examples.random_mdp(n_states, N_ACTIONS, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(n_states, N_ACTIONS)
     theta = policy.init_params(seed=0)
-    exact = median_seconds(lambda: pg.exact_gradient(mdp, policy, theta))
-    old_exact = median_seconds(lambda: OLD_GRADIENTS.exact_gradient(mdp, policy, theta))
-    autodiff = median_seconds(lambda: pg.autodiff_gradient(mdp, policy, theta))
-    old_autodiff = median_seconds(lambda: OLD_GRADIENTS.autodiff_gradient(mdp, policy, theta))
+    times = paired_median_seconds(
+        {
+            "exact": lambda: pg.exact_gradient(mdp, policy, theta),
+            "previous exact": lambda: OLD_GRADIENTS.exact_gradient(mdp, policy, theta),
+            "autodiff": lambda: pg.autodiff_gradient(mdp, policy, theta),
+            "previous autodiff": lambda: OLD_GRADIENTS.autodiff_gradient(mdp, policy, theta),
+        }
+    )
+    exact, old_exact, autodiff, old_autodiff = times.values()
     fd = (
         median_seconds(lambda: pg.finite_difference(lambda t: pg.exact_objective(mdp, policy, t), theta), repeats=3)
         if n_states < 1000
@@ -65,7 +70,8 @@ def measure_average_reward(n_states: int) -> tuple[int, float, float, float, flo
         OLD_AVERAGE_REWARD.average_reward_gradient,
     )
     repeats = 3 if n_states < 5000 else 1  # 4.5 s a call at |S| = 5000 on a quiet machine
-    times = [median_seconds(lambda o=oracle: o(mdp, policy, theta), repeats=repeats) for oracle in oracles]
+    calls = {k: lambda o=oracle: o(mdp, policy, theta) for k, oracle in enumerate(oracles)}
+    times = list(paired_median_seconds(calls, repeats=repeats).values())
     print(f"|S|={n_states}: " + ", ".join(format_time(t) for t in times), file=sys.stderr)
     return n_states, *times
 
@@ -114,7 +120,8 @@ def main() -> None:
     ]
     notes = [
         f"Problem: `pg.examples.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
-        "`init_params(seed=0)`; medians of repeated runs in one process (finite differences: medians of 3, not run "
+        "`init_params(seed=0)`; medians of repeated runs in one process, today's and the previous implementation's "
+        "blocks interleaved (finite differences: medians of 3, not run "
         "at |S| = 1000; the average-reward table: medians of 3, one run at |S| = 5000). `previous`: the "
         "implementation at the commit named above, in the same process."
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from common import median_seconds, previous, write_table
+from common import paired_median_seconds, previous, write_table
 
 import pgbook as pg
 
@@ -31,20 +31,17 @@ def measure(n_states: int) -> tuple[int, int, dict[str, float]]:
     other = policy.init_params(seed=1)
     slow = n_states >= 1000
     repeats = 1 if slow else 5
-    times = {
-        "exact_gradient": median_seconds(lambda: pg.exact_gradient(mdp, policy, theta)),
-        "fisher_matrix": median_seconds(lambda: pg.fisher_matrix(mdp, policy, theta), repeats=repeats),
-        "natural_gradient": median_seconds(lambda: pg.natural_gradient(mdp, policy, theta), repeats=repeats),
-        "compatible_fit": median_seconds(lambda: pg.compatible_fit(mdp, policy, theta), repeats=repeats),
-        "previous fisher_matrix": median_seconds(lambda: OLD_FISHER.fisher_matrix(mdp, policy, theta), repeats=repeats),
-        "previous natural_gradient": median_seconds(
-            lambda: OLD_FISHER.natural_gradient(mdp, policy, theta), repeats=repeats
-        ),
-        "previous compatible_fit": median_seconds(
-            lambda: OLD_COMPATIBLE.compatible_fit(mdp, policy, theta), repeats=repeats
-        ),
-        "performance_difference": median_seconds(lambda: pg.performance_difference(mdp, policy, theta, other)),
+    calls = {
+        "exact_gradient": lambda: pg.exact_gradient(mdp, policy, theta),
+        "fisher_matrix": lambda: pg.fisher_matrix(mdp, policy, theta),
+        "natural_gradient": lambda: pg.natural_gradient(mdp, policy, theta),
+        "compatible_fit": lambda: pg.compatible_fit(mdp, policy, theta),
+        "previous fisher_matrix": lambda: OLD_FISHER.fisher_matrix(mdp, policy, theta),
+        "previous natural_gradient": lambda: OLD_FISHER.natural_gradient(mdp, policy, theta),
+        "previous compatible_fit": lambda: OLD_COMPATIBLE.compatible_fit(mdp, policy, theta),
+        "performance_difference": lambda: pg.performance_difference(mdp, policy, theta, other),
     }
+    times = paired_median_seconds(calls, repeats=repeats)
     print(f"|S|={n_states}: " + ", ".join(f"{k} {format_time(v)}" for k, v in times.items()), file=sys.stderr)
     return n_states, theta.size, times
 
@@ -75,7 +72,8 @@ def main() -> None:
     notes = [
         f"Problem: `pg.examples.random_mdp(|S|, {N_ACTIONS}, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
         "`init_params(seed=0)` (and seed=1 for the new policy of `performance_difference`). In parentheses: the "
-        "time relative to `exact_gradient` at the same size. Medians of repeated runs in one process (at |S| = 1000 "
+        "time relative to `exact_gradient` at the same size. Medians of repeated runs in one process, every call's "
+        "blocks interleaved (at |S| = 1000 "
         "the Fisher matrix, natural gradient and compatible fit: a single run). `previous …`: the implementation at "
         "the commit named above, in the same run. `fisher_matrix` returns the dense matrix (its contract), "
         "assembled from per-state blocks."
