@@ -5,12 +5,18 @@ are cut into disjoint sub-batches of N episodes, and N is the smallest size on a
 cosine between a sub-batch's estimate and the exact gradient reaches 0.9 (with at least 20 sub-batches).
 The prediction 1/√(1 + κ/N) ≥ 0.9, i.e. N ≥ 4.26 κ, is shown beside it. Run with `make bench`; writes
 benchmarks/results/efficiency.md.
+
+Beside each estimator: its time on the 10⁵ episodes, and the previous implementation's (commit common.PREVIOUS,
+which contracted the counts with the dense score table) in the same run, with the largest difference between
+the two estimates (they compute the same numbers, to rounding); and the time to sample, today's and previous.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from common import write_table
+from common import previous, write_table
 
 import pgbook as pg
 
@@ -44,16 +50,23 @@ def problems():
 
 
 ESTIMATORS = {
-    "REINFORCE": lambda b, p, t, V, A: pg.reinforce(b, p, t),
-    "REINFORCE, mean-return baseline": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="mean"),
-    "REINFORCE, optimal constant b*": lambda b, p, t, V, A: pg.reinforce(b, p, t, baseline="optimal"),
-    "reward-to-go": lambda b, p, t, V, A: pg.reward_to_go(b, p, t),
-    "reward-to-go, learned V(s)": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline="learned"),
-    "reward-to-go, true V(s)": lambda b, p, t, V, A: pg.reward_to_go(b, p, t, baseline=V),
-    "GAE(λ=0.9), true V": lambda b, p, t, V, A: pg.gae_estimator(b, p, t, values=V, lam=0.9),
-    "actor-critic GAE(λ=0), true V": lambda b, p, t, V, A: pg.gae_estimator(b, p, t, values=V, lam=0.0),
-    "exact advantage": lambda b, p, t, V, A: pg.advantage_estimator(b, p, t, A),
+    "REINFORCE": lambda m, b, p, t, V, A: m.reinforce(b, p, t),
+    "REINFORCE, mean-return baseline": lambda m, b, p, t, V, A: m.reinforce(b, p, t, baseline="mean"),
+    "REINFORCE, optimal constant b*": lambda m, b, p, t, V, A: m.reinforce(b, p, t, baseline="optimal"),
+    "reward-to-go": lambda m, b, p, t, V, A: m.reward_to_go(b, p, t),
+    "reward-to-go, learned V(s)": lambda m, b, p, t, V, A: m.reward_to_go(b, p, t, baseline="learned"),
+    "reward-to-go, true V(s)": lambda m, b, p, t, V, A: m.reward_to_go(b, p, t, baseline=V),
+    "GAE(λ=0.9), true V": lambda m, b, p, t, V, A: m.gae_estimator(b, p, t, values=V, lam=0.9),
+    "actor-critic GAE(λ=0), true V": lambda m, b, p, t, V, A: m.gae_estimator(b, p, t, values=V, lam=0.0),
+    "exact advantage": lambda m, b, p, t, V, A: m.advantage_estimator(b, p, t, A),
 }
+OLD_ESTIMATORS, OLD_SAMPLING = previous("estimators"), previous("sampling")
+
+
+def timed(function, *arguments, **keywords):
+    start = time.perf_counter()
+    result = function(*arguments, **keywords)
+    return result, time.perf_counter() - start
 
 
 def episodes_for_cosine(estimate: pg.GradientEstimate, exact: np.ndarray, target: float = 0.9) -> int | None:
@@ -69,19 +82,33 @@ def episodes_for_cosine(estimate: pg.GradientEstimate, exact: np.ndarray, target
 
 def main() -> None:
     lines = [
-        "| problem | estimator | κ | episodes for cosine ≥ 0.9 (measured) | predicted 4.26 κ |",
-        "|---|---|---:|---:|---:|",
+        "| problem | estimator | κ | episodes for cosine ≥ 0.9 (measured) | predicted 4.26 κ | time (s) | "
+        "previous (s) | largest difference from previous |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    sampling = []
     for name, mdp, policy, theta, max_steps in problems():
-        batch = pg.sample_episodes(mdp, policy, theta, N_EPISODES, max_steps=max_steps, seed=0)
+        batch, seconds = timed(pg.sample_episodes, mdp, policy, theta, N_EPISODES, max_steps=max_steps, seed=0)
+        old_batch, old_seconds = timed(
+            OLD_SAMPLING.sample_episodes, mdp, policy, theta, N_EPISODES, max_steps=max_steps, seed=0
+        )
+        assert np.array_equal(batch.actions, old_batch.actions), "the same seed must give the same batch"
+        sampling.append(f"| {name} | {seconds:.2f} | {old_seconds:.2f} |")
         exact = pg.exact_gradient(mdp, policy, theta)
         values, advantages = pg.state_values(mdp, policy, theta), pg.advantages(mdp, policy, theta)
         for label, estimator in ESTIMATORS.items():
-            estimate = estimator(batch, policy, theta, values, advantages)
+            estimate, seconds = timed(estimator, pg, batch, policy, theta, values, advantages)
+            old, old_seconds = timed(estimator, OLD_ESTIMATORS, batch, policy, theta, values, advantages)
+            difference = np.abs(estimate.per_episode - old.per_episode).max()
             kappa = pg.stats.relative_variance(estimate, exact)
             needed = episodes_for_cosine(estimate, exact)
             shown = f"{needed:,}" if needed is not None else f"> {GRID[-1]:,}"
-            lines.append(f"| {name} | {label} | {kappa:,.1f} | {shown} | {4.26 * kappa:,.0f} |")
+            lines.append(
+                f"| {name} | {label} | {kappa:,.1f} | {shown} | {4.26 * kappa:,.0f} | {seconds:.3f} | "
+                f"{old_seconds:.3f} | {difference:.1e} |"
+            )
+    lines += ["", f"Sampling the {N_EPISODES:,} episodes (same seed, same batch):", ""]
+    lines += ["| problem | time (s) | previous (s) |", "|---|---:|---:|"] + sampling
     notes = [
         f"{N_EPISODES:,} episodes per problem (seed 0); κ = tr Cov(ĝ_i)/‖∇J‖² per episode. Measured episodes: the "
         "smallest N on a geometric grid at which the median cosine of disjoint N-episode estimates reaches 0.9. "

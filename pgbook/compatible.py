@@ -13,11 +13,10 @@ from typing import Any, Literal
 import numpy as np
 
 from pgbook.arguments import as_real, as_real_array, check_nonempty, check_shape
-from pgbook.evaluation import action_values, advantages, discounted_visitation
+from pgbook.evaluation import discounted_visitation
+from pgbook.fisher import DEFAULT_RCOND, _compatible_weights
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
-
-DEFAULT_RCOND = 1e-12
 
 
 def compatible_fit(
@@ -50,7 +49,8 @@ def compatible_fit(
         Fit :math:`Q_\pi` or :math:`A_\pi`. The compatible features have :math:`\sum_a \pi(a|s)\psi(s,a) = 0`,
         so for them both targets give the same w.
     rcond : float
-        Relative cut-off for small singular values of the weighted design matrix.
+        Relative cut-off for small singular values of the weighted design matrix (for the compatible features,
+        as in :func:`pgbook.natural_gradient`, which computes the same w: in closed form for tabular softmax).
 
     Returns
     -------
@@ -77,20 +77,21 @@ def compatible_fit(
         raise ValueError(f'target must be "q" or "advantage"; got {target!r}')
     rcond = as_real("rcond", rcond, within="[0, 1)")
     pi = policy_table(mdp, policy, theta)
-    if features is None:
-        design = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
-    else:
+    theta = policy.check_params(theta)
+    if features is not None:
         design = as_real_array("features", features, ndim=3)
         check_nonempty("features", design)
-        check_shape("features", design, (mdp.n_states, mdp.n_actions, design.shape[2]))
-    values = (action_values if target == "q" else advantages)(mdp, policy, theta)
-    root_weights = np.sqrt(discounted_visitation(mdp, policy, theta)[:, None] * pi)
-    w = np.linalg.lstsq(
-        (root_weights[:, :, None] * design).reshape(-1, design.shape[2]),
-        (root_weights * values).ravel(),
-        rcond=float(rcond),
+        check_shape("features", design, (*pi.shape, design.shape[2]))
+    values, visitation = mdp.values_and_visitation(pi)
+    fitted = mdp.action_values(pi, values)
+    if target == "advantage" or features is None:  # the compatible features fit both targets with the same w
+        fitted = fitted - values[:, None]
+    if features is None:
+        return _compatible_weights(policy, theta, pi, visitation, fitted, rcond)
+    root_weights = np.sqrt(visitation[:, None] * pi)
+    return np.linalg.lstsq(
+        (root_weights[:, :, None] * design).reshape(-1, design.shape[2]), (root_weights * fitted).ravel(), rcond=rcond
     )[0]
-    return w.reshape(policy.param_shape) if features is None else w
 
 
 def critic_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, critic: Any) -> np.ndarray:

@@ -89,8 +89,11 @@ def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) ->
     r"""Per-episode :math:`\hat g_i = \sum_t w_{i,t} \nabla_\theta \log \pi_\theta(a_{i,t}|s_{i,t})`.
 
     The shared last stage of every score-function estimator. Steps are first summed into counts
-    :math:`W_i(s,a) = \sum_t w_{i,t} [s_{i,t}=s, a_{i,t}=a]`, then contracted with the policy's score
-    table, so memory grows with n_episodes · n_states · n_actions, not with the episodes' length.
+    :math:`W_i(s,a) = \sum_t w_{i,t} [s_{i,t}=s, a_{i,t}=a]`, then contracted with the score by
+    :meth:`~pgbook.policies.Policy.weighted_score`, which uses the score's structure (for a softmax,
+    :math:`\sum_{s,a} (W_i(s,a) - \pi(a|s) \sum_b W_i(s,b)) \nabla h(s,a)`) instead of the
+    (n_states · n_actions) × dim θ score table: memory grows with n_episodes · n_states · n_actions, not with
+    the episodes' length nor with the square of the table.
     """
     theta = _check_batch_and_policy(batch, policy, theta)
     weights = as_real_array("weights", weights, ndim=2)
@@ -102,10 +105,8 @@ def _score_sums(batch: Batch, policy: Policy, theta: np.ndarray, weights: np.nda
     """:func:`score_sums` for arguments already checked."""
     if batch.has_observations:
         return _module_score_sums(batch, policy, theta, weights)
-    n_pairs = policy.n_states * policy.n_actions
-    counts = batch.pair_counts(weights, policy.n_states, policy.n_actions).reshape(batch.n_episodes, n_pairs)
-    score = policy.score(theta).reshape(n_pairs, -1)
-    return GradientEstimate((counts @ score).reshape(batch.n_episodes, *policy.param_shape))
+    counts = batch.pair_counts(weights, policy.n_states, policy.n_actions)
+    return GradientEstimate(policy._score_operators(theta)[1](counts))  # theta checked: no second check
 
 
 def _module_score_sums(

@@ -75,9 +75,64 @@ class Policy(ABC):
         )
         return product.numpy()
 
-    def _check_weights(self, weights: Any) -> np.ndarray:
-        weights = as_real_array("weights", weights, ndim=2)
-        check_shape("weights", weights, (self.n_states, self.n_actions))
+    def weighted_score(self, theta: Any, weights: Any) -> np.ndarray:
+        r"""The score contracted with weights on the pairs,
+        :math:`\sum_{s,a} w(s,a)\, \nabla_\theta \log \pi_\theta(a|s)`, without the (n_states · n_actions) × dim θ
+        score table.
+
+        ``weights`` has shape (..., n_states, n_actions) (for example one table of weighted visit counts per
+        episode); the result has shape (..., \*param_shape). Every score-function estimator ends with this
+        contraction. Generic version: a vector-Jacobian product of the log-probabilities, by autograd.
+
+        Examples
+        --------
+        >>> policy = TabularSoftmax(1, 2)
+        >>> policy.weighted_score(np.zeros((1, 2)), [[[1.0, 0.0]], [[0.0, 2.0]]])   # ∇log π(0|0), 2 ∇log π(1|0)
+        array([[[ 0.5, -0.5]],
+        <BLANKLINE>
+               [[-1. ,  1. ]]])
+        """
+        theta = self.check_params(theta)
+        weights = self._check_weights(weights, leading=True)
+        return self._score_operators(theta)[1](weights)
+
+    def score_products(self, theta: Any, direction: Any) -> np.ndarray:
+        r"""The table :math:`\psi(s,a)^\top v = \nabla_\theta \log \pi_\theta(a|s)^\top v`, shape (n_states, n_actions),
+        for a direction :math:`v` shaped like θ: the Jacobian-vector product of the log-probabilities.
+
+        With :meth:`weighted_score` it gives the Fisher matrix's products without forming the matrix,
+        :math:`F v = \sum_{s,a} d(s) \pi(a|s)\, \psi(s,a)\, \psi(s,a)^\top v`. Generic version: autograd.
+        """
+        theta = self.check_params(theta)
+        direction = as_real_array("direction", direction)
+        check_shape("direction", direction, self.param_shape)
+        return self._score_operators(theta)[0](direction)
+
+    def _score_operators(self, theta: np.ndarray) -> tuple[Any, Any]:
+        """For checked parameters: the functions ``v -> ψᵀv`` (:meth:`score_products`) and ``w -> Σ w ψ``
+        (:meth:`weighted_score`), prepared once for many products, with no further checks."""
+        theta_tensor = _tensor(theta)
+        _, vjp = torch.func.vjp(self.torch_log_probabilities, theta_tensor)
+
+        def products(direction: np.ndarray) -> np.ndarray:
+            return torch.autograd.functional.jvp(self.torch_log_probabilities, theta_tensor, _tensor(direction))[
+                1
+            ].numpy()
+
+        def weighted(weights: np.ndarray) -> np.ndarray:
+            (sums,) = torch.func.vmap(vjp)(_tensor(weights.reshape(-1, self.n_states, self.n_actions)))
+            return sums.numpy().reshape(weights.shape[:-2] + self.param_shape)
+
+        return products, weighted
+
+    def _check_weights(self, weights: Any, *, leading: bool = False) -> np.ndarray:
+        weights = as_real_array("weights", weights, ndim=None if leading else 2)
+        if leading and (weights.ndim < 2 or weights.shape[-2:] != (self.n_states, self.n_actions)):
+            raise ValueError(
+                f"weights must have shape (..., {self.n_states}, {self.n_actions}) (a weight per state and action, "
+                f"after any leading axes); got {weights.shape}"
+            )
+        check_shape("weights", weights, weights.shape[:-2] + (self.n_states, self.n_actions))
         return weights
 
 
@@ -99,7 +154,12 @@ class SoftmaxPolicy(Policy):
 
     @abstractmethod
     def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
-        r""":math:`\sum_{s,a} c(s,a) \nabla_\theta h(s,a)`, shape ``param_shape``."""
+        r""":math:`\sum_{s,a} c(s,a) \nabla_\theta h(s,a)` for ``cotangent`` of shape (..., n_states, n_actions);
+        shape (..., \*param_shape)."""
+
+    @abstractmethod
+    def logit_jvp(self, theta: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        r"""The table :math:`\nabla_\theta h(s,a)^\top v`, shape (n_states, n_actions)."""
 
     def log_probabilities(self, theta: Any) -> np.ndarray:
         return _log_softmax(self.logits(self.check_params(theta)))
@@ -118,6 +178,25 @@ class SoftmaxPolicy(Policy):
         pi = np.exp(_log_softmax(self.logits(theta)))
         centred = weights - np.sum(pi * weights, axis=1, keepdims=True)
         return self.logit_vjp(theta, pi * centred)
+
+    def _score_operators(self, theta: np.ndarray) -> tuple[Any, Any]:
+        r"""Closed forms. :math:`\sum_{s,a} w(s,a) \psi(s,a)` :math:`{} = \sum_{s,a} \big(w(s,a) - \pi(a|s) \sum_b
+        w(s,b)\big) \nabla h(s,a)`, in memory that grows with the weights, not with the score table; and
+        :math:`\psi(s,a)^\top v = \sum_b \pi(b|s)\, (x(s,a) - x(s,b))` with :math:`x = \nabla h^\top v`, a sum of
+        differences that keeps its relative accuracy when :math:`\pi(a|s)` is within rounding of 1 (where
+        :math:`x(s,a) - \sum_b \pi(b|s) x(s,b)` is rounding error)."""
+        pi = np.exp(_log_softmax(self.logits(theta)))
+
+        def products(direction: np.ndarray) -> np.ndarray:
+            x = self.logit_jvp(theta, direction)
+            return np.einsum("sb,sab->sa", pi, x[:, :, None] - x[:, None, :])
+
+        def weighted(weights: np.ndarray) -> np.ndarray:
+            centred = pi * weights.sum(axis=-1, keepdims=True)
+            np.subtract(weights, centred, out=centred)
+            return self.logit_vjp(theta, centred)
+
+        return products, weighted
 
 
 class TabularSoftmax(SoftmaxPolicy):
@@ -153,6 +232,9 @@ class TabularSoftmax(SoftmaxPolicy):
 
     def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
         return cotangent
+
+    def logit_jvp(self, theta: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        return direction
 
 
 class LinearSoftmax(SoftmaxPolicy):
@@ -196,7 +278,10 @@ class LinearSoftmax(SoftmaxPolicy):
         return self.features
 
     def logit_vjp(self, theta: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
-        return np.einsum("sa,saf->f", cotangent, self.features)
+        return np.einsum("...sa,saf->...f", cotangent, self.features)
+
+    def logit_jvp(self, theta: np.ndarray, direction: np.ndarray) -> np.ndarray:
+        return self.features @ direction
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:

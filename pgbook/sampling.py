@@ -2,11 +2,13 @@ r"""Sampling episodes from a finite MDP, vectorized over episodes, into a :class
 
 All episodes advance together, one time step per iteration, so the Python loop runs ``max_steps`` times
 whatever the number of episodes. Actions and next states are drawn by inverse-CDF sampling from one
-uniform number each. The same loop runs on numpy arrays or torch tensors.
+uniform number each, through guide tables when there are many outcomes (so that the cost of a step does not
+grow with the number of states). The same loop runs on numpy arrays or torch tensors.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -32,8 +34,10 @@ def sample_episodes(
 
     An episode ends when it reaches a terminal state; one still running after ``max_steps`` steps is cut
     off and marked not ``terminated`` (on a continuing problem every episode is: choose ``max_steps`` so
-    that :math:`\gamma^{\mathtt{max\_steps}}` is negligible). ``backend="torch"`` runs the same loop on torch
-    tensors, with a torch generator seeded from ``seed`` (so its episodes differ from numpy's).
+    that :math:`\gamma^{\mathtt{max\_steps}}` is negligible). A ``max_steps`` whose steps could not be recorded
+    (episodes that never end, and more than ``pgbook.sampling.MAX_RECORDED_STEPS`` (10⁹) steps in all) is refused with a
+    ``ValueError``. ``backend="torch"`` runs the same loop on torch tensors, with a torch generator seeded from
+    ``seed`` (so its episodes differ from numpy's). A draw costs the same whatever the number of states.
 
     Examples
     --------
@@ -68,6 +72,7 @@ def simulate(
         )
     per_episode_policy = pi.ndim == 3
     max_steps = as_count("max_steps", max_steps)
+    _check_recordable(mdp, pi, n_episodes, max_steps)
     rng = as_seed("seed", seed)
     if backend == "numpy":
         xp, uniform = np, rng.random
@@ -83,24 +88,71 @@ def simulate(
     def to_backend(array: np.ndarray):  # a writable copy: torch refuses read-only numpy memory
         return xp.asarray(np.array(array))
 
-    action_cdf, transition_cdf = to_backend(_cdf(pi)), to_backend(_cdf(mdp.P))
+    actions = _InverseCdf(pi, to_backend)
+    transitions = _transition_tables(mdp, backend, to_backend)
     terminal = to_backend(mdp.terminal)
     # Only the steps taken are recorded (each step: which episodes ran, in which state, taking which action),
     # so memory follows the episodes' actual lengths: max_steps is a cut-off, never an allocation.
     record = []
-    state = _draw(to_backend(np.broadcast_to(_cdf(mdp.initial), (n_episodes, mdp.n_states))), uniform)
+    state = _InverseCdf(mdp.initial, to_backend).draw(xp.zeros(n_episodes, dtype=xp.int64), uniform(n_episodes))
     running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     for _ in range(max_steps):
         if len(running) == 0:
             break  # every episode has ended
         current = state[running]
-        action = _draw(action_cdf[running, current] if per_episode_policy else action_cdf[current], uniform)
+        row = running * mdp.n_states + current if per_episode_policy else current
+        action = actions.draw(row, uniform(len(running)))
         record.append((running, current, action))
-        successor = _draw(transition_cdf[current, action], uniform)
+        successor = transitions.draw(current * mdp.n_actions + action, uniform(len(running)))
         state[running] = successor
         running = running[~terminal[successor]]
     final_states = np.asarray(state)
     return _padded_batch(mdp, record, n_episodes, final_states)
+
+
+#: The most steps a batch may hold when its episodes cannot all end (about 25 GB of arrays).
+MAX_RECORDED_STEPS = 10**9
+
+
+def _check_recordable(mdp: FiniteMDP, pi: np.ndarray, n_episodes: int, max_steps: int) -> None:
+    """Refuse a ``max_steps`` that no memory could record: one where some episodes never end and
+    ``n_episodes * max_steps`` exceeds ``MAX_RECORDED_STEPS``."""
+    if n_episodes * max_steps <= MAX_RECORDED_STEPS:
+        return
+    support = (pi > 0) if pi.ndim == 2 else (pi > 0).any(axis=0)
+    moves = np.einsum("sa,sat->st", support.astype(float), mdp.P) > 0
+    reaches_end = mdp.terminal.copy()
+    while True:
+        grown = reaches_end | moves[:, reaches_end].any(axis=1)
+        if (grown == reaches_end).all():
+            break
+        reaches_end = grown
+    reachable = mdp.initial > 0
+    while True:
+        grown = reachable | moves[reachable].any(axis=0)
+        if (grown == reachable).all():
+            break
+        reachable = grown
+    endless = np.flatnonzero(reachable & ~reaches_end)
+    if endless.size:
+        raise ValueError(
+            f"max_steps={max_steps:,} is too long for this problem: from state {endless[0]} (reachable from the "
+            f"start) the policy never reaches a terminal state, so episodes run for all max_steps steps and "
+            f"n_episodes × max_steps = {n_episodes * max_steps:.3g} steps would have to be recorded (at most "
+            f"{MAX_RECORDED_STEPS:.0e}); choose max_steps so that gamma**max_steps is negligible "
+            f"(gamma = {mdp.gamma:g})"
+        )
+
+
+_TRANSITION_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _transition_tables(mdp: FiniteMDP, backend: str, to_backend) -> _InverseCdf:
+    """The sampling tables of ``mdp.P``, built once per MDP and backend (its arrays are read-only)."""
+    cached = _TRANSITION_TABLES.setdefault(mdp, {})
+    if backend not in cached or cached[backend][0] is not mdp.P:
+        cached[backend] = (mdp.P, _InverseCdf(mdp.P, to_backend))
+    return cached[backend][1]
 
 
 def _padded_batch(mdp: FiniteMDP, record: list, n_episodes: int, final_states: np.ndarray) -> Batch:
@@ -111,13 +163,16 @@ def _padded_batch(mdp: FiniteMDP, record: list, n_episodes: int, final_states: n
     episodes, states, actions = (
         np.concatenate([np.asarray(step[k]) for step in record]) if record else np.zeros(0, np.int64) for k in range(3)
     )
-    steps = np.repeat(np.arange(horizon), lengths)
-    padded = {name: np.zeros((n_episodes, horizon), dtype=np.int64) for name in ("states", "actions")}
-    padded["states"][episodes, steps] = states
-    padded["actions"][episodes, steps] = actions
-    rewards, alive = np.zeros((n_episodes, horizon)), np.zeros((n_episodes, horizon), dtype=bool)
-    rewards[episodes, steps] = mdp.R[states, actions]
-    alive[episodes, steps] = True
+    # the flat position of every recorded step in the padded (n_episodes, horizon) arrays
+    where = episodes * horizon + np.repeat(np.arange(horizon), lengths)
+    padded = {name: np.zeros(n_episodes * horizon, dtype=np.int64) for name in ("states", "actions")}
+    padded["states"][where] = states
+    padded["actions"][where] = actions
+    rewards, alive = np.zeros(n_episodes * horizon), np.zeros(n_episodes * horizon, dtype=bool)
+    rewards[where] = mdp.R.ravel()[states * mdp.n_actions + actions]
+    alive[where] = True
+    padded = {name: array.reshape(n_episodes, horizon) for name, array in padded.items()}
+    rewards, alive = rewards.reshape(n_episodes, horizon), alive.reshape(n_episodes, horizon)
     return Batch(
         states=padded["states"],
         actions=padded["actions"],
@@ -138,7 +193,79 @@ def _cdf(probabilities: np.ndarray) -> np.ndarray:
     return cumulative / cumulative[..., -1:]
 
 
+class _InverseCdf:
+    r"""Inverse-CDF draws from the rows of a table of distributions (the last axis: the outcomes).
+
+    A draw from row r with a uniform u in [0, 1) is the number of cumulative probabilities :math:`\le u`, the
+    first outcome whose cumulative probability exceeds u. Rows of at most ``_DIRECT`` outcomes compare u with
+    all of them. Longer rows use a guide table (Chen & Asau 1974; Devroye 1986, §III.2.4): with the cells
+    :math:`\lfloor K c \rfloor` of the K cumulative probabilities c, ``guide[r, m]`` counts the cumulative
+    probabilities of row r in cells below m, so the outcome lies between ``guide[r, m]`` and ``guide[r, m + 1]``
+    for m the cell of u (at most two candidates on average), and a bisection of that bracket finds it. The
+    cost of a draw then does not grow with K, and the draws are exactly those of the direct comparison.
+    """
+
+    _DIRECT = 8
+
+    def __init__(self, probabilities: np.ndarray, to_backend) -> None:
+        k = probabilities.shape[-1]
+        cdf = _cdf(probabilities).reshape(-1, k)
+        self.n_outcomes, self.direct = k, k <= self._DIRECT
+        if self.direct:
+            self.columns = to_backend(cdf.T)  # (k, rows): a draw gathers k contiguous rows of indices
+            return
+        # guide[r, m] = min(#{i : floor(K c[r, i]) < m}, K - 1) for m = 0, ..., K + 1, in chunks of rows.
+        rows, stride = cdf.shape[0], k + 2
+        guide = np.empty((rows, stride), dtype=np.int32 if k < 2**31 - 1 else np.int64)
+        chunk = max(1, 2**22 // stride)
+        for first in range(0, rows, chunk):
+            block = cdf[first : first + chunk]
+            cells = np.floor(block * k).astype(np.int64) + stride * np.arange(block.shape[0])[:, None]
+            below = np.bincount(cells.ravel(), minlength=block.shape[0] * stride).reshape(-1, stride)
+            guide[first : first + chunk, 0] = 0
+            np.cumsum(below[:, :-1], axis=1, out=guide[first : first + chunk, 1:])
+        np.minimum(guide, k - 1, out=guide)  # the last outcome's cumulative probability, 1, exceeds every u
+        self.cdf, self.guide, self.stride = to_backend(cdf.ravel()), to_backend(guide.ravel()), stride
+
+    def draw(self, rows, u):
+        """One outcome per entry of ``rows`` (row indices, numpy or torch), for the uniforms ``u``."""
+        numpy = isinstance(u, np.ndarray)
+        if self.direct:
+            columns = np.take(self.columns, rows, axis=1) if numpy else self.columns[:, rows]
+            return (u >= columns).sum(axis=0)
+        k = self.n_outcomes
+        cell = rows * self.stride + _to_int(u * k)
+        low, high = _to_int(self.guide[cell]), _to_int(self.guide[cell + 1])
+        start = rows * k
+        # the outcome is the first i in [low, high] with cdf[start + i] > u, and cdf[start + high] > u
+        wide = np.flatnonzero(high - low > 1) if numpy else (high - low > 1).nonzero()[:, 0]
+        if len(wide):
+            low[wide], high[wide] = _bisect(self.cdf, start[wide], low[wide], high[wide], u[wide])
+        return low + (self.cdf[start + low] <= u)
+
+
 def _draw(cdf, uniform):
     """One index per row of ``cdf`` (numpy or torch, shape (n, k)): the first whose cumulative probability
     exceeds u, for u drawn by ``uniform(n)`` from U[0, 1)."""
     return (uniform(cdf.shape[0])[:, None] >= cdf).sum(axis=1)
+
+
+def _bisect(cdf, start, low, high, u):
+    """Narrow the brackets [low, high] (with cdf[start + high] > u) until high - low ≤ 1."""
+    while True:
+        open_ = high - low > 1
+        if not open_.any():
+            return low, high
+        middle = (low + high) // 2
+        above = cdf[start + middle] > u
+        high = _where(open_ & above, middle, high)
+        low = _where(open_ & ~above, middle, low)
+
+
+def _to_int(values):
+    """Truncate non-negative numbers (numpy or torch) to int64 indices."""
+    return values.astype(np.int64) if isinstance(values, np.ndarray) else values.long()
+
+
+def _where(condition, chosen, other):
+    return (np if isinstance(condition, np.ndarray) else torch).where(condition, chosen, other)

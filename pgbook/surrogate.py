@@ -35,7 +35,7 @@ import numpy as np
 
 from pgbook.arguments import as_real, check_type
 from pgbook.batch import Batch
-from pgbook.estimators import score_sums
+from pgbook.estimators import _check_batch_and_policy, score_sums
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
@@ -164,11 +164,20 @@ def off_policy_gradient(
     Both are unbiased when the behaviour policy gives every action positive probability and the episodes
     terminate (truncation at ``max_steps`` leaves its usual :math:`\gamma^{\mathtt{max\_steps}}` bias).
     """
-    theta = policy.check_params(theta)
+    theta = _check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
     behaviour_theta = policy.check_params(behaviour_theta)
     log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
     step_log_ratio = np.where(batch.alive, log_ratio[batch.states, batch.actions], 0.0)
-    cumulative = np.exp(np.cumsum(step_log_ratio, axis=1))  # ρ_{0:k}
+    with np.errstate(over="ignore", invalid="ignore"):
+        cumulative = np.exp(np.cumsum(step_log_ratio, axis=1))  # ρ_{0:k}
+    if not np.all(np.isfinite(cumulative)):
+        i, t = (int(k) for k in np.argwhere(~np.isfinite(cumulative))[0])
+        s, a = batch.states[i, t], batch.actions[i, t]
+        raise ValueError(
+            f"behaviour_theta gives probability {np.exp(policy.log_probabilities(behaviour_theta)[s, a]):.3g} to "
+            f"action {a} in state {s}, taken in episode {i} at step {t}: the importance ratios overflow (was the "
+            "batch sampled with behaviour_theta?)"
+        )
     discounts = batch.gamma ** np.arange(batch.rewards.shape[1])
     if per_decision:
         weighted = cumulative * batch.rewards * discounts  # γ^k ρ_{0:k} r_k

@@ -101,3 +101,11 @@ def test_bad_arguments_are_named():
         pg.compatible_fit(mdp, policy, np.zeros((1, 2)), features=np.zeros((2, 2, 1)))
     with pytest.raises(ValueError, match="critic"):
         pg.critic_gradient(mdp, policy, np.zeros((1, 2)), np.zeros((1, 3)))
+
+
+def test_features_with_no_feature_are_refused():
+    mdp, policy = pg.examples.random_mdp(3, 2, seed=0), pg.TabularSoftmax(3, 2)
+    with pytest.raises(
+        ValueError, match=r"features must have at least one entry along every axis; got shape \(3, 2, 0\)"
+    ):
+        pg.compatible_fit(mdp, policy, np.zeros((3, 2)), features=np.zeros((3, 2, 0)))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pgbook as pg
 
@@ -111,3 +112,82 @@ def test_bad_rcond_is_rejected():
         pg.natural_gradient(mdp, policy, np.zeros((1, 2)), rcond=-1.0)
     with pytest.raises(ValueError, match="theta"):
         pg.fisher_matrix(mdp, policy, np.zeros(3))
+
+
+def dense_fisher(mdp, policy, theta, *, normalized=False):
+    """F = Σ_s d(s) Σ_a π ψψᵀ from the dense score table, the way it was computed before the per-state blocks."""
+    pi = policy.probabilities(theta)
+    d = pg.discounted_visitation(mdp, policy, theta, normalized=normalized)
+    psi = policy.score(theta).reshape(pi.size, -1)
+    return psi.T @ ((d[:, None] * pi).reshape(-1, 1) * psi)
+
+
+@settings(max_examples=30)
+@given(problems(max_states=5, max_actions=4))
+def test_the_structured_fisher_and_natural_gradient_equal_the_dense_ones(problem):
+    """Per-state blocks (tabular) or the square-root design (linear) against the dense score table, and the
+    natural gradient against the pseudo-inverse of that dense F, on problems where F is well conditioned."""
+    mdp, policy, theta = problem
+    theta = theta / 3  # |θ| ≤ 1: no near-deterministic policy, F⁺ of the dense F is accurate
+    dense = dense_fisher(mdp, policy, theta, normalized=True)
+    np.testing.assert_allclose(pg.fisher_matrix(mdp, policy, theta, normalized=True), dense, rtol=1e-9, atol=1e-13)
+    gradient = pg.exact_gradient(mdp, policy, theta).ravel()
+    expected = np.linalg.lstsq(dense, gradient, rcond=1e-10)[0]
+    natural = pg.natural_gradient(mdp, policy, theta, normalized=True).ravel()
+    np.testing.assert_allclose(natural, expected, rtol=1e-6, atol=1e-8 * max(1.0, np.abs(expected).max()))
+
+
+def test_the_matrix_free_natural_gradient_equals_the_dense_one(monkeypatch):
+    """LSQR with Fisher-vector products (forced by a zero size limit) against the pseudo-inverse of the design."""
+    mdp = pg.examples.random_mdp(30, 4, gamma=0.9, seed=3)
+    policy = pg.LinearSoftmax(np.random.default_rng(3).standard_normal((30, 4, 12)))
+    theta = policy.init_params(seed=3)
+    dense = pg.natural_gradient(mdp, policy, theta)
+    compatible = pg.compatible_fit(mdp, policy, theta)
+    monkeypatch.setattr(pg.fisher, "MAX_DENSE_DESIGN", 0)
+    np.testing.assert_allclose(pg.natural_gradient(mdp, policy, theta), dense, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(pg.compatible_fit(mdp, policy, theta), compatible, rtol=1e-7, atol=1e-9)
+
+
+@st.composite
+def tabular_ascents(draw):
+    """A random tabular problem (continuing or episodic), θ up to 40 in size (near-deterministic policies whose
+    Fisher matrix is ~1e-17 and less) and a step size from 0.1 to 10."""
+    n_states, n_actions = draw(st.integers(1, 6)), draw(st.integers(1, 4))
+    episodic = n_states > 1 and draw(st.booleans())
+    seed = draw(st.integers(0, 2**32 - 1))
+    mdp = pg.examples.random_mdp(
+        n_states, n_actions, gamma=1.0 if episodic else draw(st.floats(0.0, 0.99)), seed=seed, n_terminal=int(episodic)
+    )
+    scale = draw(st.sampled_from([0.5, 3.0, 10.0, 40.0]))
+    theta = np.random.default_rng(seed + 1).uniform(-scale, scale, (n_states, n_actions))
+    return mdp, pg.TabularSoftmax(n_states, n_actions), theta, draw(st.floats(0.1, 10.0))
+
+
+@given(tabular_ascents())
+def test_exact_natural_ascent_never_loses_objective(ascent):
+    """π ← π exp(η A / (1−γ)) per state: J cannot decrease (Agarwal et al. 2021, Lemma 5.x: the performance
+    difference Σ d' Σ π' A ≥ 0). Before the closed form a pseudo-inverse cut relative to F's largest eigenvalue,
+    5e-23 there, amplified rounding error to steps of 1e8, and J fell (issue 24)."""
+    mdp, policy, theta, step_size = ascent
+    run = pg.exact_ascent(mdp, policy, theta, step_size=step_size, n_iterations=8, direction="natural")
+    scale = 1.0 + np.abs(run.objectives).max()
+    assert np.diff(run.objectives).min() >= -1e-9 * scale
+
+
+def test_the_issue_24_ascent_no_longer_falls():
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.8, seed=2, n_terminal=1)
+    policy = pg.TabularSoftmax(5, 3)
+    run = pg.exact_ascent(mdp, policy, policy.init_params(seed=2), step_size=1.0, n_iterations=60, direction="natural")
+    assert np.diff(run.objectives).min() >= -1e-12
+    assert run.objectives[-1] == pytest.approx(run.objectives.max())
+
+
+@pytest.mark.parametrize("call", [pg.natural_gradient, pg.compatible_fit])
+@pytest.mark.parametrize(
+    "rcond, error", [("1e-12", TypeError), (True, TypeError), (None, TypeError), (1.0, ValueError)]
+)
+def test_rcond_must_be_a_real_number(call, rcond, error):
+    mdp, policy = pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
+    with pytest.raises(error, match="rcond must (be a real number|lie) in \\[0, 1\\)"):
+        call(mdp, policy, np.zeros((1, 2)), rcond=rcond)

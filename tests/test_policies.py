@@ -1,6 +1,7 @@
 """The softmax families' closed forms against the generic autograd versions in pgbook.Policy."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 import pgbook as pg
@@ -75,3 +76,26 @@ def test_a_user_defined_policy_works_with_every_oracle():
     np.testing.assert_allclose(exact, pg.autodiff_gradient(mdp, policy, theta), rtol=1e-10, atol=1e-13)
     numerical = pg.finite_difference(lambda t: pg.exact_objective(mdp, policy, t), theta)
     np.testing.assert_allclose(exact, numerical, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["tabular", "linear", "user-defined"])
+def test_weighted_score_and_score_products_equal_the_dense_score_table(kind):
+    """The structured contractions (no (|S||A|) × dim θ table) against the score table itself, to rounding;
+    the generic autograd versions too."""
+    rng = np.random.default_rng(3)
+    policy = {
+        "tabular": pg.TabularSoftmax(4, 3),
+        "linear": pg.LinearSoftmax(rng.standard_normal((4, 3, 5))),
+        "user-defined": TemperatureSoftmax(4, 3),
+    }[kind]
+    theta = policy.init_params(seed=1)
+    weights = rng.standard_normal((6, 2, 4, 3))
+    direction = rng.standard_normal(policy.param_shape)
+    score = policy.score(theta)
+    dense = np.tensordot(weights, score, axes=2)
+    products = np.tensordot(score, direction, axes=direction.ndim)
+    for owner in (type(policy), pg.Policy):  # the closed form, and the generic autograd version
+        np.testing.assert_allclose(owner.weighted_score(policy, theta, weights), dense, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(owner.score_products(policy, theta, direction), products, rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match=r"weights must have shape \(\.\.\., 4, 3\)"):
+        policy.weighted_score(theta, np.zeros((4, 2)))

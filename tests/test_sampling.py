@@ -169,3 +169,60 @@ def test_max_steps_is_a_cut_off_not_an_allocation(backend):
     assert batch.actions.shape == (1_000, batch.lengths.max())
     short = pg.sample_episodes(mdp, policy, theta, 1_000, max_steps=10_000, seed=0, backend=backend)
     np.testing.assert_array_equal(batch.rewards, short.rewards)  # the cut-off changes nothing it does not cut
+
+
+def _one_uniform_per_draw_reference(mdp, pi, n_episodes, max_steps, seed):
+    """The sampler written plainly: every draw compares one uniform with the whole cumulative row."""
+    rng = np.random.default_rng(seed)
+    state = (rng.random(n_episodes)[:, None] >= np.cumsum(mdp.initial)[None, :]).sum(axis=1)
+    state = np.minimum(state, mdp.n_states - 1)
+    states, actions = [], []
+    running = np.flatnonzero(~mdp.terminal[state])
+    for _ in range(max_steps):
+        if not len(running):
+            break
+        current = state[running]
+        cumulative = np.cumsum(pi[current], axis=1)
+        action = (rng.random(len(running))[:, None] * cumulative[:, -1:] >= cumulative).sum(axis=1)
+        cumulative = np.cumsum(mdp.P[current, action], axis=1)
+        successor = (rng.random(len(running))[:, None] * cumulative[:, -1:] >= cumulative).sum(axis=1)
+        states.append((running, current))
+        actions.append(action)
+        state[running] = successor
+        running = running[~mdp.terminal[successor]]
+    return states, actions, state
+
+
+@pytest.mark.parametrize("n_states, n_actions", [(3, 2), (12, 3), (200, 20)])
+def test_the_guide_tables_draw_exactly_what_the_plain_inverse_cdf_draws(n_states, n_actions):
+    """Rows longer than 8 outcomes are searched through a guide table; the draws are the same, draw by draw
+    (a difference would show as a different state or action somewhere in 300 episodes)."""
+    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=0.95, seed=n_states, n_terminal=1)
+    policy = pg.TabularSoftmax(n_states, n_actions)
+    theta = policy.init_params(seed=1, scale=3.0)
+    batch = pg.sample_episodes(mdp, policy, theta, 300, max_steps=40, seed=5)
+    states, actions, final = _one_uniform_per_draw_reference(mdp, policy.probabilities(theta), 300, 40, 5)
+    for t, ((running, current), action) in enumerate(zip(states, actions, strict=True)):
+        np.testing.assert_array_equal(np.flatnonzero(batch.alive[:, t]), running)
+        np.testing.assert_array_equal(batch.states[running, t], current)
+        np.testing.assert_array_equal(batch.actions[running, t], action)
+    np.testing.assert_array_equal(batch.final_states, final)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_outcomes_of_probability_zero_are_never_drawn_from_long_rows(backend):
+    """20 successors, only 3 of them possible (guide-table rows with empty cells and trailing zeros)."""
+    n = 20
+    P = np.zeros((n, 1, n))
+    P[:, 0, [2, 3, 17]] = [0.5, 1e-9, 0.5 - 1e-9]
+    mdp = pg.FiniteMDP(P, np.zeros((n, 1)), gamma=0.9, initial=np.full(n, 1 / n))
+    batch = pg.sample_episodes(mdp, pg.TabularSoftmax(n, 1), np.zeros((n, 1)), 2_000, max_steps=50, seed=0,
+                               backend=backend)  # fmt: skip
+    assert set(np.unique(batch.states[:, 1:])) <= {2, 3, 17}
+
+
+def test_a_max_steps_that_no_memory_could_record_is_refused():
+    """A continuing problem never ends: 10¹² steps would be recorded (it ran for ever before)."""
+    mdp = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0)
+    with pytest.raises(ValueError, match=r"max_steps=1,000,000,000,000 is too long for this problem: from state"):
+        pg.sample_episodes(mdp, pg.TabularSoftmax(4, 2), np.zeros((4, 2)), 2, max_steps=10**12, seed=0)

@@ -75,3 +75,15 @@ def test_bad_arguments():
         su.clipped_objective(MDP, POLICY, OLD, NEW, epsilon=1.5)
     with pytest.raises(ValueError, match="the bound needs gamma < 1"):
         su.improvement_bound(pg.examples.short_corridor(), pg.examples.short_corridor_policy(), [0.0, 0.0], [0.1, 0.0])
+
+
+def test_off_policy_gradient_names_a_batch_that_does_not_fit():
+    """A batch from a 3-state problem with a 2-state policy (IndexError before), and behaviour probabilities
+    ~0 on the batch's actions (overflowing ratios, inf and nan before)."""
+    three = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0)
+    batch = pg.sample_episodes(three, pg.TabularSoftmax(3, 2), np.zeros((3, 2)), 50, max_steps=40, seed=0)
+    with pytest.raises(ValueError, match="batch holds states or actions outside the policy's 2 states"):
+        su.off_policy_gradient(batch, pg.TabularSoftmax(2, 2), np.zeros((2, 2)), np.zeros((2, 2)))
+    never = np.tile([800.0, -800.0], (3, 1))  # action 1 has probability e^-1600 = 0 under the behaviour policy
+    with pytest.raises(ValueError, match="behaviour_theta gives probability 0 to action 1 in state"):
+        su.off_policy_gradient(batch, pg.TabularSoftmax(3, 2), np.zeros((3, 2)), never)
