@@ -286,13 +286,3 @@ def test_theta_may_be_a_tensor_that_requires_grad():
     np.testing.assert_array_equal(
         pg.exact_gradient(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta.detach().numpy())
     )
-
-
-@pytest.mark.parametrize("estimator", [pg.reinforce, pg.reward_to_go])
-def test_no_baseline_has_one_spelling(estimator):
-    batch, policy, theta = corridor_batch(), pg.examples.short_corridor_policy(), pg.examples.corridor_params(0.3)
-    with pytest.raises(TypeError, match='"no baseline" is spelled baseline="none"'):
-        estimator(batch, policy, theta, baseline=None)
-    np.testing.assert_array_equal(
-        estimator(batch, policy, theta, baseline="none").per_episode, estimator(batch, policy, theta).per_episode
-    )
