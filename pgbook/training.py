@@ -27,7 +27,7 @@ from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
-from pgbook.stats import cosine_similarity
+from pgbook.stats import cosine_or_nan
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,7 @@ def gradient_ascent(
         exact = exact_gradient(mdp, policy, theta)
         objectives[k] = exact_objective(mdp, policy, theta)
         norms[k] = np.linalg.norm(exact)
-        both_nonzero = norms[k] > 0 and np.linalg.norm(estimate) > 0
-        cosines[k] = cosine_similarity(estimate, exact) if both_nonzero else np.nan
+        cosines[k] = cosine_or_nan(estimate, exact)
         theta = theta + step_size * estimate
     parameters[-1] = theta
     return AscentHistory(objectives, norms, cosines, parameters)
