@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from pgbook.arguments import as_real_array, check_shape
 
-Baseline: TypeAlias = None | float | ArrayLike | Literal["none", "mean", "optimal", "learned", "normalized"]
-"""What a ``baseline`` argument may be (see the module's table)."""
+Baseline: TypeAlias = None | float | np.ndarray | Literal["none", "mean", "optimal", "learned", "normalized"]
+"""What a ``baseline`` argument may be (see the module's table; a number or V[s] as anything numpy reads as one)."""
 
 Kind = Literal["none", "constant", "values", "mean", "optimal", "learned", "normalized"]
 NAMED = ("mean", "optimal", "learned", "normalized")  # the spellings that are words; "none" is None

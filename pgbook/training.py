@@ -25,7 +25,7 @@ from pgbook.evaluation import exact_objective
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
 from pgbook.stats import cosine_or_nan
 
@@ -42,7 +42,7 @@ class RunsHistory:
 def reinforce_runs(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     *,
     n_runs: int,
     n_episodes: int,
@@ -126,7 +126,7 @@ class AscentHistory:
 def gradient_ascent(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     estimator: Estimator,
     *,
     n_iterations: int,

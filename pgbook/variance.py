@@ -32,14 +32,13 @@ term, the only one an action-dependent baseline can touch, small beside the othe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from pgbook.baselines import Baseline, parse_baseline
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 from pgbook.sampling import sample_episodes
 
 
@@ -56,7 +55,7 @@ class VarianceDecomposition:
         return self.state + self.action + self.trajectory
 
 
-def return_variances(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def return_variances(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r""":math:`\operatorname{Var}(G \mid s_0 = s, a_0 = a)`, shape (n_states, n_actions), for the MDP's
     deterministic rewards :math:`R(s,a)` (the randomness is in the transitions and later actions).
 
@@ -85,7 +84,7 @@ def return_variances(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
 
 
 def variance_decomposition(
-    mdp: FiniteMDP, policy: Policy, theta: Any, *, baseline: Baseline = None
+    mdp: FiniteMDP, policy: Policy, theta: Params, *, baseline: Baseline = None
 ) -> VarianceDecomposition:
     r"""The state, action and trajectory terms of :math:`\operatorname{tr}\operatorname{Cov}` of the one-sample
     estimator :math:`\hat g = c\,\nabla\log\pi(a|s)\,(G - b(s))`, :math:`s \sim d/c`, :math:`a \sim \pi(\cdot|s)`.
@@ -136,7 +135,7 @@ def variance_decomposition(
     return VarianceDecomposition(float(max(state_term, 0.0)), float(max(action_term, 0.0)), float(trajectory_term))
 
 
-def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The state baseline that minimises the action term, state by state:
     :math:`b^*(s)` :math:`{} = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a)`
     :math:`{} / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
@@ -165,7 +164,7 @@ def score_weighted_values(pi: np.ndarray, score: np.ndarray, q_values: np.ndarra
 def one_sample_estimates(
     mdp: FiniteMDP,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     n_samples: int,
     *,
     baseline: Baseline = None,
