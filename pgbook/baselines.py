@@ -62,10 +62,11 @@ def parse_baseline(baseline: Baseline, *, accepts: tuple[Kind, ...], n_states: i
     True
     >>> parse_baseline(2, accepts=("none", "constant")).value
     2.0
-    >>> parse_baseline("mean", accepts=("none", "constant", "optimal"))
-    Traceback (most recent call last):
-    ...
-    ValueError: baseline must be None, a number or "optimal"; got 'mean'
+    >>> parse_baseline([1.0, 2.0], accepts=("none", "values"), n_states=2).kind
+    'values'
+
+    A spelling the caller does not accept, ``"mean"`` with ``accepts=("none", "constant", "optimal")`` say, is
+    refused with a `ValueError`: ``baseline must be None, a number or "optimal"; got 'mean'``.
     """
     unknown = set(accepts) - set(_WRITTEN)
     if unknown:
