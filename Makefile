@@ -28,11 +28,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml book/_e
 	$(BIN)/python -c "import compileall, sysconfig; compileall.compile_dir(sysconfig.get_path('purelib'), quiet=2, workers=0)"
 	touch $@
 
-# PGBOOK_BUILD_CACHE: a fresh folder per build, where the chapters that show the same explorer share its table
-# (pgbook/figures/explorer.py): computed once per build, never kept from an earlier one.
 book: install
-	rm -rf _build/.build-cache
-	PGBOOK_BUILD_CACHE=$(CURDIR)/_build/.build-cache $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # The whole book as one PDF, _build/html/pgbook.pdf (linked from the preface), printed from the built HTML
 # book by Debian's Chromium (book/pdf.py): `make book` first.

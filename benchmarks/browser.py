@@ -26,7 +26,6 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 from common import write_table
 from playwright.sync_api import TimeoutError
 
@@ -217,19 +216,12 @@ def run_notebook(browser, url: str, name: str, shown: str):
     return page
 
 
-def live_rows(browser, old: Path, table: Path) -> list[str]:
+def live_rows(browser, old: Path) -> list[str]:
     """The live widgets in JupyterLab, each in a notebook (a kernel) of its own, one after the other. The new
-    kernel builds the book's explorer (its pools: about a minute) and takes the table of estimates this run
-    computed for the static figure (``table``), as the book's cell has computed it for its static version before
-    the live one shows; computing it again would take the kernel minutes. The old kernel runs the old library
+    kernel builds the book's explorer (its table ships with the package); the old kernel runs the old library
     (``old``: its folder first on the path)."""
     home = Path(tempfile.mkdtemp())
-    notebook(home, "new.ipynb", (
-        "import numpy as np\nimport pgbook as pg\nexplorer = pg.figures.corridor_explorer()\n"
-        f"saved = np.load({str(table)!r})\nexplorer.__dict__.update(\n"
-        "    table=saved['table'], gradients=(saved['exact'], saved['fd']), cosines=saved['cosines']\n)\n"
-        "explorer.widget()"
-    ))  # fmt: skip
+    notebook(home, "new.ipynb", "import pgbook as pg\npg.figures.corridor_explorer().widget()")
     notebook(home, "old.ipynb", f"import sys\nsys.path.insert(0, {str(old)!r})\nimport pgbook.widgets\n"
                                 "pgbook.widgets.corridor_explorer().widget()")  # fmt: skip
     server, url = jupyterlab(home)
@@ -267,13 +259,6 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     load = LoadAverage()
     explorer = pg.figures.corridor_explorer()
-    table = folder / "table.npz"
-    if len(sys.argv) > 1:  # a table saved by an earlier run (its numbers take minutes): reused, not recomputed
-        saved = np.load(sys.argv[1])
-        gradients = (saved["exact"], saved["fd"])
-        explorer.__dict__.update(table=saved["table"], gradients=gradients, cosines=saved["cosines"])
-    np.savez(table, table=explorer.table, exact=explorer.gradients[0], fd=explorer.gradients[1],
-             cosines=explorer.cosines)  # fmt: skip
     new_figure = explorer.static_html()
     old_figure = old_static_html(old)
     pages = {}
@@ -288,13 +273,13 @@ def main() -> None:
     ]  # fmt: skip
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old, table)
+        rows = static_rows(browser, pages["new"], pages["old"]) + live_rows(browser, old)
         browser.close()
     run = load.stop()
     write_table(
         "browser",
         "The interactive figure in Chromium: key press to the next painted frame",
-        f"python benchmarks/browser.py{' TABLE.npz' if len(sys.argv) > 1 else ''}",
+        "python benchmarks/browser.py",
         [
             f"Headless Chromium ({CHROMIUM}), {PRESSES} key presses per control, alternating direction; latency in ms "
             "from the keydown event to the first requestAnimationFrame after the figure's DOM changed. Goals: static "

@@ -19,16 +19,15 @@ where :math:`\tilde v = (I - P_\pi)^{-1}(r_\pi - \bar r)` on the complement of t
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 from scipy.linalg import LinAlgWarning, get_lapack_funcs, lu_factor, lu_solve
 
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, check_fit, policy_table
+from pgbook.policies import Params, Policy, check_fit, policy_table
 
 
-def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The stationary distribution :math:`d_\pi` of the chain :math:`P_\pi`, required to be unique.
 
     Examples
@@ -42,18 +41,18 @@ def stationary_distribution(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.nd
     return _solve(mdp, _continuing_policy_table(mdp, policy, theta))[0]
 
 
-def average_reward(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
+def average_reward(mdp: FiniteMDP, policy: Policy, theta: Params) -> float:
     r""":math:`\bar r = d_\pi^\top r_\pi`, the long-run reward per step."""
     return _solve(mdp, _continuing_policy_table(mdp, policy, theta))[1]
 
 
-def differential_action_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def differential_action_values(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The differential action values :math:`\tilde q(s,a)`, shape (n_states, n_actions)."""
     _, rate, values = _solve(mdp, _continuing_policy_table(mdp, policy, theta))
     return mdp.R - rate + mdp.P @ values
 
 
-def average_reward_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def average_reward_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The average-reward policy gradient theorem, :math:`\sum_s d_\pi(s) \sum_a \nabla\pi(a|s) \tilde q(s,a)`."""
     d, rate, values = _solve(mdp, _continuing_policy_table(mdp, policy, theta))
     return policy.weighted_probability_gradient(theta, d[:, None] * (mdp.R - rate + mdp.P @ values))
@@ -90,7 +89,7 @@ def _solve(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, float, np.ndarra
     return d, rate, w - d @ w
 
 
-def _continuing_policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def _continuing_policy_table(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     check_fit(mdp, policy)
     if mdp.terminal.any():
         raise ValueError("the average-reward setting is for continuing problems: mdp has terminal states")

@@ -106,6 +106,20 @@ class Batch:
             object.__setattr__(batch, name, value)  # what the frozen dataclass's __init__ does, minus the checks
         return batch
 
+    def with_discount(self, gamma: float) -> Batch:
+        """The same episodes with the discount ``gamma``: their returns weighted anew (episodes do not depend on γ,
+        so one batch serves every discount).
+
+        >>> batch = Batch(np.array([[0, 1]]), np.array([[1, 1]]), np.array([[1.0, 1.0]]), np.array([[True, True]]),
+        ...               np.array([2]), np.array([True]), 1.0)
+        >>> batch.with_discount(0.5).returns()
+        array([1.5])
+        """
+        gamma = as_unit_interval("gamma", gamma)
+        batch = self.subset(slice(None))
+        object.__setattr__(batch, "gamma", gamma)  # a valid batch with a valid γ: nothing else to check
+        return batch
+
     @property
     def lengths(self) -> np.ndarray:
         """The number of steps of every episode."""

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pgbook.arguments import as_count, as_real_array, as_unit_interval, check_shape
+from pgbook.baselines import Baseline, ParsedBaseline, parse_baseline
 from pgbook.batch import Batch
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
@@ -143,15 +144,16 @@ def reinforce(
     policy: Policy,
     theta: Any,
     *,
-    baseline: Literal["none", "mean", "optimal", "learned", "normalized"] | float | np.ndarray = "none",
+    baseline: Baseline = None,
 ) -> GradientEstimate:
     r"""REINFORCE (Williams 1992): :math:`\hat g_i = (G_i - b_i) \sum_t \nabla \log \pi(a_t|s_t)`.
 
     Parameters
     ----------
     baseline
-        ``"none"``: :math:`b = 0`. A number: that constant. ``"mean"``: the mean return of the *other*
-        episodes. ``"optimal"``: the variance-optimal constant
+        In the library's one vocabulary (:mod:`pgbook.baselines`). ``None`` (or ``"none"``): :math:`b = 0`.
+        A number: that constant. ``"mean"``: the mean return of the *other* episodes. ``"optimal"``: the
+        variance-optimal constant
         :math:`b^* = E[\|g\|^2 G] / E[\|g\|^2]`, :math:`g = \sum_t \nabla \log \pi(a_t|s_t)` (Greensmith,
         Bartlett & Baxter 2004), estimated from the other episodes. An array ``V[s]`` of shape (n_states,):
         :math:`b_i = V(s_{i,0})`, the value of the episode's start state, which none of its actions can
@@ -172,8 +174,11 @@ def reinforce(
     True
     """
     theta = _check_batch_and_policy(batch, policy, theta)
+    baseline = parse_baseline(
+        baseline, accepts=("none", "constant", "values", "mean", "optimal", "learned", "normalized")
+    )
     returns = batch.returns()
-    if isinstance(baseline, str) and baseline == "normalized":
+    if baseline.kind == "normalized":
         if batch.n_episodes < 2:
             raise ValueError('baseline="normalized" needs at least two episodes (it divides by their spread)')
         spread = returns.std()
@@ -186,7 +191,7 @@ def reinforce(
         return _score_sums(batch, policy, theta, normalized[:, None] * batch.alive)
     steps = batch.alive.astype(float)
     if _is_state_baseline(baseline):
-        start_values = _value_tables(batch, policy.n_states, baseline, name="baseline")[
+        start_values = _value_tables(batch, policy.n_states, baseline.value, name="baseline")[
             np.arange(batch.n_episodes), batch.states[:, 0]
         ]
         return _score_sums(batch, policy, theta, (returns - start_values)[:, None] * steps)
@@ -198,7 +203,7 @@ def reward_to_go(
     policy: Policy,
     theta: Any,
     *,
-    baseline: float | Literal["none", "mean", "optimal", "learned"] | np.ndarray = "none",
+    baseline: Baseline = None,
     weighting: Literal["discounted", "undiscounted"] = "discounted",
 ) -> GradientEstimate:
     r"""Reward-to-go: :math:`\hat g_i`
@@ -215,8 +220,9 @@ def reward_to_go(
     Parameters
     ----------
     baseline
-        ``"none"``; a constant; ``"mean"`` or ``"optimal"``: constants estimated from the
-        other episodes as in :func:`reinforce`; an array ``V[s]`` of shape (n_states,), for example the
+        In the library's one vocabulary (:mod:`pgbook.baselines`): ``None`` (or ``"none"``); a constant;
+        ``"mean"`` or ``"optimal"``: constants estimated from the other episodes as in :func:`reinforce`; an
+        array ``V[s]`` of shape (n_states,), for example the
         true :func:`pgbook.state_values`; or ``"learned"``: the Monte-Carlo values of :func:`fit_state_values`
         (the average of :math:`G_t` in each state), fitted on the other half of the batch (cross-fitting keeps
         the estimator unbiased).
@@ -224,10 +230,11 @@ def reward_to_go(
     if weighting not in ("discounted", "undiscounted"):
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
     theta = _check_batch_and_policy(batch, policy, theta)
+    baseline = parse_baseline(baseline, accepts=("none", "constant", "values", "mean", "optimal", "learned"))
     weights = (batch.discounts() if weighting == "discounted" else np.ones(batch.actions.shape)) * batch.alive
     if not _is_state_baseline(baseline):
         return _with_constant_baseline(batch, policy, theta, weights * batch.returns_to_go(), weights, baseline)
-    advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline)
+    advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline.value)
     return _score_sums(batch, policy, theta, weights * advantages)
 
 
@@ -282,7 +289,12 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam:
 
 
 def _with_constant_baseline(
-    batch: Batch, policy: Policy, theta: np.ndarray, weighted_returns: np.ndarray, weights: np.ndarray, baseline: Any
+    batch: Batch,
+    policy: Policy,
+    theta: np.ndarray,
+    weighted_returns: np.ndarray,
+    weights: np.ndarray,
+    baseline: ParsedBaseline,
 ) -> GradientEstimate:
     r"""Samples :math:`\hat g_i = u_i - b_i v_i` with :math:`u_i = \sum_t c_t R_t \nabla\log\pi`,
     :math:`v_i = \sum_t c_t \nabla\log\pi` (``weighted_returns`` = :math:`c_t R_t`, ``weights`` = :math:`c_t`).
@@ -292,35 +304,27 @@ def _with_constant_baseline(
     (for REINFORCE, :math:`v` is the episode's score and this is :math:`E[\|g\|^2 G]/E[\|g\|^2]`).
     """
     with_returns = _score_sums(batch, policy, theta, weighted_returns).per_episode
-    if isinstance(baseline, str) and baseline == "none":
+    if baseline.kind == "none":
         return GradientEstimate(with_returns)
     without = _score_sums(batch, policy, theta, weights).per_episode
-    if isinstance(baseline, str):
-        if baseline == "mean":
-            constants = leave_one_out_mean(batch.returns(), np.ones(batch.n_episodes))
-        elif baseline == "optimal":
-            u, v = with_returns.reshape(batch.n_episodes, -1), without.reshape(batch.n_episodes, -1)
-            squared_norms = np.sum(v**2, axis=1)
-            ratios = np.divide(
-                np.sum(u * v, axis=1), squared_norms, out=np.zeros(batch.n_episodes), where=squared_norms > 0
-            )
-            constants = leave_one_out_mean(ratios, squared_norms)
-        else:
-            raise ValueError(
-                f'baseline must be "none", "mean", "optimal", "learned", "normalized" (REINFORCE only), '
-                f"an array V[s] or a number; got {baseline!r}"
-            )
+    if baseline.kind == "mean":
+        constants = leave_one_out_mean(batch.returns(), np.ones(batch.n_episodes))
+    elif baseline.kind == "optimal":
+        u, v = with_returns.reshape(batch.n_episodes, -1), without.reshape(batch.n_episodes, -1)
+        squared_norms = np.sum(v**2, axis=1)
+        ratios = np.divide(
+            np.sum(u * v, axis=1), squared_norms, out=np.zeros(batch.n_episodes), where=squared_norms > 0
+        )
+        constants = leave_one_out_mean(ratios, squared_norms)
     else:
-        constants = np.full(batch.n_episodes, _as_constant("baseline", baseline))
+        constants = np.full(batch.n_episodes, baseline.value)
     shape = (batch.n_episodes,) + (1,) * (with_returns.ndim - 1)
     return GradientEstimate(with_returns - constants.reshape(shape) * without)
 
 
-def _is_state_baseline(baseline: Any) -> bool:
+def _is_state_baseline(baseline: ParsedBaseline) -> bool:
     """Whether ``baseline`` is a state-value baseline (``"learned"`` or an array V[s]) rather than a constant."""
-    if baseline is None:
-        raise TypeError('baseline=None is not accepted: "no baseline" is spelled baseline="none"')
-    return np.ndim(baseline) > 0 or isinstance(baseline, str) and baseline == "learned"
+    return baseline.kind in ("values", "learned")
 
 
 def _state_baseline(batch: Batch, policy: Policy, baseline: Any) -> np.ndarray:
@@ -400,10 +404,6 @@ def _require_state_indices(batch: Batch, what: str) -> None:
             f"{what} needs the states of a finite MDP, but this batch holds observation vectors from an "
             "environment: use REINFORCE or reward-to-go with a constant baseline"
         )
-
-
-def _as_constant(name: str, value: Any) -> float:
-    return float(as_real_array(name, value, ndim=0))
 
 
 def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Any) -> np.ndarray:

@@ -12,10 +12,10 @@ import numpy as np
 
 from pgbook.arguments import as_real_array
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, check_fit, policy_table
+from pgbook.policies import Params, Policy, check_fit, policy_table
 
 
-def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Any) -> float:
+def exact_objective(mdp: FiniteMDP, policy: Policy, theta: Params) -> float:
     r"""The expected return :math:`J(\theta) = \mu_0^\top (I - \gamma P_\pi)^{-1} r_\pi`.
 
     Examples
@@ -49,26 +49,26 @@ def exact_objectives(mdp: FiniteMDP, policy: Policy, thetas: Any) -> np.ndarray:
     return mdp.objectives(np.stack([policy_table(mdp, policy, theta) for theta in thetas]))
 
 
-def state_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def state_values(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The state values :math:`V_\pi(s)`, shape (n_states,); zero on terminal states."""
     pi = policy_table(mdp, policy, theta)
     return mdp.state_values(pi)
 
 
-def action_values(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def action_values(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The action values :math:`Q_\pi(s,a) = R(s,a)` :math:`{} + \gamma \sum_{s'} P(s'|s,a) V_\pi(s')`."""
     pi = policy_table(mdp, policy, theta)
     return mdp.action_values(pi)
 
 
-def advantages(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def advantages(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The advantages :math:`A_\pi(s,a) = Q_\pi(s,a) - V_\pi(s)`, shape (n_states, n_actions)."""
     pi = policy_table(mdp, policy, theta)
     values = mdp.state_values(pi)
     return mdp.action_values(pi, values) - values[:, None]
 
 
-def discounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False) -> np.ndarray:
+def discounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Params, *, normalized: bool = False) -> np.ndarray:
     r"""The discounted state visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)`, or its normalisation.
 
     Unnormalised, it sums to :math:`\sum_s d(s) = E[(1-\gamma^T)/(1-\gamma)]` for episodes of length

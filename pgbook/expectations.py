@@ -28,10 +28,10 @@ import numpy as np
 
 from pgbook.arguments import as_real_array, as_unit_interval, check_shape
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
-def expected_gae_advantages(mdp: FiniteMDP, policy: Policy, theta: Any, values: Any, lam: float) -> np.ndarray:
+def expected_gae_advantages(mdp: FiniteMDP, policy: Policy, theta: Params, values: Any, lam: float) -> np.ndarray:
     r""":math:`E[\hat A^{\mathrm{GAE}(\lambda)}_t \mid s_t = s, a_t = a]` for the critic ``values``, shape
     (n_states, n_actions), for episodes that end only at terminal states (the critic counts as 0 there).
     """
@@ -53,7 +53,7 @@ def expected_gae_advantages(mdp: FiniteMDP, policy: Policy, theta: Any, values: 
     return q_values - critic[:, None] - gamma * mdp.P @ error + gamma * lam * mdp.P @ later
 
 
-def expected_gae_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, values: Any, lam: float) -> np.ndarray:
+def expected_gae_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, values: Any, lam: float) -> np.ndarray:
     r"""The expectation of :func:`pgbook.gae_estimator` with the fixed critic ``values`` (shape (n_states,)):
     :math:`\sum_s d(s) \sum_a \nabla\pi(a|s)\, E[\hat A^{\mathrm{GAE}(\lambda)} \mid s, a]`. Its distance to
     :func:`pgbook.exact_gradient` is the estimator's bias.

@@ -16,11 +16,12 @@ compared on the same draws.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together, check_callable, check_nonempty
+from pgbook.baselines import Baseline, parse_baseline
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
 from pgbook.stats import leave_one_out_mean
@@ -33,7 +34,7 @@ def gaussian_score_gradient(
     n_samples: int,
     *,
     seed: int | np.random.Generator | None,
-    baseline: None | float | Literal["optimal"] = None,
+    baseline: Baseline = None,
 ) -> GradientEstimate:
     r"""Score-function samples :math:`\hat g_i = \varepsilon_i/\sigma \cdot (r(a_i) - b)` of :math:`\nabla_\theta J`.
 
@@ -46,7 +47,9 @@ def gaussian_score_gradient(
     std : float
         σ > 0.
     baseline : None, float or "optimal"
-        ``"optimal"``: :math:`b^* = E[\|\varepsilon\|^2 r] / E[\|\varepsilon\|^2]`, estimated leave-one-out.
+        In the library's one vocabulary (:mod:`pgbook.baselines`): ``None`` (or ``"none"``) for none, a
+        constant, or ``"optimal"``: :math:`b^* = E[\|\varepsilon\|^2 r] / E[\|\varepsilon\|^2]`, estimated
+        leave-one-out.
 
     Examples
     --------
@@ -58,18 +61,17 @@ def gaussian_score_gradient(
     True
     """
     check_callable("reward", reward, "a callable of the actions returning one reward each")
+    baseline = parse_baseline(baseline, accepts=("none", "constant", "optimal"))
     mean, std, noise = _draws(mean, std, n_samples, seed)
     rewards = as_real_array("reward(a)", reward(mean + std * noise), ndim=1)
     if rewards.shape != (noise.shape[0],):
         raise ValueError(f"reward must return one reward per action, shape ({noise.shape[0]},); got {rewards.shape}")
-    if baseline is None:
+    if baseline.kind == "none":
         centred = rewards
-    elif isinstance(baseline, str):
-        if baseline != "optimal":
-            raise ValueError(f'baseline must be None, a number or "optimal"; got {baseline!r}')
+    elif baseline.kind == "optimal":
         centred = rewards - leave_one_out_mean(rewards, np.sum(noise**2, axis=1))
     else:
-        centred = rewards - float(as_real_array("baseline", baseline, ndim=0))
+        centred = rewards - baseline.value
     return GradientEstimate(noise / std * centred[:, None])
 
 

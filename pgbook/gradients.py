@@ -10,16 +10,14 @@ They share no code beyond the policy's log-probabilities, so their agreement is 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
-def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The policy gradient theorem, computed exactly:
 
     .. math::
@@ -61,7 +59,7 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     return policy.weighted_probability_gradient(theta, visitation[:, None] * q_values)
 
 
-def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The gradient of :math:`J(\theta) = \mu_0^\top (I - \gamma P_\pi)^{-1} r_\pi` by torch autograd.
 
     The objective is rebuilt here in torch from the MDP's arrays and the policy's
@@ -82,7 +80,7 @@ def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
     return gradient.numpy()
 
 
-def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Any) -> dict[str, np.ndarray]:
+def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Params) -> dict[str, np.ndarray]:
     r"""Jacobians of the values and the visitation by torch autograd: the pieces of the theorem's proof.
 
     Returns ``{"V": ∂V/∂θ, "Q": ∂Q/∂θ, "d": ∂d/∂θ}`` with shapes (n_states, \*param_shape),
@@ -102,7 +100,7 @@ def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Any) -> dict[str, 
     return {name: jacobian.numpy() for name, jacobian in zip(("V", "Q", "d"), jacobians, strict=True)}
 
 
-def _checked_tensor(mdp: FiniteMDP, policy: Policy, theta: Any) -> torch.Tensor:
+def _checked_tensor(mdp: FiniteMDP, policy: Policy, theta: Params) -> torch.Tensor:
     pi = policy_table(mdp, policy, theta)  # validates the arguments
     if mdp.gamma == 1.0:
         mdp.check_termination(pi)

@@ -129,6 +129,25 @@ def _checked_gain(system: LinearQuadratic, gain: Any) -> np.ndarray:
     return system.check_gain(gain)
 
 
+def damped_double_integrator(gamma: float = 0.9) -> LinearQuadratic:
+    r"""The two-state system of the book's chapters on continuous actions: a position and a velocity, the
+    position moved by 0.2 of the velocity, the velocity damped by 0.9 and pushed by the one control,
+
+    .. math::
+        A = \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
+        B = \begin{pmatrix} 0 \\ 1 \end{pmatrix},\quad Q = I,\quad R = 0.5,\quad
+        \Sigma_0 = \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
+
+    >>> system = damped_double_integrator()
+    >>> system.n_states, system.n_controls, system.gamma
+    (2, 1, 0.9)
+    """
+    return LinearQuadratic(
+        A=[[1.0, 0.2], [0.0, 0.9]], B=[[0.0], [1.0]], Q=np.eye(2), R=[[0.5]],
+        initial_covariance=[[0.5, 0.1], [0.1, 0.3]], gamma=gamma,
+    )  # fmt: skip
+
+
 def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K`
     :math:`{} + \gamma (A - BK)^\top P (A - BK)`: the noise-free

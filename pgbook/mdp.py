@@ -1,7 +1,7 @@
 r"""Finite Markov decision processes: validated arrays and exact evaluation of a fixed policy.
 
-Everything here takes the policy as a table ``pi[s, a]`` of action probabilities; the functions in
-:mod:`pgbook.gradients` build that table from a parameterised policy and θ.
+Everything here takes the policy as a table ``pi[s, a]`` of action probabilities; ``policy_table(mdp, policy,
+theta)`` (:mod:`pgbook.policies`) builds that table from a parameterised policy and θ.
 
 Episodes end in *terminal* states: absorbing, with zero reward. The episode is over once one is reached, so
 terminal states have value 0 and no visitation. With γ = 1 (the episodic setting) the values are finite only

@@ -10,13 +10,17 @@ with closed forms, which the tests hold to the generic autograd versions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from pgbook.arguments import as_count, as_real_array, as_scale, as_seed, check_shape
 from pgbook.lazy_torch import is_tensor, torch
 from pgbook.mdp import FiniteMDP
+
+Params: TypeAlias = np.ndarray
+"""θ, a policy's parameters: an array of its ``param_shape``, given as anything numpy reads as one or as a torch
+tensor (its values are taken); :meth:`Policy.check_params` checks it."""
 
 
 class Policy(ABC):

@@ -70,6 +70,19 @@ def cosine_similarity(a: Any, b: Any) -> float:
     return float(a @ b / norms)
 
 
+def cosine_or_nan(a: np.ndarray, b: np.ndarray) -> float:
+    r""":math:`\langle a, b \rangle / (\|a\| \|b\|)`, or NaN where it is undefined (a zero vector, or nan in either),
+    for numpy arrays of the same size: unchecked, for loops over many estimates (:func:`cosine_similarity`
+    checks its arguments and refuses a zero vector).
+
+    >>> cosine_or_nan(np.array([1.0, 0.0]), np.array([1.0, 1.0])), cosine_or_nan(np.zeros(2), np.ones(2))
+    (0.7071067811865475, nan)
+    """
+    a, b = np.ravel(a), np.ravel(b)
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norms) if norms > 0 else float("nan")
+
+
 def relative_variance(estimate: GradientEstimate, exact: Any) -> float:
     r""":math:`\kappa = \operatorname{tr}\operatorname{Cov}(\hat g_i) / \|\nabla J\|^2`: the number of episodes
     after which the estimate's expected squared error equals :math:`\|\nabla J\|^2`.

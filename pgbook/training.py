@@ -25,9 +25,9 @@ from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 from pgbook.sampling import sample_episodes, simulate
-from pgbook.stats import cosine_similarity
+from pgbook.stats import cosine_or_nan
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class RunsHistory:
 def reinforce_runs(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     *,
     n_runs: int,
     n_episodes: int,
@@ -126,7 +126,7 @@ class AscentHistory:
 def gradient_ascent(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     estimator: Estimator,
     *,
     n_iterations: int,
@@ -168,8 +168,7 @@ def gradient_ascent(
         exact = exact_gradient(mdp, policy, theta)
         objectives[k] = exact_objective(mdp, policy, theta)
         norms[k] = np.linalg.norm(exact)
-        both_nonzero = norms[k] > 0 and np.linalg.norm(estimate) > 0
-        cosines[k] = cosine_similarity(estimate, exact) if both_nonzero else np.nan
+        cosines[k] = cosine_or_nan(estimate, exact)
         theta = theta + step_size * estimate
     parameters[-1] = theta
     return AscentHistory(objectives, norms, cosines, parameters)

@@ -32,14 +32,13 @@ term, the only one an action-dependent baseline can touch, small beside the othe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_real_array, check_shape
+from pgbook.baselines import Baseline, parse_baseline
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 from pgbook.sampling import sample_episodes
 
 
@@ -56,7 +55,7 @@ class VarianceDecomposition:
         return self.state + self.action + self.trajectory
 
 
-def return_variances(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def return_variances(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r""":math:`\operatorname{Var}(G \mid s_0 = s, a_0 = a)`, shape (n_states, n_actions), for the MDP's
     deterministic rewards :math:`R(s,a)` (the randomness is in the transitions and later actions).
 
@@ -85,15 +84,17 @@ def return_variances(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
 
 
 def variance_decomposition(
-    mdp: FiniteMDP, policy: Policy, theta: Any, *, baseline: Any = None
+    mdp: FiniteMDP, policy: Policy, theta: Params, *, baseline: Baseline = None
 ) -> VarianceDecomposition:
     r"""The state, action and trajectory terms of :math:`\operatorname{tr}\operatorname{Cov}` of the one-sample
     estimator :math:`\hat g = c\,\nabla\log\pi(a|s)\,(G - b(s))`, :math:`s \sim d/c`, :math:`a \sim \pi(\cdot|s)`.
 
     Parameters
     ----------
-    baseline : None or array_like of shape (n_states,)
-        :math:`b(s)`; ``None`` for none. The true :func:`pgbook.evaluation.state_values` is the usual choice.
+    baseline : None, a number or array_like of shape (n_states,)
+        :math:`b(s)`, in the library's one vocabulary (:mod:`pgbook.baselines`): ``None`` (or ``"none"``) for
+        none, a constant, or a value per state; the true :func:`pgbook.evaluation.state_values` is the usual
+        choice.
 
     Examples
     --------
@@ -111,10 +112,7 @@ def variance_decomposition(
     True
     """
     pi = policy_table(mdp, policy, theta)
-    if baseline is None:
-        baseline = np.zeros(mdp.n_states)
-    baseline = as_real_array("baseline", baseline, ndim=1)
-    check_shape("baseline", baseline, (mdp.n_states,))
+    baseline = _state_baseline(baseline, mdp.n_states)
     values, visitation = mdp.values_and_visitation(pi)
     scale = visitation.sum()
     if scale == 0.0:
@@ -137,7 +135,7 @@ def variance_decomposition(
     return VarianceDecomposition(float(max(state_term, 0.0)), float(max(action_term, 0.0)), float(trajectory_term))
 
 
-def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def optimal_state_baseline(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The state baseline that minimises the action term, state by state:
     :math:`b^*(s)` :math:`{} = \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2 Q(s,a)`
     :math:`{} / \sum_a \pi(a|s) \|\nabla\log\pi(a|s)\|^2`,
@@ -166,20 +164,20 @@ def score_weighted_values(pi: np.ndarray, score: np.ndarray, q_values: np.ndarra
 def one_sample_estimates(
     mdp: FiniteMDP,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     n_samples: int,
     *,
-    baseline: Any = None,
+    baseline: Baseline = None,
     max_steps: int,
     seed: int | np.random.Generator | None,
 ) -> GradientEstimate:
     r"""Samples of the one-sample estimator :math:`\hat g = c\,\nabla\log\pi(a|s)\,(G - b(s))` that
     :func:`variance_decomposition` analyses: :math:`s \sim d/c`, :math:`a \sim \pi(\cdot|s)`, and G the
-    discounted return of one episode started from :math:`(s, a)` (cut after ``max_steps`` steps).
+    discounted return of one episode started from :math:`(s, a)` (cut after ``max_steps`` steps). ``baseline``
+    as in :func:`variance_decomposition`.
     """
     pi = policy_table(mdp, policy, theta)
-    baseline = np.zeros(mdp.n_states) if baseline is None else as_real_array("baseline", baseline, ndim=1)
-    check_shape("baseline", baseline, (mdp.n_states,))
+    baseline = _state_baseline(baseline, mdp.n_states)
     visitation = mdp.discounted_visitation(pi)
     scale = visitation.sum()
     if scale == 0.0:
@@ -190,3 +188,10 @@ def one_sample_estimates(
     score = policy.score(theta)[first_states, first_actions]
     weights = scale * (batch.returns() - baseline[first_states])
     return GradientEstimate(weights.reshape(-1, *[1] * (score.ndim - 1)) * score)
+
+
+def _state_baseline(baseline: Baseline, n_states: int) -> np.ndarray:
+    """:math:`b(s)` for every state, from ``None``, a constant or an array V[s] (read by
+    :func:`pgbook.baselines.parse_baseline`)."""
+    parsed = parse_baseline(baseline, accepts=("none", "constant", "values"), n_states=n_states)
+    return np.full(n_states, 0.0 if parsed.value is None else parsed.value)

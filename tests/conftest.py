@@ -219,7 +219,6 @@ def built_book(tmp_path_factory):
         "book-build",
         [str(jupyter_book), "build", str(ROOT), "--path-output", str(output), "-W", "-n", "--keep-going"],
         timeout=3600,
-        env={**os.environ, "PGBOOK_BUILD_CACHE": str(shared / "build-cache")},  # fresh: this run's own
     )
     return output / "_build" / "html"
 

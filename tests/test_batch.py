@@ -124,3 +124,18 @@ def test_a_subset_holds_the_selected_episodes_and_is_a_batch_like_any_other(epis
 def test_an_empty_subset_is_refused():
     with pytest.raises(ValueError, match="episodes must select at least one of the 5 episodes"):
         corridor_batch().subset(slice(5, 9))
+
+
+def test_with_discount_weights_the_same_episodes_anew():
+    """The returns under another γ against the rewards summed by hand (an oracle that shares no code)."""
+    batch = corridor_batch()
+    discounted = batch.with_discount(0.5)
+    for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
+        assert getattr(discounted, name) is getattr(batch, name) or np.array_equal(
+            getattr(discounted, name), getattr(batch, name)
+        )
+    expected = [sum(0.5**t * r for t, r in enumerate(rewards)) for rewards in batch.rewards]
+    np.testing.assert_allclose(discounted.returns(), expected, rtol=1e-12)
+    assert (discounted.gamma, batch.gamma) == (0.5, corridor_batch().gamma)  # the original keeps its own
+    with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\]; got 1.5"):
+        batch.with_discount(1.5)

@@ -12,8 +12,7 @@ import pytest
 from test_browser import open_page, site  # noqa: F401 (the fixture)
 from test_widgets import small_explorer
 
-import pgbook as pg
-from pgbook.figures import BASELINES, ESTIMATORS
+from pgbook.figures import BASELINES, ESTIMATORS, corridor_grid
 
 from conftest import pages_containing
 from pages import CONTROLS, drawn
@@ -28,10 +27,11 @@ def move(page, name, value):
     )
 
 
-def check_every_control(page, explorer):
-    """Each control to its last, first and middle position, the others where the previous moves left them."""
-    sizes = dict(theta0=len(explorer.axis_values), theta1=len(explorer.axis_values), gamma=len(explorer.gammas),
-                 n=len(explorer.episode_counts), estimator=len(ESTIMATORS), baseline=len(BASELINES))  # fmt: skip
+def check_every_control(page, grid):
+    """Each control to its last, first and middle position, the others where the previous moves left them; what
+    is drawn against ``grid``'s :meth:`compare`."""
+    sizes = dict(theta0=len(grid.axis_values), theta1=len(grid.axis_values), gamma=len(grid.gammas),
+                 n=len(grid.episode_counts), estimator=len(ESTIMATORS), baseline=len(BASELINES))  # fmt: skip
     checked = 0
     for name in CONTROLS:
         for position in (sizes[name] - 1, 0, sizes[name] // 2):
@@ -40,9 +40,9 @@ def check_every_control(page, explorer):
             move(page, name, position)
             state, numbers, cosine = drawn(page.locator(".pgbook-explorer"))
             assert state[name] == position, f"{name} = {position} did not reach the view"
-            expected = explorer.compare(
-                theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
-                n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
+            expected = grid.compare(
+                theta_index=(state["theta0"], state["theta1"]), gamma=grid.gammas[state["gamma"]],
+                n_episodes=grid.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
                 baseline=BASELINES[state["baseline"]],
             )  # fmt: skip
             np.testing.assert_allclose(numbers["exact"], expected.exact, rtol=1e-6)
@@ -73,7 +73,7 @@ def test_every_control_of_a_standalone_figure_draws_pythons_numbers(chromium, sm
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_content("<!doctype html><meta charset=utf-8><body>" + small.static_html() + "</body>")
     page.wait_for_selector(".pgbook-explorer[data-state]")
-    check_every_control(page, small)
+    check_every_control(page, small.grid)
     # legible on a 390 px phone: nothing wider than the screen, the drawings' text at 9 px or more
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     sizes = page.locator(".pgbook-explorer svg text").evaluate_all(
@@ -85,14 +85,14 @@ def test_every_control_of_a_standalone_figure_draws_pythons_numbers(chromium, sm
 
 
 @pytest.fixture(scope="module")
-def book_explorer():
-    return pg.figures.corridor_explorer()  # the pools only: compare() needs no table
+def book_grid():
+    return corridor_grid()  # the book's explorer's grid, its pools drawn afresh where compare() needs them
 
 
 @pytest.mark.parametrize("name", pages_containing("pg.figures.corridor_explorer("))
-def test_every_control_of_every_book_figure_draws_pythons_numbers(site, chromium, book_explorer, name):  # noqa: F811
+def test_every_control_of_every_book_figure_draws_pythons_numbers(site, chromium, book_grid, name):  # noqa: F811
     page, problems = open_page(chromium, f"{site}/book/{name}.html")
     page.wait_for_selector(".pgbook-explorer[data-state]")
-    check_every_control(page, book_explorer)
+    check_every_control(page, book_grid)
     assert not problems, problems
     page.close()

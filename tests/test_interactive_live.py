@@ -16,11 +16,11 @@ from pages import CONTROLS, drawn
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 SOURCE = """import pgbook as pg
-explorer = pg.figures.GradientExplorer(
+grid = pg.figures.GradientGrid(
     lambda gamma: pg.examples.short_corridor(gamma=gamma), pg.examples.corridor_recognising_policy(),
-    axis_values=[-2.0, 0.0, 2.0], gammas=(0.9, 1.0), parameter_names=("θ₀", "θ₁"), max_steps=1_000, pool_size=20,
+    axis_values=[-2.0, 0.0, 2.0], gammas=(0.9, 1.0), max_steps=1_000, pool_size=20,
 )
-widget = explorer.widget(n_episodes=5)
+widget = pg.figures.GradientExplorer(grid, parameter_names=("θ₀", "θ₁")).widget(n_episodes=5)
 widget"""
 BUSY = "import time\ntime.sleep(240)  # the kernel cannot answer the figure meanwhile"
 POSITIONS = f"print(*(getattr(widget, name) for name in {CONTROLS}), sep=',')"
@@ -70,12 +70,12 @@ def run_cell(page, index: int) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-def check_drawn(figure, explorer) -> dict[str, int]:
+def check_drawn(figure, grid) -> dict[str, int]:
     """The figure draws Python's numbers for the setting it shows (float16 storage: the tests' tolerance)."""
     state, numbers, _ = drawn(figure)
-    expected = explorer.compare(
-        theta_index=(state["theta0"], state["theta1"]), gamma=explorer.gammas[state["gamma"]],
-        n_episodes=explorer.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
+    expected = grid.compare(
+        theta_index=(state["theta0"], state["theta1"]), gamma=grid.gammas[state["gamma"]],
+        n_episodes=grid.episode_counts[state["n"]], estimator=ESTIMATORS[state["estimator"]],
         baseline=BASELINES[state["baseline"]],
     )  # fmt: skip
     for attribute, value in (("exact", expected.exact), ("mean", expected.estimate)):
@@ -97,7 +97,7 @@ def press(page, name: str, key: str) -> tuple[int, int]:
 
 def test_every_control_of_the_live_figure_updates_it(live):
     page, _ = live
-    explorer = small_explorer()
+    grid = small_explorer().grid
     figure = page.locator(".pgx[data-state]")
     for name, key in [(name, key) for name in CONTROLS for key in ("End", "Home", "ArrowRight")]:
         if name == "baseline":
@@ -110,13 +110,13 @@ def test_every_control_of_the_live_figure_updates_it(live):
         assert moved == {"End": last, "Home": 0}.get(key, min(position + 1, last)), f"{name}: {key} did not move it"
         if moved != position:  # the figure follows
             page.wait_for_function(f"() => document.querySelector('.pgx').dataset.state !== '{before}'")
-        state = check_drawn(figure, explorer)
+        state = check_drawn(figure, grid)
         assert state[name] == moved, f"{name} after {key}"
         if name in ("theta0", "theta1", "gamma", "n"):  # a slider: a screen reader hears its value, not the index
             shown = control.evaluate("(el) => el.closest('label').querySelector('output').textContent")
             assert control.get_attribute("aria-valuetext") == shown, f"{name} announces another value than it shows"
         if name == "n":
-            assert shown == str(explorer.episode_counts[state["n"]]), "the slider shows another N than the figure's"
+            assert shown == str(grid.episode_counts[state["n"]]), "the slider shows another N than the figure's"
 
 
 def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_kernel(live):
@@ -125,7 +125,7 @@ def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_ker
     follows positions set from Python. (Before the live view had every number, θ and γ waited for the kernel:
     this failed at the first move.)"""
     page, _ = live
-    explorer = small_explorer()
+    grid = small_explorer().grid
     figure = page.locator(".pgx[data-state]")
     run_cell(page, 1)
     sleeping = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1).locator(".jp-InputPrompt")
@@ -137,7 +137,7 @@ def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_ker
             page.wait_for_function(
                 f"() => document.querySelector('.pgx').dataset.state !== '{before}'", timeout=10_000
             )  # no kernel can answer: only the browser's numbers
-        assert check_drawn(figure, explorer)[name] == moved, f"{name} after {key}"
+        assert check_drawn(figure, grid)[name] == moved, f"{name} after {key}"
     assert "[*]" in sleeping.text_content(), "the kernel was free before the end"
     page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click()
     page.wait_for_function("(el) => !el.textContent.includes('[*]')", arg=sleeping.element_handle())
@@ -148,5 +148,5 @@ def test_theta_and_gamma_are_drawn_from_numbers_in_the_browser_and_reach_the_ker
     assert output.text_content().strip() == ",".join(str(state[name]) for name in CONTROLS)
     run_cell(page, 3)  # θ₀ = 1 and γ = 0, from Python
     page.wait_for_function("() => /^1,\\d+,0,/.test(document.querySelector('.pgx').dataset.state)")
-    state = check_drawn(figure, explorer)
+    state = check_drawn(figure, grid)
     assert (state["theta0"], state["gamma"]) == (1, 0)

@@ -11,10 +11,7 @@ from pgbook import lqr
 
 def example_system(gamma=0.9):
     """Two states, one control: a lightly coupled, marginally stable system (A has eigenvalues 1 and 0.9)."""
-    return lqr.LinearQuadratic(
-        A=[[1.0, 0.2], [0.0, 0.9]], B=[[0.0], [1.0]], Q=np.eye(2), R=[[0.5]],
-        initial_covariance=[[0.5, 0.1], [0.1, 0.3]], gamma=gamma,
-    )  # fmt: skip
+    return lqr.damped_double_integrator(gamma)
 
 
 GAIN = np.array([[0.3, 0.8]])
