@@ -189,7 +189,10 @@ def check_estimator(
     >>> report.verdict
     'biased'
     >>> [result.verdict for result in report.results]   # only problems with γ < 1 reveal it
-    ['unbiased', 'unbiased', 'biased', 'biased']
+    ['unbiased', 'unbiased', 'biased', 'scaled']
+
+    On the episodic problem its direction is 2.5° off, within the noise of 5,000 episodes; the factor, 1.24,
+    shows first.
     >>> report.diagnosis.matches[0].name   # the catalogued mistake it matches (pgbook.mistakes)
     'discount weights γᵗ dropped'
     """
@@ -210,9 +213,7 @@ def check_estimator(
             {
                 "REINFORCE": reinforce(batch, problem.policy, problem.theta),
                 "reward-to-go": reward_to_go(batch, problem.policy, problem.theta),
-                "reward-to-go with true V": reward_to_go(
-                    batch, problem.policy, problem.theta, baseline=problem.values
-                ),
+                "reward-to-go with true V": reward_to_go(batch, problem.policy, problem.theta, baseline=problem.values),
             }
         )
         estimate = _run(estimator, batch, problem)
@@ -254,8 +255,8 @@ def check_samples(
     >>> batch = pg.sample_episodes(problem.mdp, problem.policy, problem.theta, 20_000, max_steps=300, seed=0)
     >>> samples = pg.reward_to_go(batch, problem.policy, problem.theta).batch_means(100)   # 200 updates
     >>> report = pg.check_samples(samples, problem)
-    >>> report.verdict, report.results[0].scale.round(1)
-    ('unbiased', np.float64(1.0))
+    >>> report.verdict, round(report.results[0].scale, 1)
+    ('unbiased', 1.0)
     """
     single = isinstance(problem, Problem)
     problems = _check_problems([problem] if single else problem)

@@ -125,7 +125,12 @@ class Setting:
     def of(cls, problem: Any, batch_episodes: int | None = None) -> Setting:
         """The setting of a :class:`pgbook.Problem` (anything with mdp, policy, theta, max_steps)."""
         return cls(
-            problem.mdp, problem.policy, problem.theta, problem.max_steps, getattr(problem, "critic", None), batch_episodes
+            problem.mdp,
+            problem.policy,
+            problem.theta,
+            problem.max_steps,
+            getattr(problem, "critic", None),
+            batch_episodes,
         )
 
     @property
@@ -241,7 +246,9 @@ CATALOGUE: tuple[Mistake, ...] = (
         "w_t = γ^t · (γ^t G_t): returns discounted from t = 0, times γ^t",
         weights=lambda s: s.mdp.gamma ** (2 * np.arange(s.max_steps)),
     ),
-    Mistake("score taken for the first step only", "weights", "only log π(a_0|s_0) enters the loss", weights=_first_step),
+    Mistake(
+        "score taken for the first step only", "weights", "only log π(a_0|s_0) enters the loss", weights=_first_step
+    ),
     Mistake("reward-to-go off by one step", "target", "w_t = γ^t G_{t+1}: the reward r_t left out", target=_off_by_one),
     Mistake("action-dependent baseline Q(s, a)", "target", "w_t = γ^t (G_t − Q(s_t, a_t))", target=_q_baseline),
     Mistake(
@@ -423,8 +430,8 @@ def rollouts(n_steps: int, lam: float = 1.0, *, start: str = "stationary", autor
     >>> theta = policy.init_params(seed=0)
     >>> values = pg.state_values(mdp, policy, theta)
     >>> update = expected_gradient(mdp, policy, theta, 1, [rollouts(8)], critic=values)
-    >>> per_step = expected_gradient(mdp, policy, theta, 500, [mistake("loss averaged over all steps, not over episodes")])
-    >>> bool(np.allclose(update, per_step))
+    >>> per_step = mistake("loss averaged over all steps, not over episodes")
+    >>> bool(np.allclose(update, expected_gradient(mdp, policy, theta, 500, [per_step])))
     True
     """
     n_steps = as_count("n_steps", n_steps)
@@ -546,8 +553,10 @@ def _check_combination(mistakes: Sequence[Mistake]) -> None:
     if "outside" in parts:
         raise ValueError(f"{[str(m) for m in mistakes if not m.nameable]} has no exact expected value")
     if "pipeline" in parts and {"weights", "target", "average"} & set(parts):
-        raise ValueError("a rollout pipeline sets its own weights, targets and average; combine it only with a "
-                         f"normalisation or the sign; got {[str(m) for m in mistakes]}")
+        raise ValueError(
+            "a rollout pipeline sets its own weights, targets and average; combine it only with a "
+            f"normalisation or the sign; got {[str(m) for m in mistakes]}"
+        )
 
 
 def expected_gradient(

@@ -105,9 +105,7 @@ def flat_problems():
     flat, single = pg.TabularSoftmax(1, 2), pg.TabularSoftmax(1, 1)
     return [
         pg.Problem("flat bandit", pg.examples.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
-        pg.Problem(
-            "one-armed bandit", pg.examples.bandit([2.0]), single, single.init_params(seed=0), 1
-        ),
+        pg.Problem("one-armed bandit", pg.examples.bandit([2.0]), single, single.init_params(seed=0), 1),
     ]
 
 
@@ -208,8 +206,13 @@ def test_gamma_dropped_is_biased_in_direction_on_a_slow_mixing_mdp():
     assert 10 < low <= result.angle <= high < 25
     assert f"biased in direction by {result.angle:.1f}° [{low:.1f}°, {high:.1f}°]" in str(report)
     exact_angle = pg.direction.angle(
-        pg.mistakes.expected_gradient(problem.mdp, problem.policy, problem.theta, problem.max_steps,
-                                      [pg.mistakes.mistake("discount weights γᵗ dropped")]),
+        pg.mistakes.expected_gradient(
+            problem.mdp,
+            problem.policy,
+            problem.theta,
+            problem.max_steps,
+            [pg.mistakes.mistake("discount weights γᵗ dropped")],
+        ),
         problem.gradient,
     )
     assert low <= exact_angle <= high  # the interval covers the exact angle (probability ≥ 1 − 1e-3)
@@ -256,7 +259,9 @@ def test_an_estimator_can_take_the_problem():
     for estimator in (with_values, keyword):
         report = pg.check_estimator(estimator, n_episodes=2_000, seed=8, problems=[problem])
         assert report.passed, str(report)
-    old_style = pg.check_estimator(lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=2_000, seed=8, problems=[problem])
+    old_style = pg.check_estimator(
+        lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=2_000, seed=8, problems=[problem]
+    )
     assert old_style.passed
 
 
