@@ -28,7 +28,7 @@ from pgbook.problem import Problem, standard_problems
 from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, two_sided_threshold, z_scores
 
-__all__ = ["EstimatorReport", "Problem", "ProblemResult", "check_estimator", "check_samples", "standard_problems"]
+__all__ = ["EstimatorReport", "ProblemResult", "check_estimator", "check_samples"]  # Problem: pgbook.problem
 
 REPLICATES = 32  # sub-batches used when an estimator returns only its mean
 
@@ -145,7 +145,6 @@ class EstimatorReport:
             return (
                 "∇J up to a positive factor on every problem: it ascends J like the exact gradient, with a step "
                 f"size c times the one you set ({factors})."
-                + (" The factor differs between problems." if len(scaled) > 1 else "")
             )
         biased = [r for r in self.results if r.verdict == "biased"]
         return "FAILED: biased in direction on " + "; ".join(f"{r.problem} ({r.summary()})" for r in biased) + "."

@@ -23,7 +23,7 @@ limit, the ratio of the expectations (exact up to :math:`O(1/N)`), and :func:`di
 direction with a free positive factor, then names the factor.
 
 **Critics and rollouts.** :func:`gae` is GAE(λ) with the problem's critic :math:`\hat V`
-(:attr:`pgbook.Problem.critic`), :func:`bootstrapped` the n-step return bootstrapped with the critic, and
+(``critic`` of :class:`pgbook.Problem`), :func:`bootstrapped` the n-step return bootstrapped with the critic, and
 :func:`rollouts` the update of Stable-Baselines3, TorchRL and CleanRL: fixed-length rollouts of n steps of an
 auto-reset environment (from a reset, or in the auto-reset chain's stationary state; with Gymnasium 1.x's
 NEXT_STEP autoreset, one extra step at each episode's terminal state), GAE(λ) with the critic cut at episode
