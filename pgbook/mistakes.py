@@ -646,7 +646,7 @@ class Diagnosis:
         return len(self.matches) > 1
 
     def __str__(self) -> str:
-        outside = "".join(f" Outside what can be named: {m.name} ({m.code})." for m in self.outside)
+        outside = " " + self.caveat() if self.outside else ""
         if not self.matches:
             return (
                 f"looks like none of the {self.n_mistakes} catalogued mistakes nor the "
@@ -659,10 +659,23 @@ class Diagnosis:
             more = f"; and {len(self.matches) - 6} more (diagnosis.matches)" if len(self.matches) > 6 else ""
             return (
                 f"cannot tell apart: these problems give the same expected value, within the noise, to each of "
-                f"{listed}{more}. Add a problem that separates them."
+                f"{listed}{more}. Add a problem that separates them.{self._scale_caveat()}"
             )
         best = self.matches[0]
-        return f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem"
+        return (
+            f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem{self._scale_caveat()}"
+        )
+
+    def _scale_caveat(self) -> str:
+        """Gradient-norm clipping shrinks an update too: where a factor was named, say that it is not seen."""
+        factors = any(
+            m.scales is not None or any(k.scale_only or k.part == "pipeline" for k in m.mistakes) for m in self.matches
+        )
+        return " " + self.caveat() if factors and self.outside else ""
+
+    def caveat(self) -> str:
+        """What the diagnosis cannot see: the catalogue's entries without an exact expected value."""
+        return "".join(f"Outside what can be named: {m.name} ({m.code})." for m in self.outside)
 
 
 def _combinations(pool: Sequence[Mistake], size: int, taken: Sequence[Mistake] = ()) -> list[tuple[Mistake, ...]]:
