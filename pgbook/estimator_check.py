@@ -74,8 +74,10 @@ class ProblemResult:
         if self.verdict == "scaled":
             return f"∇J up to a factor c = {self.scale:.4g} ({_step_size(self.scale)})"
         low, high = self.angle_interval
-        if np.isnan(self.angle):
+        if not np.any(self.exact):
             return "biased: ∇J = 0 here, but the estimator's mean is not"
+        if np.isnan(self.angle):
+            return "biased: its mean is 0 where ∇J is not"
         return f"biased in direction by {self.angle:.1f}° [{low:.1f}°, {high:.1f}°]"
 
 
@@ -203,6 +205,7 @@ def check_estimator(
     _check_false_alarm(false_alarm)
     rng = as_seed("seed", seed)
     problems = _check_problems(standard_problems() if problems is None else problems)
+    _check_catalogue(catalogue, problems)
     estimates, references, batch_sizes = [], [], []
     for problem in problems:
         batch = sample_episodes(
@@ -260,6 +263,7 @@ def check_samples(
     single = isinstance(problem, Problem)
     problems = _check_problems([problem] if single else problem)
     samples = [samples] if single else list(samples)
+    _check_catalogue(catalogue, problems)
     if len(samples) != len(problems):
         raise ValueError(f"samples must hold one array per problem: {len(problems)} problems, {len(samples)} arrays")
     _check_false_alarm(false_alarm)
@@ -365,6 +369,19 @@ def _check_problems(problems: Any) -> list[Problem]:
         if not isinstance(problem, Problem):
             raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
     return problems
+
+
+def _check_catalogue(catalogue: Sequence[Mistake], problems: list[Problem]) -> None:
+    for entry in catalogue:
+        if not isinstance(entry, Mistake):
+            raise TypeError(f"catalogue must hold pgbook.mistakes.Mistake entries; got {type(entry).__name__}")
+        if entry.needs_critic:
+            missing = [problem.name for problem in problems if problem.critic is None]
+            if missing:
+                raise ValueError(
+                    f"the catalogue's {entry.name!r} needs each problem's critic; {missing} have none: give "
+                    "pgbook.Problem(..., critic=V̂ per state)"
+                )
 
 
 def _run(estimator: Estimator, batch: Batch, problem: Problem) -> GradientEstimate:

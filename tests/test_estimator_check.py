@@ -98,6 +98,7 @@ def test_an_estimator_returning_zeros_fails(estimator):
     report = pg.check_estimator(estimator, n_episodes=1_000, seed=0)
     assert not report.passed and report.verdict == "biased"
     assert all(np.isnan(result.cosine) for result in report.results)
+    assert "biased: its mean is 0 where ∇J is not" in str(report)
     assert "FAILED" in str(report) and "cosine undefined (a zero vector)" in str(report)
 
 
@@ -275,6 +276,10 @@ def test_check_samples_errors():
         pg.check_samples([np.zeros((10, 5, 2))], [problem, problem])
     with pytest.raises(TypeError, match="problems must hold pgbook.Problem objects"):
         pg.check_samples(np.zeros((10, 5, 2)), "corridor")
+    with pytest.raises(ValueError, match="needs each problem's critic; \\['episodic'\\] have none"):
+        pg.check_samples(np.ones((10, 5, 2)), problem, catalogue=pg.mistakes.rollout_models(5))
+    with pytest.raises(TypeError, match="catalogue must hold pgbook.mistakes.Mistake entries"):
+        pg.check_samples(np.ones((10, 5, 2)), problem, catalogue=["sign flipped"])
 
 
 def test_problem_arguments_and_exact_quantities():
