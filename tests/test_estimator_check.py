@@ -294,3 +294,19 @@ def test_problem_arguments_and_exact_quantities():
         pg.Problem("p", problem.mdp, pg.ModulePolicy(torch.nn.Linear(5, 2), 2), np.zeros(12), 10)
     with pytest.raises(ValueError, match="theta must have shape"):
         pg.Problem("p", problem.mdp, problem.policy, np.zeros(3), 10)
+
+
+def test_check_samples_on_several_problems_and_diagnose_with_its_default_thresholds():
+    """Samples of the per-step mean on two problems, diagnosed together: the factor is named on both, and
+    pg.diagnose called directly, with its default thresholds, says the same."""
+    problems = [episodic_problem(), episodic_problem(gamma=0.9)]
+    samples = []
+    for seed, problem in enumerate(problems):
+        batch = pg.sample_episodes(problem.mdp, problem.policy, problem.theta, 20_000, max_steps=400, seed=seed)
+        samples.append(pg.GradientEstimate(per_step_mean(batch, problem.policy, problem.theta)).batch_means(50))
+    report = pg.check_samples(samples, problems)
+    assert [r.verdict for r in report.results] == ["scaled", "scaled"]
+    names = [[m.name for m in match.mistakes] for match in report.diagnosis.matches]
+    assert ["loss averaged over all steps, not over episodes"] in names, str(report.diagnosis)
+    direct = pg.diagnose([pg.GradientEstimate(s) for s in samples], problems)
+    assert str(direct) == str(report.diagnosis)
