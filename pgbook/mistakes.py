@@ -115,6 +115,7 @@ class Setting:
     batch_episodes: int | None = None
     pi: np.ndarray = field(init=False)
     _tables: StepTables | None = field(default=None, init=False, repr=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.theta = self.policy.check_params(self.theta)
@@ -138,6 +139,12 @@ class Setting:
         if self._tables is None:
             self._tables = StepTables.compute(self.mdp, self.pi, self.max_steps)
         return self._tables
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per setting and key (a mistake's target or pipeline is tried in many combinations)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def require_critic(self, what: str) -> np.ndarray:
         if self.critic is None:
@@ -454,7 +461,7 @@ def rollouts(n_steps: int, lam: float = 1.0, *, start: str = "stationary", autor
         left = n_steps - 1 - np.arange(n_steps)  # step t has n_steps − t steps left
         pair_values = np.einsum("ts,tsa->sa", occupancy, means[left]) / n_steps
         visits = occupancy[:, :, None] * pi
-        returns = StepTables.compute(mdp, pi, setting.max_steps)
+        returns = setting.tables
         start_pairs = returns.occupancy[0][:, None] * pi
         return Recipe(
             pair_values,
@@ -505,7 +512,8 @@ def _recipe(setting: Setting, direction: Sequence[Mistake]) -> Recipe:
     sign = float(np.prod([m.sign for m in direction]))
     pipelines = [m for m in direction if m.pipeline is not None]
     if pipelines:
-        return replace(pipelines[0].pipeline(setting), sign=sign)
+        pipeline = pipelines[0]
+        return replace(setting.memo((id(pipeline), "pipeline"), lambda: pipeline.pipeline(setting)), sign=sign)
     tables, pi = setting.tables, setting.pi
     weights = setting.mdp.gamma ** np.arange(setting.max_steps)
     mean, square = tables.returns, tables.squares
@@ -513,7 +521,7 @@ def _recipe(setting: Setting, direction: Sequence[Mistake]) -> Recipe:
         if m.weights is not None:
             weights = m.weights(setting)
         if m.target is not None:
-            mean, square = m.target(setting)
+            mean, square = setting.memo((id(m), "target"), lambda m=m: m.target(setting))
     steps = float(tables.occupancy.sum())
     visits = tables.occupancy[:, :, None] * pi
     start = tables.occupancy[0][:, None] * pi
