@@ -667,7 +667,7 @@ class Diagnosis:
             more = f"; and {len(self.matches) - 6} more (diagnosis.matches)" if len(self.matches) > 6 else ""
             return (
                 f"cannot tell apart: these problems give the same expected value, within the noise, to each of "
-                f"{listed}{more}. Add a problem that separates them.{self._scale_caveat()}"
+                f"{listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
             )
         best = self.matches[0]
         return (
@@ -679,7 +679,7 @@ class Diagnosis:
         factors = any(
             m.scales is not None or any(k.scale_only or k.part == "pipeline" for k in m.mistakes) for m in self.matches
         )
-        return " " + self.caveat() if factors and self.outside else ""
+        return ". " + self.caveat() if factors and self.outside else ""
 
     def caveat(self) -> str:
         """What the diagnosis cannot see: the catalogue's entries without an exact expected value."""

@@ -24,7 +24,7 @@ from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, TabularSoftmax
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: θ and the critic are arrays
 class Problem:
     r"""A finite MDP, a policy, parameters θ and the episode cut-off ``max_steps`` to sample it with.
 
