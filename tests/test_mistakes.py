@@ -190,8 +190,11 @@ def test_each_mistake_is_named(estimator, name, seed, n_episodes, first):
     assert report.diagnosis is not None and report.diagnosis.found, str(report)
     matched = [match.mistakes for match in report.diagnosis.matches]
     assert (mistake(name),) in (matched[:1] if first else matched), str(report.diagnosis)
-    best = report.diagnosis.matches[0]
-    assert f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem" in str(report)
+    best, text = report.diagnosis.matches[0], str(report.diagnosis)
+    if report.diagnosis.ambiguous:  # the two normalisations differ by 0.3% here: listed, not one named
+        assert not first and text.startswith("cannot tell apart") and name in text
+    else:
+        assert f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem" in text
 
 
 @pytest.mark.slow  # long statistical checks: 20,000–80,000 episodes on each of four problems
