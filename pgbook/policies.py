@@ -309,6 +309,7 @@ def check_fit(mdp: FiniteMDP, policy: Policy) -> None:
         raise ValueError(
             f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
             f"{mdp.n_states} states and {mdp.n_actions} actions"
+            + (" (a ModulePolicy needs observations=, one row per state)" if policy.n_states == 0 else "")
         )
 
 

@@ -300,7 +300,12 @@ SYSTEM = pg.lqr.LinearQuadratic(
     A=[[1.0, 0.2], [0.0, 0.9]], B=[[0.0], [1.0]], Q=np.eye(2), R=[[0.5]],
     initial_covariance=[[0.5, 0.1], [0.1, 0.3]], gamma=0.9,
 )  # fmt: skip
-RESULT_RECORDS = {"ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition"}
+# Records the library returns, or builds inside from arguments already checked (mistakes.Setting, Recipe and
+# StepTables: the tables a diagnosis computes for one problem), are not constructed by users.
+RESULT_RECORDS = {
+    "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
+    "StepTables",
+}  # fmt: skip
 OBJECTS = {"mdp": "a pgbook.FiniteMDP", "policy": "a pgbook.Policy", "batch": "a pgbook.Batch", "system": "a"}
 
 
@@ -388,6 +393,15 @@ def valid_arguments(name: str, function) -> dict:
         "Q": SYSTEM.Q,
         "initial_covariance": SYSTEM.initial_covariance,
         "name": "a problem",
+        "n_steps": 4,
+        "part": "sign",
+        "code": "the gradient of −J",
+        "problem": pg.Problem("a problem", EPISODIC, POLICY, THETA, 20),
+        "problems": [pg.Problem("a problem", EPISODIC, POLICY, THETA, 20)],
+        "samples": np.ones((8, *THETA.shape)),
+        "estimate": pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None]),
+        "estimates": [pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None])],
+        "vector": np.ones(THETA.shape),
         "env": None,  # set below, with a ModulePolicy
     }
     arguments = {
@@ -427,8 +441,8 @@ NOT_YET = {"surrogate.off_policy_gradient"}
 TAKING_OBJECTS = [
     (name, parameter)
     for name, function in FUNCTIONS.items()
-    for parameter in parameters(function)
-    if parameter in OBJECTS and name not in NOT_YET
+    for parameter, info in parameters(function).items()
+    if parameter in OBJECTS and name not in NOT_YET and info.default is not None  # None: the default's meaning
 ]
 
 
@@ -564,7 +578,7 @@ def test_the_update_field_never_advises_gamma_below_one(function):
         (lambda p: pg.mistakes.diagnose([None], ["corridor"], [4.0]), "problems must hold pgbook.Problem objects"),
         (
             lambda p: pg.check_estimator(lambda b, q, t: pg.reinforce(b, q, t), problems=["corridor"]),
-            "problems must hold pgbook.estimator_check.Problem objects",
+            "problems must hold pgbook.Problem objects",
         ),
     ],
     ids=["mistakes-list-of-names", "mistakes-one-name", "diagnose-problem-names", "check_estimator-problem-names"],
@@ -631,7 +645,7 @@ TAKING_CALLABLES = [
     (name, parameter)
     for name, function in FUNCTIONS.items()
     for parameter in annotated(function, ("Callable", "Estimator"))
-    if name not in NOT_YET
+    if name not in NOT_YET and parameters(function)[parameter].default is not None  # None: the default's meaning
 ]
 
 
