@@ -9,6 +9,7 @@
 
 from pgbook import (
     deterministic,
+    direction,
     examples,
     exercises,
     expectations,
@@ -29,7 +30,8 @@ from pgbook.average_reward import (
 from pgbook.batch import Batch
 from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.environments import FiniteMDPEnv, sample_environment
-from pgbook.estimator_check import EstimatorReport, Problem, check_estimator, standard_problems
+from pgbook.estimator_check import EstimatorReport, ProblemResult, check_estimator, check_samples
+from pgbook.problem import Problem, standard_problems
 from pgbook.estimators import (
     advantage_estimator,
     fit_state_values,
@@ -53,6 +55,7 @@ from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient,
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import autodiff_gradient, autodiff_jacobians, exact_gradient
 from pgbook.mdp import FiniteMDP
+from pgbook.mistakes import diagnose
 from pgbook.module_policy import ModulePolicy
 from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
@@ -69,12 +72,16 @@ __all__ = [
     "ModulePolicy",
     "Policy",
     "Problem",
+    "ProblemResult",
     "SoftmaxPolicy",
     "TabularSoftmax",
     "action_values",
     "advantage_estimator",
     "advantages",
     "check_estimator",
+    "check_samples",
+    "diagnose",
+    "direction",
     "compatible_fit",
     "critic_gradient",
     "autodiff_gradient",
