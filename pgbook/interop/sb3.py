@@ -17,6 +17,8 @@ sample is taken at the same θ and critic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -93,19 +95,62 @@ def gradient_samples(model: Any, theta: Any, n_samples: int, *, critic: Any = No
                 )
             value_net.weight.copy_(torch.as_tensor(critic[None, :], dtype=value_net.weight.dtype))
             value_net.bias.zero_()
-    recorded: list[np.ndarray] = []
-
-    def record_and_skip_step(*args: Any, **kwargs: Any) -> None:
-        if len(recorded) == len(samples):  # the first optimizer step of this learn() call
-            recorded.append(-torch.cat([p.grad.reshape(-1) for p in parameters]).double().numpy())
-
-    optimizer = policy.optimizer
-    samples: list[np.ndarray] = []
-    optimizer.step = record_and_skip_step  # θ and the critic stay where they are
-    try:
+    samples = []
+    with _first_steps(model) as recorded:
         for _ in range(n_samples):
             model.learn(model.n_steps * model.n_envs)
-            samples.append(recorded[-1])
-    finally:
-        del optimizer.step  # the optimizer's own step again
+            samples.append(recorded.pop())
     return np.stack(samples)
+
+
+def train_gradient(model: Any) -> np.ndarray:
+    r""":math:`-\nabla_\theta L` at the first optimizer step of ``model.train()`` on the rollout buffer the model
+    holds (for example one that another model collected), the step skipped.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> from stable_baselines3 import A2C
+    >>> from stable_baselines3.common.env_util import make_vec_env
+    >>> env = make_vec_env(lambda: pg.FiniteMDPEnv(pg.examples.random_mdp(3, 2, seed=0)), n_envs=2, seed=0)
+    >>> model = A2C("MlpPolicy", env, n_steps=8, seed=0, policy_kwargs=dict(net_arch=dict(pi=[], vf=[])))
+    >>> sample = gradient_samples(model, np.zeros(8), 1)   # fills model.rollout_buffer
+    >>> bool(np.allclose(train_gradient(model), sample[0]))
+    True
+    """
+    from stable_baselines3 import A2C, PPO
+
+    if not isinstance(model, A2C | PPO):
+        raise TypeError(f"model must be a stable_baselines3 A2C or PPO model; got {type(model).__name__}")
+    if not model.rollout_buffer.full:
+        raise ValueError("model.rollout_buffer holds no complete rollout: collect one first (model.learn)")
+    if getattr(model, "_logger", None) is None:  # train() logs; learn() would have set a logger up
+        from stable_baselines3.common.logger import configure
+
+        model.set_logger(configure(folder=None, format_strings=[]))
+    with _first_steps(model) as recorded:
+        model.train()
+    return recorded.pop()
+
+
+@contextmanager
+def _first_steps(model: Any) -> Iterator[list[np.ndarray]]:
+    """While the block runs, the model's optimizer step is replaced by one that leaves θ and the critic as they
+    are and, at the first step of each ``model.train()`` call, appends :math:`-\nabla L` of the actor to the list."""
+    parameters = list(model.policy.action_net.parameters())
+    optimizer, train, recorded, first = model.policy.optimizer, model.train, [], [False]
+
+    def train_from_the_first_step() -> None:
+        first[0] = True
+        train()
+
+    def record_and_skip(*args: Any, **kwargs: Any) -> None:
+        if first[0]:
+            recorded.append(-torch.cat([p.grad.reshape(-1) for p in parameters]).double().numpy())
+            first[0] = False
+
+    model.train, optimizer.step = train_from_the_first_step, record_and_skip
+    try:
+        yield recorded
+    finally:
+        del model.train, optimizer.step  # the model's own train() and the optimizer's own step again
