@@ -208,3 +208,85 @@ def test_ppo_first_minibatch_step_is_a2c_update():
     a2c_step = interop.train_gradient(a2c)
     np.testing.assert_allclose(a2c_step, ppo_step, rtol=1e-5, atol=1e-6 * np.abs(ppo_step).max())
     assert np.abs(ppo_step).max() > 0
+
+
+# TorchRL 0.14 (not pinned: tested where it is installed) --------------------------------------------------------
+# Its own SerialEnv auto-reset rollout (env.rollout with break_when_any_done=False, actions sampled: exploration
+# RANDOM, as its collectors set it), its GAE module and its A2CLoss / ClipPPOLoss. Slower per step than SB3
+# (about 1.5 s per rollout of 16 × 64 steps here), so fewer rollouts: 16 of them, about 25 s.
+
+TORCHRL_K = 16
+
+
+class TorchRLSetting:
+    def __init__(self, mdp, theta, seed):
+        torchrl = pytest.importorskip("torchrl")
+        import torch
+        from tensordict.nn import TensorDictModule
+        from torchrl.envs import GymWrapper, SerialEnv
+        from torchrl.envs.utils import ExplorationType, set_exploration_type
+        from torchrl.modules import ProbabilisticActor, ValueOperator
+        from torchrl.objectives import A2CLoss, ClipPPOLoss
+        from torchrl.objectives.value import GAE
+
+        assert torchrl.__version__
+        torch.manual_seed(seed)
+        env = SerialEnv(N_ENVS, lambda: GymWrapper(pg.FiniteMDPEnv(mdp), categorical_action_encoding=True))
+        env.set_seed(seed)
+        actor_net, critic_net = torch.nn.Linear(5, 2).double(), torch.nn.Linear(5, 1).double()
+        actor = ProbabilisticActor(
+            TensorDictModule(actor_net, in_keys=["observation"], out_keys=["logits"]),
+            in_keys=["logits"],
+            distribution_class=torch.distributions.Categorical,
+            return_log_prob=True,
+        )
+        critic = ValueOperator(critic_net, in_keys=["observation"])
+        self.policy = pg.ModulePolicy(actor_net, 2, observations=np.eye(5))
+        self.critic = pg.state_values(mdp, self.policy, theta)
+        with torch.no_grad():
+            torch.nn.utils.vector_to_parameters(torch.as_tensor(theta), actor_net.parameters())
+            critic_net.weight.copy_(torch.as_tensor(self.critic)[None])
+            critic_net.bias.zero_()
+        advantage = GAE(gamma=mdp.gamma, lmbda=1.0, value_network=critic)
+        a2c = A2CLoss(actor_network=actor, critic_network=critic)
+        ppo = ClipPPOLoss(actor_network=actor, critic_network=critic, normalize_advantage=False)
+
+        def gradient(loss, rollout):
+            actor_net.zero_grad()
+            loss(rollout)["loss_objective"].backward()
+            return -torch.cat([p.grad.reshape(-1) for p in actor_net.parameters()]).numpy().copy()
+
+        samples, self.ppo_gap = [], 0.0
+        for _ in range(TORCHRL_K):
+            with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
+                rollout = env.rollout(N_STEPS, actor, break_when_any_done=False)
+                advantage(rollout)
+            samples.append(gradient(a2c, rollout))
+            step = gradient(ppo, rollout)  # the ratio is 1: θ is θ_old
+            self.ppo_gap = max(self.ppo_gap, np.abs(step - samples[-1]).max() / np.abs(samples[-1]).max())
+        env.close()
+        self.samples = np.array(samples)
+        self.mdp, self.theta = mdp, theta
+        W, _, _ = rollout_model(mdp, policy_table(mdp, self.policy, theta), self.critic, 1.0, N_STEPS)
+        self.model_mean = self.policy.weighted_probability_gradient(theta, W)
+        problem = pg.Problem("torchrl", mdp, self.policy, theta, 300, critic=self.critic)
+        self.report = pg.check_samples(self.samples, problem)
+
+
+@pytest.fixture(scope="module")
+def torchrl_episodic():
+    return TorchRLSetting(episodic_mdp(), EPISODIC_THETA, seed=6)
+
+
+@pytest.mark.slow
+def test_torchrl_a2c_loss_is_the_rollout_model_and_scaled(torchrl_episodic):
+    setting = torchrl_episodic
+    threshold = two_sided_threshold(FALSE_FAILURE, setting.samples.shape[1], TORCHRL_K - 1)
+    z = z_scores(GradientEstimate(setting.samples), setting.model_mean)
+    assert np.abs(z).max() <= threshold, z
+    assert setting.report.results[0].verdict == "scaled", str(setting.report)
+
+
+@pytest.mark.slow
+def test_torchrl_clip_ppo_at_ratio_one_is_a2c(torchrl_episodic):
+    assert torchrl_episodic.ppo_gap <= 1e-12, "the same float64 computation: equal to rounding"
