@@ -31,7 +31,6 @@ from pgbook.batch import Batch
 from pgbook.compatible import compatible_fit, critic_gradient
 from pgbook.environments import FiniteMDPEnv, sample_environment
 from pgbook.estimator_check import EstimatorReport, ProblemResult, check_estimator, check_samples
-from pgbook.problem import Problem, standard_problems
 from pgbook.estimators import (
     advantage_estimator,
     fit_state_values,
@@ -59,6 +58,7 @@ from pgbook.mistakes import diagnose
 from pgbook.module_policy import ModulePolicy
 from pgbook.performance_difference_lemma import performance_difference
 from pgbook.policies import LinearSoftmax, Policy, SoftmaxPolicy, TabularSoftmax
+from pgbook.problem import Problem, standard_problems
 from pgbook.sampling import sample_episodes
 
 __all__ = [

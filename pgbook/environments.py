@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from pgbook.arguments import as_count, as_seed, as_unit_interval
+from pgbook.arguments import as_count, as_real_array, as_seed, as_unit_interval
 from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
@@ -22,10 +22,22 @@ from pgbook.sampling import _cdf, _draw
 
 
 class FiniteMDPEnv(gym.Env):
-    """A :class:`~pgbook.FiniteMDP` as a Gymnasium environment with one-hot observations.
+    """A :class:`~pgbook.FiniteMDP` as a Gymnasium environment: state s is observed as row s of an
+    observation table, one-hot by default.
 
     An episode terminates on reaching a terminal state; the environment never truncates (wrap it in
     ``gymnasium.wrappers.TimeLimit`` for that).
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    observations : array_like of shape (n_states, obs_dim), optional
+        The observation of each state (the same table a :class:`~pgbook.ModulePolicy` takes). One-hot by
+        default; ``np.ones((n_states, 1))`` makes every state look alike, as the short corridor's aliased
+        policy sees it.
+    dtype : numpy dtype
+        The observations' dtype: ``np.float32`` for a network in torch's default precision (Stable-Baselines3,
+        TorchRL, CleanRL); float64 by default.
 
     Examples
     --------
@@ -34,23 +46,43 @@ class FiniteMDPEnv(gym.Env):
     >>> observation, info = env.reset(seed=0)
     >>> observation
     array([1., 0., 0., 0.])
+    >>> aliased = FiniteMDPEnv(pg.examples.short_corridor(), observations=np.ones((4, 1)), dtype=np.float32)
+    >>> aliased.reset(seed=0)[0]
+    array([1.], dtype=float32)
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
 
-    def __init__(self, mdp: FiniteMDP) -> None:
+    def __init__(self, mdp: FiniteMDP, *, observations: Any = None, dtype: Any = np.float64) -> None:
         if not isinstance(mdp, FiniteMDP):
             raise TypeError(f"mdp must be a pgbook.FiniteMDP; got {type(mdp).__name__}")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as error:
+            raise TypeError(f"dtype must be a numpy floating dtype such as np.float32; got {dtype!r}") from error
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"dtype must be a numpy floating dtype such as np.float32; got {dtype}")
+        if observations is None:
+            table = np.eye(mdp.n_states)
+        else:
+            table = as_real_array("observations", observations, ndim=2)
+            if table.shape[0] != mdp.n_states or table.shape[1] == 0:
+                raise ValueError(
+                    f"observations must have one row per state, shape ({mdp.n_states}, obs_dim); got {table.shape}"
+                )
         self.mdp = mdp
-        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(mdp.n_states,), dtype=np.float64)
+        self.observations = table.astype(dtype)
+        self.observations.setflags(write=False)
+        self.observation_space = gym.spaces.Box(
+            float(table.min()), float(table.max()), shape=(table.shape[1],), dtype=dtype
+        )
         self.action_space = gym.spaces.Discrete(mdp.n_actions)
-        self._one_hot = np.eye(mdp.n_states)
         self._state: int | None = None  # None until reset(), and again once the episode has terminated
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.initial))
-        return self._one_hot[self._state].copy(), {}
+        return self.observations[self._state].copy(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step, by Gymnasium's conventions: ``action`` must lie in ``action_space`` (an int in
@@ -70,7 +102,7 @@ class FiniteMDPEnv(gym.Env):
         state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.P[state, action]))
         terminated = bool(self.mdp.terminal[state])
         self._state = None if terminated else state
-        return self._one_hot[state].copy(), reward, terminated, False, {}
+        return self.observations[state].copy(), reward, terminated, False, {}
 
 
 def sample_environment(

@@ -28,7 +28,7 @@ from pgbook.problem import Problem, standard_problems
 from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, two_sided_threshold, z_scores
 
-__all__ = ["EstimatorReport", "Problem", "ProblemResult", "check_estimator", "check_samples", "standard_problems"]
+__all__ = ["EstimatorReport", "ProblemResult", "check_estimator", "check_samples"]  # Problem: pgbook.problem
 
 REPLICATES = 32  # sub-batches used when an estimator returns only its mean
 
@@ -74,8 +74,10 @@ class ProblemResult:
         if self.verdict == "scaled":
             return f"∇J up to a factor c = {self.scale:.4g} ({_step_size(self.scale)})"
         low, high = self.angle_interval
-        if np.isnan(self.angle):
+        if not np.any(self.exact):
             return "biased: ∇J = 0 here, but the estimator's mean is not"
+        if np.isnan(self.angle):
+            return "biased: its mean is 0 where ∇J is not"
         return f"biased in direction by {self.angle:.1f}° [{low:.1f}°, {high:.1f}°]"
 
 
@@ -145,7 +147,6 @@ class EstimatorReport:
             return (
                 "∇J up to a positive factor on every problem: it ascends J like the exact gradient, with a step "
                 f"size c times the one you set ({factors})."
-                + (" The factor differs between problems." if len(scaled) > 1 else "")
             )
         biased = [r for r in self.results if r.verdict == "biased"]
         return "FAILED: biased in direction on " + "; ".join(f"{r.problem} ({r.summary()})" for r in biased) + "."
@@ -189,7 +190,10 @@ def check_estimator(
     >>> report.verdict
     'biased'
     >>> [result.verdict for result in report.results]   # only problems with γ < 1 reveal it
-    ['unbiased', 'unbiased', 'biased', 'biased']
+    ['unbiased', 'unbiased', 'biased', 'scaled']
+
+    On the episodic problem its direction is 2.5° off, within the noise of 5,000 episodes; the factor, 1.24,
+    shows first.
     >>> report.diagnosis.matches[0].name   # the catalogued mistake it matches (pgbook.mistakes)
     'discount weights γᵗ dropped'
     """
@@ -201,6 +205,7 @@ def check_estimator(
     _check_false_alarm(false_alarm)
     rng = as_seed("seed", seed)
     problems = _check_problems(standard_problems() if problems is None else problems)
+    _check_catalogue(catalogue, problems)
     estimates, references, batch_sizes = [], [], []
     for problem in problems:
         batch = sample_episodes(
@@ -210,9 +215,7 @@ def check_estimator(
             {
                 "REINFORCE": reinforce(batch, problem.policy, problem.theta),
                 "reward-to-go": reward_to_go(batch, problem.policy, problem.theta),
-                "reward-to-go with true V": reward_to_go(
-                    batch, problem.policy, problem.theta, baseline=problem.values
-                ),
+                "reward-to-go with true V": reward_to_go(batch, problem.policy, problem.theta, baseline=problem.values),
             }
         )
         estimate = _run(estimator, batch, problem)
@@ -254,12 +257,13 @@ def check_samples(
     >>> batch = pg.sample_episodes(problem.mdp, problem.policy, problem.theta, 20_000, max_steps=300, seed=0)
     >>> samples = pg.reward_to_go(batch, problem.policy, problem.theta).batch_means(100)   # 200 updates
     >>> report = pg.check_samples(samples, problem)
-    >>> report.verdict, report.results[0].scale.round(1)
-    ('unbiased', np.float64(1.0))
+    >>> report.verdict, round(report.results[0].scale, 1)
+    ('unbiased', 1.0)
     """
     single = isinstance(problem, Problem)
     problems = _check_problems([problem] if single else problem)
     samples = [samples] if single else list(samples)
+    _check_catalogue(catalogue, problems)
     if len(samples) != len(problems):
         raise ValueError(f"samples must hold one array per problem: {len(problems)} problems, {len(samples)} arrays")
     _check_false_alarm(false_alarm)
@@ -365,6 +369,19 @@ def _check_problems(problems: Any) -> list[Problem]:
         if not isinstance(problem, Problem):
             raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
     return problems
+
+
+def _check_catalogue(catalogue: Sequence[Mistake], problems: list[Problem]) -> None:
+    for entry in catalogue:
+        if not isinstance(entry, Mistake):
+            raise TypeError(f"catalogue must hold pgbook.mistakes.Mistake entries; got {type(entry).__name__}")
+        if entry.needs_critic:
+            missing = [problem.name for problem in problems if problem.critic is None]
+            if missing:
+                raise ValueError(
+                    f"the catalogue's {entry.name!r} needs each problem's critic; {missing} have none: give "
+                    "pgbook.Problem(..., critic=V̂ per state)"
+                )
 
 
 def _run(estimator: Estimator, batch: Batch, problem: Problem) -> GradientEstimate:

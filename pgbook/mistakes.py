@@ -23,7 +23,7 @@ limit, the ratio of the expectations (exact up to :math:`O(1/N)`), and :func:`di
 direction with a free positive factor, then names the factor.
 
 **Critics and rollouts.** :func:`gae` is GAE(λ) with the problem's critic :math:`\hat V`
-(:attr:`pgbook.Problem.critic`), :func:`bootstrapped` the n-step return bootstrapped with the critic, and
+(``critic`` of :class:`pgbook.Problem`), :func:`bootstrapped` the n-step return bootstrapped with the critic, and
 :func:`rollouts` the update of Stable-Baselines3, TorchRL and CleanRL: fixed-length rollouts of n steps of an
 auto-reset environment (from a reset, or in the auto-reset chain's stationary state; with Gymnasium 1.x's
 NEXT_STEP autoreset, one extra step at each episode's terminal state), GAE(λ) with the critic cut at episode
@@ -115,6 +115,7 @@ class Setting:
     batch_episodes: int | None = None
     pi: np.ndarray = field(init=False)
     _tables: StepTables | None = field(default=None, init=False, repr=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.theta = self.policy.check_params(self.theta)
@@ -125,7 +126,12 @@ class Setting:
     def of(cls, problem: Any, batch_episodes: int | None = None) -> Setting:
         """The setting of a :class:`pgbook.Problem` (anything with mdp, policy, theta, max_steps)."""
         return cls(
-            problem.mdp, problem.policy, problem.theta, problem.max_steps, getattr(problem, "critic", None), batch_episodes
+            problem.mdp,
+            problem.policy,
+            problem.theta,
+            problem.max_steps,
+            getattr(problem, "critic", None),
+            batch_episodes,
         )
 
     @property
@@ -133,6 +139,12 @@ class Setting:
         if self._tables is None:
             self._tables = StepTables.compute(self.mdp, self.pi, self.max_steps)
         return self._tables
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per setting and key (a mistake's target or pipeline is tried in many combinations)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def require_critic(self, what: str) -> np.ndarray:
         if self.critic is None:
@@ -241,7 +253,9 @@ CATALOGUE: tuple[Mistake, ...] = (
         "w_t = γ^t · (γ^t G_t): returns discounted from t = 0, times γ^t",
         weights=lambda s: s.mdp.gamma ** (2 * np.arange(s.max_steps)),
     ),
-    Mistake("score taken for the first step only", "weights", "only log π(a_0|s_0) enters the loss", weights=_first_step),
+    Mistake(
+        "score taken for the first step only", "weights", "only log π(a_0|s_0) enters the loss", weights=_first_step
+    ),
     Mistake("reward-to-go off by one step", "target", "w_t = γ^t G_{t+1}: the reward r_t left out", target=_off_by_one),
     Mistake("action-dependent baseline Q(s, a)", "target", "w_t = γ^t (G_t − Q(s_t, a_t))", target=_q_baseline),
     Mistake(
@@ -423,8 +437,8 @@ def rollouts(n_steps: int, lam: float = 1.0, *, start: str = "stationary", autor
     >>> theta = policy.init_params(seed=0)
     >>> values = pg.state_values(mdp, policy, theta)
     >>> update = expected_gradient(mdp, policy, theta, 1, [rollouts(8)], critic=values)
-    >>> per_step = expected_gradient(mdp, policy, theta, 500, [mistake("loss averaged over all steps, not over episodes")])
-    >>> bool(np.allclose(update, per_step))
+    >>> per_step = mistake("loss averaged over all steps, not over episodes")
+    >>> bool(np.allclose(update, expected_gradient(mdp, policy, theta, 500, [per_step])))
     True
     """
     n_steps = as_count("n_steps", n_steps)
@@ -447,7 +461,7 @@ def rollouts(n_steps: int, lam: float = 1.0, *, start: str = "stationary", autor
         left = n_steps - 1 - np.arange(n_steps)  # step t has n_steps − t steps left
         pair_values = np.einsum("ts,tsa->sa", occupancy, means[left]) / n_steps
         visits = occupancy[:, :, None] * pi
-        returns = StepTables.compute(mdp, pi, setting.max_steps)
+        returns = setting.tables
         start_pairs = returns.occupancy[0][:, None] * pi
         return Recipe(
             pair_values,
@@ -498,7 +512,8 @@ def _recipe(setting: Setting, direction: Sequence[Mistake]) -> Recipe:
     sign = float(np.prod([m.sign for m in direction]))
     pipelines = [m for m in direction if m.pipeline is not None]
     if pipelines:
-        return replace(pipelines[0].pipeline(setting), sign=sign)
+        pipeline = pipelines[0]
+        return replace(setting.memo((id(pipeline), "pipeline"), lambda: pipeline.pipeline(setting)), sign=sign)
     tables, pi = setting.tables, setting.pi
     weights = setting.mdp.gamma ** np.arange(setting.max_steps)
     mean, square = tables.returns, tables.squares
@@ -506,7 +521,7 @@ def _recipe(setting: Setting, direction: Sequence[Mistake]) -> Recipe:
         if m.weights is not None:
             weights = m.weights(setting)
         if m.target is not None:
-            mean, square = m.target(setting)
+            mean, square = setting.memo((id(m), "target"), lambda m=m: m.target(setting))
     steps = float(tables.occupancy.sum())
     visits = tables.occupancy[:, :, None] * pi
     start = tables.occupancy[0][:, None] * pi
@@ -546,8 +561,10 @@ def _check_combination(mistakes: Sequence[Mistake]) -> None:
     if "outside" in parts:
         raise ValueError(f"{[str(m) for m in mistakes if not m.nameable]} has no exact expected value")
     if "pipeline" in parts and {"weights", "target", "average"} & set(parts):
-        raise ValueError("a rollout pipeline sets its own weights, targets and average; combine it only with a "
-                         f"normalisation or the sign; got {[str(m) for m in mistakes]}")
+        raise ValueError(
+            "a rollout pipeline sets its own weights, targets and average; combine it only with a "
+            f"normalisation or the sign; got {[str(m) for m in mistakes]}"
+        )
 
 
 def expected_gradient(
@@ -637,7 +654,7 @@ class Diagnosis:
         return len(self.matches) > 1
 
     def __str__(self) -> str:
-        outside = "".join(f" Outside what can be named: {m.name} ({m.code})." for m in self.outside)
+        outside = " " + self.caveat() if self.outside else ""
         if not self.matches:
             return (
                 f"looks like none of the {self.n_mistakes} catalogued mistakes nor the "
@@ -650,10 +667,23 @@ class Diagnosis:
             more = f"; and {len(self.matches) - 6} more (diagnosis.matches)" if len(self.matches) > 6 else ""
             return (
                 f"cannot tell apart: these problems give the same expected value, within the noise, to each of "
-                f"{listed}{more}. Add a problem that separates them."
+                f"{listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
             )
         best = self.matches[0]
-        return f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem"
+        return (
+            f"looks like: {best.name} — matches within {best.max_abs_z:.1f} SE on every problem{self._scale_caveat()}"
+        )
+
+    def _scale_caveat(self) -> str:
+        """Gradient-norm clipping shrinks an update too: where a factor was named, say that it is not seen."""
+        factors = any(
+            m.scales is not None or any(k.scale_only or k.part == "pipeline" for k in m.mistakes) for m in self.matches
+        )
+        return ". " + self.caveat() if factors and self.outside else ""
+
+    def caveat(self) -> str:
+        """What the diagnosis cannot see: the catalogue's entries without an exact expected value."""
+        return "".join(f"Outside what can be named: {m.name} ({m.code})." for m in self.outside)
 
 
 def _combinations(pool: Sequence[Mistake], size: int, taken: Sequence[Mistake] = ()) -> list[tuple[Mistake, ...]]:

@@ -86,18 +86,22 @@ class ModulePolicy(Policy):
 
     def torch_action_log_probabilities(self, theta: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
         r""":math:`\log \pi_\theta(\cdot|o)` for observations of shape (..., obs_dim): shape (..., n_actions)."""
-        parameters, start = {}, 0
-        for name, shape in self._shapes.items():
-            size = int(np.prod(shape))
-            parameters[name] = theta[start : start + size].reshape(shape)
-            start += size
         try:
-            logits = torch.func.functional_call(self.module, parameters, (observations,))
-        except RuntimeError as error:  # torch's "mat1 and mat2 shapes cannot be multiplied" and the like
-            raise ValueError(
-                f"module could not take observations of shape {tuple(observations.shape)} (obs_dim = "
-                f"{observations.shape[-1]}): does its input width match the observations? torch said: {error}"
-            ) from error
+            logits = self._logits(theta, observations)
+        except RuntimeError as error:
+            raise ValueError(_failure(error, observations)) from error
+        if not isinstance(logits, torch.Tensor):
+            raise TypeError(
+                f"module must return a tensor of logits, shape (batch, {self.n_actions}); it returned a "
+                f"{type(logits).__name__}. A whole actor-critic object (Stable-Baselines3's model.policy returns "
+                "(actions, values, log_prob)) is not a logits module: give the part that maps observations to "
+                "logits, e.g. torch.nn.Sequential(model.policy.mlp_extractor.policy_net, model.policy.action_net)"
+            )
+        if logits.dtype != torch.float64:
+            raise TypeError(
+                f"module returned {logits.dtype} logits for float64 observations and parameters: pgbook computes in "
+                "float64, so the module must not cast (a .float() or a float32 buffer inside it)"
+            )
         if logits.shape != (*observations.shape[:-1], self.n_actions):
             raise ValueError(
                 f"module must map observations of shape {tuple(observations.shape)} to logits of shape "
@@ -111,3 +115,95 @@ class ModulePolicy(Policy):
                 "this ModulePolicy has no observation table: pass observations=(one per state) to use it on a FiniteMDP"
             )
         return self.torch_action_log_probabilities(theta, torch.tensor(self.observations, dtype=torch.float64))
+
+    def write_params(self, theta: Any) -> None:
+        """Put θ into the module's own parameters (in place, in each parameter's dtype): the way to hand a
+        θ from pgbook (``init_params``, :meth:`params_for`, an exact ascent) to the network your library
+        trains, for example a Stable-Baselines3 model's actor.
+
+        >>> module = torch.nn.Linear(2, 2)
+        >>> policy = ModulePolicy(module, 2)
+        >>> policy.write_params(np.arange(6.0))
+        >>> module.bias.tolist()
+        [4.0, 5.0]
+        """
+        theta = torch.tensor(self.check_params(theta), dtype=torch.float64)
+        start = 0
+        with torch.no_grad():
+            for parameter in self.module.parameters():
+                size = parameter.numel()
+                parameter.copy_(theta[start : start + size].reshape(parameter.shape).to(parameter.dtype))
+                start += size
+
+    def params_for(self, probabilities: Any) -> np.ndarray:
+        r"""θ for which this module's policy is ``probabilities`` (shape (n_states, n_actions)), for a module
+        whose logits are linear in its parameters (a ``Linear`` layer; with one-hot observations it expresses
+        every policy): least squares on the log-probabilities, each state's logits free up to a constant.
+
+        The way to put a built-in policy into your network: ``theta = module_policy.params_for(
+        builtin.probabilities(builtin_theta))``, then :meth:`write_params`.
+
+        Examples
+        --------
+        >>> import pgbook as pg
+        >>> builtin = pg.TabularSoftmax(3, 2)
+        >>> target = builtin.probabilities(builtin.init_params(seed=0))
+        >>> policy = ModulePolicy(torch.nn.Linear(3, 2), 2, observations=np.eye(3))
+        >>> bool(np.allclose(policy.probabilities(policy.params_for(target)), target))
+        True
+        """
+        if self.observations is None:
+            raise TypeError("params_for needs the observation table: build the ModulePolicy with observations=")
+        probabilities = as_real_array("probabilities", probabilities, ndim=2)
+        if probabilities.shape != (self.n_states, self.n_actions) or np.any(probabilities <= 0):
+            raise ValueError(
+                f"probabilities must be a ({self.n_states}, {self.n_actions}) table of positive action probabilities; "
+                f"got shape {probabilities.shape}"
+            )
+        observations = torch.tensor(self.observations, dtype=torch.float64)
+        zero = torch.zeros(self.param_shape, dtype=torch.float64)
+        probe = torch.tensor(self.init_params(seed=0), dtype=torch.float64)
+        with torch.no_grad():
+            offset = self._logits(zero, observations)
+            doubled = self._logits(2 * probe, observations) - offset
+            if not torch.allclose(doubled, 2 * (self._logits(probe, observations) - offset)):
+                raise ValueError(
+                    "params_for needs a module whose logits are linear in its parameters (a Linear layer); train "
+                    "another network to the probabilities instead"
+                )
+        jacobian = torch.autograd.functional.jacobian(lambda t: self._logits(t, observations), zero).numpy()
+        design = (jacobian - jacobian.mean(axis=1, keepdims=True)).reshape(self.n_states * self.n_actions, -1)
+        target = np.log(probabilities) - offset.numpy()
+        target = (target - target.mean(axis=1, keepdims=True)).ravel()
+        theta = np.linalg.lstsq(design, target, rcond=None)[0]
+        if not np.allclose(self.probabilities(theta), probabilities, rtol=1e-6, atol=1e-9):
+            raise ValueError(
+                "the module cannot express these probabilities on its observations (states that look alike must "
+                "have the same action probabilities)"
+            )
+        return theta
+
+    def _logits(self, theta: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
+        parameters, start = {}, 0
+        for name, shape in self._shapes.items():
+            size = int(np.prod(shape))
+            parameters[name] = theta[start : start + size].reshape(shape)
+            start += size
+        return torch.func.functional_call(self.module, parameters, (observations,))
+
+
+def _failure(error: RuntimeError, observations: torch.Tensor) -> str:
+    """What a module's failure on the observations means, from torch's message."""
+    text = str(error)
+    if "dtype" in text:
+        return (
+            f"module failed on float64 observations: it holds another dtype (pgbook computes in float64 and "
+            f"substitutes float64 parameters; a float32 buffer or a cast inside the module breaks that). torch said: "
+            f"{text}"
+        )
+    if "shape" in text or "size" in text:
+        return (
+            f"module could not take observations of shape {tuple(observations.shape)} (obs_dim = "
+            f"{observations.shape[-1]}): does its input width match the observations? torch said: {text}"
+        )
+    return f"module failed on observations of shape {tuple(observations.shape)}; torch said: {text}"

@@ -214,6 +214,7 @@ def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
         raise ValueError(
             f"policy is for {policy.n_states} states and {policy.n_actions} actions, but mdp has "
             f"{mdp.n_states} states and {mdp.n_actions} actions"
+            + (" (a ModulePolicy needs observations=, one row per state)" if policy.n_states == 0 else "")
         )
     return policy.probabilities(theta)
 

@@ -24,7 +24,7 @@ from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy, TabularSoftmax
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: θ and the critic are arrays
 class Problem:
     r"""A finite MDP, a policy, parameters θ and the episode cut-off ``max_steps`` to sample it with.
 
@@ -96,7 +96,6 @@ class Problem:
         return FiniteMDPEnv(self.mdp, **options)
 
 
-
 def standard_problems(policy: Callable[[np.ndarray, int], Any] | None = None) -> list[Problem]:
     """The default suite: the short corridor, a bandit, and random continuing and episodic MDPs.
 
@@ -115,7 +114,10 @@ def standard_problems(policy: Callable[[np.ndarray, int], Any] | None = None) ->
     >>> import torch
     >>> problems = standard_problems(lambda observations, n: torch.nn.Linear(observations.shape[1], n))
     >>> [p.theta.shape for p in problems]
-    [(4,), (8,), (24,), (24,)]
+    [(4,), (8,), (21,), (21,)]
+    >>> mine, builtin = problems[3], standard_problems()[3]   # the same policy, now in your module
+    >>> bool(np.allclose(mine.policy.probabilities(mine.theta), builtin.policy.probabilities(builtin.theta)))
+    True
     """
     bandit_policy = TabularSoftmax(1, 4)
     continuing, episodic = TabularSoftmax(6, 3), TabularSoftmax(6, 3)

@@ -148,6 +148,7 @@ def test_reinforce_page_names_the_bug(built_book):
         text,
     )
     assert match, "the REINFORCE page does not show the diagnosis of the tutorial estimator"
-    assert "looks like none of the 9 catalogued mistakes" in text  # the doubled gradient matches nothing
+    assert "∇J up to a positive factor on every problem" in text  # the doubled gradient: a factor, not a direction
+    assert "looks like: the direction of ∇J, times a factor that no catalogued scale mistake explains" in text
     for known in pg.mistakes.CATALOGUE:  # the catalogue is listed
         assert known.name in text

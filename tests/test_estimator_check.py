@@ -98,6 +98,7 @@ def test_an_estimator_returning_zeros_fails(estimator):
     report = pg.check_estimator(estimator, n_episodes=1_000, seed=0)
     assert not report.passed and report.verdict == "biased"
     assert all(np.isnan(result.cosine) for result in report.results)
+    assert "biased: its mean is 0 where ∇J is not" in str(report)
     assert "FAILED" in str(report) and "cosine undefined (a zero vector)" in str(report)
 
 
@@ -105,9 +106,7 @@ def flat_problems():
     flat, single = pg.TabularSoftmax(1, 2), pg.TabularSoftmax(1, 1)
     return [
         pg.Problem("flat bandit", pg.examples.bandit([1.0, 1.0]), flat, flat.init_params(seed=0), 1),
-        pg.Problem(
-            "one-armed bandit", pg.examples.bandit([2.0]), single, single.init_params(seed=0), 1
-        ),
+        pg.Problem("one-armed bandit", pg.examples.bandit([2.0]), single, single.init_params(seed=0), 1),
     ]
 
 
@@ -208,8 +207,13 @@ def test_gamma_dropped_is_biased_in_direction_on_a_slow_mixing_mdp():
     assert 10 < low <= result.angle <= high < 25
     assert f"biased in direction by {result.angle:.1f}° [{low:.1f}°, {high:.1f}°]" in str(report)
     exact_angle = pg.direction.angle(
-        pg.mistakes.expected_gradient(problem.mdp, problem.policy, problem.theta, problem.max_steps,
-                                      [pg.mistakes.mistake("discount weights γᵗ dropped")]),
+        pg.mistakes.expected_gradient(
+            problem.mdp,
+            problem.policy,
+            problem.theta,
+            problem.max_steps,
+            [pg.mistakes.mistake("discount weights γᵗ dropped")],
+        ),
         problem.gradient,
     )
     assert low <= exact_angle <= high  # the interval covers the exact angle (probability ≥ 1 − 1e-3)
@@ -256,7 +260,9 @@ def test_an_estimator_can_take_the_problem():
     for estimator in (with_values, keyword):
         report = pg.check_estimator(estimator, n_episodes=2_000, seed=8, problems=[problem])
         assert report.passed, str(report)
-    old_style = pg.check_estimator(lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=2_000, seed=8, problems=[problem])
+    old_style = pg.check_estimator(
+        lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=2_000, seed=8, problems=[problem]
+    )
     assert old_style.passed
 
 
@@ -270,6 +276,10 @@ def test_check_samples_errors():
         pg.check_samples([np.zeros((10, 5, 2))], [problem, problem])
     with pytest.raises(TypeError, match="problems must hold pgbook.Problem objects"):
         pg.check_samples(np.zeros((10, 5, 2)), "corridor")
+    with pytest.raises(ValueError, match="needs each problem's critic; \\['episodic'\\] have none"):
+        pg.check_samples(np.ones((10, 5, 2)), problem, catalogue=pg.mistakes.rollout_models(5))
+    with pytest.raises(TypeError, match="catalogue must hold pgbook.mistakes.Mistake entries"):
+        pg.check_samples(np.ones((10, 5, 2)), problem, catalogue=["sign flipped"])
 
 
 def test_problem_arguments_and_exact_quantities():
@@ -284,3 +294,19 @@ def test_problem_arguments_and_exact_quantities():
         pg.Problem("p", problem.mdp, pg.ModulePolicy(torch.nn.Linear(5, 2), 2), np.zeros(12), 10)
     with pytest.raises(ValueError, match="theta must have shape"):
         pg.Problem("p", problem.mdp, problem.policy, np.zeros(3), 10)
+
+
+def test_check_samples_on_several_problems_and_diagnose_with_its_default_thresholds():
+    """Samples of the per-step mean on two problems, diagnosed together: the factor is named on both, and
+    pg.diagnose called directly, with its default thresholds, says the same."""
+    problems = [episodic_problem(), episodic_problem(gamma=0.9)]
+    samples = []
+    for seed, problem in enumerate(problems):
+        batch = pg.sample_episodes(problem.mdp, problem.policy, problem.theta, 20_000, max_steps=400, seed=seed)
+        samples.append(pg.GradientEstimate(per_step_mean(batch, problem.policy, problem.theta)).batch_means(50))
+    report = pg.check_samples(samples, problems)
+    assert [r.verdict for r in report.results] == ["scaled", "scaled"]
+    names = [[m.name for m in match.mistakes] for match in report.diagnosis.matches]
+    assert ["loss averaged over all steps, not over episodes"] in names, str(report.diagnosis)
+    direct = pg.diagnose([pg.GradientEstimate(s) for s in samples], problems)
+    assert str(direct) == str(report.diagnosis)

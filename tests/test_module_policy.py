@@ -148,3 +148,95 @@ def test_observation_batches_reject_state_indexed_estimators():
     with pytest.raises(TypeError, match="its policy must be a pgbook.ModulePolicy"):
         pg.reinforce(batch, pg.TabularSoftmax(4, 2), np.zeros((4, 2)))
     assert pg.reinforce(batch, policy, theta, baseline="mean").per_episode.shape == (4, theta.size)
+
+
+# Interop: errors that name the cause, θ into and out of a user's network, environments for other libraries.
+
+
+class WholeActorCritic(torch.nn.Module):
+    """Like Stable-Baselines3's model.policy: forward returns (actions, values, log_prob), not logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.actor, self.critic = torch.nn.Linear(4, 2), torch.nn.Linear(4, 1)
+
+    def forward(self, observations):
+        logits = self.actor(observations)
+        return logits.argmax(-1), self.critic(observations), torch.log_softmax(logits, -1)
+
+
+class CastsToFloat32(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 2)
+
+    def forward(self, observations):
+        return self.linear(observations).float()
+
+
+def test_module_policy_errors_name_the_cause():
+    with pytest.raises(TypeError, match=r"must return a tensor of logits.*returned a tuple.*Stable-Baselines3"):
+        pg.ModulePolicy(WholeActorCritic(), 2, observations=np.eye(4))
+    with pytest.raises(TypeError, match="returned torch.float32 logits"):
+        pg.ModulePolicy(CastsToFloat32(), 2, observations=np.eye(4))
+    with pytest.raises(ValueError, match="does its input width match the observations"):
+        pg.ModulePolicy(torch.nn.Linear(3, 2), 2, observations=np.eye(4))
+    no_table = pg.ModulePolicy(torch.nn.Linear(4, 2), 2)
+    mdp = pg.examples.random_mdp(4, 2, seed=0)
+    with pytest.raises(ValueError, match=r"policy is for 0 states .* \(a ModulePolicy needs observations="):
+        pg.exact_gradient(mdp, no_table, no_table.init_params(seed=0))
+    with pytest.raises(TypeError, match="params_for needs the observation table"):
+        no_table.params_for(np.full((4, 2), 0.5))
+
+
+def test_a_builtin_policy_goes_into_the_users_network_and_back():
+    builtin = pg.TabularSoftmax(5, 3)
+    target = builtin.probabilities(builtin.init_params(seed=2))
+    module = torch.nn.Linear(5, 3)
+    policy = pg.ModulePolicy(module, 3, observations=np.eye(5))
+    theta = policy.params_for(target)
+    np.testing.assert_allclose(policy.probabilities(theta), target, rtol=1e-10)
+    policy.write_params(theta)
+    np.testing.assert_allclose(policy.current_params(), theta.astype(np.float32), rtol=1e-6)  # float32 module
+    with torch.no_grad():  # the network itself now acts as the built-in policy
+        np.testing.assert_allclose(torch.softmax(module(torch.eye(5)), -1).numpy(), target, rtol=1e-5)
+    aliased = pg.ModulePolicy(torch.nn.Linear(1, 3), 3, observations=np.ones((5, 1)))
+    with pytest.raises(ValueError, match="cannot express these probabilities"):
+        aliased.params_for(target)
+    with pytest.raises(ValueError, match="logits are linear in its parameters"):
+        pg.ModulePolicy(mlp(5, 3), 3, observations=np.eye(5)).params_for(target)
+
+
+def test_the_standard_problems_around_a_users_module():
+    problems = pg.standard_problems(lambda observations, n: torch.nn.Linear(observations.shape[1], n))
+    for mine, builtin in zip(problems, pg.standard_problems(), strict=True):
+        assert isinstance(mine.policy, pg.ModulePolicy)
+        np.testing.assert_allclose(
+            mine.policy.probabilities(mine.theta), builtin.policy.probabilities(builtin.theta), rtol=1e-9
+        )
+    assert problems[0].policy.observations.shape == (4, 1)  # the corridor's states look alike
+    report = pg.check_estimator(lambda b, p, t: pg.reward_to_go(b, p, t), n_episodes=2_000, seed=0, problems=problems)
+    assert report.passed, str(report)  # an unbiased estimator on the module's θ (false alarm ≤ 1e-3)
+    hidden = pg.standard_problems(lambda observations, n: mlp(observations.shape[1], n))
+    np.testing.assert_array_equal(hidden[2].theta, hidden[2].policy.current_params())  # no exact match: its own θ
+
+
+def test_finite_mdp_env_observation_table_and_dtype():
+    mdp = pg.examples.short_corridor()
+    env = pg.FiniteMDPEnv(mdp, dtype=np.float32)
+    observation, _ = env.reset(seed=0)
+    assert observation.dtype == np.float32 and env.observation_space.contains(observation)
+    float32_net = torch.nn.Linear(4, 2)  # torch's default precision, as TorchRL's and SB3's networks are
+    assert float32_net(torch.from_numpy(observation)).shape == (2,)
+    aliased = pg.FiniteMDPEnv(mdp, observations=np.ones((4, 1)))
+    seen = {tuple(aliased.reset(seed=s)[0]) for s in range(3)}
+    for _ in range(20):
+        observation, _, terminated, _, _ = aliased.step(0)
+        seen.add(tuple(observation))
+        if terminated:
+            aliased.reset()
+    assert seen == {(1.0,)}
+    with pytest.raises(ValueError, match=r"observations must have one row per state, shape \(4, obs_dim\)"):
+        pg.FiniteMDPEnv(mdp, observations=np.eye(3))
+    with pytest.raises(TypeError, match="dtype must be a numpy floating dtype"):
+        pg.FiniteMDPEnv(mdp, dtype=np.int64)
