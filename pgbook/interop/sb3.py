@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pgbook.module_policy import ModulePolicy
+
 
 def gradient_samples(model: Any, theta: Any, n_samples: int, *, critic: Any = None) -> np.ndarray:
     r"""``n_samples`` gradients of an SB3 A2C or PPO model's loss at θ, each from a fresh rollout.
@@ -85,8 +87,8 @@ def gradient_samples(model: Any, theta: Any, n_samples: int, *, critic: Any = No
         raise ValueError(
             f"theta must have shape ({size},), the parameters of model.policy.action_net; got {theta.shape}"
         )
+    ModulePolicy(actor, actor.out_features).write_params(theta)
     with torch.no_grad():
-        torch.nn.utils.vector_to_parameters(torch.as_tensor(theta, dtype=parameters[0].dtype), parameters)
         if critic is not None:
             critic = np.asarray(critic, dtype=np.float64)
             if critic.shape != (value_net.in_features,):
