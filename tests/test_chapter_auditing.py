@@ -16,7 +16,7 @@ from rollout_oracle import expected_length, rollout_model
 
 import pgbook as pg
 
-from pages import NUMBER, one, outputs, prose
+from pages import NUMBER, article, check_numbered, one, outputs, plain, prose
 
 PAGE = "auditing-real-implementations"
 N_STEPS = 64
@@ -163,3 +163,34 @@ def test_exercise_check():
 
     result = pg.exercises.check_rollout_factor(via_the_model)
     assert not result and "computes the answer for you" in repr(result)
+
+
+def chapter_number():
+    """The chapter's number: its place among the numbered parts' chapters in _toc.yml (Parts I-III are
+    numbered across parts)."""
+    import yaml
+
+    from conftest import ROOT
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    numbered = [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
+    return numbered.index(f"book/{PAGE}") + 1
+
+
+@reads_the_page
+def test_numbered_linked_and_with_a_folded_solution(built_book):
+    body = article(built_book, PAGE)
+    check_numbered(body, chapter_number())
+    cited = re.findall(r'<a class="reference internal" href="(?:[a-z-]+\.html)?#equation-([\w-]+)"', body)
+    assert any(label.startswith(f"{PAGE}-") for label in cited), cited
+    links = set(re.findall(r'<a class="reference internal" href="([a-z-]+)\.html[#"]', body)) - {"api", "references"}
+    assert len(links - {PAGE}) >= 2, links
+    api = set(re.findall(r'<a class="reference internal" href="api\.html#(pgbook\.[\w.]+)"', body))
+    assert {"pgbook.estimator_check.check_samples", "pgbook.interop.sb3.gradient_samples"} <= api, api
+    literals = [plain(code) for code in re.findall(r'<code class="docutils literal notranslate">(.*?)</code>', body)]
+    assert not [text for text in literals if re.fullmatch(r"pg(book)?\.[\w.]+(\(\))?", text)]
+    exercises = re.findall(r'<div class="exercise admonition" id="([a-z-]+)">', body)
+    solutions = re.findall(r'<div class="solution dropdown admonition"', body)
+    assert len(exercises) == len(solutions) == 1
+    for author in ("Nota", "Raffin", "Huang", "Bou"):  # Nota & Thomas 2020 and the three libraries
+        assert re.search(rf"\[{author}\b", plain(body)), author
