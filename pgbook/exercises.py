@@ -619,3 +619,30 @@ def check_performance_difference_terms(answer: Callable[[Any, Any, np.ndarray, n
             yield (mdp, policy, old.copy(), new.copy()), terms
 
     return _compare("answer(mdp, policy, theta_old, theta)", answer, cases(), rtol=1e-8)
+
+
+def check_rollout_factor(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(mdp, policy, theta)``: the factor :math:`1/\mathbb E[T]` that long fixed-length rollouts
+    with the exact critic put in front of :math:`\nabla J` at :math:`\gamma = 1` (a float), on episodic MDPs.
+
+    The expected episode length comes from the absorption times of the chain on the non-terminal states,
+    :math:`t = (I - P_\pi)^{-1} \mathbf 1`, :math:`\mathbb E[T] = \mu_0^\top t`. An answer that calls pgbook's
+    rollout model (:func:`pgbook.mistakes.expected_gradient`) fails.
+
+    >>> import pgbook as pg
+    >>> check_rollout_factor(lambda m, p, t: 1 / pg.discounted_visitation(m, p, t)[~m.terminal].sum())
+    Correct. answer(mdp, policy, theta) matched on 4 cases.
+    """
+    from pgbook import mistakes  # the rollout model, out of the answer's reach
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for seed, n_states, n_actions in ((0, 4, 2), (1, 5, 3), (2, 6, 2), (3, 3, 4)):
+            mdp = examples.random_mdp(n_states, n_actions, gamma=1.0, seed=seed, n_terminal=1)
+            policy = TabularSoftmax(n_states, n_actions)
+            theta = policy.init_params(seed=seed + 10, scale=1.5)
+            live = ~mdp.terminal
+            P_pi = np.einsum("sa,sat->st", policy_table(mdp, policy, theta), mdp.P)[np.ix_(live, live)]
+            steps = np.linalg.solve(np.eye(live.sum()) - P_pi, np.ones(live.sum()))
+            yield (mdp, policy, theta.copy()), np.array(1.0 / (mdp.initial[live] @ steps))
+
+    return _compare("answer(mdp, policy, theta)", answer, cases(), rtol=1e-8, forbidden=(mistakes.expected_gradient,))
