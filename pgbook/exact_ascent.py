@@ -1,10 +1,13 @@
 r"""Policy-gradient ascent with exact gradients: what the optimisation does when sampling adds no noise.
 
 :math:`\theta_{k+1} = \theta_k + \eta\, \nabla J(\theta_k)` (policy gradient) or
-:math:`\theta_{k+1} = \theta_k + \eta\, \bar F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with the
-Fisher matrix of the normalised visitation, as in Agarwal, Kakade, Lee & Mahajan 2021). For tabular softmax the
-natural step is :math:`\pi_{k+1}(a|s)`
-:math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` on a continuing problem.
+:math:`\theta_{k+1} = \theta_k + \frac{\eta}{1-\gamma} F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with
+the Fisher matrix of the *unnormalised* visitation and the factor :math:`1/(1-\gamma)` written out, as in Agarwal,
+Kakade, Lee & Mahajan 2021, §5.3). For tabular softmax the natural step is :math:`\pi_{k+1}(a|s)`
+:math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` in every state the policy visits, on continuing and
+episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the normalised visitation
+:math:`(1-\gamma) d`; on an episodic problem :math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by
+:math:`\sum_s d` instead would make the effective step change along the run.)
 """
 
 from __future__ import annotations
@@ -59,8 +62,9 @@ def exact_ascent(
         The step size η > 0.
     n_iterations : int
     direction : {"gradient", "natural"}
-        :math:`g = \nabla J` (:func:`pgbook.exact_gradient`) or the natural gradient with the normalised
-        visitation (:func:`pgbook.natural_gradient` with ``normalized=True``).
+        :math:`g = \nabla J` (:func:`pgbook.exact_gradient`) or
+        :math:`g = F^+\nabla J / (1-\gamma)` (:func:`pgbook.natural_gradient` with the unnormalised visitation,
+        divided by :math:`1-\gamma`; needs γ < 1).
     record : array_like of int, optional
         The iterations (in [0, n_iterations], increasing) after which J is recorded; default every one.
         Long runs on a log scale need only a few hundred.
@@ -83,6 +87,8 @@ def exact_ascent(
     """
     if direction not in ("gradient", "natural"):
         raise ValueError(f'direction must be "gradient" or "natural"; got {direction!r}')
+    if direction == "natural" and not mdp.gamma < 1.0:
+        raise ValueError(f'direction="natural" takes the step η/(1−γ) and needs mdp.gamma < 1; got {mdp.gamma}')
     step_size = float(as_real_array("step_size", step_size, ndim=0))
     if not step_size > 0:
         raise ValueError(f"step_size must be positive; got {step_size}")
@@ -114,5 +120,6 @@ def exact_ascent(
             if direction == "gradient":
                 theta = theta + step_size * exact_gradient(mdp, policy, theta)
             else:
-                theta = theta + step_size * natural_gradient(mdp, policy, theta, normalized=True)
+                natural = natural_gradient(mdp, policy, theta)  # unnormalised F: tabular softmax gives A
+                theta = theta + step_size / (1.0 - mdp.gamma) * natural
     return ExactAscentHistory(iterations, objectives, parameters, theta)
