@@ -51,6 +51,7 @@ def exact_ascent(
     n_iterations: int,
     direction: Literal["gradient", "natural"] = "gradient",
     record: Any = None,
+    judged_on: FiniteMDP | None = None,
 ) -> ExactAscentHistory:
     r"""Run ``n_iterations`` exact ascent steps :math:`\theta \leftarrow \theta + \eta\, g(\theta)`.
 
@@ -68,6 +69,9 @@ def exact_ascent(
     record : array_like of int, optional
         The iterations (in [0, n_iterations], increasing) after which J is recorded; default every one.
         Long runs on a log scale need only a few hundred.
+    judged_on : FiniteMDP, optional
+        The problem whose objective is recorded (default ``mdp``): the same dynamics with another start
+        distribution, to ascend J from one start distribution and judge the run from another.
 
     References
     ----------
@@ -106,6 +110,11 @@ def exact_ascent(
             or np.any(np.diff(iterations) <= 0)
         ):
             raise ValueError(f"record must be increasing integers in [0, n_iterations={n_iterations}]; got {record!r}")
+    judge = mdp if judged_on is None else judged_on
+    if not isinstance(judge, FiniteMDP) or not (
+        judge.P.shape == mdp.P.shape and np.array_equal(judge.P, mdp.P) and np.array_equal(judge.R, mdp.R)
+    ):
+        raise ValueError("judged_on must be a FiniteMDP with the dynamics and rewards of mdp")
     theta = policy.check_params(initial_theta).copy()
     policy_table(mdp, policy, theta)  # the policy fits the problem
     objectives = np.empty(iterations.size)
@@ -113,7 +122,7 @@ def exact_ascent(
     position = 0
     for k in range(n_iterations + 1):
         if position < iterations.size and iterations[position] == k:
-            objectives[position] = exact_objective(mdp, policy, theta)
+            objectives[position] = exact_objective(judge, policy, theta)
             parameters[position] = theta
             position += 1
         if k < n_iterations:

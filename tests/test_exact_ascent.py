@@ -71,6 +71,13 @@ def test_chain_optimum_and_ascent_records():
     assert np.allclose(pg.exact_objectives(mdp, policy, run.parameters), run.objectives)
     assert np.array_equal(run.parameters[-1], run.final_theta)
     assert run.iterations_to_reach(2.0) is None and run.iterations_to_reach(-1.0) == 0
+    uniform = pg.examples.chain(5, initial=[0.25, 0.25, 0.25, 0.25, 0.0])
+    judged = pg.exact_ascent(uniform, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=5, judged_on=mdp)
+    ascended = pg.exact_ascent(uniform, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=5)
+    assert np.array_equal(judged.parameters, ascended.parameters)
+    assert np.allclose(judged.objectives, [mdp.objective(policy.probabilities(t)) for t in judged.parameters])
+    with pytest.raises(ValueError, match="judged_on"):
+        pg.exact_ascent(mdp, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=1, judged_on=pg.examples.chain(4))
 
 
 def test_bad_arguments_are_named():
