@@ -105,7 +105,21 @@ def test_compatible_features_page(built_book):
 def test_natural_gradient_page(built_book):
     source, text = page_text(built_book, "natural-gradient")
     steps = checked_steps(text)
-    assert len(steps) == 7 and max(steps) < 1e-8  # every identity of the page, to rounding
+    assert len(steps) == 8 and max(steps) < 1e-8  # every identity of the page, to rounding
+    (proximal,) = one(r"KL-proximal problem solved by BFGS vs the closed form: " + NUMBER, text)
+    assert proximal < 1e-6  # "the closed form solves the proximal problem"
+    # Σd on the episodic random MDP, in plain numpy: it is not 1/(1−γ)
+    mdp = pg.examples.random_mdp(8, 4, gamma=0.9, seed=7, n_terminal=1)
+    theta = np.random.default_rng(7).standard_normal((8, 4))  # TabularSoftmax(8, 4).init_params(seed=7)
+    pi = np.exp(theta) / np.exp(theta).sum(1, keepdims=True)
+    live = ~mdp.terminal
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)[np.ix_(live, live)]
+    d = np.linalg.solve((np.eye(live.sum()) - 0.9 * P_pi).T, mdp.initial[live])
+    ((total, horizon),) = numbers(r"episodic: Σd = " + NUMBER + r", against 1/\(1−γ\) = " + NUMBER, text, 1)
+    assert total == pytest.approx(d.sum(), abs=6e-4) and horizon == 10 and total < 0.9 * horizon
+    distances = numbers(r"η = (\d+): largest distance to the greedy policy " + NUMBER, text, 3)
+    assert [eta for eta, _ in distances] == [10, 100, 1000]
+    assert distances[0][1] > distances[1][1] > distances[2][1] and distances[2][1] < 1e-10  # "becomes greedy"
     slope_pattern = r"(gradient|natural gradient): policies after one step differ by ∝ η\^" + NUMBER
     slopes = table(slope_pattern, text, 2)
     assert slopes["gradient"] == pytest.approx(1.0, abs=0.1)  # "slope 1"
