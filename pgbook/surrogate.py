@@ -90,8 +90,8 @@ def total_variations(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
 
 def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:
     r"""The lower bound :math:`L_{\text{old}}(\theta) - 4\epsilon\gamma\alpha^2/(1-\gamma)^2` on :math:`J(\theta)`
-    (Schulman et al. 2015, Theorem 1, after Kakade & Langford 2002); needs γ < 1 and no terminal states
-    (on an episodic problem the missing transitions to the terminal state only strengthen it).
+    (Schulman et al. 2015, Theorem 1, after Kakade & Langford 2002); needs γ < 1, on continuing and episodic
+    problems alike (:func:`improvement_bound_lines` computes each line of the proof).
 
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
