@@ -251,6 +251,26 @@ def test_convergence_page(built_book):
         grad = [(J(logits.ravel() + h * e) - J(logits.ravel() - h * e)) / (2 * h) for e in np.eye(16)]
         assert row[0] == pytest.approx(np.linalg.norm(grad), abs=6e-5)
 
+    # the curvature of J_ν on the chain: second differences of the plain J at the page's 20 random θ
+    ((curvature, constant),) = numbers(r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER
+                                       + r"; 8/\(1−γ\)³ = " + NUMBER, text, 1)  # fmt: skip
+    assert constant == 8000 and curvature < 1
+    P, R = plain_chain(5)
+
+    def J_uniform(flat):
+        z = np.exp(flat.reshape(4, 4))
+        return float(np.full(4, 0.25) @ plain_evaluate(P, R, z / z.sum(1, keepdims=True), 0.9, np.eye(4)[0])[0])
+
+    largest, h = 0.0, 1e-4
+    for seed in range(20):
+        theta = 3.0 * np.random.default_rng(seed).standard_normal((5, 4))[:4].ravel()
+        H = np.empty((16, 16))
+        for i, j in np.ndindex(16, 16):
+            ei, ej = h * np.eye(16)[i], h * np.eye(16)[j]
+            H[i, j] = (J_uniform(theta + ei + ej) - J_uniform(theta + ei - ej) - J_uniform(theta - ei + ej)
+                       + J_uniform(theta - ei - ej)) / (4 * h * h)  # fmt: skip
+        largest = max(largest, np.abs(np.linalg.eigvalsh((H + H.T) / 2)).max())
+    assert curvature == pytest.approx(largest, abs=2e-3)
     (slope,) = one(r"slope of log\(J\* − J\) against log t for t ≥ 500: " + NUMBER, text)
     assert slope == pytest.approx(-1.0, abs=0.05)  # "O(1/t)"
 
