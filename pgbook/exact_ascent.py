@@ -1,10 +1,13 @@
 r"""Policy-gradient ascent with exact gradients: what the optimisation does when sampling adds no noise.
 
 :math:`\theta_{k+1} = \theta_k + \eta\, \nabla J(\theta_k)` (policy gradient) or
-:math:`\theta_{k+1} = \theta_k + \eta\, \bar F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with the
-Fisher matrix of the normalised visitation, as in Agarwal, Kakade, Lee & Mahajan 2021). For tabular softmax the
-natural step is :math:`\pi_{k+1}(a|s)`
-:math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` on a continuing problem.
+:math:`\theta_{k+1} = \theta_k + \frac{\eta}{1-\gamma} F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with
+the Fisher matrix of the *unnormalised* visitation and the factor :math:`1/(1-\gamma)` written out, as in Agarwal,
+Kakade, Lee & Mahajan 2021, §5.3). For tabular softmax the natural step is :math:`\pi_{k+1}(a|s)`
+:math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` in every state the policy visits, on continuing and
+episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the normalised visitation
+:math:`(1-\gamma) d`; on an episodic problem :math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by
+:math:`\sum_s d` instead would make the effective step change along the run.)
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array
+from pgbook.arguments import as_count, as_real
 from pgbook.evaluation import exact_objective
 from pgbook.fisher import natural_gradient
 from pgbook.gradients import exact_gradient
@@ -48,6 +51,7 @@ def exact_ascent(
     n_iterations: int,
     direction: Literal["gradient", "natural"] = "gradient",
     record: Any = None,
+    judged_on: FiniteMDP | None = None,
 ) -> ExactAscentHistory:
     r"""Run ``n_iterations`` exact ascent steps :math:`\theta \leftarrow \theta + \eta\, g(\theta)`.
 
@@ -59,11 +63,15 @@ def exact_ascent(
         The step size η > 0.
     n_iterations : int
     direction : {"gradient", "natural"}
-        :math:`g = \nabla J` (:func:`pgbook.exact_gradient`) or the natural gradient with the normalised
-        visitation (:func:`pgbook.natural_gradient` with ``normalized=True``).
+        :math:`g = \nabla J` (:func:`pgbook.exact_gradient`) or
+        :math:`g = F^+\nabla J / (1-\gamma)` (:func:`pgbook.natural_gradient` with the unnormalised visitation,
+        divided by :math:`1-\gamma`; needs γ < 1).
     record : array_like of int, optional
         The iterations (in [0, n_iterations], increasing) after which J is recorded; default every one.
         Long runs on a log scale need only a few hundred.
+    judged_on : FiniteMDP, optional
+        The problem whose objective is recorded (default ``mdp``): the same dynamics with another start
+        distribution, to ascend J from one start distribution and judge the run from another.
 
     References
     ----------
@@ -83,7 +91,9 @@ def exact_ascent(
     """
     if direction not in ("gradient", "natural"):
         raise ValueError(f'direction must be "gradient" or "natural"; got {direction!r}')
-    step_size = float(as_real_array("step_size", step_size, ndim=0))
+    if direction == "natural" and not mdp.gamma < 1.0:
+        raise ValueError(f'direction="natural" takes the step η/(1−γ) and needs mdp.gamma < 1; got {mdp.gamma}')
+    step_size = as_real("step_size", step_size)
     if not step_size > 0:
         raise ValueError(f"step_size must be positive; got {step_size}")
     n_iterations = as_count("n_iterations", n_iterations, minimum=0)
@@ -101,18 +111,24 @@ def exact_ascent(
         ):
             raise ValueError(f"record must be increasing integers in [0, n_iterations={n_iterations}]; got {record!r}")
     policy_table(mdp, policy, initial_theta)  # the policy fits the problem
+    judge = mdp if judged_on is None else judged_on
+    if not isinstance(judge, FiniteMDP) or not (
+        judge.P.shape == mdp.P.shape and np.array_equal(judge.P, mdp.P) and np.array_equal(judge.R, mdp.R)
+    ):
+        raise ValueError("judged_on must be a FiniteMDP with the dynamics and rewards of mdp")
     theta = policy.check_params(initial_theta).copy()
     objectives = np.empty(iterations.size)
     parameters = np.empty((iterations.size, *policy.param_shape))
     position = 0
     for k in range(n_iterations + 1):
         if position < iterations.size and iterations[position] == k:
-            objectives[position] = exact_objective(mdp, policy, theta)
+            objectives[position] = exact_objective(judge, policy, theta)
             parameters[position] = theta
             position += 1
         if k < n_iterations:
             if direction == "gradient":
                 theta = theta + step_size * exact_gradient(mdp, policy, theta)
             else:
-                theta = theta + step_size * natural_gradient(mdp, policy, theta, normalized=True)
+                natural = natural_gradient(mdp, policy, theta)  # unnormalised F: tabular softmax gives A
+                theta = theta + step_size / (1.0 - mdp.gamma) * natural
     return ExactAscentHistory(iterations, objectives, parameters, theta)

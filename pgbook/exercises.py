@@ -646,3 +646,148 @@ def check_rollout_factor(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any])
             yield (mdp, policy, theta.copy()), np.array(1.0 / (mdp.initial[live] @ steps))
 
     return _compare("answer(mdp, policy, theta)", answer, cases(), rtol=1e-8, forbidden=(mistakes.expected_gradient,))
+
+
+# Part III, derivations: the TRPO step, the natural gradient by conjugate gradients, a Gaussian's Fisher matrix,
+# the natural gradient's geometric rate ------------------------------------------------------------------
+
+
+def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
+    r"""Check ``step(g, F, max_kl)``: the maximiser of :math:`g^\top x` subject to :math:`\frac12 x^\top F x \le
+    \delta`, for a symmetric positive semi-definite F (possibly singular, with g in its range), among the
+    solutions the one of minimum norm: :math:`x = \sqrt{2\delta / g^\top F^+ g}\, F^+ g`.
+
+    The expected step is computed from the eigendecomposition of F, independently of any pgbook function; the
+    reader's code may not call :func:`pgbook.surrogate.trpo_step` or :func:`pgbook.natural_gradient`.
+
+    >>> def trpo(g, F, max_kl):
+    ...     x = np.linalg.pinv(F) @ g
+    ...     return np.sqrt(2 * max_kl / (g @ x)) * x
+    >>> check_trpo_step(trpo)
+    Correct. step(g, F, max_kl) matched on 4 cases.
+    >>> check_trpo_step(lambda g, F, max_kl: np.sqrt(2 * max_kl / (g @ g)) * g)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    from pgbook import surrogate  # noqa: PLC0415 (the surrogate module imports this package's estimators)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(23)
+        for size, rank, max_kl in ((3, 3, 0.01), (5, 5, 0.1), (6, 4, 0.05), (8, 5, 0.02)):
+            basis = np.linalg.qr(rng.normal(size=(size, size)))[0][:, :rank]
+            eigenvalues = rng.uniform(0.1, 3.0, size=rank)
+            F = (basis * eigenvalues) @ basis.T
+            g = basis @ rng.normal(size=rank)  # in the range of F
+            direction = basis @ ((basis.T @ g) / eigenvalues)  # F⁺g from the eigendecomposition
+            yield (g.copy(), F.copy(), max_kl), np.sqrt(2 * max_kl / (g @ direction)) * direction
+
+    forbidden = (surrogate.trpo_step, natural_gradient)
+    return _compare("step(g, F, max_kl)", step, cases(), rtol=1e-8, forbidden=forbidden)
+
+
+def check_natural_gradient_by_cg(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(mdp, policy, theta)``: the natural gradient :math:`F^+\nabla J` (unnormalised visitation),
+    shaped like θ, computed by conjugate gradients from 0 with Fisher-vector products
+    :math:`F v = \sum_s d(s) \sum_a \pi(a|s)\, \psi\, (\psi^\top v)`, never forming F. Conjugate gradients from 0
+    stay in the range of F, so they reach the minimum-norm solution, which is what the check expects (computed
+    from the eigendecomposition of :func:`pgbook.fisher_matrix`).
+
+    The reader's code may not call :func:`pgbook.natural_gradient`, :func:`pgbook.fisher_matrix`,
+    :func:`pgbook.compatible_fit`, :func:`pgbook.surrogate.conjugate_gradient`,
+    :func:`pgbook.surrogate.fisher_vector_product` or :func:`pgbook.surrogate.trpo_step`.
+
+    >>> import pgbook as pg
+    >>> def by_cg(mdp, policy, theta):
+    ...     d, pi = pg.discounted_visitation(mdp, policy, theta), policy.probabilities(theta)
+    ...     psi = policy.score(theta).reshape(mdp.n_states * mdp.n_actions, -1)
+    ...     w = (d[:, None] * pi).ravel()
+    ...     g = pg.exact_gradient(mdp, policy, theta).ravel()
+    ...     x, r = np.zeros_like(g), g.copy()
+    ...     p, rr = r.copy(), r @ r
+    ...     for _ in range(g.size):
+    ...         if rr <= 1e-20 * (g @ g):
+    ...             break
+    ...         Fp = psi.T @ (w * (psi @ p))
+    ...         a = rr / (p @ Fp)
+    ...         x, r = x + a * p, r - a * Fp
+    ...         p, rr = r + (r @ r) / rr * p, r @ r
+    ...     return x.reshape(theta.shape)
+    >>> check_natural_gradient_by_cg(by_cg)
+    Correct. answer(mdp, policy, theta) matched on 4 cases.
+    >>> check_natural_gradient_by_cg(lambda m, p, t: pg.exact_gradient(m, p, t))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    from pgbook import surrogate  # noqa: PLC0415 (the surrogate module imports this package's estimators)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for mdp, policy, theta in _policy_problems():
+            F = fisher_matrix(mdp, policy, theta)
+            values, vectors = np.linalg.eigh(F)
+            keep = values > 1e-10 * values.max()
+            g = exact_gradient(mdp, policy, theta).ravel()
+            natural = vectors[:, keep] @ ((vectors[:, keep].T @ g) / values[keep])
+            yield (mdp, policy, theta.copy()), natural.reshape(theta.shape)
+
+    forbidden = (
+        natural_gradient,
+        fisher_matrix,
+        compatible_fit,
+        surrogate.conjugate_gradient,
+        surrogate.fisher_vector_product,
+        surrogate.trpo_step,
+    )
+    return _compare("answer(mdp, policy, theta)", answer, cases(), rtol=1e-6, forbidden=forbidden)
+
+
+def check_gaussian_fisher(fisher: Callable[[float, float], Any]) -> CheckResult:
+    r"""Check ``fisher(mean, std)``: the Fisher matrix of :math:`a \sim \mathcal N(m, \sigma^2)` in the parameters
+    :math:`(m, \log\sigma)`, :math:`E[\psi\psi^\top]` with :math:`\psi = \nabla_{(m, \log\sigma)} \log p(a)`, shape
+    (2, 2). The expected matrix is computed by 40-point Gauss–Hermite quadrature of the outer product of the
+    score, not from a closed form.
+
+    >>> check_gaussian_fisher(lambda mean, std: np.diag([1 / std**2, 2.0]))
+    Correct. fisher(mean, std) matched on 4 cases.
+    >>> check_gaussian_fisher(lambda mean, std: np.diag([1 / std**2, 2 / std**2]))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)  # ∫ f(x) e^{-x²/2} dx
+    weights = weights / weights.sum()
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for mean, std in ((0.0, 1.0), (1.5, 0.3), (-2.0, 2.5), (0.7, 0.05)):
+            a = mean + std * nodes
+            score = np.stack([(a - mean) / std**2, (a - mean) ** 2 / std**2 - 1.0])
+            yield (mean, std), np.einsum("k,ik,jk->ij", weights, score, score)
+
+    return _compare("fisher(mean, std)", fisher, cases(), rtol=1e-9)
+
+
+def check_natural_gradient_rate(rate: Callable[[FiniteMDP, float], Any]) -> CheckResult:
+    r"""Check ``rate(mdp, eta)``: the factor by which the natural gradient's gap :math:`J^* - J(\theta_t)` shrinks
+    per iteration near the optimum, with the step :math:`\pi \leftarrow \pi e^{\eta A/(1-\gamma)}`, on a problem
+    whose optimal action is unique in every state the optimal policy visits. The expected factor is *measured*: the
+    ratio of two successive gaps late in a run of :func:`pgbook.exact_ascent`, so a derivation that gets the
+    asymptotics wrong fails. The reader's code may not call :func:`pgbook.exact_ascent`.
+
+    >>> import pgbook as pg
+    >>> from pgbook.convergence_theory import optimal_policy
+    >>> def predicted(mdp, eta):
+    ...     best = optimal_policy(mdp)
+    ...     V = mdp.state_values(best)
+    ...     gaps = (V[:, None] - mdp.action_values(best, V))[~mdp.terminal]
+    ...     return np.exp(-eta * gaps[gaps > 1e-12].min() / (1 - mdp.gamma))
+    >>> check_natural_gradient_rate(predicted)
+    Correct. rate(mdp, eta) matched on 3 cases.
+    >>> check_natural_gradient_rate(lambda mdp, eta: np.exp(-eta))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    from pgbook.exact_ascent import exact_ascent  # noqa: PLC0415 (exact_ascent imports the Fisher module)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for n, gamma, eta, at in ((4, 0.9, 1.0, 25), (5, 0.8, 0.5, 30), (3, 0.95, 0.2, 40)):
+            mdp = examples.chain(n, gamma=gamma, n_actions=3)
+            policy = TabularSoftmax(n, 3)
+            run = exact_ascent(mdp, policy, np.zeros((n, 3)), step_size=eta, n_iterations=at + 1, direction="natural")
+            gap = gamma ** (n - 2) - run.objectives
+            yield (mdp, eta), np.asarray(gap[at + 1] / gap[at])
+
+    return _compare("rate(mdp, eta)", rate, cases(), rtol=2e-3, forbidden=(exact_ascent,))

@@ -20,7 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real_array, as_seed, broadcast_together, check_callable, check_nonempty
+from pgbook.arguments import (
+    as_count,
+    as_real,
+    as_real_array,
+    as_seed,
+    broadcast_together,
+    check_callable,
+    check_nonempty,
+)
 from pgbook.baselines import Baseline, parse_baseline
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
@@ -154,7 +162,7 @@ def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
 def _draws(mean: Any, std: float, n_samples: int, seed: Any) -> tuple[np.ndarray, float, np.ndarray]:
     mean = as_real_array("mean", mean, ndim=1)
     check_nonempty("mean", mean)
-    std = float(as_real_array("std", std, ndim=0))
+    std = as_real("std", std)
     if std <= 0:
         raise ValueError(f"std must be positive; got {std}")
     n_samples = as_count("n_samples", n_samples, minimum=2)

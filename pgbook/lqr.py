@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
-from pgbook.arguments import as_count, as_real_array, as_seed, check_shape, check_type
+from pgbook.arguments import as_count, as_real, as_real_array, as_seed, check_shape, check_type
 from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import torch
@@ -94,7 +94,7 @@ class LinearQuadratic:
                 kind = "positive definite" if definite else "positive semidefinite"
                 raise ValueError(f"{name} must be {kind}; its smallest eigenvalue is {smallest:.3g}")
             arrays[name] = matrix
-        gamma = float(as_real_array("gamma", self.gamma, ndim=0))
+        gamma = as_real("gamma", self.gamma)
         if not 0.0 <= gamma < 1.0:
             raise ValueError(f"gamma must lie in [0, 1) (the discounted setting); got {gamma}")
         for name, array in arrays.items():
@@ -283,7 +283,7 @@ def _draws(system: LinearQuadratic, n_episodes: int, horizon: int, seed: Any) ->
 
 
 def _noise_std(noise_std: Any) -> float:
-    sigma = float(as_real_array("noise_std", noise_std, ndim=0))
+    sigma = as_real("noise_std", noise_std)
     if sigma < 0:
         raise ValueError(f"noise_std must be non-negative; got {sigma}")
     return sigma

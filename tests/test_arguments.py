@@ -304,7 +304,7 @@ SYSTEM = pg.lqr.LinearQuadratic(
 # StepTables: the tables a diagnosis computes for one problem), are not constructed by users.
 RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
-    "StepTables",
+    "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
 }  # fmt: skip
 OBJECTS = {"mdp": "a pgbook.FiniteMDP", "policy": "a pgbook.Policy", "batch": "a pgbook.Batch", "system": "a"}
 
@@ -394,6 +394,10 @@ def valid_arguments(name: str, function) -> dict:
         "initial_covariance": SYSTEM.initial_covariance,
         "name": "a problem",
         "n_steps": 4,
+        "max_kl": 0.01,
+        "product": lambda v: v,
+        "b": np.ones(3),
+        "mu": np.full(3, 1 / 3),
         "part": "sign",
         "code": "the gradient of −J",
         "problem": pg.Problem("a problem", EPISODIC, POLICY, THETA, 20),
@@ -414,6 +418,8 @@ def valid_arguments(name: str, function) -> dict:
 
         arguments.update(env=lambda: pg.FiniteMDPEnv(EPISODIC), policy=pg.ModulePolicy(torch.nn.Linear(3, 2), 2))
         arguments["theta"] = arguments["policy"].init_params(seed=0)
+    if name.startswith("convergence_theory.") and "mdp" in arguments:  # its theorems assume rewards in [0, 1]
+        arguments["mdp"] = pg.examples.chain(3)
     if name == "gaussian.gaussian_pathwise_gradient":
         arguments["reward"] = lambda a: -(a[:, 0] ** 2)
     if name == "lqr.LinearQuadratic":

@@ -105,7 +105,21 @@ def test_compatible_features_page(built_book):
 def test_natural_gradient_page(built_book):
     source, text = page_text(built_book, "natural-gradient")
     steps = checked_steps(text)
-    assert len(steps) == 7 and max(steps) < 1e-8  # every identity of the page, to rounding
+    assert len(steps) == 8 and max(steps) < 1e-8  # every identity of the page, to rounding
+    (proximal,) = one(r"KL-proximal problem solved by BFGS vs the closed form: " + NUMBER, text)
+    assert proximal < 1e-6  # "the closed form solves the proximal problem"
+    # Σd on the episodic random MDP, in plain numpy: it is not 1/(1−γ)
+    mdp = pg.examples.random_mdp(8, 4, gamma=0.9, seed=7, n_terminal=1)
+    theta = np.random.default_rng(7).standard_normal((8, 4))  # TabularSoftmax(8, 4).init_params(seed=7)
+    pi = np.exp(theta) / np.exp(theta).sum(1, keepdims=True)
+    live = ~mdp.terminal
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)[np.ix_(live, live)]
+    d = np.linalg.solve((np.eye(live.sum()) - 0.9 * P_pi).T, mdp.initial[live])
+    ((total, horizon),) = numbers(r"episodic: Σd = " + NUMBER + r", against 1/\(1−γ\) = " + NUMBER, text, 1)
+    assert total == pytest.approx(d.sum(), abs=6e-4) and horizon == 10 and total < 0.9 * horizon
+    distances = numbers(r"η = (\d+): largest distance to the greedy policy " + NUMBER, text, 3)
+    assert [eta for eta, _ in distances] == [10, 100, 1000]
+    assert distances[0][1] > distances[1][1] > distances[2][1] and distances[2][1] < 1e-10  # "becomes greedy"
     slope_pattern = r"(gradient|natural gradient): policies after one step differ by ∝ η\^" + NUMBER
     slopes = table(slope_pattern, text, 2)
     assert slopes["gradient"] == pytest.approx(1.0, abs=0.1)  # "slope 1"
@@ -117,34 +131,50 @@ def test_natural_gradient_page(built_book):
     ascent = table(r"(natural gradient|γᵗ dropped): ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text, 2)
     assert ascent["γᵗ dropped"] < ascent["natural gradient"]  # "ascends more slowly"
     assert_frames(source, 8)
-    assert_exercises_pass(source, text, 2)
+    assert_exercises_pass(source, text, 4)
 
 
 # Convergence with exact gradients ----------------------------------------------------------------------------
 
 
-def plain_iterations_to_half(n, gamma=0.9, n_actions=4, step=1.0, limit=2000):
-    """Exact tabular softmax PG on the chain from state 0 in plain numpy, with the closed-form gradient
-    d(s) π(a|s) A(s,a): the first iteration where J ≥ J*/2."""
+def plain_chain(n, gamma=0.9, n_actions=4):
+    """The chain's arrays in plain numpy, the terminal state dropped (value 0, never visited)."""
     P = np.zeros((n, n_actions, n))
     P[:, :, 0] = 1.0
     P[:, 1, 0] = 0.0
     P[np.arange(n - 1), 1, np.arange(1, n)] = 1.0
     R = np.zeros((n, n_actions))
     R[n - 2, 1] = 1.0
+    return P[: n - 1, :, : n - 1], R[: n - 1]
+
+
+def plain_evaluate(P, R, pi, gamma, start):
+    live = P.shape[0]
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    V = np.linalg.solve(np.eye(live) - gamma * P_pi, (pi * R).sum(1))
+    d = np.linalg.solve((np.eye(live) - gamma * P_pi).T, start)
+    return V, d, R + gamma * P @ V - V[:, None]
+
+
+def plain_iterations_to_half(n, gamma=0.9, n_actions=4, step=1.0, limit=3000, start="state 0", b=0.0, natural=False):
+    """Exact tabular softmax PG (closed-form gradient d(s) π(a|s) A(s,a)) or NPG (π ← π e^{ηA/(1−γ)}) on the
+    chain in plain numpy, ascending from ``start``, judged from state 0: the first iteration where J ≥ J*/2."""
+    P, R = plain_chain(n, gamma, n_actions)
     live = n - 1
-    P, R = P[:live, :, :live], R[:live]  # the terminal state: value 0, never visited
+    mu = np.eye(live)[0] if start == "state 0" else np.full(live, 1 / live)
     theta = np.zeros((live, n_actions))
+    theta[:, 1] = -b
     for t in range(limit):
         pi = np.exp(theta) / np.exp(theta).sum(1, keepdims=True)
-        P_pi = np.einsum("sa,sat->st", pi, P)
-        V = np.linalg.solve(np.eye(live) - gamma * P_pi, (pi * R).sum(1))
+        V, d, A = plain_evaluate(P, R, pi, gamma, mu)
         if V[0] >= gamma ** (n - 2) / 2:
             return t
-        d = np.linalg.solve((np.eye(live) - gamma * P_pi).T, np.eye(live)[0])
-        A = R + gamma * P @ V - V[:, None]
-        theta += step * d[:, None] * pi * A
+        theta += step * (A / (1 - gamma) if natural else d[:, None] * pi * A)
     raise AssertionError("did not reach J*/2")
+
+
+def recorded(grid, t):
+    return grid[grid >= t][0]
 
 
 def test_convergence_page(built_book):
@@ -153,29 +183,120 @@ def test_convergence_page(built_book):
     assert difference == lemma and max(checked_steps(text)) < 1e-10
     (z,) = one(r"z = " + NUMBER, text)
     assert abs(z) < 4.5  # unbiased sampled lemma; P(|z| > 4.5) = 6.8e-6 for a correct page (fixed seed)
+
+    # gradient domination: the page's random policies, the gap recomputed in plain numpy, each line in order
+    domination = numbers(r"(?:chain|random MDP): J\* − J = " + NUMBER + r" \(line 1: " + NUMBER + r"\) ≤ " + NUMBER
+                         + " ≤ " + NUMBER + " = " + NUMBER + " ≤ " + NUMBER, text, 4)  # fmt: skip
+    for gap, line1, greedy, mismatch, gradient, bound in domination:
+        assert gap == line1 and gap <= greedy <= mismatch and mismatch == gradient and gradient <= bound
+    chain_gap = []
+    P, R = plain_chain(5)
+    for seed in (0, 1):
+        pi = np.random.default_rng(seed).dirichlet(np.ones(4), size=5)[:4]
+        V, _, _ = plain_evaluate(P, R, pi, 0.9, np.eye(4)[0])
+        chain_gap.append(0.9**3 - V[0])
+    printed_chain = [row[0] for row in numbers(r"chain: J\* − J = " + NUMBER, text, 2)]
+    assert printed_chain == pytest.approx(chain_gap, abs=6e-5)
+
+    # the plateau table, recomputed by plain numpy ascent on the page's recording grid
     rows = numbers(r"\n\s*(\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?=\s)", text, 6)
     lengths, pg_first, pg_uniform, npg_first, npg_uniform = (np.array(column) for column in zip(*rows, strict=True))
     assert list(lengths) == list(range(3, 9))
-    record = np.unique(np.r_[0, np.geomspace(1, 1500, 120).astype(int)])  # the page's recording grid
-    for n in (5, 6, 7):
-        first_recorded = record[record >= plain_iterations_to_half(n)][0]
-        assert pg_first[n - 3] == first_recorded, n
-    first_ratios = pg_first[-3:] / pg_first[-4:-1]
-    uniform_ratios = pg_uniform[-3:] / pg_uniform[-4:-1]
-    assert np.all(first_ratios > 3)  # "multiplies the plateau by more than three"
+    grid = np.unique(np.r_[0, np.geomspace(1, 1500, 120).astype(int)])  # the page's recording grid
+    for n in (4, 5, 6, 7):
+        assert pg_first[n - 3] == recorded(grid, plain_iterations_to_half(n)), n
+        assert pg_uniform[n - 3] == recorded(grid, plain_iterations_to_half(n, start="uniform")), n
+    for n in range(3, 9):
+        assert npg_first[n - 3] == plain_iterations_to_half(n, natural=True)  # every iteration recorded below 50
+        assert npg_uniform[n - 3] == plain_iterations_to_half(n, natural=True, start="uniform")
+    first_ratios = pg_first[-4:] / pg_first[-5:-1]
+    uniform_ratios = pg_uniform[-4:] / pg_uniform[-5:-1]
+    assert np.all((first_ratios > 2.5) & (first_ratios < 4))  # "roughly three"
     assert np.all(uniform_ratios < first_ratios) and np.all(np.diff(uniform_ratios) < 0)  # "falls"
     assert npg_first.max() <= 4 and npg_uniform.max() <= 4  # "a few iterations"
-    printed = numbers(r"growth of the plateau from 5 to 6, 6 to 7, 7 to 8 states: ×" + NUMBER + ", ×" + NUMBER + ", ×"
-                   + NUMBER, text, 2)  # fmt: skip
+    printed = numbers(r"growth of the plateau from 4 to 5, 5 to 6, 6 to 7, 7 to 8 states: ×" + NUMBER + ", ×" + NUMBER
+                      + ", ×" + NUMBER + ", ×" + NUMBER, text, 2)  # fmt: skip
     assert np.allclose(printed[0], first_ratios, atol=0.006) and np.allclose(printed[1], uniform_ratios, atol=0.006)
-    mismatch = dict(numbers(r"n = (\d): ‖d\*/ρ‖∞ = " + NUMBER, text, 2))
-    for n, value in mismatch.items():  # normalised visitation of "always right" at state 0, over ρ = 1/(n−1)
-        assert value == pytest.approx((n - 1) * 0.1 / (1 - 0.9 ** (n - 1)), abs=0.006)
+
+    # a bad θ₀ with the uniform start: c at θ₀ in closed form, the plateau by plain numpy ascent
+    bad = numbers(r"\n\s*(\d)\s+(0\.\d{5})\s+(\d+)\s+" + NUMBER + r"(?=\s)", text, 5)
+    longer = np.unique(np.r_[0, np.geomspace(1, 2500, 150).astype(int)])
+    for b, c, t_half, product in bad:
+        assert c == pytest.approx(np.exp(-b) / (np.exp(-b) + 3), abs=6e-6)  # the infimum is at θ₀ here
+        assert t_half == recorded(longer, plain_iterations_to_half(5, start="uniform", b=b))
+        assert product == pytest.approx(t_half * c, abs=0.06)
+    ts = [t for _, _, t, _ in bad]
+    assert ts == sorted(ts) and ts[-1] > 50 * ts[0]  # "the plateau grows as c shrinks"
+    products = [p for *_, p in bad]
+    assert max(products[2:]) / min(products[2:]) < 1.3  # "t × c settles"
+
+    mismatch = numbers(r"n = (\d): ‖\(1−γ\)d\*/ν‖∞ = " + NUMBER + r", ‖d\*/ν‖∞ = " + NUMBER, text, 2)
+    for n, normalised, unnormalised in mismatch:  # always right from state 0 visits state 0 once: d*(0) = 1
+        assert unnormalised == pytest.approx(n - 1, abs=0.006) and normalised == pytest.approx(0.1 * (n - 1), abs=0.006)
+
+    lojasiewicz = numbers(r"(?:chain|random MDP): ‖∇J‖ = " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER
+                          + " ≥ " + NUMBER + " ≥ " + NUMBER + r" \(c = " + NUMBER, text, 4)  # fmt: skip
+    for *chained, c in lojasiewicz:
+        assert all(a >= b for a, b in zip(chained, chained[1:], strict=False)) and 0 < c < 1
+    # ‖∇J‖ on the chain by central differences of the plain J from the uniform start
+    P, R = plain_chain(5)
+    for seed, row in zip((0, 1), lojasiewicz[:2], strict=True):
+        logits = np.random.default_rng(seed).normal(size=(5, 4))[:4]
+
+        def J(flat):
+            z = np.exp(flat.reshape(4, 4))
+            return float(np.full(4, 0.25) @ plain_evaluate(P, R, z / z.sum(1, keepdims=True), 0.9, np.eye(4)[0])[0])
+
+        h = 1e-6
+        grad = [(J(logits.ravel() + h * e) - J(logits.ravel() - h * e)) / (2 * h) for e in np.eye(16)]
+        assert row[0] == pytest.approx(np.linalg.norm(grad), abs=6e-5)
+
+    # the curvature of J_ν on the chain: second differences of the plain J at the page's 20 random θ
+    ((curvature, constant),) = numbers(r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER
+                                       + r"; 8/\(1−γ\)³ = " + NUMBER, text, 1)  # fmt: skip
+    assert constant == 8000 and curvature < 1
+    P, R = plain_chain(5)
+
+    def J_uniform(flat):
+        z = np.exp(flat.reshape(4, 4))
+        return float(np.full(4, 0.25) @ plain_evaluate(P, R, z / z.sum(1, keepdims=True), 0.9, np.eye(4)[0])[0])
+
+    largest, h = 0.0, 1e-4
+    for seed in range(20):
+        theta = 3.0 * np.random.default_rng(seed).standard_normal((5, 4))[:4].ravel()
+        H = np.empty((16, 16))
+        for i, j in np.ndindex(16, 16):
+            ei, ej = h * np.eye(16)[i], h * np.eye(16)[j]
+            H[i, j] = (J_uniform(theta + ei + ej) - J_uniform(theta + ei - ej) - J_uniform(theta - ei + ej)
+                       + J_uniform(theta - ei - ej)) / (4 * h * h)  # fmt: skip
+        largest = max(largest, np.abs(np.linalg.eigvalsh((H + H.T) / 2)).max())
+    assert curvature == pytest.approx(largest, abs=2e-3)
     (slope,) = one(r"slope of log\(J\* − J\) against log t for t ≥ 500: " + NUMBER, text)
     assert slope == pytest.approx(-1.0, abs=0.05)  # "O(1/t)"
-    ((rate, npg_gap, pg_gap),) = numbers(
-        r"the gap shrinks by ×" + NUMBER + r" per iteration; J\* − J = " + NUMBER + r" after 50 iterations, against "
-        + NUMBER, text, 1)  # fmt: skip
-    assert rate < 0.9 and npg_gap < pg_gap  # linear, and far ahead of policy gradient
+
+    npg_lines = numbers(r"(?:chain|random MDP), η = " + NUMBER + ": line 1 " + NUMBER + ", line 2 " + NUMBER
+                        + r" \(equalities\); slack of line 3 ≥ " + NUMBER + ", line 4 ≥ " + NUMBER + ", theorem ≥ "
+                        + NUMBER, text, 4)  # fmt: skip
+    for _eta, line1, line2, slack3, slack4, slack5 in npg_lines:
+        assert line1 < 1e-12 and line2 < 1e-12 and slack3 >= 0 and slack4 >= 0 and slack5 >= 0
+    # the chain's gaps under the natural step, in plain numpy, against the theorem's right side
+    P, R = plain_chain(5, n_actions=4)
+    for (printed_eta, *_, slack5), eta in zip(npg_lines[:2], (1.0, 0.01 * np.log(4)), strict=True):
+        assert printed_eta == pytest.approx(eta, abs=6e-5)  # η = 1 and Agarwal et al.'s (1−γ)² log|A|
+        pi, gaps = np.full((4, 4), 0.25), []
+        for _ in range(41):
+            V, _, A = plain_evaluate(P, R, pi, 0.9, np.eye(4)[0])
+            gaps.append(0.9**3 - V[0])
+            pi = pi * np.exp(eta * A / 0.1)
+            pi /= pi.sum(1, keepdims=True)
+        T = np.arange(1, 41)
+        assert slack5 == pytest.approx(np.min(np.log(4) / (eta * T) + 100 / T - np.array(gaps[1:])), abs=6e-4)
+
+    rate_pattern = r"the gap shrinks by ×" + NUMBER + r" per iteration at t = 25; predicted e\^\(−ηΔ_min/\(1−γ\)\) = "
+    ((rate, predicted, delta),) = numbers(rate_pattern + NUMBER + r" \(Δ_min = " + NUMBER, text, 1)
+    assert delta == pytest.approx(0.9**2 * 0.1, abs=6e-4)  # state 0: V* − γV* = (1−γ)γ²
+    assert predicted == pytest.approx(np.exp(-0.081 / 0.1), abs=6e-5) and rate == pytest.approx(predicted, abs=2e-4)
+    ((npg_gap, pg_gap),) = numbers(r"J\* − J = " + NUMBER + r" after 20 iterations, against " + NUMBER, text, 1)
+    assert npg_gap < 1e-6 < pg_gap  # far ahead of policy gradient
     assert_frames(source, 12)
-    assert_exercises_pass(source, text, 1)
+    assert_exercises_pass(source, text, 2)

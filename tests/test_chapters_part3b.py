@@ -19,7 +19,7 @@ from pages import NUMBER, numbers, one, page_text
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
-@pytest.mark.parametrize("name", ["deterministic-policy-gradient", "is-it-a-gradient", "surrogate-objectives"])
+@pytest.mark.parametrize("name", ["deterministic-policy-gradient", "is-it-a-gradient"])
 def test_pages_ran_and_have_their_parts(built_book, name):
     source, text = page_text(built_book, name)
     assert "Traceback" not in text and not re.search(r"\b\w+Error:", text)
@@ -104,8 +104,38 @@ def test_is_it_a_gradient_page(built_book):
             assert p_u == pytest.approx(2 - np.sqrt(2), abs=1e-4) and p_star == pytest.approx(2 - np.sqrt(2), abs=1e-4)
 
 
+def plain_surrogate_problem():
+    """The page's episodic random MDP and θ_old, and its exact quantities, in plain numpy."""
+    mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=2, n_terminal=1)
+    theta = np.random.default_rng(3).standard_normal((5, 3))  # TabularSoftmax(5, 3).init_params(seed=3)
+    return mdp, theta
+
+
+def plain_exact(mdp, pi, gamma=None):
+    gamma = mdp.gamma if gamma is None else gamma
+    live = ~mdp.terminal
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P) * live[:, None] * live[None, :]
+    inverse = np.linalg.inv(np.eye(mdp.n_states) - gamma * P_pi)
+    V = inverse @ ((pi * mdp.R).sum(1) * live)
+    return V, (mdp.initial * live) @ inverse, mdp.R + gamma * mdp.P @ V - V[:, None]
+
+
+def softmax(theta):
+    z = np.exp(theta - theta.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 def test_surrogate_objectives_page(built_book):
-    _, text = page_text(built_book, "surrogate-objectives")
+    source, text = page_text(built_book, "surrogate-objectives")
+    assert "Traceback" not in text and not re.search(r"\b\w+Error:", text)
+    assert "tag_hide-input" in source  # the long plotting cells are folded
+    figures = re.findall(r'<div class="pgbook-frames" id="(pgbook-[0-9a-f]+)">(.*?)</div>', source, re.S)
+    assert len(figures) == 1 and int(re.search(r'type="range" min="0" max="(\d+)"', figures[0][1])[1]) + 1 >= 8
+    assert re.search(r'<img [^>]*src="[^"]*_images/[^"]+\.png"', source), "the page's static figure is missing"
+    folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
+    assert len(folded) >= 1 and all("Correct." in source[f : source.index("</section>", f)] for f in folded)
+    assert "Not yet." not in text
+
     (threshold,) = one(rf"z-score threshold {NUMBER}", text)
     rows = numbers(
         rf"step {NUMBER} \(max KL {NUMBER}\), (?:per-decision|whole episode) *: max \|z\| = {NUMBER}, κ = +{NUMBER}",
@@ -120,11 +150,87 @@ def test_surrogate_objectives_page(built_book):
     assert at_old < 1e-12
     (lemma, difference) = one(rf"performance difference: lemma {NUMBER}, J\(θ\) − J\(θ_old\) {NUMBER}", text)
     assert lemma == pytest.approx(difference, abs=1e-11)
+
+    # the trap: J(p) = 0.5 + 0.5p − 2.7p², L linear in p with slope 0.5 − 5.4 p_old (closed forms)
+    def J(p):
+        return 0.5 + 0.5 * p - 2.7 * p**2
+
+    def L(p):
+        return J(0.05) + (p - 0.05) * (0.5 - 5.4 * 0.05)
+
+    def p_at(shift):
+        return 1 / (1 + np.exp(-(np.log(0.05 / 0.95) + shift)))
+
+    trap = numbers(rf"\n\s*(\d\.\d)\s+(0\.\d{{4}})\s+{NUMBER}\s+{NUMBER}(?=\s)", text, 6)
+    for shift, p, j, l_value in trap:
+        assert p == pytest.approx(p_at(shift), abs=6e-5)
+        assert j == pytest.approx(J(p_at(shift)), abs=6e-5) and l_value == pytest.approx(L(p_at(shift)), abs=6e-5)
+    assert trap[1][2] > trap[0][2] and trap[-1][2] < trap[0][2] < trap[-1][3]  # short step up, long step down
+
+    lines = numbers(
+        rf"(?:trap|random MDP): line 1 J − L = {NUMBER} \(lemma gap {NUMBER}\); line 2 {NUMBER}; \|J − L\| ≤ "
+        rf"{NUMBER} \(line 3\) ≤ {NUMBER} \(line 4\) ≤ {NUMBER} \(line 6\); ‖ā‖∞ = {NUMBER} ≤ {NUMBER} \(line 5\)",
+        text,
+        count=2,
+    )
+    for gap, lemma_gap, identity, holder, mean_tv, penalty, sup, sup_bound in lines:
+        assert lemma_gap < 1e-12 and identity < 1e-12
+        assert abs(gap) <= holder <= mean_tv <= penalty and sup <= sup_bound
+    assert lines[0][0] == pytest.approx(J(p_at(4.0)) - L(p_at(4.0)), rel=1e-3)  # L overestimates J
     assert "bound ≤ J at every point of the line: True" in text
-    (j_minus_l, j_minus_bound) = one(rf"at the end of the line: J − L = {NUMBER}, J − bound = {NUMBER}", text)
-    assert 0.005 < abs(j_minus_l) < 0.015 and j_minus_bound > 100 * abs(j_minus_l)  # "a hundredth", "far more"
+    ((best, end_gap),) = numbers(rf"J is largest at Δθ = {NUMBER}; L_old still rises at the end of the line: "
+                                 rf"L − J = {NUMBER}", text, 1)  # fmt: skip
+    grid = np.linspace(0.0, 6.0, 61)
+    assert best == pytest.approx(grid[np.argmax(J(p_at(grid)))]) and 0.5 < best < 1.0
+    assert end_gap == pytest.approx(L(p_at(6.0)) - J(p_at(6.0)), abs=6e-4)
+
+    # TRPO: the CG step against the natural gradient, ½ΔθᵀF̄Δθ = δ; on the trap Δθ = √(2δ/(p(1−p))) in closed form
+    for delta, gap, quadratic in numbers(rf"δ = {NUMBER}: CG with Fisher-vector products vs √\(2δ/gᵀF⁺g\)·F⁺g: "
+                                         rf"largest difference {NUMBER}; ½ΔθᵀF̄Δθ = {NUMBER}", text, 2):  # fmt: skip
+        assert gap < 1e-10 and quadratic == pytest.approx(delta, abs=6e-5)
+    trpo = numbers(rf"trap, δ = +{NUMBER}: exact mean KL {NUMBER}, L − J_old = {NUMBER}, J − J_old = {NUMBER}", text, 4)
+    for delta, kl, l_gain, j_gain in trpo:
+        step = np.sqrt(2 * delta / (0.05 * 0.95))
+        p = p_at(step)
+        assert j_gain == pytest.approx(J(p) - J(0.05), abs=6e-5) and l_gain == pytest.approx(L(p) - J(0.05), abs=6e-5)
+        assert kl == pytest.approx(0.05 * np.log(0.05 / p) + 0.95 * np.log(0.95 / (1 - p)), abs=6e-5)
+    assert trpo[0][3] > 0 and trpo[1][3] > 0 and trpo[2][3] < 0  # a small radius improves J, a large one lowers it
+    assert all(later[2] > earlier[2] for earlier, later in zip(trpo, trpo[1:], strict=False))  # while L rises
+
     for (gap,) in numbers(rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
         assert gap < 1e-12
+
+    # the long PPO loop: the first 150 steps recomputed in plain numpy (closed-form clipped gradient)
+    long_rows = numbers(rf"\n\s*(\d+)\s+{NUMBER}\s+\[{NUMBER}, {NUMBER}\]\s+{NUMBER}\s+{NUMBER}(?=\s)", text, 5)
+    assert [row[0] for row in long_rows] == [0, 10, 150, 1500, 6000]
+    mdp, theta_old = plain_surrogate_problem()
+    old_pi = softmax(theta_old)
+    _, d_old, adv = plain_exact(mdp, old_pi)
+    d_bar = d_old / d_old.sum()
+    theta, checked, stop = theta_old.copy(), {}, {}
+    for k in range(151):
+        pi = softmax(theta)
+        ratio = pi / old_pi
+        kl = float(d_bar @ np.sum(old_pi * np.log(old_pi / pi), axis=1))
+        for target in (0.01, 0.02):
+            if target not in stop and kl > 1.5 * target:
+                stop[target] = k
+        if k in (10, 150):
+            visited = d_bar > 0
+            checked[k] = (kl, ratio[visited].min(), ratio[visited].max())
+        active = ~(((adv > 0) & (ratio > 1.2)) | ((adv < 0) & (ratio < 0.8)))
+        weights = d_old[:, None] * old_pi * adv * ratio * active
+        theta = theta + 0.25 * (weights - pi * weights.sum(axis=1, keepdims=True))
+    for step, kl, low, high, _, _ in long_rows[1:3]:
+        assert (kl, low, high) == pytest.approx(checked[step], abs=6e-4)
+    kls = [row[1] for row in long_rows]
+    lows = [row[2] for row in long_rows]
+    highs = [row[3] for row in long_rows]
+    assert kls == sorted(kls) and lows == sorted(lows, reverse=True) and lows[-1] < 0.1  # "keeps falling"
+    assert highs[1] > 1.2 and max(highs[1:]) - min(highs[1:]) < 1e-3  # "the largest ratio stops"
+    stops = dict(numbers(rf"target_kl = {NUMBER}: the loop stops after {NUMBER} steps", text, 2))
+    assert stops == {0.01: stop[0.01], 0.02: stop[0.02]}
+
     drift = numbers(
         rf"ε = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
         text,
@@ -133,6 +239,19 @@ def test_surrogate_objectives_page(built_book):
     assert all(first < 1e-12 and final > 0.9 for _, _, final, first in drift)  # 0 at θ_old, ~1 once clipped
     kls = [kl for _, kl, _, _ in drift]
     assert kls == sorted(kls)  # "a wider clip range lets the policy travel further"
+
+    # PPO as practised: u = Σ d₁ Σ_a Q ∇π, cos(u, ∇J) and the length ratio in plain numpy
+    (practised,) = one(rf"PPO as practised, ∇L_CLIP\(θ_old\) vs u: largest difference {NUMBER}", text)
+    assert practised < 1e-12
+    ((cosine, ratio),) = numbers(rf"cos\(u, ∇J\) = {NUMBER}, ‖u‖/‖∇J‖ = {NUMBER}", text, 1)
+    _, d_one, _ = plain_exact(mdp, old_pi, gamma=1.0)
+    field = d_one[:, None] * old_pi * adv
+    gradient = d_old[:, None] * old_pi * adv
+    assert cosine == pytest.approx(
+        np.sum(field * gradient) / np.linalg.norm(field) / np.linalg.norm(gradient), abs=6e-5
+    )
+    assert ratio == pytest.approx(np.linalg.norm(field) / np.linalg.norm(gradient), abs=6e-4) and ratio > 1.1
+
     (pseudo,) = one(rf"−∇\(pseudo-loss\) vs reward-to-go: largest difference {NUMBER}", text)
     assert pseudo < 1e-12
     (loss, minus_j) = one(rf"pseudo-loss value {NUMBER}; −J\(θ_old\) = {NUMBER}", text)

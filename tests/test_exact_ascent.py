@@ -20,6 +20,33 @@ def test_one_natural_step_on_tabular_softmax_is_soft_policy_iteration():
     assert run.objectives[1] == pytest.approx(mdp.objective(expected), abs=1e-12)
 
 
+def test_natural_step_is_soft_policy_iteration_on_an_episodic_problem_too():
+    """With a terminal state Σd < 1/(1−γ) and changes along a run; the step η/(1−γ) · F⁺∇J (unnormalised F)
+    is still π exp(η A / (1−γ)) in every visited state, and its size does not depend on Σd."""
+    mdp = pg.examples.chain(5, gamma=0.9, n_actions=3)
+    policy = pg.TabularSoftmax(5, 3)
+    theta = np.random.default_rng(2).normal(size=(5, 3))
+    eta = 0.7
+    run = pg.exact_ascent(mdp, policy, theta, step_size=eta, n_iterations=3, direction="natural")
+    for k in range(3):
+        P, R, g = mdp.P, mdp.R, mdp.gamma
+        pi = policy.probabilities(run.parameters[k])
+        live = np.arange(4)  # the chain's last state is terminal
+        P_pi = np.einsum("sa,sat->st", pi, P)[np.ix_(live, live)]
+        V = np.zeros(5)
+        V[live] = np.linalg.solve(np.eye(live.size) - g * P_pi, (pi * R).sum(1)[live])
+        A = R + g * P @ V - V[:, None]
+        expected = pi * np.exp(eta * A / (1 - g))
+        expected /= expected.sum(axis=1, keepdims=True)
+        after = policy.probabilities(run.parameters[k + 1])
+        assert np.allclose(after[live], expected[live], atol=1e-10)
+        assert np.allclose(after[4], pi[4], atol=1e-12)  # d = 0 there: unchanged
+    assert pg.discounted_visitation(mdp, policy, theta).sum() < 0.9 / (1 - mdp.gamma)  # really episodic
+    with pytest.raises(ValueError, match="gamma"):
+        pg.exact_ascent(pg.examples.chain(3, gamma=1.0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)),
+                        step_size=1.0, n_iterations=1, direction="natural")  # fmt: skip
+
+
 def test_one_gradient_step_follows_the_tabular_closed_form():
     """∂J/∂θ_{s,a} = d(s) π(a|s) A(s,a) (Agarwal et al. 2021)."""
     mdp = pg.examples.random_mdp(4, 2, gamma=0.8, seed=1)
@@ -44,6 +71,13 @@ def test_chain_optimum_and_ascent_records():
     assert np.allclose(pg.exact_objectives(mdp, policy, run.parameters), run.objectives)
     assert np.array_equal(run.parameters[-1], run.final_theta)
     assert run.iterations_to_reach(2.0) is None and run.iterations_to_reach(-1.0) == 0
+    uniform = pg.examples.chain(5, initial=[0.25, 0.25, 0.25, 0.25, 0.0])
+    judged = pg.exact_ascent(uniform, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=5, judged_on=mdp)
+    ascended = pg.exact_ascent(uniform, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=5)
+    assert np.array_equal(judged.parameters, ascended.parameters)
+    assert np.allclose(judged.objectives, [mdp.objective(policy.probabilities(t)) for t in judged.parameters])
+    with pytest.raises(ValueError, match="judged_on"):
+        pg.exact_ascent(mdp, policy, np.zeros((5, 2)), step_size=1.0, n_iterations=1, judged_on=pg.examples.chain(4))
 
 
 def test_bad_arguments_are_named():

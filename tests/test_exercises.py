@@ -460,3 +460,101 @@ def test_performance_difference_terms_check():
         lambda m, p, o, t: np.full(5, (pg.exact_objective(m, p, t) - pg.exact_objective(m, p, o)) / 5),
     ):
         assert not exercises.check_performance_difference_terms(wrong)
+
+
+# Part III, derivations (the TRPO step, the natural gradient by CG, a Gaussian's Fisher matrix, the NPG rate) -----
+
+
+def test_trpo_step_check():
+    from pgbook import surrogate
+
+    def trpo(g, F, max_kl):
+        x = np.linalg.pinv(F) @ g
+        return np.sqrt(2 * max_kl / (g @ x)) * x
+
+    assert exercises.check_trpo_step(trpo)
+    assert not exercises.check_trpo_step(
+        lambda g, F, max_kl: np.sqrt(max_kl / (g @ np.linalg.pinv(F) @ g)) * (np.linalg.pinv(F) @ g)
+    )  # fmt: skip  (the factor 2 of ½xᵀFx forgotten)
+    assert not exercises.check_trpo_step(lambda g, F, max_kl: np.linalg.pinv(F) @ g)  # not scaled to the radius
+    assert not exercises.check_trpo_step(lambda g, F, max_kl: np.linalg.lstsq(F + np.eye(len(g)), g, rcond=None)[0])
+
+    def through_the_library(g, F, max_kl):  # the library's natural gradient cannot be used
+        mdp, policy = pg.examples.random_mdp(2, 2, seed=0), pg.TabularSoftmax(2, 2)
+        pg.natural_gradient(mdp, policy, np.zeros((2, 2)))
+        return trpo(g, F, max_kl)
+
+    assert "called pgbook's natural_gradient" in repr(exercises.check_trpo_step(through_the_library))
+
+    def via_trpo(g, F, max_kl):
+        surrogate.trpo_step(pg.examples.random_mdp(2, 2, seed=0), pg.TabularSoftmax(2, 2), np.zeros((2, 2)),
+                            max_kl=max_kl)  # fmt: skip
+        return trpo(g, F, max_kl)
+
+    assert "called pgbook's trpo_step" in repr(exercises.check_trpo_step(via_trpo))
+
+
+def test_natural_gradient_by_cg_check():
+    from pgbook import surrogate
+
+    def by_cg(mdp, policy, theta):
+        d, pi = pg.discounted_visitation(mdp, policy, theta), policy.probabilities(theta)
+        psi = policy.score(theta).reshape(mdp.n_states * mdp.n_actions, -1)
+        w = (d[:, None] * pi).ravel()
+        g = pg.exact_gradient(mdp, policy, theta).ravel()
+        x, r = np.zeros_like(g), g.copy()
+        p, rr = r.copy(), r @ r
+        for _ in range(g.size):
+            if rr <= 1e-20 * (g @ g):
+                break
+            Fp = psi.T @ (w * (psi @ p))
+            a = rr / (p @ Fp)
+            x, r = x + a * p, r - a * Fp
+            p, rr = r + (r @ r) / rr * p, r @ r
+        return x.reshape(theta.shape)
+
+    assert exercises.check_natural_gradient_by_cg(by_cg)
+    assert not exercises.check_natural_gradient_by_cg(lambda m, p, t: pg.exact_gradient(m, p, t))
+
+    def normalised(mdp, policy, theta):  # F with the normalised visitation: Σd times too large
+        return by_cg(mdp, policy, theta) * pg.discounted_visitation(mdp, policy, theta).sum()
+
+    assert not exercises.check_natural_gradient_by_cg(normalised)
+    for library in (
+        lambda m, p, t: pg.natural_gradient(m, p, t),
+        lambda m, p, t: pg.compatible_fit(m, p, t),
+        lambda m, p, t: np.linalg.pinv(pg.fisher_matrix(m, p, t)) @ pg.exact_gradient(m, p, t).ravel(),
+        lambda m, p, t: surrogate.conjugate_gradient(
+            lambda v: surrogate.fisher_vector_product(m, p, t, v), pg.exact_gradient(m, p, t), n_iterations=t.size
+        ),
+    ):
+        assert "called pgbook's" in repr(exercises.check_natural_gradient_by_cg(library))
+
+
+def test_gaussian_fisher_check():
+    assert exercises.check_gaussian_fisher(lambda mean, std: np.diag([1 / std**2, 2.0]))
+    assert not exercises.check_gaussian_fisher(lambda mean, std: np.diag([1 / std**2, 2 / std**2]))
+    assert not exercises.check_gaussian_fisher(lambda mean, std: np.diag([1 / std, 2.0]))  # parameter σ, not log σ
+    assert not exercises.check_gaussian_fisher(lambda mean, std: np.diag([1 / std**2, 1.0]))
+
+
+def test_natural_gradient_rate_check():
+    from pgbook.convergence_theory import optimal_policy
+
+    def predicted(mdp, eta):
+        best = optimal_policy(mdp)
+        V = mdp.state_values(best)
+        gaps = (V[:, None] - mdp.action_values(best, V))[~mdp.terminal]
+        return np.exp(-eta * gaps[gaps > 1e-12].min() / (1 - mdp.gamma))
+
+    assert exercises.check_natural_gradient_rate(predicted)
+    assert not exercises.check_natural_gradient_rate(lambda mdp, eta: np.exp(-eta))
+    wrong_gap = exercises.check_natural_gradient_rate(lambda mdp, eta: predicted(mdp, eta) ** (1 - mdp.gamma))
+    assert not wrong_gap  # the 1/(1−γ) of the step forgotten
+
+    def measured(mdp, eta):  # running the library's ascent is not a derivation
+        run = pg.exact_ascent(mdp, pg.TabularSoftmax(mdp.n_states, 3), np.zeros((mdp.n_states, 3)), step_size=eta,
+                              n_iterations=3, direction="natural")  # fmt: skip
+        return run.objectives[-1]
+
+    assert "called pgbook's exact_ascent" in repr(exercises.check_natural_gradient_rate(measured))

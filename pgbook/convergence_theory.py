@@ -1,0 +1,363 @@
+r"""The convergence proofs of exact policy gradient, line by line: each function returns both sides of every line
+of one proof, so that a page or a test can check each line numerically.
+
+With the unnormalised discounted visitation :math:`d^\pi_\mu = \mu^\top (I - \gamma P_\pi)^{-1}`
+(:math:`\sum_s d \le 1/(1-\gamma)`, with equality on a continuing problem), :math:`J_\mu(\pi) = \mu^\top V_\pi`,
+the optimal policy :math:`\pi^*` and :math:`d^* = d^{\pi^*}_\rho`:
+
+- gradient domination (Agarwal, Kakade, Lee & Mahajan 2021, Lemma 4.1), :func:`gradient_domination`;
+- the non-uniform Łojasiewicz inequality of softmax policy gradient (Mei, Xiao, Szepesvári & Schuurmans 2020,
+  Lemma 8), :func:`lojasiewicz`;
+- the :math:`O(1/T)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16) by mirror-descent
+  telescoping, :func:`natural_gradient_bound`.
+
+Each proof is written with the unnormalised :math:`d`, so it holds on episodic problems too; on a continuing
+problem :math:`d = \bar d/(1-\gamma)` with Agarwal et al.'s normalised :math:`\bar d`, and the statements
+become theirs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pgbook.arguments import as_count, as_real, as_real_array, check_type
+from pgbook.mdp import FiniteMDP
+
+__all__ = [
+    "GradientDomination",
+    "Lojasiewicz",
+    "NaturalGradientBound",
+    "gradient_domination",
+    "lojasiewicz",
+    "natural_gradient_bound",
+    "natural_policy_iteration",
+    "optimal_policy",
+]
+
+
+def optimal_policy(mdp: FiniteMDP) -> np.ndarray:
+    r"""A deterministic optimal policy table, by policy iteration (Howard 1960): evaluate :math:`\pi`, make it
+    greedy in :math:`Q_\pi`, stop when nothing changes (ties broken towards the current action, then the lowest).
+
+    >>> import pgbook as pg
+    >>> optimal_policy(pg.examples.chain(4, n_actions=3))[:3].argmax(axis=1)   # always "right" (action 1)
+    array([1, 1, 1])
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    actions = np.zeros(n_states, dtype=int)
+    if mdp.gamma >= 1.0:  # start from a policy that terminates: the greedy policy of a one-step lookahead
+        actions = mdp.R.argmax(axis=1)
+    for _ in range(10 * n_states * n_actions + 10):
+        pi = np.eye(n_actions)[actions]
+        q = mdp.action_values(pi)
+        best = q.max(axis=1, keepdims=True)
+        keep = q[np.arange(n_states), actions] >= best[:, 0] - 1e-12 * (1 + np.abs(best[:, 0]))
+        improved = np.where(keep, actions, q.argmax(axis=1))
+        if np.array_equal(improved, actions):
+            return pi
+        actions = improved
+    raise RuntimeError("policy iteration did not settle")  # pragma: no cover (finite MDPs settle)
+
+
+def _advantages(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values = mdp.state_values(pi)
+    return values, mdp.action_values(pi, values) - values[:, None]
+
+
+def _visitation(mdp: FiniteMDP, pi: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The unnormalised discounted visitation of ``pi`` from the start measure ``start``."""
+    return FiniteMDP(mdp.P, mdp.R, gamma=mdp.gamma, initial=start / start.sum(), terminal=mdp.terminal)\
+        .discounted_visitation(pi) * start.sum()  # fmt: skip
+
+
+def _start(mdp: FiniteMDP, name: str, start: Any) -> np.ndarray:
+    if start is None:
+        return mdp.initial.copy()
+    start = as_real_array(name, start, ndim=1)
+    if start.shape != (mdp.n_states,) or np.any(start < 0) or not np.isclose(start.sum(), 1.0):
+        raise ValueError(f"{name} must be a probability vector over the {mdp.n_states} states; got {start}")
+    return start
+
+
+@dataclass(frozen=True)
+class GradientDomination:
+    r"""Both sides of every line of Agarwal et al.'s Lemma 4.1 (direct parameterisation, unnormalised d):
+
+    .. math::
+        J^*_\rho - J_\rho(\pi) &= \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \quad(\text{``lemma''}) \\
+        &\le \textstyle\sum_s d^*(s) \max_a A(s,a) \quad(\text{``greedy''}) \\
+        &\le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \quad(\text{``mismatch''}) \\
+        &= \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi)
+           \quad(\text{``gradient''}) \\
+        &\le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi)
+           \quad(\text{``bound''}),
+
+    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`; the third line uses
+    :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\mu \ge \mu`. ``gap`` is the left side; ``gradient_term`` is
+    :math:`\max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu`, computed as :math:`\sum_s d_\mu(s)(\max_a Q(s,a)
+    - V(s))`; ``mismatch`` is :math:`\|d^*/d_\mu\|_\infty` and ``start_mismatch`` :math:`\|d^*/\mu\|_\infty`
+    (over the states where :math:`d^* > 0`).
+    """
+
+    gap: float
+    lemma: float
+    greedy: float
+    mismatch_line: float
+    gradient_line: float
+    bound: float
+    gradient_term: float
+    mismatch: float
+    start_mismatch: float
+
+
+def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) -> GradientDomination:
+    r"""Every line of the gradient-domination lemma at the policy table ``pi``: the objective is ascended from
+    the start distribution ``mu`` and judged from ``rho`` (default: the problem's own start distribution).
+
+    References
+    ----------
+    Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
+    optimality, approximation, and distribution shift. JMLR 22(98), Lemma 4.1.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.examples.chain(4, n_actions=3)
+    >>> lines = gradient_domination(mdp, np.full((4, 3), 1 / 3), mu=[1 / 3, 1 / 3, 1 / 3, 0.0])
+    >>> bool(lines.gap <= lines.greedy <= lines.mismatch_line <= lines.bound)
+    True
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    pi = mdp.check_policy_table(pi)
+    mu = _start(mdp, "mu", mu)
+    rho = _start(mdp, "rho", rho)
+    best = optimal_policy(mdp)
+    d_star = _visitation(mdp, best, rho)
+    d_mu = _visitation(mdp, pi, mu)
+    values, adv = _advantages(mdp, pi)
+    gap = float(rho @ (mdp.state_values(best) - values))
+    support = d_star > 0
+    if np.any(d_mu[support] <= 0) or np.any(mu[support] <= 0):
+        raise ValueError("mu must reach every state the optimal policy visits (else the mismatch is infinite)")
+    mismatch = float(np.max(d_star[support] / d_mu[support]))
+    start_mismatch = float(np.max(d_star[support] / mu[support]))
+    greedy = float(d_star @ adv.max(axis=1))
+    # ∂J_μ/∂π(a|s) = d_μ(s) Q(s,a); the best π̄ puts its mass on argmax_a Q(s,a) in every state
+    q = mdp.action_values(pi, values)
+    gradient_term = float(np.sum(d_mu * (q.max(axis=1) - np.sum(pi * q, axis=1))))
+    return GradientDomination(
+        gap=gap,
+        lemma=float(np.sum(d_star[:, None] * best * adv)),
+        greedy=greedy,
+        mismatch_line=mismatch * float(d_mu @ adv.max(axis=1)),
+        gradient_line=mismatch * gradient_term,
+        bound=start_mismatch * gradient_term,
+        gradient_term=gradient_term,
+        mismatch=mismatch,
+        start_mismatch=start_mismatch,
+    )
+
+
+@dataclass(frozen=True)
+class Lojasiewicz:
+    r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
+    :math:`g = \nabla_\theta J_\mu`, :math:`g(s,a) = d_\mu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
+    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits and :math:`S` their number:
+
+    .. math::
+        \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \quad(\text{``optimal''}) \\
+        &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s)\, |A(s,a^*(s))| \quad(\text{``cauchy''}) \\
+        &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \quad(\text{``smallest''}) \\
+        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \textstyle\sum_s d^*(s) |A(s,a^*(s))|
+          \quad(\text{``mismatch''}) \\
+        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \quad(\text{``bound''}),
+
+    the last by the performance-difference lemma with :math:`\pi^*` deterministic.
+    """
+
+    norm: float
+    optimal: float
+    cauchy: float
+    smallest: float
+    mismatch_line: float
+    bound: float
+    c: float
+    mismatch: float
+    n_states: int
+
+
+def lojasiewicz(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) -> Lojasiewicz:
+    r"""Every line of the non-uniform Łojasiewicz inequality at the (softmax) policy table ``pi``.
+
+    References
+    ----------
+    Mei, J., Xiao, C., Szepesvári, C., Schuurmans, D. (2020). On the global convergence rates of softmax policy
+    gradient methods. ICML, Lemma 8.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.examples.chain(4, n_actions=3)
+    >>> lines = lojasiewicz(mdp, np.full((4, 3), 1 / 3), mu=[1 / 3, 1 / 3, 1 / 3, 0.0])
+    >>> bool(lines.norm >= lines.optimal >= lines.cauchy >= lines.smallest >= lines.mismatch_line >= lines.bound)
+    True
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    pi = mdp.check_policy_table(pi)
+    if np.any(pi <= 0):
+        raise ValueError("pi must be a softmax policy table (every probability positive)")
+    mu = _start(mdp, "mu", mu)
+    rho = _start(mdp, "rho", rho)
+    best = optimal_policy(mdp)
+    star = best.argmax(axis=1)
+    d_star = _visitation(mdp, best, rho)
+    d_mu = _visitation(mdp, pi, mu)
+    values, adv = _advantages(mdp, pi)
+    gradient = d_mu[:, None] * pi * adv
+    support = d_star > 0
+    if np.any(d_mu[support] <= 0):
+        raise ValueError("mu must reach every state the optimal policy visits (else the mismatch is infinite)")
+    rows = np.flatnonzero(support)
+    n = rows.size
+    at_best = np.abs(adv[rows, star[rows]])
+    c = float(pi[rows, star[rows]].min())
+    mismatch = float(np.max(d_star[rows] / d_mu[rows]))
+    smallest = c / np.sqrt(n) * float(d_mu[rows] @ at_best)
+    return Lojasiewicz(
+        norm=float(np.linalg.norm(gradient)),
+        optimal=float(np.linalg.norm(gradient[rows, star[rows]])),
+        cauchy=float(np.sum(d_mu[rows] * pi[rows, star[rows]] * at_best) / np.sqrt(n)),
+        smallest=float(smallest),
+        mismatch_line=float(c / (np.sqrt(n) * mismatch) * (d_star[rows] @ at_best)),
+        bound=float(c / (np.sqrt(n) * mismatch) * (rho @ (mdp.state_values(best) - values))),
+        c=c,
+        mismatch=mismatch,
+        n_states=n,
+    )
+
+
+def natural_policy_iteration(mdp: FiniteMDP, pi: Any, *, step_size: float, n_iterations: int) -> np.ndarray:
+    r"""The tabular natural-gradient (mirror-descent) iterates :math:`\pi_{t+1}(a|s) = \pi_t(a|s)
+    e^{\eta A_t(s,a)/(1-\gamma)} / Z_t(s)` in *every* state, shape (n_iterations + 1, n_states, n_actions).
+
+    It is what :func:`pgbook.exact_ascent` with ``direction="natural"`` does in every state the policy visits
+    (Agarwal et al. 2021, Lemma 5.1); written on tables, it is the step the proof of
+    :func:`natural_gradient_bound` uses. As :math:`\eta \to \infty` it becomes policy iteration.
+
+    >>> import pgbook as pg
+    >>> tables = natural_policy_iteration(pg.examples.chain(3), np.full((3, 2), 0.5), step_size=1.0, n_iterations=2)
+    >>> tables.shape
+    (3, 3, 2)
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    pi = mdp.check_policy_table(pi)
+    eta = as_real("step_size", step_size)
+    if not eta > 0:
+        raise ValueError(f"step_size must be positive; got {eta}")
+    if not mdp.gamma < 1:
+        raise ValueError(f"the step η/(1−γ) needs mdp.gamma < 1; got {mdp.gamma}")
+    tables = [pi]
+    for _ in range(as_count("n_iterations", n_iterations, minimum=0)):
+        _, adv = _advantages(mdp, tables[-1])
+        logits = np.log(tables[-1]) + eta * adv / (1 - mdp.gamma)
+        logits -= logits.max(axis=1, keepdims=True)
+        new = np.exp(logits)
+        tables.append(new / new.sum(axis=1, keepdims=True))
+    return np.array(tables)
+
+
+@dataclass(frozen=True)
+class NaturalGradientBound:
+    r"""Both sides of every line of the proof of Agarwal et al.'s Theorem 16, along a run of
+    :func:`natural_policy_iteration` from the uniform policy, with :math:`Z_t(s) = \sum_a \pi_t(a|s)
+    e^{\eta A_t(s,a)/(1-\gamma)}` and :math:`\mathrm{KL}_t(s) = \mathrm{KL}(\pi^*(\cdot|s)\,\|\,\pi_t(\cdot|s))`.
+    Arrays over :math:`t = 0, \dots, T-1` unless said otherwise:
+
+    - ``gaps`` (length T + 1): :math:`J^*_\rho - J_\rho(\pi_t)`;
+    - ``lemma``: :math:`\sum_s d^*(s) \sum_a \pi^*(a|s) A_t(s,a)`, equal to ``gaps[:-1]`` (performance difference);
+    - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s) - \mathrm{KL}_{t+1}(s) + \log
+      Z_t(s)]`, equal to ``lemma`` (take the log of the update);
+    - ``log_partition``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) \log Z_t(s)`, at most
+      ``improvement`` :math:`= \sum_s d^*(s) (V_{t+1} - V_t)(s)` (the improvement lemma, Agarwal et al. Lemma 17:
+      the performance difference from the start measure :math:`d^*`, a KL dropped, :math:`d^{t+1}_{d^*} \ge d^*`);
+    - ``telescoped`` and ``telescoped_bound`` (length T, at :math:`T' = 1, \dots, T`):
+      :math:`\sum_{t<T'} \text{gap}_t \le \frac{1-\gamma}{\eta} \sum_s d^*(s)\mathrm{KL}_0(s)
+      + \sum_s d^*(s)(V_{T'} - V_0)(s)`;
+    - ``theorem`` (length T, at :math:`T'`): :math:`\frac{\log|A|}{\eta T'} + \frac{1}{(1-\gamma)^2 T'}`, which
+      bounds ``telescoped_bound``/T′ (:math:`\sum_s d^* \le 1/(1-\gamma)`, rewards in [0, 1]) and ``gaps[T']``
+      (the gaps never grow).
+    """
+
+    gaps: np.ndarray
+    lemma: np.ndarray
+    mirror: np.ndarray
+    log_partition: np.ndarray
+    improvement: np.ndarray
+    telescoped: np.ndarray
+    telescoped_bound: np.ndarray
+    theorem: np.ndarray
+
+
+def natural_gradient_bound(
+    mdp: FiniteMDP, *, step_size: float, n_iterations: int, rho: Any = None
+) -> NaturalGradientBound:
+    r"""Every line of the proof that the natural policy gradient from the uniform policy satisfies
+
+    .. math::
+        J^*_\rho - J_\rho(\pi_T) \le \frac{\log|A|}{\eta T} + \frac{1}{(1-\gamma)^2 T}
+
+    (Agarwal et al. 2021, Theorem 16; rewards in [0, 1]), computed along the run. See
+    :class:`NaturalGradientBound`.
+
+    References
+    ----------
+    Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
+    optimality, approximation, and distribution shift. JMLR 22(98), Theorem 16 and Lemma 17.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> lines = natural_gradient_bound(pg.examples.chain(4, n_actions=3), step_size=0.5, n_iterations=20)
+    >>> bool(np.all(lines.gaps[1:] <= lines.theorem))
+    True
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    if np.any(mdp.R < 0) or np.any(mdp.R > 1):
+        raise ValueError("the theorem assumes rewards in [0, 1]; got rewards outside it")
+    eta = as_real("step_size", step_size)
+    rho = _start(mdp, "rho", rho)
+    n_actions = mdp.n_actions
+    tables = natural_policy_iteration(
+        mdp, np.full((mdp.n_states, n_actions), 1 / n_actions), step_size=eta, n_iterations=n_iterations
+    )
+    best = optimal_policy(mdp)
+    d_star = _visitation(mdp, best, rho)
+    v_star = mdp.state_values(best)
+    values = np.array([mdp.state_values(pi) for pi in tables])
+    gaps = (v_star - values) @ rho
+    kl = -np.einsum("sa,tsa->ts", best, np.log(tables))  # KL(π*‖π_t) per state, π* deterministic
+    scale = (1 - mdp.gamma) / eta
+    lemma, log_partition = [], []
+    for t in range(n_iterations):
+        adv = mdp.action_values(tables[t], values[t]) - values[t][:, None]
+        lemma.append(float(np.sum(d_star[:, None] * best * adv)))
+        z = np.sum(tables[t] * np.exp(eta * adv / (1 - mdp.gamma)), axis=1)
+        log_partition.append(scale * float(d_star @ np.log(z)))
+    lemma, log_partition = np.array(lemma), np.array(log_partition)
+    mirror = scale * (kl[:-1] - kl[1:]) @ d_star + log_partition
+    improvement = (values[1:] - values[:-1]) @ d_star
+    counts = np.arange(1, n_iterations + 1)
+    return NaturalGradientBound(
+        gaps=gaps,
+        lemma=lemma,
+        mirror=mirror,
+        log_partition=log_partition,
+        improvement=improvement,
+        telescoped=np.cumsum(gaps[:-1]),
+        telescoped_bound=scale * float(d_star @ kl[0]) + (values[1:] - values[0]) @ d_star,
+        theorem=np.log(n_actions) / (eta * counts) + 1 / ((1 - mdp.gamma) ** 2 * counts),
+    )
