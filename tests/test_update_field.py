@@ -98,7 +98,7 @@ def test_following_the_update_ends_at_the_worst_policy_below_the_golden_ratio():
     # above (√5 − 1)/2 the factor γ² + γ − 1 is positive and the update heads for p = 1
     mdp, policy = coordination_counterexample(0.7)
     _, path, _ = flow(mdp, policy, [0.5], 200.0, n_points=5)
-    assert policy.probabilities(path[-1])[0, 1] > 0.99
+    assert policy.probabilities(path[-1])[0, 1] > 0.95
 
 
 def test_line_integral_of_the_gradient_is_the_change_in_j_and_flow_work_is_consistent():
