@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from scipy.integrate import solve_ivp
 
 from pgbook.arguments import as_count, as_real_array, as_unit_interval

@@ -82,9 +82,7 @@ def test_counterexample_matches_its_closed_forms(gamma):
         theta, q = np.array([np.log(p / (1 - p))]), 1 - p
         assert pg.exact_objective(mdp, policy, theta) == pytest.approx(gamma**2 * (1 - p * q), rel=1e-12)
         assert pg.exact_objective(undiscounted, policy, theta) == pytest.approx(1 - p * q, rel=1e-12)
-        assert pg.autodiff_gradient(mdp, policy, theta)[0] == pytest.approx(
-            gamma**2 * p * q * (2 * p - 1), abs=1e-14
-        )
+        assert pg.autodiff_gradient(mdp, policy, theta)[0] == pytest.approx(gamma**2 * p * q * (2 * p - 1), abs=1e-14)
         assert update_field(mdp, policy, theta)[0] == pytest.approx(
             (gamma**2 + gamma - 1) * p * q * (2 * p - 1), abs=1e-14
         )
