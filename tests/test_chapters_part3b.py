@@ -34,10 +34,27 @@ def test_pages_ran_and_have_their_parts(built_book, name):
 
 def test_deterministic_policy_gradient_page(built_book):
     _, text = page_text(built_book, "deterministic-policy-gradient")
-    (q, rollout) = one(rf"Q_K\(x, u\) = {NUMBER}, rollout: {NUMBER}", text)
+    (q, rollout) = one(rf"Q_K\(x, a\) = {NUMBER}, rollout: {NUMBER}", text)
     assert q == pytest.approx(rollout, abs=2e-10)
     (relative,) = one(rf"largest relative difference: {NUMBER}", text)
     assert relative < 1e-7
+    # with process noise: against central differences of a cost summed forward here (no value matrix)
+    (noisy_relative,) = one(rf"with process noise: .*? largest relative difference {NUMBER}", text)
+    assert noisy_relative < 1e-7
+    noise, gain = np.array([[0.3, 0.1], [0.1, 0.2]]), np.array([[0.3, 0.8]])
+    system = lqr.LinearQuadratic(
+        [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], [[0.5, 0.1], [0.1, 0.3]], gamma=0.9
+    )
+
+    def forward_cost(k):
+        moment, total = system.initial_covariance.copy(), 0.0
+        for t in range(1_500):
+            total += 0.9**t * np.trace((system.Q + k.T @ system.R @ k) @ moment)
+            moment = (system.A - system.B @ k) @ moment @ (system.A - system.B @ k).T + noise
+        return total
+
+    printed = numbers(rf"with process noise: DPG \[\[ *{NUMBER} +{NUMBER}\]\]", text, count=1)[0]
+    np.testing.assert_allclose(printed, pg.finite_difference(forward_cost, gain).ravel(), rtol=1e-6, atol=1e-8)
     # the σ² law: recompute each printed gap independently, by finite differences of the exact cost
     system = lqr.LinearQuadratic(
         [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], [[0.5, 0.1], [0.1, 0.3]], gamma=0.9
