@@ -200,7 +200,7 @@ def coordination_counterexample(gamma: float, *, n_params: int = 1) -> tuple[Fin
     L and R. From A, L leads to B and R to C (reward 0). From B, L leads to E and R ends the episode; from C,
     R leads to D and L ends it (reward 0). In E, R pays 2 and L pays 1; in D, L pays 2 and R pays 1; both
     end the episode. The policy cannot tell the states apart: one parameter, :math:`p = \Pr(R) =
-    \sigma(\theta)` in every state (``n_params=2``: one parameter for A, B, C and one for D, E). With
+    1/(1 + e^{-\theta})` in every state (``n_params=2``: one parameter for A, B, C and one for D, E). With
     :math:`q = 1 - p`,
 
     .. math::
