@@ -16,7 +16,12 @@ is quadratic,
 
 so :math:`\nabla_u Q_K(x, -Kx) = G_K x` with :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`,
 and :math:`\partial u_i / \partial K_{ij} = -x_j` turns the theorem into
-:math:`\nabla_K C = -G_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]` (noise-free).
+:math:`\nabla_K C = -G_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`.
+
+With process noise, :math:`x' = Ax + Bu + w`, :math:`w \sim \mathcal N(0, \Sigma_w)` independent of everything
+else, the action value gains the constant :math:`\gamma \operatorname{tr}(P_K \Sigma_w)/(1-\gamma)` only, so
+:math:`G_K` is unchanged, and :math:`\Sigma_K` solves
+:math:`\Sigma_K = \Sigma_0 + \gamma M \Sigma_K M^\top + \frac{\gamma}{1-\gamma}\Sigma_w`, :math:`M = A - BK`.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.linalg import solve_discrete_lyapunov
 
-from pgbook.arguments import as_real_array
+from pgbook.arguments import as_real_array, check_shape
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, _checked_gain, _draws, state_covariance, value_matrix
 
@@ -66,11 +72,13 @@ def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     return 2 * (gamma * B.T @ P @ A - (R + gamma * B.T @ P @ B) @ gain)
 
 
-def deterministic_policy_gradient(system: LinearQuadratic, gain: Any) -> np.ndarray:
+def deterministic_policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = None) -> np.ndarray:
     r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -G_K \Sigma_K`, shape (m, n).
 
     The sum over states of :math:`\nabla_K \mu(x)^\top \nabla_u Q(x, \mu(x))` weighted by the discounted state
     density: the contraction of :math:`\nabla_u Q = G_K x` with :math:`-x^\top` over :math:`\Sigma_K`.
+    ``process_noise`` is the covariance :math:`\Sigma_w` (shape (n, n)) of additive noise in the dynamics,
+    :math:`x' = Ax + Bu + w`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
 
     >>> from pgbook.lqr import lqr_cost
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
@@ -80,7 +88,19 @@ def deterministic_policy_gradient(system: LinearQuadratic, gain: Any) -> np.ndar
     >>> bool(np.isclose(deterministic_policy_gradient(system, [[0.5]])[0, 0], numerical, rtol=1e-7))
     True
     """
-    return -action_gradient_matrix(system, gain) @ state_covariance(system, gain, 0.0)
+    gain = _checked_gain(system, gain)
+    if process_noise is None:
+        moments = state_covariance(system, gain, 0.0)
+    else:
+        noise = as_real_array("process_noise", process_noise, ndim=2)
+        check_shape("process_noise", noise, (system.n_states, system.n_states))
+        if not np.allclose(noise, noise.T) or np.linalg.eigvalsh(noise).min() < -1e-12 * max(1.0, np.abs(noise).max()):
+            raise ValueError("process_noise must be a symmetric positive semidefinite covariance matrix")
+        closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
+        source = system.initial_covariance + system.gamma / (1 - system.gamma) * noise
+        moments = solve_discrete_lyapunov(closed_loop, source)
+        moments = (moments + moments.T) / 2
+    return -action_gradient_matrix(system, gain) @ moments
 
 
 def deterministic_gradient_samples(

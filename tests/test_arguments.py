@@ -406,6 +406,11 @@ def valid_arguments(name: str, function) -> dict:
         "estimate": pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None]),
         "estimates": [pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None])],
         "vector": np.ones(THETA.shape),
+        "start": THETA,
+        "end": THETA + 0.1,
+        "duration": 0.5,
+        "n_layers": 2,
+        "width": 2,
         "env": None,  # set below, with a ModulePolicy
     }
     arguments = {

@@ -21,8 +21,8 @@ def test_the_pages_under_test_are_the_book():
     assert CHAPTERS[0] == "intro" and len(CHAPTERS) >= 7
     assert WITH_WIDGETS == [
         "finite-differences", "log-derivative-trick", "policy-gradient-theorem", "reinforce", "variance-reduction",
-        "compatible-features", "natural-gradient", "convergence",
-        "deterministic-policy-gradient", "is-it-a-gradient", "surrogate-objectives",
+        "is-it-a-gradient", "compatible-features", "natural-gradient", "surrogate-objectives", "convergence",
+        "deterministic-policy-gradient",
     ]  # fmt: skip
     assert len(WITH_EXERCISE_CHECKS) >= 4
 

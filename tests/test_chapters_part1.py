@@ -130,12 +130,20 @@ def theorem_problem():
 def test_theorem_every_computed_line_holds_and_none_checks_exact_gradient_against_itself(built_book):
     text = outputs(built_book, "policy-gradient-theorem")
     gaps = [gap for (gap,) in numbers(r"largest difference (\d\.?\d*e[-+]\d+)", text)]
-    assert len(gaps) == 16 and max(gaps) < 1e-8, gaps
+    assert len(gaps) == 17 and max(gaps) < 1e-8, gaps
     chapter = (ROOT / "book" / "policy-gradient-theorem.md").read_text()
     code = "\n".join(re.findall(r"```\{code-cell\} ipython3\n(.*?)```", chapter, re.S))
     assert "exact_gradient" not in code, "the theorem chapter's checks use autodiff or finite differences"
     for label in ("vs autodiff of J", "vs central differences", "d = Σ_t γ^t μ0ᵀ P_π^t", "Σ ∇d r_π = Σ d Σ ∇π γ Σ P V"):
         assert label in text, label
+
+
+def test_theorem_checked_by_enumerating_every_trajectory(built_book):
+    text = outputs(built_book, "policy-gradient-theorem")
+    count, by_sum, by_solve = one(rf"{NUMBER} trajectories: J by the sum {NUMBER}, by the linear solve {NUMBER}", text)
+    assert count == 6**3 and by_sum == pytest.approx(by_solve, abs=2e-12)
+    assert "∇J: sum over trajectories vs autodiff of J" in text
+    assert "no machine-checked (formal) proof of the policy" in prose(built_book, "policy-gradient-theorem")
 
 
 def test_theorem_prints_the_shapes_it_explains(built_book):
@@ -317,8 +325,9 @@ def test_reinforce_bias_is_hundreds_of_standard_errors(built_book):
     assert "hundreds of standard errors" in prose(built_book, "reinforce")
 
 
-# ---- one notation ---------------------------------------------------------------------------------------------
+# ---- one notation, in every chapter ------------------------------------------------------------------------------
 
+# Part I's chapters, for the tests of its own pages below
 PART_ONE = [
     "intro",
     "learning-the-policy",
@@ -327,20 +336,36 @@ PART_ONE = [
     "policy-gradient-theorem",
     "reinforce",
 ]
+# the symbols the preface's table gives one meaning, and the reuses that were found and renamed
+REUSES = (
+    (r"\\mu_\\theta|\\mu_a|\\mu_k|\\mu\)|\\mu\(|d_\\mu", "μ is the start distribution μ0 only"),
+    (r"\\phi\(s\)", "φ(s, a) are features; the theorem's per-state term is u(s)"),
+    (r"(?<![\\\w])d = \\theta", "d is the visitation"),
+    (r"\\delta_t = r_t", "the reward for a_t is r_{t+1}"),
+    (r"\\eta\(s\)", "the visitation is d, also when γ = 1"),
+    (r"P_K", "the value matrix of linear-quadratic control is S_K"),
+    (r"K \+ \\kappa|\\kappa D|\\kappa = 0", "κ is the relative variance; a line of gains is K + ξD"),
+    (r"\(1 - \\alpha\)|\\alpha = [01]\b", "α is a step size"),
+    (r"\\sigma\(\\theta\)", "σ is a standard deviation, not the logistic function"),
+    (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
+)
 
 
-@pytest.mark.parametrize("name", PART_ONE)
-def test_part_one_follows_the_preface_notation(name):
+@pytest.mark.parametrize("name", re.findall(r"file: book/([\w-]+)", (ROOT / "_toc.yml").read_text()))
+def test_every_chapter_follows_the_preface_notation(name):
     source = (ROOT / "book" / f"{name}.md").read_text()
     math = " ".join(re.findall(r"\$([^$]+)\$", source))
-    for reused, meaning in (
-        (r"\\mu_\\theta|\\mu_a|\\mu_k|\\mu\)", "μ is the start distribution μ0 only"),
-        (r"\\phi\(s\)", "φ(s, a) are features; the theorem's per-state term is u(s)"),
-        (r"(?<![\\\w])d = \\theta", "d is the visitation"),
-        (r"\\delta_t = r_t", "the reward for a_t is r_{t+1}"),
-        (r"\\eta\(s\)", "the visitation is d, also when γ = 1"),
-    ):
+    for reused, meaning in REUSES:
         assert not re.search(reused, math), f"{name}: {meaning}"
+    assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; a Jacobian is D (also in printed labels)"
+
+
+def test_the_notation_lint_finds_what_it_looks_for():
+    """Each pattern catches the reuse it names (a lint that matches nothing would pass vacuously)."""
+    examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
+                r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top"]  # fmt: skip
+    for (pattern, _), example in zip(REUSES, examples, strict=True):
+        assert re.search(pattern, example), (pattern, example)
 
 
 def test_preface_table_defines_the_symbols_part_one_uses(built_book):
@@ -353,6 +378,11 @@ def test_preface_table_defines_the_symbols_part_one_uses(built_book):
         "one state’s term of the theorem",
         "differential state and action values",
         "relative variance",
+        "the expected update without",  # Part III
+        "the compatible features",
+        "the Fisher matrix",
+        "a deterministic policy",
+        "the value matrix of the gain",
     ):
         assert meaning in table.replace("'", "’"), meaning
 

@@ -93,44 +93,6 @@ def test_actor_critic_published_gae_against_the_undiscounted_gradient(built_book
             assert published_error == discounted_error == 0
 
 
-def test_actor_critic_compatible_critic_gives_the_exact_gradient(built_book):
-    _, text = page_text(built_book, "actor-critic")
-    ((max_advantage,),) = numbers(rf"max \|A\| = {NUMBER}", text, count=1)
-    ((compatible_error, compatible_gradient_error),) = numbers(
-        rf"compatible critic w·∇log π: max \|f − A\| = {NUMBER}, relative error of the gradient {NUMBER}", text, 1
-    )
-    ((raw_error, raw_gradient_error),) = numbers(
-        rf"critic w·x\(s, a\): max \|f − A\| = {NUMBER}, relative error of the gradient {NUMBER}", text, 1
-    )
-    mdp = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0)
-    features = np.random.default_rng(0).standard_normal((10, 4, 3))
-    theta = np.array([0.5, -0.3, 0.2])
-
-    def table(t):
-        return softmax(features @ t)
-
-    pi = table(theta)
-    V, Q, d = evaluate(mdp, pi)
-    score = features - np.einsum("sa,sak->sk", pi, features)[:, None, :]
-    reference = central_differences(lambda t: objective(mdp, table(t)), theta)
-    weights = np.sqrt(d[:, None] * pi).ravel()
-    assert np.abs(Q - V[:, None]).max() == pytest.approx(max_advantage, abs=1e-3)
-    for basis, error, gradient_error in ((score, compatible_error, compatible_gradient_error),
-                                         (features, raw_error, raw_gradient_error)):  # fmt: skip
-        basis = basis.reshape(40, -1)
-        w = np.linalg.lstsq(basis * weights[:, None], Q.ravel() * weights, rcond=None)[0]
-        critic = (basis @ w).reshape(10, 4)
-        gradient = np.einsum("s,sa,sak->k", d, pi, score * critic[..., None])
-        assert np.abs(critic - (Q - V[:, None])).max() == pytest.approx(error, abs=1e-3)
-        relative = np.linalg.norm(gradient - reference) / np.linalg.norm(reference)
-        if gradient_error < 1e-6:
-            assert relative < 1e-8  # central differences are good to about 1e-9 here
-        else:
-            assert relative == pytest.approx(gradient_error, rel=0.05)
-    # the prose: the compatible critic is as wrong as the advantages are large, yet exact; the raw one is not
-    assert compatible_error > 0.5 * max_advantage and compatible_gradient_error < 1e-12 < 1e-2 < raw_gradient_error
-
-
 def test_actor_critic_notation_follows_the_preface():
     text = chapter_source("actor-critic")
     assert r"\delta_t = r_{t+1} + \gamma \hat V(s_{t+1}) - \hat V(s_t)" in text
@@ -310,12 +272,12 @@ LINKED_CHAPTERS = {
             "actor-critic",
             "continuous-actions",
             "training",
+            "is-it-a-gradient",
             "compatible-features",
             "natural-gradient",
+            "surrogate-objectives",
             "convergence",
             "deterministic-policy-gradient",
-            "is-it-a-gradient",
-            "surrogate-objectives",
         ],
         start=6,
     )

@@ -73,7 +73,9 @@ def plain_critic_gradient_error(features_seed):
     # Σ_s d Σ_a ∇π f = Σ_s d Σ_a π (φ_policy − mean φ) f
     centred = phi_policy - np.einsum("sa,saf->sf", pi, phi_policy)[:, None]
     g = np.einsum("s,sa,saf,sa->f", d, pi, centred, critic)
-    return np.linalg.norm(g - grad) / np.linalg.norm(grad)
+    weights = d[:, None] * pi
+    fit = np.sum(weights * (critic - Q) ** 2) / weights.sum()
+    return np.linalg.norm(g - grad) / np.linalg.norm(grad), fit, g @ grad / np.linalg.norm(g) / np.linalg.norm(grad)
 
 
 def test_compatible_features_page(built_book):
@@ -86,15 +88,28 @@ def test_compatible_features_page(built_book):
         r"largest error of the critic against Q: " + NUMBER + r" \(\|Q\| up to " + NUMBER, text, 1
     )
     assert critic_error > 0.5 * q_size  # "a poor model of Q"
-    errors = table(
-        r"(compatible ψ|4 other features|ψ and the other 4): relative error of the gradient " + NUMBER, text, 3
+    rows = table(
+        r"(compatible ψ|4 other features|ψ and the other 4): weighted MSE against Q "
+        + NUMBER
+        + r"; relative error of the gradient "
+        + NUMBER
+        + r", cosine to ∇J "
+        + NUMBER,
+        text,
+        3,
     )
+    errors = {name: row[1] for name, row in rows.items()}
     assert errors["compatible ψ"] < 1e-10 and errors["ψ and the other 4"] < 1e-10
     assert errors["4 other features"] > 0.1  # "its gradient is wrong"
-    assert f"{plain_critic_gradient_error(1):.1e}" == f"{errors['4 other features']:.1e}"  # as printed
-    (line,) = re.findall(r"relative error at α = (0\.0: .*)", text)
+    other_error, other_fit, other_cosine = plain_critic_gradient_error(1)
+    assert f"{other_error:.1e}" == f"{errors['4 other features']:.1e}"  # as printed
+    # the punchline: the other critic fits Q better, yet its gradient is nearly orthogonal to ∇J
+    assert rows["4 other features"][0] == pytest.approx(other_fit, abs=6e-4)
+    assert rows["4 other features"][2] == pytest.approx(other_cosine, abs=6e-4)
+    assert rows["4 other features"][0] < rows["compatible ψ"][0] and abs(other_cosine) < 0.05
+    (line,) = re.findall(r"relative error at ν = (0\.0: .*)", text)
     mixed = [float(v) for v in re.findall(r"\d\.\d: (\d+\.\d+)", line)]
-    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at α = 0"
+    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at ν = 0"
     assert_frames(source, 11)
     assert_exercises_pass(source, text, 1)
 

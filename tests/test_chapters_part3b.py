@@ -12,7 +12,7 @@ import pytest
 
 import pgbook as pg
 from pgbook import lqr
-from pgbook.update_field import update_field
+from pgbook.update_field import coordination_counterexample, update_field
 
 from pages import NUMBER, numbers, one, page_text
 
@@ -34,10 +34,27 @@ def test_pages_ran_and_have_their_parts(built_book, name):
 
 def test_deterministic_policy_gradient_page(built_book):
     _, text = page_text(built_book, "deterministic-policy-gradient")
-    (q, rollout) = one(rf"Q_K\(x, u\) = {NUMBER}, rollout: {NUMBER}", text)
+    (q, rollout) = one(rf"Q_K\(x, a\) = {NUMBER}, rollout: {NUMBER}", text)
     assert q == pytest.approx(rollout, abs=2e-10)
     (relative,) = one(rf"largest relative difference: {NUMBER}", text)
     assert relative < 1e-7
+    # with process noise: against central differences of a cost summed forward here (no value matrix)
+    (noisy_relative,) = one(rf"with process noise: .*? largest relative difference {NUMBER}", text)
+    assert noisy_relative < 1e-7
+    noise, gain = np.array([[0.3, 0.1], [0.1, 0.2]]), np.array([[0.3, 0.8]])
+    system = lqr.LinearQuadratic(
+        [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], [[0.5, 0.1], [0.1, 0.3]], gamma=0.9
+    )
+
+    def forward_cost(k):
+        moment, total = system.initial_covariance.copy(), 0.0
+        for t in range(1_500):
+            total += 0.9**t * np.trace((system.Q + k.T @ system.R @ k) @ moment)
+            moment = (system.A - system.B @ k) @ moment @ (system.A - system.B @ k).T + noise
+        return total
+
+    printed = numbers(rf"with process noise: DPG \[\[ *{NUMBER} +{NUMBER}\]\]", text, count=1)[0]
+    np.testing.assert_allclose(printed, pg.finite_difference(forward_cost, gain).ravel(), rtol=1e-6, atol=1e-8)
     # the σ² law: recompute each printed gap independently, by finite differences of the exact cost
     system = lqr.LinearQuadratic(
         [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], [[0.5, 0.1], [0.1, 0.3]], gamma=0.9
@@ -65,15 +82,15 @@ def test_is_it_a_gradient_page(built_book):
     assert z < threshold
     (autodiff_vs_fd,) = one(rf"autodiff vs finite differences, largest difference {NUMBER}", text)
     assert autodiff_vs_fd < 1e-7
-    (asymmetry,) = one(rf"Jacobian of u: max \|J − Jᵀ\| / max \|J\| = {NUMBER}", text)
-    (hessian_asymmetry,) = one(rf"Hessian of J: +max \|H − Hᵀ\| / max \|H\| = {NUMBER}", text)
+    (asymmetry,) = one(rf"Jacobian DU of U: max \|DU − DUᵀ\| / max \|DU\| = {NUMBER}", text)
+    (hessian_asymmetry,) = one(rf"Hessian ∇²J of J: max \|∇²J − ∇²Jᵀ\| / max \|∇²J\| = {NUMBER}", text)
     assert asymmetry > 0.05 and hessian_asymmetry < 1e-6  # "far from zero" / "symmetric"
-    (loop_u, loop_j) = one(rf"∮ u·dθ = {NUMBER}, ∮ ∇J·dθ = {NUMBER}", text)
+    (loop_u, loop_j) = one(rf"∮ U·dθ = {NUMBER}, ∮ ∇J·dθ = {NUMBER}", text)
     assert abs(loop_u) > 1e-3 and abs(loop_j) < 1e-10
-    # the angle table, recomputed here from the field and the gradient
+    # the angle table, recomputed here from the finite-horizon sum of the mistake catalogue and autodiff
     policy = pg.TabularSoftmax(4, 2)
     theta = policy.init_params(seed=0)
-    rows = numbers(rf"γ = {NUMBER}: angle\(u, ∇J\) = +{NUMBER}°", text, count=8)
+    rows = numbers(rf"γ = {NUMBER}: angle\(U, ∇J\) = +{NUMBER}°", text, count=8)
     for gamma, angle in rows:
         mdp = pg.examples.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
         u, g = update_field(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)
@@ -83,25 +100,51 @@ def test_is_it_a_gradient_page(built_book):
     assert rows[-1] == (1.0, 0.0) and all(
         a > b for (_, a), (_, b) in zip(rows, rows[1:], strict=False)
     )  # shrinks as γ → 1
-    # the corridor: p* maximises J (checked on a grid here), p_u differs for γ < 1, and J(p_u) < J(p*)
-    policy = pg.examples.short_corridor_policy()
-    fixed = numbers(
-        rf"γ = {NUMBER}: zero of u at p = {NUMBER}, maximiser of J at p\* = {NUMBER}; "
-        rf"J\(p_u\) = {NUMBER}, J\(p\*\) = {NUMBER}",
-        text,
-        count=9,
-    )
-    for gamma, p_u, p_star, j_u, j_star in fixed:
-        mdp = pg.examples.short_corridor(gamma=gamma)
-        grid = np.linspace(p_star - 0.01, p_star + 0.01, 201)
-        values = [pg.exact_objective(mdp, policy, pg.examples.corridor_params(p)) for p in grid]
-        assert grid[int(np.argmax(values))] == pytest.approx(p_star, abs=1e-4)
-        j_at = [pg.exact_objective(mdp, policy, pg.examples.corridor_params(p)) for p in (p_u, p_star)]
-        assert (j_u, j_star) == pytest.approx(j_at, abs=1e-6)
-        if gamma < 1:
-            assert p_u > p_star + 1e-4 and j_at[0] < j_at[1] and j_u < j_star
-        else:
-            assert p_u == pytest.approx(2 - np.sqrt(2), abs=1e-4) and p_star == pytest.approx(2 - np.sqrt(2), abs=1e-4)
+    # which update is closer to ∇J₁: both biases shrink as γ → 1 (U by the time-step sum, not update_field)
+    gradient_1 = pg.autodiff_gradient(pg.examples.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1), policy, theta)
+    biases = numbers(rf"random MDP, γ = {NUMBER}: ‖U − ∇J₁‖/‖∇J₁‖ = {NUMBER}, ‖∇J_γ − ∇J₁‖/‖∇J₁‖ = {NUMBER}", text, 4)
+    for gamma, u_error, discounted_error in biases:
+        mdp = pg.examples.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
+        u = pg.mistakes.expected_gradient(
+            mdp, policy, theta, 3_000, [pg.mistakes.mistake("discount weights γᵗ dropped")]
+        )
+        g = pg.autodiff_gradient(mdp, policy, theta)
+        scale = np.linalg.norm(gradient_1)
+        assert u_error == pytest.approx(np.linalg.norm(u - gradient_1) / scale, abs=2e-4)
+        assert discounted_error == pytest.approx(np.linalg.norm(g - gradient_1) / scale, abs=2e-4)
+    assert [row[1] for row in biases] == sorted((row[1] for row in biases), reverse=True)
+    assert biases[0][1] < biases[0][2] and biases[-1][1] > biases[-1][2]  # "depends on the problem"
+    # the counterexample, against its closed forms at γ = 0.5
+    gamma = 0.5
+    for p, j, _, u, _ in numbers(rf"p = {NUMBER}: J_γ = {NUMBER} \(closed form {NUMBER}\), U = {NUMBER} \(closed "
+                                 rf"form {NUMBER}\)", text, 2):  # fmt: skip
+        q = 1 - p
+        assert j == pytest.approx(gamma**2 * (1 - p * q), abs=1e-6)
+        assert u == pytest.approx((gamma**2 + gamma - 1) * p * q * (2 * p - 1), abs=1e-6)
+    ends = numbers(rf"J(?:_γ|₁) *: at the end of the flow {NUMBER}; smallest on the grid {NUMBER}, largest "
+                   rf"\(p = 0 or 1\) {NUMBER}", text, 2)  # fmt: skip
+    for scale, (final, smallest, largest) in zip((gamma**2, 1.0), ends, strict=True):
+        grid = np.linspace(0.01, 0.99, 99)
+        assert final == pytest.approx(0.75 * scale, abs=1e-6)  # 1 − 1/4 at p = 1/2: the worst of the class
+        assert smallest == pytest.approx(min(scale * (1 - grid * (1 - grid))), abs=1e-6)
+        assert largest == pytest.approx(scale, abs=1e-6)
+    (p_end,) = one(rf"following U from p = 0.9 for t = 1000: p = {NUMBER}", text)
+    (p_ascent,) = one(rf"following ∇J_γ instead: p = {NUMBER}", text)
+    assert p_end == pytest.approx(0.5, abs=1e-6) and p_ascent > 0.99
+    loops = numbers(rf"(?:update|gradient) *: path from θ = \[1\. 3\.\] to \[ *{NUMBER} +{NUMBER}\], work {NUMBER}, "
+                    rf"chord back {NUMBER}, loop {NUMBER}", text, 2)  # fmt: skip
+    (*_, update_work, update_back, update_loop), (*_, gradient_work, gradient_back, gradient_loop) = loops
+    assert abs(update_loop) > 1e-2 and abs(gradient_loop) < 1e-9
+    assert update_work + update_back == pytest.approx(update_loop, abs=1e-5)
+    mdp, two = coordination_counterexample(gamma, n_params=2)
+    rise = pg.exact_objective(mdp, two, np.array(loops[1][:2])) - pg.exact_objective(mdp, two, np.array([1.0, 3.0]))
+    assert gradient_work == pytest.approx(rise, abs=1e-5)  # the work along ∇J is the rise of J
+    (curl,) = one(rf"curl ∂U₁/∂θ₀ − ∂U₀/∂θ₁ at θ = 0: {NUMBER}", text)
+    step = 1e-5
+    by_differences = (update_field(mdp, two, [step, 0.0])[1] - update_field(mdp, two, [-step, 0.0])[1]) / (2 * step) - (
+        update_field(mdp, two, [0.0, step])[0] - update_field(mdp, two, [0.0, -step])[0]
+    ) / (2 * step)
+    assert curl == pytest.approx(by_differences, abs=1e-6) and abs(curl) > 0.05
 
 
 def plain_surrogate_problem():

@@ -5,7 +5,15 @@ import pytest
 
 import pgbook as pg
 from pgbook.mistakes import expected_gradient, mistake
-from pgbook.update_field import circulation, undiscounted_visitation, update_field, update_jacobian
+from pgbook.update_field import (
+    circulation,
+    coordination_counterexample,
+    flow,
+    line_integral,
+    undiscounted_visitation,
+    update_field,
+    update_jacobian,
+)
 
 MDP = pg.examples.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
 POLICY = pg.TabularSoftmax(4, 2)
@@ -61,3 +69,46 @@ def test_circulation_is_the_curl_times_the_area_on_a_small_loop():
 def test_continuing_problems_are_refused():
     with pytest.raises(ValueError, match="mdp must have terminal states"):
         update_field(pg.examples.random_mdp(3, 2, gamma=0.9, seed=0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)))
+
+
+# The counterexample: every number against its closed form (pencil and paper, no linear algebra)
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.5, 0.7, 0.9])
+def test_counterexample_matches_its_closed_forms(gamma):
+    mdp, policy = coordination_counterexample(gamma)
+    undiscounted, _ = coordination_counterexample(1.0)
+    for p in (0.1, 0.3, 0.5, 0.77, 0.95):
+        theta, q = np.array([np.log(p / (1 - p))]), 1 - p
+        assert pg.exact_objective(mdp, policy, theta) == pytest.approx(gamma**2 * (1 - p * q), rel=1e-12)
+        assert pg.exact_objective(undiscounted, policy, theta) == pytest.approx(1 - p * q, rel=1e-12)
+        assert pg.autodiff_gradient(mdp, policy, theta)[0] == pytest.approx(gamma**2 * p * q * (2 * p - 1), abs=1e-14)
+        assert update_field(mdp, policy, theta)[0] == pytest.approx(
+            (gamma**2 + gamma - 1) * p * q * (2 * p - 1), abs=1e-14
+        )
+
+
+def test_following_the_update_ends_at_the_worst_policy_below_the_golden_ratio():
+    mdp, policy = coordination_counterexample(0.5)
+    for start in (-3.0, 2.0):
+        _, path, _ = flow(mdp, policy, [start], 1000.0, n_points=5)
+        assert policy.probabilities(path[-1])[0, 1] == pytest.approx(0.5, abs=1e-9)
+    # above (√5 − 1)/2 the factor γ² + γ − 1 is positive and the update heads for p = 1
+    mdp, policy = coordination_counterexample(0.7)
+    _, path, _ = flow(mdp, policy, [0.5], 200.0, n_points=5)
+    assert policy.probabilities(path[-1])[0, 1] > 0.95
+
+
+def test_line_integral_of_the_gradient_is_the_change_in_j_and_flow_work_is_consistent():
+    mdp, policy = coordination_counterexample(0.5, n_params=2)
+    start = np.array([1.0, 3.0])
+    _, path, work = flow(mdp, policy, start, 10.0, field="gradient", n_points=3)
+    gain = pg.exact_objective(mdp, policy, path[-1]) - pg.exact_objective(mdp, policy, start)
+    assert work == pytest.approx(gain, rel=1e-8)
+    assert line_integral(mdp, policy, start, path[-1], field="gradient") == pytest.approx(gain, rel=1e-10)
+    _, path, work = flow(mdp, policy, start, 40.0, n_points=3)
+    assert abs(work + line_integral(mdp, policy, path[-1], start)) > 1e-2  # the update's loop does not close
+    with pytest.raises(ValueError, match="field must be"):
+        flow(mdp, policy, start, 1.0, field="natural")
+    with pytest.raises(ValueError, match="n_params must be 1 or 2"):
+        coordination_counterexample(0.5, n_params=3)

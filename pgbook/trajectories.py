@@ -1,0 +1,110 @@
+r"""Every trajectory of a short episodic problem, enumerated: J and ∇J with no linear algebra.
+
+When every episode ends within H steps and the problem is small, the expectations that define the objective
+and its gradient are finite sums over trajectories :math:`\tau = (s_0, a_0, s_1, \dots)`:
+
+.. math::
+    \Pr(\tau) &= \mu_0(s_0) \prod_t \pi_\theta(a_t|s_t)\, P(s_{t+1}|s_t, a_t), \\
+    J(\theta) &= \sum_\tau \Pr(\tau)\, \sum_t \gamma^t R(s_t, a_t), \\
+    \nabla J(\theta) &= \sum_\tau \nabla \Pr(\tau)\, \sum_t \gamma^t R(s_t, a_t) \\
+        &= \sum_\tau \Pr(\tau) \Big(\sum_t \nabla \log \pi_\theta(a_t|s_t)\Big) \sum_t \gamma^t R(s_t, a_t),
+
+the last line because the dynamics in :math:`\Pr(\tau)` do not depend on θ. Nothing here solves a linear system
+or uses the policy gradient theorem: :func:`enumerate_trajectories` is an oracle for both that shares no code
+path with :func:`pgbook.exact_objective` and :func:`pgbook.exact_gradient`. :func:`layered_mdp` makes problems
+on which it is finite: states in layers, each step moving to the next layer, the last layer ending the episode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pgbook.arguments import as_count, as_seed, as_unit_interval
+from pgbook.mdp import FiniteMDP
+from pgbook.policies import Policy, policy_table
+
+
+def layered_mdp(
+    n_layers: int, width: int, n_actions: int, *, gamma: float = 0.9, seed: int | np.random.Generator | None = None
+) -> FiniteMDP:
+    r"""A random episodic MDP whose every episode lasts exactly ``n_layers`` steps.
+
+    ``n_layers`` layers of ``width`` states; from a state of layer k every action moves to a state of layer k + 1
+    (Dirichlet(1) probabilities), from the last layer to the terminal state (the last one). Rewards are standard
+    normal; episodes start in the first layer (Dirichlet(1) start distribution).
+
+    >>> mdp = layered_mdp(3, 2, 2, gamma=1.0, seed=0)
+    >>> mdp
+    FiniteMDP(n_states=7, n_actions=2, gamma=1.0, terminal=[6])
+    """
+    n_layers, width, n_actions = (as_count(name, value) for name, value in
+                                  (("n_layers", n_layers), ("width", width), ("n_actions", n_actions)))  # fmt: skip
+    rng = as_seed("seed", seed)
+    n_states = n_layers * width + 1
+    end = n_states - 1
+    P = np.zeros((n_states, n_actions, n_states))
+    for layer in range(n_layers):
+        states = range(layer * width, (layer + 1) * width)
+        if layer + 1 < n_layers:
+            following = slice((layer + 1) * width, (layer + 2) * width)
+            for s in states:
+                P[s, :, following] = rng.dirichlet(np.ones(width), size=n_actions)
+        else:
+            P[list(states), :, end] = 1.0
+    P[end, :, end] = 1.0
+    R = rng.standard_normal((n_states, n_actions))
+    R[end] = 0.0
+    initial = np.zeros(n_states)
+    initial[:width] = rng.dirichlet(np.ones(width))
+    return FiniteMDP(P, R, gamma=as_unit_interval("gamma", gamma), initial=initial, terminal=[end])
+
+
+def enumerate_trajectories(
+    mdp: FiniteMDP, policy: Policy, theta: Any, *, horizon: int
+) -> tuple[float, np.ndarray, int]:
+    r"""J(θ) and ∇J(θ) as sums over every trajectory of at most ``horizon`` steps, and the number of
+    trajectories of positive probability. ∇J is :math:`\sum_\tau \Pr(\tau) \sum_t \nabla\log\pi(a_t|s_t)\, G(\tau)`
+    with ``policy.score(theta)`` for the score; no linear solve, no theorem.
+
+    Raises ValueError if an episode can still be running after ``horizon`` steps: the sums would be cut off.
+
+    >>> import pgbook as pg
+    >>> mdp, policy = layered_mdp(3, 2, 2, gamma=0.9, seed=0), pg.TabularSoftmax(7, 2)
+    >>> theta = policy.init_params(seed=0)
+    >>> J, gradient, count = enumerate_trajectories(mdp, policy, theta, horizon=3)
+    >>> count, bool(np.isclose(J, pg.exact_objective(mdp, policy, theta), rtol=1e-12))
+    (64, True)
+    """
+    horizon = as_count("horizon", horizon)
+    pi = policy_table(mdp, policy, theta)
+    score = policy.score(theta)
+    total, gradient, count = 0.0, np.zeros(np.shape(score)[2:]), 0
+
+    def extend(state: int, step: int, probability: float, discounted: float, score_sum: np.ndarray) -> None:
+        nonlocal total, gradient, count
+        if mdp.terminal[state]:
+            total += probability * discounted
+            gradient = gradient + probability * discounted * score_sum
+            count += 1
+            return
+        if step == horizon:
+            raise ValueError(
+                f"an episode can still be running after horizon={horizon} steps (state {state}); "
+                "horizon must cover every episode"
+            )
+        for action in np.flatnonzero(pi[state] > 0):
+            reward = discounted + mdp.gamma**step * mdp.R[state, action]
+            for successor in np.flatnonzero(mdp.P[state, action] > 0):
+                extend(
+                    int(successor),
+                    step + 1,
+                    probability * pi[state, action] * mdp.P[state, action, successor],
+                    reward,
+                    score_sum + score[state, action],
+                )
+
+    for start in np.flatnonzero(mdp.initial > 0):
+        extend(int(start), 0, float(mdp.initial[start]), 0.0, np.zeros_like(gradient))
+    return float(total), gradient, count
