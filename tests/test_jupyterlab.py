@@ -93,6 +93,20 @@ def serve_copy(folder: Path) -> Path:
     return folder
 
 
+def test_the_server_reads_the_book_again_only_when_a_chapter_changes(tmp_path):
+    """Opening or autosaving a chapter does not re-read every chapter and the bibliography: what was read is kept
+    until a chapter, references.bib or _toc.yml has a new modification time."""
+    chapter = serve_copy(tmp_path) / "book" / "reinforce.md"
+    first = jupyter_chapters.book(chapter)
+    assert jupyter_chapters.book(chapter) is first
+    for changed in (chapter.parent / "intro.md", chapter.parent / "references.bib", tmp_path / "_toc.yml"):
+        stamp = changed.stat().st_mtime_ns + 1_000_000_000
+        os.utime(changed, ns=(stamp, stamp))
+        again = jupyter_chapters.book(chapter)
+        assert again is not first, f"{changed.name} changed, and the book was not read again"
+        first = again
+
+
 # What the server writes for a reference jupyterlab-myst cannot show as the book does: a link with the book's text.
 LINK = re.compile(r"\[([^\]]+)\]\(([a-z-]*\.md)?#?([a-z-]*)\)")
 
@@ -307,9 +321,9 @@ def markdown_rendered(page) -> None:
 
 @one_server
 def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(chromium, jupyterlab, served):
-    """An exercise's solution, its code and its output, is hidden until the reader opens it: JupyterLab shows a
-    folded cell as its first line, "# Solution to Exercise 3.1: click to show it", and no line of the solution's
-    code is on the page. "Run All Cells" runs the whole chapter, the solution included, top to bottom."""
+    """An exercise's solution is hidden until the reader opens it: JupyterLab shows a folded cell as its first
+    line, "# Solution to Exercise 3.1: click to show it", and no line of the solution's code is on the page. "Run
+    All Cells" runs the whole chapter, the solution included, top to bottom; opened, it shows its verdict."""
     name = "log-derivative-trick"
     page = open_chapter(chromium, jupyterlab, name)
     notebook = page.locator(".jp-NotebookPanel")
@@ -348,7 +362,6 @@ def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(c
     solution.locator(".jp-InputArea .jp-InputPrompt").first.wait_for()
     assert re.search(r"\[\d+\]", solution.locator(".jp-InputArea .jp-InputPrompt").first.inner_text())
     assert [line for line in code_lines if line in notebook.inner_text()], "the opened solution shows no code"
-    solution.locator(".jp-OutputPlaceholder .jp-Placeholder-content").first.click()
     verdict = solution.locator(".jp-OutputArea-output").first
     verdict.wait_for()
     assert verdict.inner_text().strip() and "Error" not in verdict.inner_text(), verdict.inner_text()

@@ -16,9 +16,9 @@ manager. What it does, on opening (``get``) and undoes on saving (``save``):
   are not part of it) leaves the file as it is.
 - A cell whose input the HTML book folds (tag ``hide-input``: plotting code, exercise checks) starts with its
   input folded (JupyterLab's ``jupyter.source_hidden``, not written back: the tag stays the one setting).
-- An exercise's solution (the code cells between ``{solution-start}`` and ``{solution-end}``) is hidden, input
-  and output, until the reader opens it: JupyterLab shows a folded cell as its first line, so the cell starts with
-  the line "# Solution to Exercise 4.1: click to show it". "Run All" runs it all the same.
+- An exercise's solution (the code cells between ``{solution-start}`` and ``{solution-end}``) is hidden until the
+  reader opens it: JupyterLab shows a folded cell as its first line, so the cell starts with the line "# Solution
+  to Exercise 4.1: click to show it". "Run All" runs it all the same (its output is the check's verdict).
 - A citation shows as the book cites it, "[Williams, 1992]" for {cite}`williams1992simple` and "Sutton and Barto
   [2018]" for {cite:t}`sutton2018reinforcement`, with the reference on hover: jupyterlab-myst (2.7) has no
   bibliography, so each citation is written as MyST's abbreviation, ``{abbr}`Williams, 1992 (Ronald J. Williams.
@@ -281,7 +281,7 @@ class Book:
     outline: Outline | None
 
 
-_read: dict[Path, tuple[tuple, Book]] = {}  # folder -> (the modification times it was read at, what was read)
+_books: dict[Path, tuple[tuple, Book]] = {}  # folder -> (the modification times it was read at, what was read)
 
 
 def book(chapter: Path) -> Book:
@@ -290,11 +290,11 @@ def book(chapter: Path) -> Book:
     folder = chapter.parent
     sources = [*sorted(folder.glob("*.md")), folder / "references.bib", folder.parent / "_toc.yml"]
     stamp = tuple((path.name, path.stat().st_mtime_ns) for path in sources if path.is_file())
-    if folder not in _read or _read[folder][0] != stamp:
+    if folder not in _books or _books[folder][0] != stamp:
         bibliography = Bibliography(folder) if (folder / "references.bib").is_file() else None
         outline = Outline(folder) if (folder.parent / "_toc.yml").is_file() else None
-        _read[folder] = stamp, Book(bibliography, outline)
-    return _read[folder][1]
+        _books[folder] = stamp, Book(bibliography, outline)
+    return _books[folder][1]
 
 
 def markdown_cells(notebook):
@@ -325,10 +325,10 @@ def solutions(notebook, outline: Outline | None):
     return found
 
 
-def hide(cell, output: bool = False) -> None:
+def hide(cell) -> None:
+    """Fold a cell's input (JupyterLab then shows its first line). Its output stays: a run solution shows the
+    check's verdict, and JupyterLab hides a folded output with its input out of reach of the reader's click."""
     cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
-    if output:
-        cell["metadata"]["jupyter"]["outputs_hidden"] = True
 
 
 def unhide(cell) -> None:
@@ -351,7 +351,7 @@ class ChapterContentsManager(JupytextContentsManager):
             for cell in folded(notebook):
                 hide(cell)
             for cell, line in solutions(notebook, found.outline):
-                hide(cell, output=True)
+                hide(cell)
                 cell["source"] = line + cell["source"]
             cells = markdown_cells(notebook)
             if found.bibliography:
