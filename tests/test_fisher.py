@@ -151,14 +151,13 @@ def test_the_matrix_free_natural_gradient_equals_the_dense_one(monkeypatch):
 
 @st.composite
 def tabular_ascents(draw):
-    """A random tabular problem (continuing or episodic), θ up to 40 in size (near-deterministic policies whose
-    Fisher matrix is ~1e-17 and less) and a step size from 0.1 to 10."""
+    """A random tabular problem (continuing or episodic, γ < 1: the natural step is η/(1−γ)), θ up to 40 in size
+    (near-deterministic policies whose Fisher matrix is ~1e-17 and less) and a step size from 0.1 to 10."""
     n_states, n_actions = draw(st.integers(1, 6)), draw(st.integers(1, 4))
     episodic = n_states > 1 and draw(st.booleans())
     seed = draw(st.integers(0, 2**32 - 1))
-    mdp = pg.examples.random_mdp(
-        n_states, n_actions, gamma=1.0 if episodic else draw(st.floats(0.0, 0.99)), seed=seed, n_terminal=int(episodic)
-    )
+    gamma = draw(st.floats(0.0, 0.99))
+    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=gamma, seed=seed, n_terminal=int(episodic))
     scale = draw(st.sampled_from([0.5, 3.0, 10.0, 40.0]))
     theta = np.random.default_rng(seed + 1).uniform(-scale, scale, (n_states, n_actions))
     return mdp, pg.TabularSoftmax(n_states, n_actions), theta, draw(st.floats(0.1, 10.0))

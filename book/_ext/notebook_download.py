@@ -17,14 +17,15 @@ CELL_ID = "install-pgbook"  # fixed, so that two builds give the same notebook
 
 
 def install_note(repository: str) -> str:
-    """The first cell of a downloaded notebook: the library with its figures extra, ``pgbook[figures]``, whose
-    list (pyproject.toml's ``figures``: matplotlib, ipywidgets, anywidget...) is the one list of what the chapters'
-    figures need; tests/test_book_extensions.py checks that it covers every chapter's imports."""
+    """The first cell of a downloaded notebook: the library with its extras, ``pgbook[figures,sb3]``, whose
+    lists (pyproject.toml's ``figures``: matplotlib, ipywidgets, anywidget...; ``sb3``: Stable-Baselines3, which
+    the auditing chapter checks) are the one list of what the chapters need; tests/test_book_extensions.py checks
+    that they cover every chapter's imports."""
     return (
         "**Running this notebook outside the book's repository?** Install the `pgbook` library with what its "
-        "figures need first (PyTorch's CPU build, Python 3.11 or later), then restart the kernel:\n\n"
+        "chapters need first (PyTorch's CPU build, Python 3.11 or later), then restart the kernel:\n\n"
         "```bash\n"
-        f'pip install --extra-index-url https://download.pytorch.org/whl/cpu "pgbook[figures] @ git+{repository}"\n'
+        f'pip install --extra-index-url https://download.pytorch.org/whl/cpu "pgbook[figures,sb3] @ git+{repository}"\n'
         "```"
     )
 
