@@ -644,6 +644,7 @@ class Diagnosis:
     n_candidates: int
     n_mistakes: int = len(CATALOGUE)  # the single mistakes tried
     outside: tuple[Mistake, ...] = ()
+    one_direction: bool = False  # every match points the same way on every problem: only their factors differ
 
     @property
     def found(self) -> bool:
@@ -665,9 +666,10 @@ class Diagnosis:
         if self.ambiguous:
             listed = "; ".join(f"{m.name} ({m.max_abs_z:.1f} SE)" for m in self.matches[:6])
             more = f"; and {len(self.matches) - 6} more (diagnosis.matches)" if len(self.matches) > 6 else ""
+            same_way = "they all point the same way here (one effective direction), so " if self.one_direction else ""
             return (
-                f"cannot tell apart: these problems give the same expected value, within the noise, to each of "
-                f"{listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
+                f"cannot tell apart: {same_way}these problems give the same expected value, within the noise, to "
+                f"each of {listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
             )
         best = self.matches[0]
         return (
@@ -780,8 +782,12 @@ def diagnose(
                     if all(z <= t for z, t in zip(worst, thresholds, strict=True)):
                         named.append((Match((*direction, *scale), max(worst)), expected))
     matches = _simplest_and_twins(named or fitted)
+    kept = [vectors for match, vectors in fitted if match in matches] if not named else []
+    one_direction = len(kept) > 1 and all(
+        all(_same(a, b) for a, b in zip(vectors, kept[0], strict=True)) for vectors in kept
+    )
     nearest = min(tried, key=lambda m: m.max_abs_z)
-    return Diagnosis(matches, nearest, max(thresholds), n_candidates, n_single, outside)
+    return Diagnosis(matches, nearest, max(thresholds), n_candidates, n_single, outside, one_direction)
 
 
 def _worst_per_problem(estimates: Sequence[GradientEstimate], expected: Sequence[np.ndarray]) -> list[float]:

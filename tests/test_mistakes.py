@@ -498,6 +498,7 @@ def test_the_aliased_corridor_cannot_tell_directions_apart():
         lambda b, p, t: 2 * pg.reward_to_go(b, p, t).per_episode, n_episodes=5_000, seed=70, problems=corridor
     )
     assert report.verdict == "scaled" and report.diagnosis.ambiguous
-    assert str(report.diagnosis).startswith("cannot tell apart")
+    assert str(report.diagnosis).startswith("cannot tell apart: they all point the same way here (one effective")
+    assert report.diagnosis.one_direction
     listed = [match.mistakes for match in report.diagnosis.matches]
     assert () in listed and (mistake("score taken for the first step only"),) in listed
