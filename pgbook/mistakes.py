@@ -731,7 +731,7 @@ def diagnose(
     problems : sequence of pgbook.Problem
         Anything with ``mdp``, ``policy``, ``theta``, ``max_steps`` (and optionally ``critic``).
     thresholds : sequence of float, optional
-        The |z| threshold of each problem; by default Bonferroni over every component of every problem at
+        The :math:`|z|` threshold of each problem; by default Bonferroni over every component of every problem at
         ``false_alarm``, with Student's t of each estimate's K − 1 degrees of freedom.
     catalogue : sequence of Mistake
         The candidates: :data:`CATALOGUE` by default; add :func:`gae`, :func:`bootstrapped` or
