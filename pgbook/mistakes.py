@@ -8,8 +8,10 @@ factor (``factor``: scale-only mistakes), a sign, or a whole fixed-length rollou
 expected value is then an exact sum over the steps of an episode cut off after ``max_steps`` steps:
 
 .. math::
-    E[\hat g] = \sum_{s,a} \pi_\theta(a|s)\, &U(s,a)\, \nabla_\theta \log \pi_\theta(a|s), \\
-    U(s,a) = \sum_{t < H} c_t\, &\Pr(s_t = s)\, E[F_t | s_t = s, a_t = a],
+    E[\hat g] &= \sum_{s,a} \pi_\theta(a|s)\, U(s,a) \\
+        &\quad \times \nabla_\theta \log \pi_\theta(a|s), \\
+    U(s,a) &= \sum_{t < H} c_t\, \Pr(s_t = s) \\
+        &\quad \times E[F_t | s_t = s, a_t = a],
 
 computed from the finite-horizon tables :math:`\Pr(s_t = s)`, :math:`E[G_t | s, a]` and :math:`E[G_t^2 | s, a]`
 (backward recursions; rewards are deterministic, ``R[s, a]``) and contracted with
@@ -31,9 +33,11 @@ ends and bootstrapped at the rollout's end, the loss averaged over the rollout's
 advantages come from one backward recursion in the number of steps left,
 
 .. math::
-    E[\hat A \mid s, a, k] &= R(s,a) + \gamma (C \hat V)(s,a) - \hat V(s) \\
+    E[\hat A \mid s, a, k] &= R(s,a) - \hat V(s) \\
+        &\quad + \gamma (C \hat V)(s,a) \\
         &\quad + \gamma\lambda\, (C h_{k-1})(s,a), \\
-    h_k(s) &= \textstyle\sum_a \pi(a|s)\, E[\hat A \mid s, a, k],\quad h_0 = 0,
+    h_k(s) &= \textstyle\sum_a \pi(a|s)\, E[\hat A \mid s, a, k], \\
+    h_0 &= 0,
 
 with :math:`C(s'|s,a)` the transitions on which the advantage continues (not into a terminal state), and
 the same for :math:`E[\hat A^2]`. Gradient-norm clipping has no exact expectation (it depends on the whole
