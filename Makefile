@@ -17,7 +17,7 @@ TORCH_CPU_INDEX ?= no
 # pip byte-compiles the installed files one at a time, most of the install's time: compileall does it on every
 # core instead. quiet=2 skips, as pip does, the few files that are not Python 3.11 (torch's 3.12 test helpers).
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBuild jupyter_server_config.py
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml book/_ext/jupyter/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	if [ "$(TORCH_CPU_INDEX)" = yes ]; \
@@ -26,7 +26,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml postBui
 	  && grep -v -e '^-r ' requirements-dev.txt >> $(VENV)/requirements-offline.txt \
 	  && $(BIN)/python -m pip install --quiet --no-compile -r $(VENV)/requirements-offline.txt; fi
 	$(BIN)/python -c "import compileall, sysconfig; compileall.compile_dir(sysconfig.get_path('purelib'), quiet=2, workers=0)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" ./postBuild
 	touch $@
 
 # PGBOOK_BUILD_CACHE: a fresh folder per build, where the chapters that show the same explorer share its table

@@ -1,9 +1,10 @@
 """Running the book: a chapter opened in JupyterLab (as Binder's launch button does) is a notebook.
 
-Binder installs requirements.txt and runs postBuild, which makes Jupytext's notebook view the default for
-MyST markdown; the launch button opens ``lab/tree/book/<chapter>.md``. This starts JupyterLab from the test
-environment (where `make install` ran the same postBuild), opens a chapter by that URL in headless Chromium,
-and runs its first code cell. The server's folder is a copy of the book's chapters, so that nothing a test does
+Binder, `make install` and a reader's plain clone (`pip install -r requirements.txt`, then `jupyter lab`) install
+requirements.txt, whose book/_ext/jupyter makes Jupytext's notebook view the default for MyST markdown and
+book/_ext/jupyter_chapters.py the server's contents manager; the launch button opens ``lab/tree/book/<chapter>.md``.
+This starts JupyterLab from the test environment, opens a chapter by that URL in headless Chromium, and runs it.
+The server's folder is a copy of the book's chapters, so that nothing a test does
 in JupyterLab (a save, an autosave) can change the repository's own files.
 """
 
@@ -11,7 +12,6 @@ import asyncio
 import json
 import os
 import re
-import runpy
 import shutil
 import socket
 import subprocess
@@ -22,10 +22,13 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from traitlets.config import Config
+from jupyter_core.paths import jupyter_config_path
 
 from conftest import ROOT, book_pages
 from pages import plain
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import jupyter_chapters  # noqa: E402 (book/_ext is not a package)
 
 pytestmark = pytest.mark.slow
 # The tests that start JupyterLab share one server, on one worker (with the live figure's kernel tests); the others
@@ -34,19 +37,20 @@ one_server = pytest.mark.xdist_group("browser")
 
 
 def test_the_environment_opens_markdown_chapters_as_notebooks():
-    overrides = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
-    assert overrides.exists(), "postBuild has not been run for this environment"
+    """requirements.txt installed book/_ext/jupyter into this environment: JupyterLab's settings, and the server
+    extension that makes the repository's book/_ext/jupyter_chapters.py the contents manager (no postBuild)."""
+    package = ROOT / "book" / "_ext" / "jupyter"
+    overrides = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "pgbook.json"
+    assert overrides.exists(), "requirements.txt (book/_ext/jupyter) is not installed in this environment"
+    assert json.loads(overrides.read_text()) == json.loads((package / "pgbook.json").read_text()), "reinstall it"
     settings = json.loads(overrides.read_text())
     assert settings["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["markdown"] == "Jupytext Notebook"
     assert settings["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
-    server_config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.py"
-    assert server_config.exists(), "postBuild has not been run for this environment"
-    assert server_config.read_text() == (ROOT / "jupyter_server_config.py").read_text(), "postBuild is out of date"
+    enabled = [Path(folder) / "jupyter_server_config.d" / "pgbook_jupyterlab.json" for folder in jupyter_config_path()]
+    assert any(path.exists() for path in enabled), "the server extension pgbook_jupyterlab is not enabled"
+    import pgbook_jupyterlab
 
-
-def server_config() -> dict:
-    """The names jupyter_server_config.py defines (it is a Jupyter configuration file, not a module)."""
-    return runpy.run_path(str(ROOT / "jupyter_server_config.py"), init_globals={"c": Config()})
+    assert pgbook_jupyterlab.book_extensions() == ROOT / "book" / "_ext", "the extension runs another book's code"
 
 
 def shown_text(markdown: str) -> str:
@@ -57,7 +61,7 @@ def shown_text(markdown: str) -> str:
 def test_a_save_turns_each_citation_jupyterlab_shows_back_into_the_chapters_own():
     """Every markdown cell of every chapter: the server shows its citations (no {cite} role left for
     jupyterlab-myst to show as a bare key), and turns them back, character for character, when it is saved."""
-    works = server_config()["bibliography"](ROOT / "book" / "intro.md")
+    works = jupyter_chapters.book(ROOT / "book" / "intro.md").bibliography
     cells = [cell.source for name in book_pages() for cell in jupytext.read(ROOT / "book" / f"{name}.md").cells
              if cell.cell_type == "markdown"]  # fmt: skip
     cited = [source for source in cells if "{cite" in source]
@@ -69,7 +73,7 @@ def test_a_save_turns_each_citation_jupyterlab_shows_back_into_the_chapters_own(
 def test_citations_in_jupyterlab_read_as_in_the_html_book(built_book):
     """Chapter by chapter, the citations JupyterLab shows are the HTML book's, in order: "[Williams, 1992]",
     "Sutton and Barto [2018]", "[Nota and Thomas, 2020, Thomas, 2014]", "Kakade, 2001a"."""
-    works = server_config()["bibliography"](ROOT / "book" / "intro.md")
+    works = jupyter_chapters.book(ROOT / "book" / "intro.md").bibliography
     checked = 0
     for name in book_pages():
         chapter = (ROOT / "book" / f"{name}.md").read_text()
@@ -97,9 +101,8 @@ def test_a_save_turns_each_reference_jupyterlab_shows_back_into_the_chapters_own
     """Every chapter, through the server as JupyterLab opens and saves it: what is left for jupyterlab-myst to
     resolve is a reference within the chapter (no {doc}, no {numref}: it does not number sections), the chapter's
     number is in its front matter, and saving what was opened leaves the file byte for byte as it was."""
-    config = server_config()
-    manager = config["ChapterContentsManager"](root_dir=str(serve_copy(tmp_path)))
-    outline = config["Outline"](ROOT / "book")
+    manager = jupyter_chapters.ChapterContentsManager(root_dir=str(serve_copy(tmp_path)))
+    outline = jupyter_chapters.Outline(ROOT / "book")
     links = 0
     for name in book_pages():
         path = f"book/{name}.md"
@@ -120,7 +123,7 @@ def test_a_save_turns_each_reference_jupyterlab_shows_back_into_the_chapters_own
 def test_references_in_jupyterlab_read_and_link_as_in_the_html_book(built_book):
     """Each reference the server shows as a link has the text of the HTML book's link to the same place:
     "(1.1)", "Section 5.1", "Lemma 6.1", a chapter's title; and links to the same chapter and label."""
-    outline = server_config()["Outline"](ROOT / "book")
+    outline = jupyter_chapters.Outline(ROOT / "book")
     checked = 0
     for name in book_pages():
         page = (built_book / "book" / f"{name}.html").read_text()
@@ -200,14 +203,16 @@ def test_a_chapter_launched_by_its_url_opens_as_a_notebook_and_runs(chromium, ju
     page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
     tab = page.locator(".lm-TabBar-tab", has_text="reinforce.md")
     assert "jp-mod-dirty" not in tab.get_attribute("class"), "the chapter is marked unsaved on opening"
-    # The cells whose input the HTML book folds (plotting code) start folded here too.
-    cells = jupytext.read(chapter).cells
-    folded = [k for k, cell in enumerate(cells) if "hide-input" in cell.metadata.get("tags", [])]
-    assert folded, "the chapter has no folded cell to check"
+    # The cells whose input the HTML book folds (plotting code) start folded here too, as do the solutions.
+    notebook = jupytext.read(chapter)
+    solutions = [id(cell) for cell, _ in jupyter_chapters.solutions(notebook, None)]
+    folded = [k for k, cell in enumerate(notebook.cells)
+              if "hide-input" in cell.metadata.get("tags", []) or id(cell) in solutions]  # fmt: skip
+    assert folded and solutions, "the chapter has no folded cell or no solution to check"
     hidden = page.locator(".jp-NotebookPanel .jp-Cell").evaluate_all(
         "(cells) => cells.flatMap((cell, k) => cell.querySelector('.jp-InputPlaceholder') ? [k] : [])"
     )
-    assert hidden == folded, f"cells with their input folded: {hidden}, in the HTML book: {folded}"
+    assert hidden == folded, f"cells with their input folded: {hidden}, expected: {folded}"
     # run the first cell with the kernel: it imports the library
     first_cell.click()
     page.keyboard.press("Shift+Enter")
@@ -289,4 +294,86 @@ def test_a_chapters_numbers_and_references_read_as_in_the_book(chromium, jupyter
     assert "Cross Reference Not Found" not in notebook.inner_text()
     other_chapter.click()
     page.locator(".lm-TabBar-tab", has_text="compatible-features.md").wait_for()
+    page.close()
+
+
+def markdown_rendered(page) -> None:
+    """Wait until every markdown cell of the open notebook is rendered by jupyterlab-myst."""
+    page.wait_for_function(
+        "() => { const cells = document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell');"
+        " return cells.length > 0 && [...cells].every((cell) => cell.querySelector('.myst')); }"
+    )
+
+
+@one_server
+def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(chromium, jupyterlab, served):
+    """An exercise's solution, its code and its output, is hidden until the reader opens it: JupyterLab shows a
+    folded cell as its first line, "# Solution to Exercise 3.1: click to show it", and no line of the solution's
+    code is on the page. "Run All Cells" runs the whole chapter, the solution included, top to bottom."""
+    name = "log-derivative-trick"
+    page = open_chapter(chromium, jupyterlab, name)
+    notebook = page.locator(".jp-NotebookPanel")
+    markdown_rendered(page)
+    chapter = jupytext.read(served / "book" / f"{name}.md")
+    outline = jupyter_chapters.Outline(served / "book")
+    hidden = jupyter_chapters.solutions(chapter, outline)
+    assert hidden, f"{name} has no solution to check"
+    prose = "\n".join(cell.source for cell in chapter.cells if cell.cell_type == "markdown")
+    code_lines = {line.strip() for cell, _ in hidden for line in cell["source"].split("\n")}
+    code_lines = {line for line in code_lines if len(line) > 8 and line not in prose}  # not quoted by the text
+    shown = notebook.inner_text()
+    assert code_lines and [line for line in code_lines if line in shown] == [], "solution code visible unopened"
+    placeholders = notebook.locator(".jp-InputPlaceholder").all_inner_texts()
+    for _, line in hidden:
+        assert line.strip() in [text.strip() for text in placeholders], f"no folded cell reads {line.strip()!r}"
+    kernel_status = f"document.querySelector('.jp-StatusBar-TextItem[title*=\"{name}.md\"]')?.textContent"
+    page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    # every code cell the reader sees has run ([n], not [ ] or [*]), and the kernel is idle again
+    page.wait_for_function(
+        "() => { const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputArea"
+        " .jp-InputPrompt')]; return prompts.length > 0 && prompts.every((p) => /\\[\\d+\\]/.test(p.textContent)); }"
+    )
+    page.wait_for_function(f"() => /\\| Idle$/.test({kernel_status})")
+    errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert "Traceback" not in notebook.inner_text() and errors.count() == 0, "the chapter did not run cleanly"
+    # the reader opens the solution: its code, run by Run All, and its output (the check's verdict)
+    solution = notebook.locator(".jp-CodeCell", has=page.locator(".jp-InputPlaceholder", has_text="Solution to"))
+    solution.locator(".jp-InputPlaceholder .jp-Placeholder-content").first.click()
+    solution.locator(".jp-InputArea .jp-InputPrompt").first.wait_for()
+    assert re.search(r"\[\d+\]", solution.locator(".jp-InputArea .jp-InputPrompt").first.inner_text())
+    assert [line for line in code_lines if line in notebook.inner_text()], "the opened solution shows no code"
+    solution.locator(".jp-OutputPlaceholder .jp-Placeholder-content").first.click()
+    verdict = solution.locator(".jp-OutputArea-output").first
+    verdict.wait_for()
+    assert verdict.inner_text().strip() and "Error" not in verdict.inner_text(), verdict.inner_text()
+    page.close()
+
+
+def headings_in_the_book(page: str) -> list[str]:
+    """The page's headings h1–h3 as the HTML book shows them, with their numbers ("4.2. The trajectory form")."""
+    found = re.findall(r"<h([123])[^>]*>(.*?)<a class=\"headerlink\"", page, re.S)
+    return [re.sub(r"\s+", " ", plain(text)).strip() for _, text in found]
+
+
+@one_server
+def test_headings_proofs_and_library_references_read_as_in_the_book(chromium, jupyterlab, built_book):
+    """In JupyterLab a chapter's headings carry the book's numbers ("10.1. ..."), a proof is "Proof." (not
+    "Proof 10.1"), and a reference to the library ({func}`pg.compatible_fit`) reads as the book's, in code
+    ("pg.compatible_fit()"), as a link, not as plain text."""
+    name = "compatible-features"
+    page = open_chapter(chromium, jupyterlab, name)
+    notebook = page.locator(".jp-NotebookPanel")
+    markdown_rendered(page)
+    shown = notebook.locator(".jp-MarkdownCell .myst :is(h1, h2, h3)").evaluate_all(
+        "(headings) => headings.map((h) => h.innerText.replace(/\\s+/g, ' ').replace(/[#¶]$/, '').trim())"
+    )
+    book = headings_in_the_book((built_book / "book" / f"{name}.html").read_text())
+    assert len(book) >= 5 and shown == book, f"headings in JupyterLab {shown}, in the book {book}"
+    text = notebook.inner_text()
+    assert "Proof" in text and not re.search(r"Proof \d", text), "a proof is numbered"
+    code_links = notebook.locator(".jp-MarkdownCell .myst a code").all_inner_texts()
+    assert "pg.compatible_fit()" in code_links, code_links
+    assert "{func}" not in text and "{class}" not in text
     page.close()

@@ -1,5 +1,5 @@
 """The book's author-year labels, from pybtex alone (no Sphinx), so that the reference list (citation_labels.py,
-a Sphinx extension) and JupyterLab's server (jupyter_server_config.py, where Sphinx is not installed) label each
+a Sphinx extension) and JupyterLab's server (jupyter_chapters.py, where Sphinx is not installed) label each
 work the same way: "Williams, 1992", "Sutton and Barto, 2018", "Sutton et al., 2000", "Kakade, 2001a"."""
 
 from __future__ import annotations

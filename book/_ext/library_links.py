@@ -13,11 +13,13 @@ from __future__ import annotations
 import importlib
 import inspect
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from docutils import nodes
-from sphinx.addnodes import pending_xref
-from sphinx.application import Sphinx
-from sphinx.environment import BuildEnvironment
+if TYPE_CHECKING:  # defined_at is also JupyterLab's (jupyter_chapters.py), where Sphinx is not installed
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
 ALIASES = ("pg.", "pgbook.")
 
