@@ -12,7 +12,7 @@ from pybtex.database import parse_file
 
 import pgbook as pg
 
-from conftest import ROOT
+from conftest import ROOT, book_pages
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
@@ -20,6 +20,7 @@ import citation_labels  # noqa: E402
 import code_listing  # noqa: E402
 import library_dependency  # noqa: E402
 import library_links  # noqa: E402
+import notebook_download  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -73,3 +74,55 @@ def test_every_chapter_depends_on_every_module_of_the_library_subpackages_includ
     modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "pgbook").rglob("*.py")}
     assert {"pgbook/figures/frames.py", "pgbook/gradients.py"} <= modules
     assert {str(ROOT / module) for module in modules} == set(noted)
+
+
+def imported_modules(source: str) -> set[str]:
+    """The top-level modules a code cell imports (IPython's magics and shell lines left out)."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_install_note_installs_what_the_chapters_import():
+    """A downloaded notebook's first cell installs ``pgbook[extras] @ git+...``: pgbook's dependencies and those
+    extras' (pyproject.toml, the one list) provide every module a chapter's code imports, other than the standard
+    library and the kernel's own IPython."""
+    import importlib.metadata
+    import re
+    import tomllib
+
+    import jupytext
+    from packaging.requirements import Requirement
+
+    note = notebook_download.install_note("https://github.com/example/pgbook")
+    command = re.search(r'pip install [^\n]*"pgbook\[([\w,]+)\] @ git\+https://github.com/example/pgbook"', note)
+    assert command, note
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [
+        requirement for extra in command[1].split(",") for requirement in project["optional-dependencies"][extra]
+    ]
+    installed = {"pgbook"} | {Requirement(requirement).name.lower().replace("_", "-") for requirement in requirements}
+    providers = importlib.metadata.packages_distributions()  # module -> the distributions that install it
+    imported = {
+        module: name
+        for name in book_pages()
+        for cell in jupytext.read(ROOT / "book" / f"{name}.md").cells
+        if cell.cell_type == "code"
+        for module in imported_modules(cell.source)
+    }
+    assert {"pgbook", "numpy", "matplotlib"} <= imported.keys(), "the chapters' imports were not found"
+    missing = {
+        module: name
+        for module, name in imported.items()
+        if module not in sys.stdlib_module_names
+        and module != "IPython"
+        and not {dist.lower().replace("_", "-") for dist in providers.get(module, [module])} & installed
+    }
+    assert missing == {}, f"imported by a chapter (module: chapter), not installed by the note: {missing}"

@@ -17,12 +17,14 @@ CELL_ID = "install-pgbook"  # fixed, so that two builds give the same notebook
 
 
 def install_note(repository: str) -> str:
+    """The first cell of a downloaded notebook: the library with its figures extra, ``pgbook[figures]``, whose
+    list (pyproject.toml's ``figures``: matplotlib, ipywidgets, anywidget...) is the one list of what the chapters'
+    figures need; tests/test_book_extensions.py checks that it covers every chapter's imports."""
     return (
-        "**Running this notebook outside the book's repository?** Install the `pgbook` library and what the "
-        "chapters use first (PyTorch's CPU build, Python 3.11 or later), then restart the kernel:\n\n"
+        "**Running this notebook outside the book's repository?** Install the `pgbook` library with what its "
+        "figures need first (PyTorch's CPU build, Python 3.11 or later), then restart the kernel:\n\n"
         "```bash\n"
-        f'pip install --extra-index-url https://download.pytorch.org/whl/cpu "pgbook @ git+{repository}"'
-        " matplotlib ipywidgets\n"
+        f'pip install --extra-index-url https://download.pytorch.org/whl/cpu "pgbook[figures] @ git+{repository}"\n'
         "```"
     )
 
