@@ -126,3 +126,29 @@ def test_the_install_note_installs_what_the_chapters_import():
         and not {dist.lower().replace("_", "-") for dist in providers.get(module, [module])} & installed
     }
     assert missing == {}, f"imported by a chapter (module: chapter), not installed by the note: {missing}"
+
+
+def test_a_citation_after_its_authors_names_is_textual():
+    """ "Silver et al. [Silver et al., 2014]" repeats the authors: where a chapter names a work's authors just
+    before citing it, the citation is {cite:t}, "Silver et al. [2014]". Every parenthetical {cite} is checked
+    against the names author_year.py gives its works (the names the book prints)."""
+    import re
+
+    import author_year
+    import jupytext
+
+    entries = parse_file(ROOT / "book" / "references.bib").entries
+    checked, repeated = 0, []
+    for name in book_pages():
+        cells = jupytext.read(ROOT / "book" / f"{name}.md").cells
+        text = " ".join(cell.source for cell in cells if cell.cell_type == "markdown")
+        for citation in re.finditer(r"\{cite\}`([^`]+)`", text):
+            before = re.sub(r"\s+", " ", text[: citation.start()]).rstrip()
+            for key in citation[1].split(","):
+                checked += 1
+                authors = author_year.names(entries[key.strip()])
+                surnames = authors.removesuffix(" et al.").split(" and ")
+                if before.endswith(authors) or before.endswith(surnames[0]) or before.endswith(surnames[-1]):
+                    repeated.append(f"{name}: {before[-40:]} {citation[0]}")
+    assert checked >= 10, f"only {checked} parenthetical citations found: is the pattern still right?"
+    assert repeated == [], f"authors named, then cited with their names again ({{cite:t}} says it once): {repeated}"
