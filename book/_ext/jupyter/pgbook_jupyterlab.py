@@ -35,6 +35,8 @@ def _link_jupyter_server_extension(serverapp) -> None:
         sys.path.insert(0, str(folder))
     from jupyter_chapters import ChapterContentsManager
 
+    # In the server's configuration too: an extension app's loading applies that configuration to the server again
+    serverapp.config.ServerApp.contents_manager_class = ChapterContentsManager
     serverapp.contents_manager_class = ChapterContentsManager
 
 
