@@ -386,3 +386,43 @@ def test_text_is_legible_in_light_and_dark_mode(site, chromium, name, mode):
     low = page.evaluate(LOW_CONTRAST)
     page.close()
     assert low == [], f"text below a contrast of 4.5 (3 when large): {low}"
+
+
+# Each inline formula's baseline against its line's: a zero-size inline-block sits on the baseline of the line it
+# is in, one just after the formula (the text's) and one inside the formula's math (MathJax's). And the boxes a
+# formula is in that scroll (a formula, or a box holding one, that a desktop browser would draw a scroll bar under).
+INLINE_MATH = """() => {
+  const offsets = [], scrolling = new Set();
+  const scrolls = (el) => {
+    const style = getComputedStyle(el);
+    return (["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+      || (["auto", "scroll"].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1);
+  };
+  for (const span of document.querySelectorAll("article span.math")) {
+    const math = span.querySelector(":scope > mjx-container > mjx-math");
+    if (!math || !span.getClientRects().length) continue;
+    const text = document.createElement("span"), formula = document.createElement("span");
+    for (const marker of [text, formula]) Object.assign(marker.style, {display: "inline-block", width: "0"});
+    span.after(text);
+    math.prepend(formula);
+    offsets.push([formula.getBoundingClientRect().bottom - text.getBoundingClientRect().bottom, span.textContent]);
+    text.remove();
+    formula.remove();
+    for (let el = span; el && el.tagName !== "ARTICLE"; el = el.parentElement) if (scrolls(el)) scrolling.add(el);
+  }
+  return {offsets, scrolling: [...scrolling].map((el) => `${el.tagName} ${el.textContent.slice(0, 40)}`)};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("name", ["intro", "reinforce", "policy-gradient-theorem"])
+def test_inline_math_sits_on_the_baseline_without_a_scroll_bar(site, chromium, name, viewport):
+    """An inline formula's baseline is the text's (within 0.5 px: λ sat 7 px low with vertical-align: bottom), and
+    no formula, nor a box holding one, scrolls (where desktop browsers draw a scroll bar under it)."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
+    measured = page.evaluate(INLINE_MATH)
+    page.close()
+    assert len(measured["offsets"]) > 20, f"{name}: only {len(measured['offsets'])} inline formulas measured"
+    off = [(round(offset, 1), text[:30]) for offset, text in measured["offsets"] if abs(offset) > 0.5]
+    assert off == [], f"inline formulas off the baseline (px, + is low): {off[:10]}"
+    assert measured["scrolling"] == [], f"scroll boxes around inline formulas: {measured['scrolling']}"
