@@ -426,3 +426,60 @@ def test_inline_math_sits_on_the_baseline_without_a_scroll_bar(site, chromium, n
     off = [(round(offset, 1), text[:30]) for offset, text in measured["offsets"] if abs(offset) > 0.5]
     assert off == [], f"inline formulas off the baseline (px, + is low): {off[:10]}"
     assert measured["scrolling"] == [], f"scroll boxes around inline formulas: {measured['scrolling']}"
+
+
+def test_one_search_and_no_empty_band_and_no_fullscreen_button_on_a_phone(site, chromium):
+    """At 1280 px the page starts with the chapter, not with a 64-px band holding a second search button: one
+    search control on the page at either width; on a phone no fullscreen button (a laptop keeps it)."""
+    visible = "(elements) => elements.filter((el) => { const box = el.getBoundingClientRect();"
+    visible += " return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden'; }).length"
+    for viewport in (PHONE, LAPTOP):
+        page, problems = open_page(chromium, f"{site}/book/reinforce.html", viewport)
+        searches = page.locator(".search-button__button, form.bd-search").evaluate_all(visible)
+        fullscreen = page.locator(".btn-fullscreen-button").evaluate_all(visible)
+        header = page.locator(".bd-header").evaluate_all(visible)
+        top = page.locator("article h1").first.bounding_box()["y"]
+        page.close()
+        assert searches == 1, f"{viewport['width']} px: {searches} search controls"
+        assert header == 0, f"{viewport['width']} px: the header bar is shown"
+        assert top < 150, f"{viewport['width']} px: the chapter's title starts {top:.0f} px down"
+        assert fullscreen == (0 if viewport is PHONE else 1), f"{viewport['width']} px: {fullscreen} fullscreen buttons"
+        assert problems == [], problems
+
+
+BREAKS = (ROOT / "tests" / "name_breaks.js").read_text()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("name", ["api", "learning-the-policy"])
+def test_names_break_between_their_parts(site, chromium, name, viewport):
+    """A name in inline code or an API signature that does not fit its line breaks after ".", "_", "(" or between
+    the words of a CamelCase name, never inside a word ("discounted_visita / tion(")."""
+    page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
+    found = page.evaluate(BREAKS)
+    page.close()
+    if viewport is PHONE and name == "api":
+        assert found["breaks"] > 100, f"only {found['breaks']} line breaks inside names measured"
+    assert found["bad"] == [], f"names broken inside a word: {found['bad']}"
+
+
+def test_a_formula_split_at_equals_has_no_double_gap(site, chromium):
+    """ "p(τ) ${} = μ0 ...$": the gap before "=" (the space between the two formulas) is the gap after it, within
+    1.5 px, not twice it (MathJax's space before "=" on top of the space between the formulas)."""
+    gaps = """() => [...document.querySelectorAll("article span.math")].flatMap((span) => {
+      const math = span.querySelector("mjx-math"), first = math && math.firstElementChild;
+      const previous = span.previousElementSibling;
+      if (!first || first.tagName !== "MJX-TEXATOM" || first.children.length || !previous?.matches("span.math"))
+        return [];
+      const sign = math.children[1].querySelector("mjx-c").getBoundingClientRect();
+      if (Math.abs(previous.getBoundingClientRect().top - span.getBoundingClientRect().top) > 5) return [];
+      return [[sign.left - previous.getBoundingClientRect().right,
+               math.children[2].getBoundingClientRect().left - sign.right, span.textContent.slice(0, 20)]];
+    })"""
+    for viewport in (PHONE, LAPTOP):
+        page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport)
+        measured = page.evaluate(gaps)
+        page.close()
+        assert measured, "no formula split at = found on one line"
+        uneven = [(round(before, 1), round(after, 1), text) for before, after, text in measured if before > after + 1.5]
+        assert uneven == [], f"{viewport['width']} px: gap before the sign, after it: {uneven}"
