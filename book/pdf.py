@@ -6,7 +6,9 @@ tests do), waits until MathJax has typeset its equations and its figures are dra
 print stylesheet (``book/_static/print.css``: no sidebars or buttons, each interactive figure at the frame it
 opens with, folded code left out), and joins the pages with pypdf behind a title page and a table of contents,
 with an outline entry per part, chapter and section. Page numbers run through the whole book. The PDF is
-written into the HTML book (``_build/html/pgbook.pdf``), where the preface links to it.
+written into the HTML book (``_build/html/pgbook.pdf``), and the preface's "the whole book in one file" (an
+``<a class="pgbook-pdf">`` without a target in the HTML build, which has no PDF: no dead link) becomes a link to
+it.
 
 Printing each chapter page on its own keeps the cost to one page load per chapter, about two seconds each
 (a single-page build of the whole book took minutes to build and longer to print).
@@ -18,6 +20,7 @@ import functools
 import html
 import http.server
 import io
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -192,6 +195,19 @@ def book_pdf(html_folder: Path, output: Path, browser: Browser) -> Path:
     return output
 
 
+PDF_LINK = '<a class="pgbook-pdf">'
+
+
+def link_from_the_preface(html_folder: Path, pdf: Path) -> None:
+    """The preface's "the whole book in one file" links to the PDF, now that it exists (again, if it did)."""
+    intro = html_folder / "book" / "intro.html"
+    href = html.escape(Path(os.path.relpath(pdf, intro.parent)).as_posix())
+    text = intro.read_text()
+    if PDF_LINK not in text and f'<a class="pgbook-pdf" href="{href}">' not in text:
+        raise RuntimeError(f"{intro}: no {PDF_LINK} to link to the PDF from")
+    intro.write_text(text.replace(PDF_LINK, f'<a class="pgbook-pdf" href="{href}">'))
+
+
 def main(argv: list[str]) -> None:
     html_folder = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "html"
     output = Path(argv[2]) if len(argv) > 2 else html_folder / "pgbook.pdf"
@@ -203,6 +219,7 @@ def main(argv: list[str]) -> None:
             path = book_pdf(html_folder, output, browser)
         finally:
             browser.close()
+    link_from_the_preface(html_folder, path)
     print(f"{path}: {len(pypdf.PdfReader(path).pages)} pages")
 
 

@@ -483,3 +483,40 @@ def test_a_formula_split_at_equals_has_no_double_gap(site, chromium):
         assert measured, "no formula split at = found on one line"
         uneven = [(round(before, 1), round(after, 1), text) for before, after, text in measured if before > after + 1.5]
         assert uneven == [], f"{viewport['width']} px: gap before the sign, after it: {uneven}"
+
+
+def test_no_link_in_the_built_book_is_dead(built_book):
+    """Every link of every built page (href and src) goes to a file of the build, and to an anchor that file has:
+    after `make book` alone as after `make pdf` (the preface links to the PDF only once book/pdf.py wrote it)."""
+    import html
+    import urllib.parse
+
+    pages = sorted(page for page in built_book.rglob("*.html") if "_static" not in page.parts)  # not templates
+    ids = {}
+
+    def anchors(path):
+        if path not in ids:
+            ids[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text(errors="replace")))
+        return ids[path]
+
+    dead, checked = [], 0
+    for page in pages:
+        text = page.read_text(errors="replace")
+        for link in re.findall(r'<(?:a|img|script|link)\b[^>]*?\b(?:href|src)="([^"]*)"', text):
+            link = html.unescape(link)
+            if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link.startswith("//"):
+                continue  # another site (the tests that load pages check that none is fetched) or mailto:
+            address, fragment = urllib.parse.urldefrag(link)
+            path = address.partition("?")[0]
+            target = (page.parent / urllib.parse.unquote(path)).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.is_file():
+                dead.append(f"{page.relative_to(built_book)}: {link}")
+            elif fragment and target.suffix == ".html" and urllib.parse.unquote(fragment) not in anchors(target):
+                dead.append(f"{page.relative_to(built_book)}: {link} (no such anchor)")
+    assert checked > 1000, f"only {checked} links checked"
+    assert dead == [], f"dead links: {dead[:20]} ({len(dead)} in all)"
+    intro = (built_book / "book" / "intro.html").read_text()
+    assert '<a class="pgbook-pdf"' in intro, "the preface no longer offers the PDF"
