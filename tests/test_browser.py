@@ -520,3 +520,29 @@ def test_no_link_in_the_built_book_is_dead(built_book):
     assert dead == [], f"dead links: {dead[:20]} ({len(dead)} in all)"
     intro = (built_book / "book" / "intro.html").read_text()
     assert '<a class="pgbook-pdf"' in intro, "the preface no longer offers the PDF"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
+def test_figures_in_dark_mode_are_on_white_and_the_explorer_keeps_its_columns(site, chromium, viewport):
+    """In dark mode a figure is drawn on white as in light mode (not on the theme's grey panel, dimmed by a
+    brightness filter), and the explorer's controls stand in as many columns as in light mode (two on a phone)."""
+    looks = """() => ({
+      images: [...document.querySelectorAll("article .cell_output img")].map((image) => {
+        const style = getComputedStyle(image), panel = image.closest(".text_html");
+        return [style.filter, panel ? getComputedStyle(panel).backgroundColor : style.backgroundColor];
+      }),
+      columns: new Set([...document.querySelectorAll(".pgbook-explorer :is(input, select)")]
+        .map((control) => Math.round(control.getBoundingClientRect().left))).size,
+    })"""
+    seen = {}
+    for mode in ("light", "dark"):
+        page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport, mode)
+        page.locator(".pgbook-explorer svg").first.wait_for()
+        seen[mode] = page.evaluate(looks)
+        page.close()
+    images = seen["dark"]["images"]
+    assert images, "no figure found"
+    dimmed = [look for look in images if look[0] != "none"]
+    grey = [look for look in images if look[1] != "rgb(255, 255, 255)"]
+    assert dimmed == [] and grey == [], f"figures dimmed {dimmed} or on a grey panel {grey}"
+    assert seen["dark"]["columns"] == seen["light"]["columns"] >= 2, seen

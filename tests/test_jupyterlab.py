@@ -339,7 +339,11 @@ def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(c
     errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert "Traceback" not in notebook.inner_text() and errors.count() == 0, "the chapter did not run cleanly"
     # the reader opens the solution: its code, run by Run All, and its output (the check's verdict)
-    solution = notebook.locator(".jp-CodeCell", has=page.locator(".jp-InputPlaceholder", has_text="Solution to"))
+    index = notebook.locator(".jp-Cell").evaluate_all(
+        "(cells) => cells.findIndex((cell) =>"
+        " cell.querySelector('.jp-InputPlaceholder')?.innerText.includes('Solution to'))"
+    )
+    solution = notebook.locator(".jp-Cell").nth(index)
     solution.locator(".jp-InputPlaceholder .jp-Placeholder-content").first.click()
     solution.locator(".jp-InputArea .jp-InputPrompt").first.wait_for()
     assert re.search(r"\[\d+\]", solution.locator(".jp-InputArea .jp-InputPrompt").first.inner_text())
@@ -353,7 +357,7 @@ def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(c
 
 def headings_in_the_book(page: str) -> list[str]:
     """The page's headings h1–h3 as the HTML book shows them, with their numbers ("4.2. The trajectory form")."""
-    found = re.findall(r"<h([123])[^>]*>(.*?)<a class=\"headerlink\"", page, re.S)
+    found = re.findall(r'<h([123])>((?:(?!</h[123]>).)*?)<a class="headerlink"', page, re.S)
     return [re.sub(r"\s+", " ", plain(text)).strip() for _, text in found]
 
 
