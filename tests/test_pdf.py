@@ -27,6 +27,13 @@ def source_title(name: str) -> str:
     return title.replace("`", "").strip()
 
 
+def chapter_numbers() -> dict[str, int]:
+    """The chapters' numbers, as Jupyter Book numbers the chapters of the numbered parts of _toc.yml in turn."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [c["file"].rsplit("/", 1)[-1] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
+    return {name: number for number, name in enumerate(names, start=1)}
+
+
 def squeeze(text: str) -> str:
     """Text without whitespace and ligatures ("ﬀ"): the printed page's line breaks and typography do not matter."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
@@ -105,12 +112,17 @@ def test_every_chapter_is_in_the_pdf_in_order(book_pdf):
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     top = [text for depth, text, _ in outline if depth == 0]
     assert top == ["Contents", titles[0]] + [part["caption"] for part in toc["parts"]]
-    # The printed table of contents gives each chapter's first page, as the footers number them.
+    # The printed table of contents gives each chapter, with its number as the web book numbers it ("5. From the
+    # theorem to REINFORCE"), and its first page, as the footers number them; the chapter's title is numbered too.
     contents = squeeze(" ".join(texts[: starts[0]]))
-    for title, page in zip(titles, starts, strict=True):
-        assert squeeze(f"{title}{page + 1}") in contents, f"contents: {title!r} should say page {page + 1}"
-        footer = squeeze(f"{page + 1}{title}")  # the footer: page number and running title
+    numbers = chapter_numbers()
+    for name, title, page in zip(book_pages(), titles, starts, strict=True):
+        numbered = f"{numbers[name]}. {title}" if name in numbers else title
+        assert squeeze(f"{numbered}{page + 1}") in contents, f"contents: {numbered!r} should say page {page + 1}"
+        assert squeeze(numbered) in squeeze(texts[page]), f"page {page + 1}: no title {numbered!r}"
+        footer = squeeze(f"{page + 1}{numbered}")  # the footer: page number and running title
         assert footer in squeeze(texts[page]), f"page {page + 1} does not carry its number"
+    assert len(numbers) >= 10, numbers
 
 
 def test_equations_are_typeset_and_figures_printed(built_book, book_pdf):
@@ -130,3 +142,13 @@ def test_equations_are_typeset_and_figures_printed(built_book, book_pdf):
         assert pdf_images or not html_images, f"{name}: {html_images} images in the HTML, none printed"
     # A sane length: every chapter at least a page, and no page printed with a few lines each.
     assert len(book_pages()) + 2 <= len(reader.pages) <= 60 * len(book_pages())
+
+
+def test_the_pdf_reads_as_a_printed_book(book_pdf):
+    """No web chrome in print: a solution prints open, without "Click to show" and its chevron; the explorer's
+    menus print as their values (no menu box: its arrow would be a glyph in the text)."""
+    _, texts, _ = book_pdf
+    text = "\n".join(texts)
+    assert "Click to show" not in text and "Click to hide" not in text, "a solution printed with its toggle"
+    assert text.count("Solution to") >= 10, "the solutions are not printed"
+    assert text.count("Correct.") >= 10, "the solutions' checks (pg.exercises' 'Correct. ...') are not printed"
