@@ -182,19 +182,31 @@ def test_nothing_is_wider_than_the_page(site, chromium, name, viewport):
     assert too_wide == {}, f"wider than the column (the reader scrolls sideways): {too_wide}"
 
 
+# Notation written in ASCII where the prose writes math: "θ_t", "J_γ(p)", "2^-12", "γ^k", "from 1 episodes".
+ASCII_NOTATION = re.compile(r"\w_[\w{]|\^-?[\w{(]|\b1 episodes\b")
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_figures_are_numbered_captioned_and_described(site, chromium, name):
-    """Every image says what it shows (its alt text is not a file name), and every figure a chapter draws is a
-    numbered figure with a caption."""
+    """Every image says what it shows (its alt text is not a file name), and every figure a chapter draws, the
+    interactive ones (frames, the gradient explorer) included, is a numbered figure with a caption; captions and
+    alt texts write notation as the prose does (θₜ or typeset math, not "θ_t")."""
     page, _ = open_page(chromium, f"{site}/book/{name}.html")
     alts = page.locator("article img").evaluate_all("(images) => images.map((image) => image.alt)")
     nameless = [alt for alt in alts if not alt.strip() or re.search(r"(_images/|\.(png|svg|jpe?g)$)", alt)]
     assert nameless == [], f"images whose alt text is empty or a file path: {nameless}"
-    uncaptioned = page.locator("article .cell_output img").evaluate_all(
-        "(images) => images.filter((image) => !image.closest('figure')?.querySelector('figcaption .caption-number')"
-        " && !image.closest('.pgbook-frames')).map((image) => image.alt.slice(0, 60))"
+    uncaptioned = page.locator("article .cell_output :is(img, .pgbook-explorer, .pgbook-frames)").evaluate_all(
+        "(figures) => figures.filter((figure) =>"
+        " !figure.closest('figure')?.querySelector('figcaption .caption-number'))"
+        " .map((figure) => (figure.alt || figure.className).slice(0, 60))"
     )
     assert uncaptioned == [], f"figures without a number and caption: {uncaptioned}"
+    captions = page.locator("article figcaption").evaluate_all(
+        "(captions) => captions.map((caption) => { const copy = caption.cloneNode(true);"
+        " copy.querySelectorAll('mjx-container, script').forEach((math) => math.remove()); return copy.textContent; })"
+    )
+    ascii = [text[:80] for text in [*alts, *captions] if ASCII_NOTATION.search(text)]
+    assert ascii == [], f"captions or alt texts with ASCII notation: {ascii}"
     page.close()
 
 
