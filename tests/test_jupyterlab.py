@@ -307,9 +307,9 @@ def markdown_rendered(page) -> None:
 
 @one_server
 def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(chromium, jupyterlab, served):
-    """An exercise's solution, its code and its output, is hidden until the reader opens it: JupyterLab shows a
-    folded cell as its first line, "# Solution to Exercise 3.1: click to show it", and no line of the solution's
-    code is on the page. "Run All Cells" runs the whole chapter, the solution included, top to bottom."""
+    """An exercise's solution is hidden until the reader opens it: JupyterLab shows a folded cell as its first
+    line, "# Solution to Exercise 3.1: click to show it", and no line of the solution's code is on the page. "Run
+    All Cells" runs the whole chapter, the solution included, top to bottom; opened, it shows its verdict."""
     name = "log-derivative-trick"
     page = open_chapter(chromium, jupyterlab, name)
     notebook = page.locator(".jp-NotebookPanel")
@@ -348,7 +348,6 @@ def test_a_solution_stays_hidden_until_the_reader_opens_it_and_run_all_runs_it(c
     solution.locator(".jp-InputArea .jp-InputPrompt").first.wait_for()
     assert re.search(r"\[\d+\]", solution.locator(".jp-InputArea .jp-InputPrompt").first.inner_text())
     assert [line for line in code_lines if line in notebook.inner_text()], "the opened solution shows no code"
-    solution.locator(".jp-OutputPlaceholder .jp-Placeholder-content").first.click()
     verdict = solution.locator(".jp-OutputArea-output").first
     verdict.wait_for()
     assert verdict.inner_text().strip() and "Error" not in verdict.inner_text(), verdict.inner_text()

@@ -16,9 +16,9 @@ manager. What it does, on opening (``get``) and undoes on saving (``save``):
   are not part of it) leaves the file as it is.
 - A cell whose input the HTML book folds (tag ``hide-input``: plotting code, exercise checks) starts with its
   input folded (JupyterLab's ``jupyter.source_hidden``, not written back: the tag stays the one setting).
-- An exercise's solution (the code cells between ``{solution-start}`` and ``{solution-end}``) is hidden, input
-  and output, until the reader opens it: JupyterLab shows a folded cell as its first line, so the cell starts with
-  the line "# Solution to Exercise 4.1: click to show it". "Run All" runs it all the same.
+- An exercise's solution (the code cells between ``{solution-start}`` and ``{solution-end}``) is hidden until the
+  reader opens it: JupyterLab shows a folded cell as its first line, so the cell starts with the line "# Solution
+  to Exercise 4.1: click to show it". "Run All" runs it all the same (its output is the check's verdict).
 - A citation shows as the book cites it, "[Williams, 1992]" for {cite}`williams1992simple` and "Sutton and Barto
   [2018]" for {cite:t}`sutton2018reinforcement`, with the reference on hover: jupyterlab-myst (2.7) has no
   bibliography, so each citation is written as MyST's abbreviation, ``{abbr}`Williams, 1992 (Ronald J. Williams.
@@ -325,10 +325,10 @@ def solutions(notebook, outline: Outline | None):
     return found
 
 
-def hide(cell, output: bool = False) -> None:
+def hide(cell) -> None:
+    """Fold a cell's input (JupyterLab then shows its first line). Its output stays: a run solution shows the
+    check's verdict, and JupyterLab hides a folded output with its input out of reach of the reader's click."""
     cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
-    if output:
-        cell["metadata"]["jupyter"]["outputs_hidden"] = True
 
 
 def unhide(cell) -> None:
@@ -351,7 +351,7 @@ class ChapterContentsManager(JupytextContentsManager):
             for cell in folded(notebook):
                 hide(cell)
             for cell, line in solutions(notebook, found.outline):
-                hide(cell, output=True)
+                hide(cell)
                 cell["source"] = line + cell["source"]
             cells = markdown_cells(notebook)
             if found.bibliography:
