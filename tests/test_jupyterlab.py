@@ -93,6 +93,20 @@ def serve_copy(folder: Path) -> Path:
     return folder
 
 
+def test_the_server_reads_the_book_again_only_when_a_chapter_changes(tmp_path):
+    """Opening or autosaving a chapter does not re-read every chapter and the bibliography: what was read is kept
+    until a chapter, references.bib or _toc.yml has a new modification time."""
+    chapter = serve_copy(tmp_path) / "book" / "reinforce.md"
+    first = jupyter_chapters.book(chapter)
+    assert jupyter_chapters.book(chapter) is first
+    for changed in (chapter.parent / "intro.md", chapter.parent / "references.bib", tmp_path / "_toc.yml"):
+        stamp = changed.stat().st_mtime_ns + 1_000_000_000
+        os.utime(changed, ns=(stamp, stamp))
+        again = jupyter_chapters.book(chapter)
+        assert again is not first, f"{changed.name} changed, and the book was not read again"
+        first = again
+
+
 # What the server writes for a reference jupyterlab-myst cannot show as the book does: a link with the book's text.
 LINK = re.compile(r"\[([^\]]+)\]\(([a-z-]*\.md)?#?([a-z-]*)\)")
 

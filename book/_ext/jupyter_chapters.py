@@ -281,7 +281,7 @@ class Book:
     outline: Outline | None
 
 
-_read: dict[Path, tuple[tuple, Book]] = {}  # folder -> (the modification times it was read at, what was read)
+_books: dict[Path, tuple[tuple, Book]] = {}  # folder -> (the modification times it was read at, what was read)
 
 
 def book(chapter: Path) -> Book:
@@ -290,11 +290,11 @@ def book(chapter: Path) -> Book:
     folder = chapter.parent
     sources = [*sorted(folder.glob("*.md")), folder / "references.bib", folder.parent / "_toc.yml"]
     stamp = tuple((path.name, path.stat().st_mtime_ns) for path in sources if path.is_file())
-    if folder not in _read or _read[folder][0] != stamp:
+    if folder not in _books or _books[folder][0] != stamp:
         bibliography = Bibliography(folder) if (folder / "references.bib").is_file() else None
         outline = Outline(folder) if (folder.parent / "_toc.yml").is_file() else None
-        _read[folder] = stamp, Book(bibliography, outline)
-    return _read[folder][1]
+        _books[folder] = stamp, Book(bibliography, outline)
+    return _books[folder][1]
 
 
 def markdown_cells(notebook):
