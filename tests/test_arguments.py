@@ -306,7 +306,7 @@ RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
     "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
 }  # fmt: skip
-OBJECTS = {"mdp": "a pgbook.FiniteMDP", "policy": "a pgbook.Policy", "batch": "a pgbook.Batch", "system": "a"}
+OBJECTS = ("mdp", "policy", "batch", "system")
 
 
 def public_functions() -> dict[str, object]:
@@ -338,8 +338,8 @@ def parameters(function) -> dict:
 
 
 def valid_arguments(name: str, function) -> dict:
-    """Arguments that ``function`` accepts, for each of its parameters that has no default (and a few more)."""
-    batch = corridor_free_batch()
+    """Arguments that ``function`` accepts, for each of its parameters without a default."""
+    batch = sample_batch()
     table = {
         "mdp": CONTINUING if name.startswith("average_reward.") else EPISODIC,
         "policy": POLICY,
@@ -432,7 +432,8 @@ def valid_arguments(name: str, function) -> dict:
     return arguments
 
 
-def corridor_free_batch() -> pg.Batch:
+def sample_batch() -> pg.Batch:
+    """Four episodes of EPISODIC under POLICY at THETA."""
     return pg.sample_episodes(EPISODIC, POLICY, THETA, 4, max_steps=20, seed=0)
 
 
@@ -440,7 +441,7 @@ def call(name: str, function, **changes):
     if name == "batch.Batch":  # a batch is made by sampling: its fields are checked on construction
         import dataclasses
 
-        return dataclasses.replace(corridor_free_batch(), **changes)
+        return dataclasses.replace(sample_batch(), **changes)
     arguments = valid_arguments(name, function)
     arguments.update(changes)
     return function(**arguments)
