@@ -40,8 +40,8 @@ VERDICTS = ("unbiased", "scaled", "biased")
 class ProblemResult:
     """What the check found on one problem.
 
-    ``verdict`` is ``"unbiased"`` (every |z| against ∇J within the threshold), ``"scaled"`` (not that, but
-    every |z| against ``scale`` · ∇J within it, for the fitted factor ``scale`` > 0: gradient ascent with a
+    ``verdict`` is ``"unbiased"`` (every :math:`|z|` against ∇J within the threshold), ``"scaled"`` (not that, but
+    every :math:`|z|` against ``scale`` · ∇J within it, for the fitted factor ``scale`` > 0: gradient ascent with a
     step size ``scale`` times the one set) or ``"biased"`` (in direction: ``angle`` degrees from ∇J, with the
     confidence interval ``angle_interval``). ``relative_variance`` is κ against the estimator's own mean;
     κ, the cosine, the scale and the angle are nan where undefined (∇J = 0, or a zero vector).

@@ -8,8 +8,10 @@ factor (``factor``: scale-only mistakes), a sign, or a whole fixed-length rollou
 expected value is then an exact sum over the steps of an episode cut off after ``max_steps`` steps:
 
 .. math::
-    E[\hat g] = \sum_{s,a} \pi_\theta(a|s)\, &U(s,a)\, \nabla_\theta \log \pi_\theta(a|s), \\
-    U(s,a) = \sum_{t < H} c_t\, &\Pr(s_t = s)\, E[F_t | s_t = s, a_t = a],
+    E[\hat g] &= \sum_{s,a} \pi_\theta(a|s)\, U(s,a) \\
+        &\quad \times \nabla_\theta \log \pi_\theta(a|s), \\
+    U(s,a) &= \sum_{t < H} c_t\, \Pr(s_t = s) \\
+        &\quad \times E[F_t | s_t = s, a_t = a],
 
 computed from the finite-horizon tables :math:`\Pr(s_t = s)`, :math:`E[G_t | s, a]` and :math:`E[G_t^2 | s, a]`
 (backward recursions; rewards are deterministic, ``R[s, a]``) and contracted with
@@ -31,9 +33,11 @@ ends and bootstrapped at the rollout's end, the loss averaged over the rollout's
 advantages come from one backward recursion in the number of steps left,
 
 .. math::
-    E[\hat A \mid s, a, k] &= R(s,a) + \gamma (C \hat V)(s,a) - \hat V(s) \\
+    E[\hat A \mid s, a, k] &= R(s,a) - \hat V(s) \\
+        &\quad + \gamma (C \hat V)(s,a) \\
         &\quad + \gamma\lambda\, (C h_{k-1})(s,a), \\
-    h_k(s) &= \textstyle\sum_a \pi(a|s)\, E[\hat A \mid s, a, k],\quad h_0 = 0,
+    h_k(s) &= \textstyle\sum_a \pi(a|s)\, E[\hat A \mid s, a, k], \\
+    h_0 &= 0,
 
 with :math:`C(s'|s,a)` the transitions on which the advantage continues (not into a terminal state), and
 the same for :math:`E[\hat A^2]`. Gradient-norm clipping has no exact expectation (it depends on the whole
@@ -644,6 +648,7 @@ class Diagnosis:
     n_candidates: int
     n_mistakes: int = len(CATALOGUE)  # the single mistakes tried
     outside: tuple[Mistake, ...] = ()
+    one_direction: bool = False  # every match points the same way on every problem: only their factors differ
 
     @property
     def found(self) -> bool:
@@ -665,9 +670,10 @@ class Diagnosis:
         if self.ambiguous:
             listed = "; ".join(f"{m.name} ({m.max_abs_z:.1f} SE)" for m in self.matches[:6])
             more = f"; and {len(self.matches) - 6} more (diagnosis.matches)" if len(self.matches) > 6 else ""
+            same_way = "they all point the same way here (one effective direction), so " if self.one_direction else ""
             return (
-                f"cannot tell apart: these problems give the same expected value, within the noise, to each of "
-                f"{listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
+                f"cannot tell apart: {same_way}these problems give the same expected value, within the noise, to "
+                f"each of {listed}{more}. Add a problem that separates them{self._scale_caveat() or '.'}"
             )
         best = self.matches[0]
         return (
@@ -729,7 +735,7 @@ def diagnose(
     problems : sequence of pgbook.Problem
         Anything with ``mdp``, ``policy``, ``theta``, ``max_steps`` (and optionally ``critic``).
     thresholds : sequence of float, optional
-        The |z| threshold of each problem; by default Bonferroni over every component of every problem at
+        The :math:`|z|` threshold of each problem; by default Bonferroni over every component of every problem at
         ``false_alarm``, with Student's t of each estimate's K − 1 degrees of freedom.
     catalogue : sequence of Mistake
         The candidates: :data:`CATALOGUE` by default; add :func:`gae`, :func:`bootstrapped` or
@@ -780,8 +786,12 @@ def diagnose(
                     if all(z <= t for z, t in zip(worst, thresholds, strict=True)):
                         named.append((Match((*direction, *scale), max(worst)), expected))
     matches = _simplest_and_twins(named or fitted)
+    kept = [vectors for match, vectors in fitted if match in matches] if not named else []
+    one_direction = len(kept) > 1 and all(
+        all(_same(a, b) for a, b in zip(vectors, kept[0], strict=True)) for vectors in kept
+    )
     nearest = min(tried, key=lambda m: m.max_abs_z)
-    return Diagnosis(matches, nearest, max(thresholds), n_candidates, n_single, outside)
+    return Diagnosis(matches, nearest, max(thresholds), n_candidates, n_single, outside, one_direction)
 
 
 def _worst_per_problem(estimates: Sequence[GradientEstimate], expected: Sequence[np.ndarray]) -> list[float]:

@@ -90,7 +90,7 @@ def test_exercise_solutions_pass_their_checks_and_are_folded(built_book, name):
 
 def test_reinforce_exercise_passes_check_estimator(built_book):
     _, text = page_text(built_book, "reinforce")
-    assert "PASSED" in text and "BIASED?" not in text
+    assert "PASSED" in text and "[BIASED]" not in text
 
 
 def test_the_notes_errors_are_corrected_in_visible_callouts(built_book):
