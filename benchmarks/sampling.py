@@ -80,13 +80,21 @@ def gymnasium_vector(n_envs: int = 1024) -> int:
 
 
 def steps_per_second(sampler, repeats: int = 3) -> float:
-    sampler()  # warm-up
-    rates = []
+    return paired_steps_per_second({0: sampler}, repeats)[0]
+
+
+def paired_steps_per_second(samplers: dict, repeats: int = 3) -> dict:
+    """The median rate of each sampler over ``repeats`` runs, after a warm-up, the samplers taking turns (so
+    that a changing load on the machine slows them alike)."""
+    for sampler in samplers.values():
+        sampler()  # warm-up
+    rates = {name: [] for name in samplers}
     for _ in range(repeats):
-        start = time.perf_counter()
-        steps = sampler()
-        rates.append(steps / (time.perf_counter() - start))
-    return float(np.median(rates))
+        for name, sampler in samplers.items():
+            start = time.perf_counter()
+            steps = sampler()
+            rates[name].append(steps / (time.perf_counter() - start))
+    return {name: float(np.median(values)) for name, values in rates.items()}
 
 
 def by_size() -> tuple[list[str], dict[int, float]]:
@@ -98,11 +106,13 @@ def by_size() -> tuple[list[str], dict[int, float]]:
     for n_states in SIZES:
         mdp, policy = pg.examples.random_mdp(n_states, 4, gamma=0.9, seed=0), pg.TabularSoftmax(n_states, 4)
         theta = policy.init_params(seed=0)
-        rates = {
-            (sample, backend): steps_per_second(partial(vectorized, backend, mdp, policy, theta, sample))
-            for backend in ("numpy", "torch")
-            for sample in (pg.sample_episodes, OLD.sample_episodes)
-        }
+        rates = paired_steps_per_second(
+            {
+                (sample, backend): partial(vectorized, backend, mdp, policy, theta, sample)
+                for backend in ("numpy", "torch")
+                for sample in (pg.sample_episodes, OLD.sample_episodes)
+            }
+        )
         new_rates[n_states] = rates[pg.sample_episodes, "numpy"]
         cells = [f"{rates[sample, backend] / 1e6:.2f} M" for backend in ("numpy", "torch") for sample in
                  (pg.sample_episodes, OLD.sample_episodes)]  # fmt: skip
@@ -169,7 +179,8 @@ def main() -> None:
     notes = [
         "Problems: `pg.examples.random_mdp(|S|, |A|, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
         "`init_params(seed=0)`; one thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)); median of 3 runs after a "
-        "warm-up. The new sampler draws exactly what the previous one drew (same seed, same batch): guide tables "
+        "warm-up, the samplers of a row taking turns. "
+        "The new sampler draws exactly what the previous one drew (same seed, same batch): guide tables "
         "(Chen & Asau 1974) find the same inverse-CDF outcome without comparing u with every entry of the row."
     ]
     write_table("sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines)

@@ -92,7 +92,7 @@ def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) ->
     The shared last stage of every score-function estimator. Steps are first summed into counts
     :math:`W_i(s,a) = \sum_t w_{i,t} [s_{i,t}=s, a_{i,t}=a]`, then contracted with the score by
     :meth:`~pgbook.policies.Policy.weighted_score`, which uses the score's structure (for a softmax,
-    :math:`\sum_{s,a} (W_i(s,a) - \pi(a|s) \sum_b W_i(s,b)) \nabla h(s,a)`) instead of the
+    :math:`\sum_{s,a} (W_i(s,a)` :math:`{} - \pi(a|s) \sum_b W_i(s,b)) \nabla h(s,a)`) instead of the
     (n_states · n_actions) × dim θ score table: memory grows with n_episodes · n_states · n_actions, not with
     the episodes' length nor with the square of the table.
     """
