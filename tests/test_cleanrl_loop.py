@@ -6,7 +6,8 @@ K rollouts of 16 environments × 64 steps from a reset, at one θ (the actor a `
 each sample is −∇_θ L at the first minibatch step (a quarter of the rollout, ratio 1), before the optimizer step.
 The samples are compared with two independent closed forms of the fixed-length rollout update with NEXT_STEP's
 extra step (``pg.mistakes.rollouts(..., autoreset="next-step")`` and ``rollout_oracle.rollout_model(...,
-next_step=True)``, written apart) and read by ``pg.check_samples``.
+next_step=True)``, written apart) and read by ``pg.check_samples``. A second setting, marked slow, has CleanRL's
+default ``norm_adv=True`` (advantages normalised per minibatch): only a factor changes.
 
 False failures: each comparison is a Student-t test (K − 1 degrees of freedom), Bonferroni over its components,
 at ``FALSE_FAILURE = 1e-3``; the verdict uses ``pg.check_samples``' default false alarm 1e-3; so a correct loop
@@ -14,7 +15,7 @@ fails a test with probability at most about 1e-3. The rejection of the SAME_STEP
 design can tell the two apart: their means must be at least (threshold + 3.1) standard errors apart along their
 difference, so that it misses with probability below 1e-3. The seeds are fixed: the outcome is the same on every
 run. Cost: the K = 200 rollouts, once per module, take about 7 s on a quiet core (18 s niced at load 5 on the 2
-shared cores); everything else about 1 s.
+shared cores); everything else about 1 s. The slow normalised setting costs as much again.
 """
 
 import numpy as np
@@ -36,7 +37,11 @@ POWER_MARGIN = 3.1  # Φ(−3.1) < 1e-3: a separation of threshold + 3.1 SE is m
 
 
 class CleanRLSetting:
-    def __init__(self, seed=0):
+    """K samples of the loop at one θ, with or without CleanRL's per-minibatch advantage normalisation, and the two
+    closed forms of their mean (with normalisation, the large-batch limit: the mean divided by the standard
+    deviation of Â over the rollout's steps)."""
+
+    def __init__(self, *, norm_adv, seed):
         mdp = pg.examples.random_mdp(5, 2, gamma=1.0, seed=23, n_terminal=1)
         table = pg.TabularSoftmax(5, 2).init_params(seed=1, scale=1)
         self.theta = np.concatenate([table.T.ravel(), np.zeros(2)])  # weight = θᵀ, bias = 0
@@ -51,29 +56,17 @@ class CleanRLSetting:
             critic.weight.copy_(torch.as_tensor(self.critic[None], dtype=torch.float32))
             critic.bias.zero_()
         self.samples = first_minibatch_gradients(
-            envs, actor, critic, K, num_steps=N_STEPS, gamma=1.0, gae_lambda=1.0, norm_adv=False, seed=seed
+            envs, actor, critic, K, num_steps=N_STEPS, gamma=1.0, gae_lambda=1.0, norm_adv=norm_adv, seed=seed
         )
         envs.close()
         self.exact = pg.exact_gradient(mdp, self.policy, self.theta)
         pi = policy_table(mdp, self.policy, self.theta)
-        self.oracle = {
-            mode: self.policy.weighted_probability_gradient(
-                self.theta, rollout_model(mdp, pi, self.critic, 1.0, N_STEPS, next_step=mode == "next-step")[0]
-            )
-            for mode in ("same-step", "next-step")
-        }
+        self.oracle = {}
+        for mode in ("same-step", "next-step"):
+            W, first, second = rollout_model(mdp, pi, self.critic, 1.0, N_STEPS, next_step=mode == "next-step")
+            scale = 1 / np.sqrt(second - first**2) if norm_adv else 1.0
+            self.oracle[mode] = scale * self.policy.weighted_probability_gradient(self.theta, W)
         problem = pg.Problem("cleanrl", mdp, self.policy, self.theta, 300, critic=self.critic)
-        self.library = {
-            mode: pg.mistakes.expected_gradient(
-                mdp,
-                self.policy,
-                self.theta,
-                300,
-                [pg.mistakes.rollouts(N_STEPS, 1.0, start="reset", autoreset=mode)],
-                critic=self.critic,
-            )
-            for mode in ("same-step", "next-step")
-        }
         self.report = pg.check_samples(self.samples, problem)
         self.result = self.report.results[0]
         catalogue = pg.mistakes.CATALOGUE + pg.mistakes.rollout_models(N_STEPS, 1.0)
@@ -82,17 +75,43 @@ class CleanRLSetting:
 
 @pytest.fixture(scope="module")
 def cleanrl():
-    return CleanRLSetting()
+    return CleanRLSetting(norm_adv=False, seed=0)
+
+
+@pytest.fixture(scope="module")
+def cleanrl_normalised():
+    """CleanRL's default ``norm_adv=True``: advantages normalised over the first minibatch's 256 steps."""
+    return CleanRLSetting(norm_adv=True, seed=7)
 
 
 def test_the_two_closed_forms_agree(cleanrl):
     """pgbook's rollout models and the oracle written apart give the same means, for both autoreset modes."""
     for mode in ("same-step", "next-step"):
-        np.testing.assert_allclose(cleanrl.library[mode], cleanrl.oracle[mode], atol=1e-12)
+        library = pg.mistakes.expected_gradient(
+            cleanrl.mdp,
+            cleanrl.policy,
+            cleanrl.theta,
+            300,
+            [pg.mistakes.rollouts(N_STEPS, 1.0, start="reset", autoreset=mode)],
+            critic=cleanrl.critic,
+        )
+        np.testing.assert_allclose(library, cleanrl.oracle[mode], atol=1e-12)
     assert np.abs(cleanrl.oracle["next-step"] - cleanrl.oracle["same-step"]).max() > 1e-3
 
 
 def test_cleanrl_mean_is_the_next_step_rollout_model(cleanrl):
+    _agrees_with_the_next_step_model(cleanrl)
+
+
+@pytest.mark.slow
+def test_normalised_advantages_only_rescale(cleanrl_normalised):
+    """Normalised per minibatch, the mean is the NEXT_STEP model divided by Â's standard deviation (its large-batch
+    limit; the minibatch's 256 steps leave an O(1/256) difference, below the noise), and the verdict "scaled"."""
+    _agrees_with_the_next_step_model(cleanrl_normalised)
+    assert cleanrl_normalised.result.verdict == "scaled", str(cleanrl_normalised.report)
+
+
+def _agrees_with_the_next_step_model(cleanrl):
     threshold = two_sided_threshold(FALSE_FAILURE, cleanrl.samples.shape[1], K - 1)
     z = z_scores(GradientEstimate(cleanrl.samples), cleanrl.oracle["next-step"])
     assert np.abs(z).max() <= threshold, z
