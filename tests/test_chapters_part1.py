@@ -348,6 +348,8 @@ REUSES = (
     (r"\(1 - \\alpha\)|\\alpha = [01]\b", "α is a step size"),
     (r"\\sigma\(\\theta\)", "σ is a standard deviation, not the logistic function"),
     (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
+    (r"G_K", "G is the return; linear-quadratic control's action-gradient matrix is Γ_K"),
+    (r"\\delta\^\\top", "δ is the TD error; a step in the parameters is Δθ"),
 )
 
 
@@ -363,7 +365,8 @@ def test_every_chapter_follows_the_preface_notation(name):
 def test_the_notation_lint_finds_what_it_looks_for():
     """Each pattern catches the reuse it names (a lint that matches nothing would pass vacuously)."""
     examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
-                r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top"]  # fmt: skip
+                r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top", r"-G_K \Sigma_K",
+                r"\tfrac12 \delta^\top F \delta"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
