@@ -349,6 +349,11 @@ REUSES = (
     (r"\\sigma\(\\theta\)", "σ is a standard deviation, not the logistic function"),
     (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
 )
+# reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
+SOURCE_REUSES = (
+    (r"\\le \\delta\b|\{2\\delta\}", "δ is a TD error; TRPO's KL limit is KL_max"),
+    (r"\\alpha\^2|\\le 2\\alpha", "α is a step size; the improvement bound's largest total variation is TV_max"),
+)
 
 
 @pytest.mark.parametrize("name", re.findall(r"file: book/([\w-]+)", (ROOT / "_toc.yml").read_text()))
@@ -357,6 +362,8 @@ def test_every_chapter_follows_the_preface_notation(name):
     math = " ".join(re.findall(r"\$([^$]+)\$", source))
     for reused, meaning in REUSES:
         assert not re.search(reused, math), f"{name}: {meaning}"
+    for reused, meaning in SOURCE_REUSES:
+        assert not re.search(reused, source), f"{name}: {meaning}"
     assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; a Jacobian is D (also in printed labels)"
 
 
@@ -365,6 +372,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
     examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
+        assert re.search(pattern, example), (pattern, example)
+    for (pattern, _), example in zip(SOURCE_REUSES, [r"\frac{2\delta}{g}", r"\alpha^2"], strict=True):
         assert re.search(pattern, example), (pattern, example)
 
 
