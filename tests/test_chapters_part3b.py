@@ -254,7 +254,7 @@ def test_surrogate_objectives_page(built_book):
     assert all(later[2] > earlier[2] for earlier, later in zip(trpo, trpo[1:], strict=False))  # while L rises
     assert searched[2][2] > 0 > searched[3][2]  # "rescues the step of radius 0.1, not the step of radius 1"
 
-    for (gap,) in numbers(rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
+    for (gap,) in numbers(rf"ε_clip = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
         assert gap < 1e-12
 
     # the long PPO loop: the first 150 steps recomputed in plain numpy (closed-form clipped gradient)
@@ -289,7 +289,7 @@ def test_surrogate_objectives_page(built_book):
     assert stops == {0.01: stop[0.01], 0.02: stop[0.02]}
 
     drift = numbers(
-        rf"ε = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
+        rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
         text,
         count=8,
     )
