@@ -254,7 +254,8 @@ def test_surrogate_objectives_page(built_book):
     assert all(later[2] > earlier[2] for earlier, later in zip(trpo, trpo[1:], strict=False))  # while L rises
     assert searched[2][2] > 0 > searched[3][2]  # "rescues the step of radius 0.1, not the step of radius 1"
 
-    for (gap,) in numbers(rf"ε_clip = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
+    at_old_rows = numbers(rf"ε_clip = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, 3)
+    for (gap,) in at_old_rows:
         assert gap < 1e-12
 
     # the long PPO loop: the first 150 steps recomputed in plain numpy (closed-form clipped gradient)
