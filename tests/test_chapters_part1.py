@@ -353,6 +353,7 @@ REUSES = (
 SOURCE_REUSES = (
     (r"\\le \\delta\b|\{2\\delta\}", "δ is a TD error; TRPO's KL limit is KL_max"),
     (r"\\alpha\^2|\\le 2\\alpha", "α is a step size; the improvement bound's largest total variation is TV_max"),
+    (r"1 ?- ?\\(?:var)?epsilon\b", "ε is a Gaussian policy's noise; PPO's clip range is ε_clip"),
 )
 
 
@@ -373,7 +374,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
-    for (pattern, _), example in zip(SOURCE_REUSES, [r"\frac{2\delta}{g}", r"\alpha^2"], strict=True):
+    source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]
+    for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
 
