@@ -143,7 +143,7 @@ def test_natural_gradient_page(built_book):
     assert 13.5 <= length < 14.5  # "episodes of about 14 steps"
     (cosine,) = one(r"γᵗ dropped: cosine to the natural gradient " + NUMBER, text)
     assert cosine < 0.9  # "changes the direction"
-    ascent = table(r"(natural gradient|γᵗ dropped): ascent per unit of KL, ∇J·δ / √\(δᵀFδ\): " + NUMBER, text, 2)
+    ascent = table(r"(natural gradient|γᵗ dropped): ascent per unit of KL, ∇J·Δθ / √\(ΔθᵀFΔθ\): " + NUMBER, text, 2)
     assert ascent["γᵗ dropped"] < ascent["natural gradient"]  # "ascends more slowly"
     assert_frames(source, 8)
     assert_exercises_pass(source, text, 4)
