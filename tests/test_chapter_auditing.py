@@ -112,6 +112,11 @@ def test_renewal_factor_and_ppo(built_book):
     assert 0 <= gap < 1e-5, "float32 rounding, no more"
     (factor,) = one(r"A2C, γ = 1, exact critic → scaled: ∇J up to a factor c = " + NUMBER, text)
     assert abs(factor - 1 / truth) < 0.05 / truth, "the fitted factor is near 1/E[T] (the prose)"
+    after = [line for line in text[text.index("1/E[T] = ") :].split("\n")[1:] if line.strip()]
+    diagnosis = after[0]  # the exact-critic run's diagnosis, printed next
+    assert diagnosis.startswith("cannot tell apart:"), "the prose: the diagnosis cannot tell them apart"
+    for candidate in ("from a reset", "stationary state", "loss averaged over all steps", "first step only"):
+        assert candidate in diagnosis, f"the prose names {candidate!r} among the candidates"
 
 
 @reads_the_page

@@ -354,6 +354,12 @@ REUSES = (
     (r"G_K", "G is the return; linear-quadratic control's action-gradient matrix is Γ_K"),
     (r"\\delta\^\\top", "δ is the TD error; a step in the parameters is Δθ"),
 )
+# reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
+SOURCE_REUSES = (
+    (r"\\le \\delta\b|\{2\\delta\}", "δ is a TD error; TRPO's KL limit is KL_max"),
+    (r"\\alpha\^2|\\le 2\\alpha", "α is a step size; the improvement bound's largest total variation is TV_max"),
+    (r"1 ?- ?\\(?:var)?epsilon\b", "ε is a Gaussian policy's noise; PPO's clip range is ε_clip"),
+)
 
 
 @pytest.mark.parametrize("name", re.findall(r"file: book/([\w-]+)", (ROOT / "_toc.yml").read_text()))
@@ -362,6 +368,8 @@ def test_every_chapter_follows_the_preface_notation(name):
     math = " ".join(re.findall(r"\$([^$]+)\$", source))
     for reused, meaning in REUSES:
         assert not re.search(reused, math), f"{name}: {meaning}"
+    for reused, meaning in SOURCE_REUSES:
+        assert not re.search(reused, source), f"{name}: {meaning}"
     assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; a Jacobian is D (also in printed labels)"
 
 
@@ -371,6 +379,9 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top", r"-G_K \Sigma_K",
                 r"\tfrac12 \delta^\top F \delta"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
+        assert re.search(pattern, example), (pattern, example)
+    source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]
+    for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
 

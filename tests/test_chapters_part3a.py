@@ -243,7 +243,7 @@ def test_convergence_page(built_book):
     ts = [t for _, _, t, _ in bad]
     assert ts == sorted(ts) and ts[-1] > 50 * ts[0]  # "the plateau grows as c shrinks"
     products = [p for *_, p in bad]
-    assert max(products[2:]) / min(products[2:]) < 1.3  # "t × c settles"
+    assert max(products[2:]) / min(products[2:]) < 1.3  # "t × c grows only slowly"
 
     mismatch = numbers(r"n = (\d): ‖\(1−γ\)d\*/ν‖∞ = " + NUMBER + r", ‖d\*/ν‖∞ = " + NUMBER, text, 2)
     for n, normalised, unnormalised in mismatch:  # always right from state 0 visits state 0 once: d*(0) = 1

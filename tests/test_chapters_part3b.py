@@ -229,20 +229,35 @@ def test_surrogate_objectives_page(built_book):
     assert best == pytest.approx(grid[np.argmax(J(p_at(grid)))]) and 0.5 < best < 1.0
     assert end_gap == pytest.approx(L(p_at(6.0)) - J(p_at(6.0)), abs=6e-4)
 
-    # TRPO: the CG step against the natural gradient, ½ΔθᵀF̄Δθ = δ; on the trap Δθ = √(2δ/(p(1−p))) in closed form
-    for delta, gap, quadratic in numbers(rf"δ = {NUMBER}: CG with Fisher-vector products vs √\(2δ/gᵀF⁺g\)·F⁺g: "
-                                         rf"largest difference {NUMBER}; ½ΔθᵀF̄Δθ = {NUMBER}", text, 2):  # fmt: skip
-        assert gap < 1e-10 and quadratic == pytest.approx(delta, abs=6e-5)
-    trpo = numbers(rf"trap, δ = {NUMBER}: exact mean KL {NUMBER}, L − J_old = {NUMBER}, J − J_old = {NUMBER}", text, 4)
-    for delta, kl, l_gain, j_gain in trpo:
-        step = np.sqrt(2 * delta / (0.05 * 0.95))
+    # TRPO: the CG step against the natural gradient, ½ΔθᵀF̄Δθ = KL_max; on the trap Δθ = √(2KL_max/(p(1−p))) in
+    # closed form, and the line search (halve until the exact KL ≤ KL_max and L rises) on the closed forms
+    for max_kl, gap, quadratic in numbers(rf"KL_max = {NUMBER}: CG with Fisher-vector products vs "
+                                          rf"√\(2KL_max/gᵀF⁺g\)·F⁺g: largest difference {NUMBER}; "
+                                          rf"½ΔθᵀF̄Δθ = {NUMBER}", text, 2):  # fmt: skip
+        assert gap < 1e-10 and quadratic == pytest.approx(max_kl, abs=6e-5)
+
+    def kl_at(p):
+        return 0.05 * np.log(0.05 / p) + 0.95 * np.log(0.95 / (1 - p))
+
+    trpo = numbers(rf"trap, KL_max = {NUMBER}: full step: exact mean KL {NUMBER}, L − J_old = {NUMBER}, "
+                   rf"J − J_old = {NUMBER}", text, 4)  # fmt: skip
+    searched = numbers(rf"line search: step × {NUMBER}, exact mean KL {NUMBER}, J − J_old = {NUMBER}", text, 4)
+    for (max_kl, kl, l_gain, j_gain), (fraction, kl_after, j_after) in zip(trpo, searched, strict=True):
+        step = np.sqrt(2 * max_kl / (0.05 * 0.95))
         p = p_at(step)
         assert j_gain == pytest.approx(J(p) - J(0.05), abs=6e-5) and l_gain == pytest.approx(L(p) - J(0.05), abs=6e-5)
-        assert kl == pytest.approx(0.05 * np.log(0.05 / p) + 0.95 * np.log(0.95 / (1 - p)), abs=6e-5)
+        assert kl == pytest.approx(kl_at(p), abs=6e-5) and kl > max_kl  # the quadratic model undershoots the KL
+        expected = 1.0
+        while not (kl_at(p_at(expected * step)) <= max_kl and L(p_at(expected * step)) > J(0.05)):
+            expected /= 2
+        assert fraction == expected and kl_after == pytest.approx(kl_at(p_at(expected * step)), abs=6e-5)
+        assert j_after == pytest.approx(J(p_at(expected * step)) - J(0.05), abs=6e-5)
     assert trpo[0][3] > 0 and trpo[1][3] > 0 and trpo[2][3] < 0  # a small radius improves J, a large one lowers it
     assert all(later[2] > earlier[2] for earlier, later in zip(trpo, trpo[1:], strict=False))  # while L rises
+    assert searched[2][2] > 0 > searched[3][2]  # "rescues the step of radius 0.1, not the step of radius 1"
 
-    for (gap,) in numbers(rf"ε = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, count=3):
+    at_old_rows = numbers(rf"ε_clip = [\d.]+: ∇L_CLIP\(θ_old\) vs ∇J\(θ_old\), largest difference {NUMBER}", text, 3)
+    for (gap,) in at_old_rows:
         assert gap < 1e-12
 
     # the long PPO loop: the first 150 steps recomputed in plain numpy (closed-form clipped gradient)
@@ -277,7 +292,7 @@ def test_surrogate_objectives_page(built_book):
     assert stops == {0.01: stop[0.01], 0.02: stop[0.02]}
 
     drift = numbers(
-        rf"ε = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
+        rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
         text,
         count=8,
     )
@@ -285,10 +300,10 @@ def test_surrogate_objectives_page(built_book):
     kls = [kl for _, kl, _, _ in drift]
     assert kls == sorted(kls)  # "a wider clip range lets the policy travel further"
 
-    # PPO as practised: u = Σ d₁ Σ_a Q ∇π, cos(u, ∇J) and the length ratio in plain numpy
-    (practised,) = one(rf"PPO as practised, ∇L_CLIP\(θ_old\) vs u: largest difference {NUMBER}", text)
+    # PPO as practised: U = Σ d₁ Σ_a Q ∇π, cos(u, ∇J) and the length ratio in plain numpy
+    (practised,) = one(rf"PPO as practised, ∇L_CLIP\(θ_old\) vs U: largest difference {NUMBER}", text)
     assert practised < 1e-12
-    ((cosine, ratio),) = numbers(rf"cos\(u, ∇J\) = {NUMBER}, ‖u‖/‖∇J‖ = {NUMBER}", text, 1)
+    ((cosine, ratio),) = numbers(rf"cos\(U, ∇J\) = {NUMBER}, ‖U‖/‖∇J‖ = {NUMBER}", text, 1)
     _, d_one, _ = plain_exact(mdp, old_pi, gamma=1.0)
     field = d_one[:, None] * old_pi * adv
     gradient = d_old[:, None] * old_pi * adv
