@@ -146,7 +146,8 @@ class EstimatorReport:
             factors = "; ".join(f"c = {r.scale:.4g} on {r.problem}" for r in scaled)
             return (
                 "∇J up to a positive factor on every problem: it ascends J like the exact gradient, with a step "
-                f"size c times the one you set ({factors})."
+                f"size c times the one you set under plain gradient steps ({factors}); Adam and RMSprop rescale "
+                "their steps by the gradient's own size, which leaves only the direction to check."
             )
         biased = [r for r in self.results if r.verdict == "biased"]
         return "FAILED: biased in direction on " + "; ".join(f"{r.problem} ({r.summary()})" for r in biased) + "."
