@@ -160,7 +160,7 @@ def main() -> None:
     lines += [
         "",
         f"Targets: at least 10 M steps/s at |S| = 1000 — {'met' if at_1000 >= 1e7 else 'NOT met'} "
-        f"({at_1000 / 1e6:.1f} M on this loaded machine); within 2× of the rate at |S| = 10 — "
+        f"({at_1000 / 1e6:.1f} M; the load is in the header); within 2× of the rate at |S| = 10 — "
         f"{'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.2f} of it).",
         "",
         f"Ten continuing episodes of {LONG['max_steps']:,} steps at |S| = {LONG['n_states']} "
