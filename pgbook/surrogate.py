@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_real, as_real_array, check_callable, check_type
+from pgbook.arguments import as_count, as_flag, as_real, as_real_array, check_callable, check_type
 from pgbook.batch import Batch
 from pgbook.estimators import _check_batch_and_policy, score_sums
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
@@ -193,6 +193,7 @@ def off_policy_gradient(
     """
     theta = _check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
     behaviour_theta = policy.check_params(behaviour_theta)
+    per_decision = as_flag("per_decision", per_decision)
     log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
     step_log_ratio = np.where(batch.alive, log_ratio[batch.states, batch.actions], 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
