@@ -147,14 +147,29 @@ class Outline:
         self.numbers = {name: str(number) for number, name in enumerate(numbered, start=1)}
         #: chapter name -> its title
         self.titles = {}
-        #: label -> (chapter name, the text {eq}, {numref} or {prf:ref} shows, the text {ref} shows)
+        #: label -> (chapter name, the text {eq}, {numref} or {prf:ref} shows, the text {ref} shows); a figure's
+        #: label too ("Fig. 16.1")
         self.targets = {}
         #: chapter name -> its headings in order, each with the book's number ("## 4.2. The trajectory form")
         self.headings = {}
         self.sources = {}  # chapter name -> its markdown
         self.folder = folder
         for path in sorted(folder.glob("*.md")):
-            self._read(path.stem, jupytext.read(path))
+            notebook = jupytext.read(path)
+            self._read(path.stem, notebook)
+            self._figures(path.stem, notebook)
+
+    def _figures(self, name: str, notebook) -> None:
+        """The chapter's figures (a code cell's ``mystnb: figure:`` with a caption), numbered in turn as the book
+        numbers them: "Fig. 16.1"."""
+        number, figures = self.numbers.get(name), 0
+        for cell in notebook["cells"]:
+            figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+            if cell["cell_type"] == "code" and figure.get("caption"):
+                figures += 1
+                if figure.get("name"):
+                    shown = f"Fig. {number}.{figures}" if number else f"Fig. {figures}"
+                    self.targets[figure["name"]] = (name, shown, None)
 
     def _read(self, name: str, notebook) -> None:
         number = self.numbers.get(name, "")

@@ -214,7 +214,13 @@ function build(el, spec, state, onInput) {
     colourLow.textContent = fmt(spec.landscapes[state.gamma].vmin);
     colourHigh.textContent = fmt(spec.landscapes[state.gamma].vmax);
     const theta = [spec.axis[state.theta0], spec.axis[state.theta1]];
-    const scale = (0.25 * (spec.axis[spec.axis.length - 1] - spec.axis[0])) / Math.max(Math.hypot(...exact), 1e-12);
+    // ∇J a quarter of the grid long; all three arrows shortened alike to stay on the map
+    let scale = (0.25 * (spec.axis[spec.axis.length - 1] - spec.axis[0])) / Math.max(Math.hypot(...exact), 1e-12);
+    for (const vector of [exact, fd, mean].filter((v) => v.every(Number.isFinite)))
+      vector.forEach((v, c) => {
+        const room = (v > 0 ? high : low) - theta[c];
+        if (v !== 0) scale = Math.min(scale, room / v);
+      });
     [exact, fd, mean].forEach((vector, k) => {
       const drawn = vector.every(Number.isFinite);
       arrows[k].setAttribute("display", drawn ? "inline" : "none");

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-NO_COSINE = -32768  # stored where the cosine is undefined (no estimate, or a zero vector)
+NO_COSINE = -32768  # stored where the cosine is undefined (no estimate, or a zero vector, as stored)
 # The table, axes (γ, θ₀, θ₁, option, N, component), is sent in the order (component, N, option, θ₀, θ₁, γ):
 # neighbouring values then differ least (the same component, N and option at nearby θ and γ), and it compresses
 # best of the orders with the component first (259 kB against 293 kB in the table's own order).
@@ -42,7 +42,7 @@ class ExplorerTable:
         The means and standard errors of :meth:`GradientGrid.estimates`, in units of the exact gradient's norm.
     cosines : numpy.ndarray of int16, shape (γ, θ₀ index, θ₁ index, option, N)
         cos(estimate, exact) rounded to the three decimals the figure prints, as 1000 × cos (:data:`NO_COSINE`
-        where undefined).
+        where undefined: no estimate, or one whose stored mean is zero).
     """
 
     estimates: np.ndarray
@@ -52,15 +52,13 @@ class ExplorerTable:
     def quantised(cls, estimates: np.ndarray, exact: np.ndarray) -> ExplorerTable:
         """The stored form of ``estimates`` (:meth:`GradientGrid.estimates`, or a slice of it) and the exact
         gradients at the same points, shape (..., 2)."""
-        unit = np.maximum(np.linalg.norm(exact.astype("<f4"), axis=-1), 1e-12)[..., None, None, None]
+        stored = as_stored(estimates, exact[..., None, None, :])
         exact = exact[..., None, None, :]
         means = estimates[..., :2]
         norms = np.linalg.norm(means, axis=-1) * np.linalg.norm(exact, axis=-1)
-        defined = np.isfinite(norms) & (norms > 0)
+        defined = np.isfinite(norms) & (norms > 0) & np.any(stored[..., :2] != 0, axis=-1)
         cosines = np.divide((means * exact).sum(-1), norms, out=np.zeros(norms.shape), where=defined)
-        return cls(
-            (estimates / unit).astype("<f2"), np.where(defined, np.round(1000 * cosines), NO_COSINE).astype("<i2")
-        )
+        return cls(stored, np.where(defined, np.round(1000 * cosines), NO_COSINE).astype("<i2"))
 
     def save(self, path: str | Path) -> None:
         """Write the table to ``path`` (a compressed ``.npz``); :meth:`load` reads it back."""
@@ -83,6 +81,16 @@ class ExplorerTable:
             table=encode(self.estimates.transpose(STATIC_ORDER), "<f2", compress=True),
             cosines=encode(cosine_residuals(self.estimates, exact, self.cosines), "<i2", compress=True),
         )  # fmt: skip
+
+
+def as_stored(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """``values`` (last axis: any length) as the table stores them: float16, in units of the norm of ``exact``
+    (last axis: the gradient; float32, as the view has it), a zero signless (+0: its sign is rounding's). A mean
+    stored as zero (under 2⁻²⁵ |∇J|) is a zero estimate up to rounding (an N = 2 batch baseline's ~1e-14): its
+    direction is the last bits of a float64 sum, so it has no cosine (:meth:`ExplorerTable.quantised`,
+    ``GradientGrid.compare``)."""
+    unit = np.maximum(np.linalg.norm(np.asarray(exact).astype("<f4"), axis=-1), 1e-12)[..., None]
+    return (values / unit).astype("<f2") + np.float16(0)
 
 
 def cosine_residuals(table: np.ndarray, exact: np.ndarray, cosines: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from pgbook.baselines import Baseline
 from pgbook.batch import Batch
 from pgbook.estimators import advantage_estimator, reinforce, reward_to_go
 from pgbook.evaluation import advantages, exact_objective, state_values
+from pgbook.figures.explorer_table import as_stored
 from pgbook.finite_differences import finite_difference
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
@@ -149,7 +150,8 @@ class GradientGrid:
         estimate = self._estimate(batch, theta, estimator, baseline, *self._tables(mdp, theta))
         mean = estimate.mean
         error = estimate.standard_error if n_episodes > 1 else np.full(2, np.nan)
-        return Comparison(exact, numerical, mean, error, cosine_or_nan(mean, exact), n_episodes)
+        zero = not np.any(as_stored(mean, exact) != 0)  # zero up to rounding: no cosine, as the table stores it
+        return Comparison(exact, numerical, mean, error, np.nan if zero else cosine_or_nan(mean, exact), n_episodes)
 
     def estimates(self) -> np.ndarray:
         """Every estimate the figure can show, shape (γ, θ₀ index, θ₁ index, option, N, 4): the two components of
