@@ -38,6 +38,22 @@ from pgbook.figures.gradient_grid import BASELINES, ESTIMATORS, OPTIONS, Gradien
 from pgbook.policies import policy_table
 
 MODULE = (Path(__file__).parent / "explorer.js").read_text()
+
+
+def _compact(module: str) -> str:
+    """``module`` without its comment lines and indentation, outside template literals (whose text is kept as
+    written): what every static page embeds, 2.5 kB lighter on each of the book's explorer pages."""
+    kept, in_template = [], False
+    for line in module.splitlines():
+        if in_template:
+            kept.append(line)
+        elif not line.strip().startswith("//"):
+            kept.append(line.strip())
+        in_template ^= line.count("`") % 2 == 1
+    return "\n".join(line for line in kept if line)
+
+
+STATIC_MODULE = _compact(MODULE)
 CORRIDOR_TABLE = Path(__file__).parent / "corridor-explorer.npz"
 """The book's explorer's table (:func:`corridor_explorer` with its default pool): written by
 :func:`corridor_table`, checked against a fresh computation by the tests."""
@@ -135,7 +151,7 @@ class GradientExplorer:
         return f"""<div class="pgbook-explorer" id="{identity}"></div>
 <script type="application/json" id="{identity}-data">{html.escape(payload, quote=False)}</script>
 <script type="module">
-{MODULE}
+{STATIC_MODULE}
 mountStatic(document.getElementById("{identity}"),
             JSON.parse(document.getElementById("{identity}-data").textContent));
 </script>"""
