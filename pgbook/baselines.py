@@ -6,15 +6,13 @@ the action (nor, estimated from samples, on the sample it corrects) and changes 
 (Williams 1992; Greensmith, Bartlett & Baxter 2004). Each function accepts the spellings below that make
 sense for it, and refuses the others with the list of those it accepts:
 
-==================  =====================================================================================
-``None``            no baseline, :math:`b = 0` (the default everywhere; ``"none"`` is the same)
-a number            that constant
-an array ``V[s]``   a state-value baseline :math:`b(s)`, shape (n_states,)
-``"mean"``          the mean return of the *other* episodes (leave-one-out)
-``"optimal"``       the variance-optimal constant :math:`b^*`, estimated from the other samples
-``"learned"``       Monte-Carlo state values fitted on the other half of the batch (cross-fitted)
-``"normalized"``    returns centred and divided by their spread over the batch (biased; REINFORCE only)
-==================  =====================================================================================
+- ``None``: no baseline, :math:`b = 0` (the default everywhere; ``"none"`` is the same);
+- a number: that constant;
+- an array ``V[s]``: a state-value baseline :math:`b(s)`, shape (n_states,);
+- ``"mean"``: the mean return of the *other* episodes (leave-one-out);
+- ``"optimal"``: the variance-optimal constant :math:`b^*`, estimated from the other samples;
+- ``"learned"``: Monte-Carlo state values fitted on the other half of the batch (cross-fitted);
+- ``"normalized"``: returns centred and divided by their spread over the batch (biased; REINFORCE only).
 
 :func:`parse_baseline` reads every one of them, once, at the public function's boundary.
 """
@@ -29,7 +27,7 @@ import numpy as np
 from pgbook.arguments import as_real_array, check_shape
 
 Baseline: TypeAlias = None | float | np.ndarray | Literal["none", "mean", "optimal", "learned", "normalized"]
-"""What a ``baseline`` argument may be (see the module's table; a number or V[s] as anything numpy reads as one)."""
+"""What a ``baseline`` argument may be (see the module's list; a number or V[s] as anything numpy reads as one)."""
 
 Kind = Literal["none", "constant", "values", "mean", "optimal", "learned", "normalized"]
 NAMED = ("mean", "optimal", "learned", "normalized")  # the spellings that are words; "none" is None

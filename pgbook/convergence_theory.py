@@ -88,13 +88,17 @@ class GradientDomination:
     r"""Both sides of every line of Agarwal et al.'s Lemma 4.1 (direct parameterisation, unnormalised d):
 
     .. math::
-        J^*_\rho - J_\rho(\pi) &= \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \quad(\text{``lemma''}) \\
-        &\le \textstyle\sum_s d^*(s) \max_a A(s,a) \quad(\text{``greedy''}) \\
-        &\le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \quad(\text{``mismatch''}) \\
-        &= \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi)
-           \quad(\text{``gradient''}) \\
-        &\le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi)
-           \quad(\text{``bound''}),
+        &J^*_\rho - J_\rho(\pi) \\
+        &\quad = \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \\
+        &\qquad\qquad (\text{``lemma''}) \\
+        &\quad \le \textstyle\sum_s d^*(s) \max_a A(s,a) \\
+        &\qquad\qquad (\text{``greedy''}) \\
+        &\quad \le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \\
+        &\qquad\qquad (\text{``mismatch''}) \\
+        &\quad = \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
+        &\qquad\qquad (\text{``gradient''}) \\
+        &\quad \le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
+        &\qquad\qquad (\text{``bound''}),
 
     with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`; the third line uses
     :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\mu \ge \mu`. ``gap`` is the left side; ``gradient_term`` is
@@ -169,12 +173,17 @@ class Lojasiewicz:
     :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits and :math:`S` their number:
 
     .. math::
-        \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \quad(\text{``optimal''}) \\
-        &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s)\, |A(s,a^*(s))| \quad(\text{``cauchy''}) \\
-        &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \quad(\text{``smallest''}) \\
-        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \textstyle\sum_s d^*(s) |A(s,a^*(s))|
-          \quad(\text{``mismatch''}) \\
-        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \quad(\text{``bound''}),
+        \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
+            &\qquad\qquad (\text{``optimal''}) \\
+        &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s) \\
+            &\qquad \times |A(s,a^*(s))| \quad (\text{``cauchy''}) \\
+        &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \\
+            &\qquad\qquad (\text{``smallest''}) \\
+        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \\
+            &\qquad \times \textstyle\sum_s d^*(s) |A(s,a^*(s))| \\
+            &\qquad\qquad (\text{``mismatch''}) \\
+        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \\
+            &\qquad\qquad (\text{``bound''}),
 
     the last by the performance-difference lemma with :math:`\pi^*` deterministic.
     """
@@ -274,19 +283,21 @@ def natural_policy_iteration(mdp: FiniteMDP, pi: Any, *, step_size: float, n_ite
 class NaturalGradientBound:
     r"""Both sides of every line of the proof of Agarwal et al.'s Theorem 16, along a run of
     :func:`natural_policy_iteration` from the uniform policy, with :math:`Z_t(s) = \sum_a \pi_t(a|s)
-    e^{\eta A_t(s,a)/(1-\gamma)}` and :math:`\mathrm{KL}_t(s) = \mathrm{KL}(\pi^*(\cdot|s)\,\|\,\pi_t(\cdot|s))`.
+    e^{\eta A_t(s,a)/(1-\gamma)}` and :math:`\mathrm{KL}_t(s)`
+    :math:`{} = \mathrm{KL}(\pi^*(\cdot|s)\,\|\,\pi_t(\cdot|s))`.
     Arrays over :math:`t = 0, \dots, T-1` unless said otherwise:
 
     - ``gaps`` (length T + 1): :math:`J^*_\rho - J_\rho(\pi_t)`;
     - ``lemma``: :math:`\sum_s d^*(s) \sum_a \pi^*(a|s) A_t(s,a)`, equal to ``gaps[:-1]`` (performance difference);
-    - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s) - \mathrm{KL}_{t+1}(s) + \log
-      Z_t(s)]`, equal to ``lemma`` (take the log of the update);
+    - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s)`
+      :math:`{} - \mathrm{KL}_{t+1}(s) + \log Z_t(s)]`, equal to ``lemma`` (take the log of the update);
     - ``log_partition``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) \log Z_t(s)`, at most
       ``improvement`` :math:`= \sum_s d^*(s) (V_{t+1} - V_t)(s)` (the improvement lemma, Agarwal et al. Lemma 17:
       the performance difference from the start measure :math:`d^*`, a KL dropped, :math:`d^{t+1}_{d^*} \ge d^*`);
     - ``telescoped`` and ``telescoped_bound`` (length T, at :math:`T' = 1, \dots, T`):
-      :math:`\sum_{t<T'} \text{gap}_t \le \frac{1-\gamma}{\eta} \sum_s d^*(s)\mathrm{KL}_0(s)
-      + \sum_s d^*(s)(V_{T'} - V_0)(s)`;
+      :math:`\sum_{t<T'} \text{gap}_t`
+      :math:`{} \le \frac{1-\gamma}{\eta} \sum_s d^*(s)\mathrm{KL}_0(s)`
+      :math:`{} + \sum_s d^*(s)(V_{T'} - V_0)(s)`;
     - ``theorem`` (length T, at :math:`T'`): :math:`\frac{\log|A|}{\eta T'} + \frac{1}{(1-\gamma)^2 T'}`, which
       bounds ``telescoped_bound``/T′ (:math:`\sum_s d^* \le 1/(1-\gamma)`, rewards in [0, 1]) and ``gaps[T']``
       (the gaps never grow).

@@ -632,7 +632,8 @@ def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray
 
 def check_update_field(field: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``field(mdp, policy, theta)``: the expected update without :math:`\gamma^t`,
-    :math:`U(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s)`, shaped like θ,
+    :math:`U(\theta)`
+    :math:`{} = \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s)`, shaped like θ,
     with :math:`d_1` the visitation of the same problem with γ = 1.
 
     The expected value is the finite-horizon sum over time steps of the mistake catalogue
@@ -767,9 +768,9 @@ def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> Che
 def check_natural_gradient_by_cg(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``answer(mdp, policy, theta)``: the natural gradient :math:`F^+\nabla J` (unnormalised visitation),
     shaped like θ, computed by conjugate gradients from 0 with Fisher-vector products
-    :math:`F v = \sum_s d(s) \sum_a \pi(a|s)\, \psi\, (\psi^\top v)`, never forming F. Conjugate gradients from 0
-    stay in the range of F, so they reach the minimum-norm solution, which is what the check expects (computed
-    from the eigendecomposition of :func:`pgbook.fisher_matrix`).
+    :math:`F v` :math:`{} = \sum_s d(s) \sum_a \pi(a|s)\, \psi\, (\psi^\top v)`, never forming F. Conjugate
+    gradients from 0 stay in the range of F, so they reach the minimum-norm solution, which is what the check
+    expects (computed from the eigendecomposition of :func:`pgbook.fisher_matrix`).
 
     The reader's code may call only the theorem's ingredients (visitation, values, the policy's table and
     score) and :func:`pgbook.exact_gradient`: not :func:`pgbook.natural_gradient`, :func:`pgbook.fisher_matrix`,

@@ -134,8 +134,9 @@ def damped_double_integrator(gamma: float = 0.9) -> LinearQuadratic:
     position moved by 0.2 of the velocity, the velocity damped by 0.9 and pushed by the one control,
 
     .. math::
-        A = \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
-        B = \begin{pmatrix} 0 \\ 1 \end{pmatrix},\quad Q = I,\quad R = 0.5,\quad
+        A &= \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
+        B = \begin{pmatrix} 0 \\ 1 \end{pmatrix}, \\
+        Q &= I,\quad R = 0.5,\quad
         \Sigma_0 = \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
 
     >>> system = damped_double_integrator()

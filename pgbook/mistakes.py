@@ -252,8 +252,13 @@ def _inverse_spread(variance: float) -> float:
     return 1.0 / spread if spread > 0 else 1.0
 
 
-#: The known mistakes with a fixed meaning; :func:`gae`, :func:`bootstrapped` and :func:`rollouts` make the
-#: entries that depend on your pipeline's settings.
+#: The known mistakes with a fixed meaning, eleven :class:`Mistake` entries (discount weights dropped or applied
+#: twice, the score of the first step only, an off-by-one or action-dependent target, per-batch normalisation of
+#: the advantages or returns, the wrong average per step or a sum, a flipped sign, and gradient-norm clipping,
+#: which has no exact value and is never matched). :func:`gae`, :func:`bootstrapped` and :func:`rollouts` make
+#: the entries that depend on your pipeline's settings.
+#:
+#: :meta hide-value:
 CATALOGUE: tuple[Mistake, ...] = (
     Mistake(
         "discount weights γᵗ dropped",

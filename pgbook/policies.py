@@ -105,7 +105,7 @@ class Policy(ABC):
         for a direction :math:`v` shaped like θ: the Jacobian-vector product of the log-probabilities.
 
         With :meth:`weighted_score` it gives the Fisher matrix's products without forming the matrix,
-        :math:`F v = \sum_{s,a} d(s) \pi(a|s)\, \psi(s,a)\, \psi(s,a)^\top v`. Generic version: autograd.
+        :math:`F v` :math:`{} = \sum_{s,a} d(s) \pi(a|s)\, \psi(s,a)\, \psi(s,a)^\top v`. Generic version: autograd.
         """
         theta = self.check_params(theta)
         direction = as_real_array("direction", direction)

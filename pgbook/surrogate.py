@@ -225,19 +225,21 @@ class ImprovementBoundLines:
     1. ``difference`` :math:`J(\theta) - J(\theta_{\text{old}})` equals ``lemma`` :math:`d_\theta^\top \bar a`
        (performance difference) and ``surrogate_gain`` is :math:`L_{\text{old}}(\theta) - J(\theta_{\text{old}})
        = d_{\text{old}}^\top \bar a`, so ``gap`` :math:`= J - L = (d_\theta - d_{\text{old}})^\top \bar a`;
-    2. ``shift_identity``: the largest entry of :math:`(d_\theta - d_{\text{old}}) - \gamma\, d_{\text{old}}
-       (P_\theta - P_{\text{old}}) (I - \gamma P_\theta)^{-1}` (an identity: 0 to rounding);
+    2. ``shift_identity``: the largest entry of :math:`(d_\theta - d_{\text{old}})`
+       :math:`{} - \gamma\, d_{\text{old}} (P_\theta - P_{\text{old}}) (I - \gamma P_\theta)^{-1}`
+       (an identity: 0 to rounding);
     3. ``holder`` :math:`= \|d_\theta - d_{\text{old}}\|_1 \|\bar a\|_\infty \ge |\text{gap}|`;
     4. ``shift`` :math:`= \|d_\theta - d_{\text{old}}\|_1 \le` ``shift_bound``
        :math:`= \frac{2\gamma}{1-\gamma} \sum_s d_{\text{old}}(s)\, \mathrm{TV}(s)` (rows of
        :math:`P_\theta - P_{\text{old}}` have :math:`\ell_1` norm at most :math:`2\,\mathrm{TV}(s)`, and
        :math:`\|x (I-\gamma P_\theta)^{-1}\|_1 \le \|x\|_1/(1-\gamma)`);
     5. ``mean_tv_penalty`` :math:`= \frac{2\gamma}{1-\gamma} \|\bar a\|_\infty \sum_s d_{\text{old}}(s)\,
-       \mathrm{TV}(s) \ge |\text{gap}|` (Achiam et al. 2017, Corollary 1, in unnormalised form);
+       \mathrm{TV}(s)` :math:`{} \ge |\text{gap}|` (Achiam et al. 2017, Corollary 1, in unnormalised form);
     6. ``advantage_bound`` :math:`= 2\alpha\epsilon \ge \|\bar a\|_\infty` (as :math:`\sum_a \pi_{\text{old}}
        A_{\text{old}} = 0`, :math:`\bar a(s) = \sum_a (\pi_\theta - \pi_{\text{old}}) A_{\text{old}}`);
     7. ``penalty`` :math:`= \frac{4\epsilon\gamma}{(1-\gamma)^2}\alpha^2 \ge` ``mean_tv_penalty`` (as
-       :math:`\sum_s d_{\text{old}}\,\mathrm{TV} \le \alpha \sum_s d_{\text{old}} \le \alpha/(1-\gamma)`), hence
+       :math:`\sum_s d_{\text{old}}\,\mathrm{TV}` :math:`{} \le \alpha \sum_s d_{\text{old}}`
+       :math:`{} \le \alpha/(1-\gamma)`), hence
        :math:`J(\theta) \ge L_{\text{old}}(\theta) - \text{penalty}` on episodic and continuing problems alike.
     """
 
@@ -311,8 +313,9 @@ def _mean_kl_torch(mdp: FiniteMDP, policy: Policy, theta_old: np.ndarray) -> Cal
 
 def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Any, vector: Any) -> np.ndarray:
     r""":math:`\bar F v` without forming :math:`\bar F`: the Hessian-vector product of the mean KL
-    :math:`\bar D(\theta) = \sum_s \bar d_{\text{old}}(s)\, \mathrm{KL}(\pi_{\text{old}}(\cdot|s) \,\|\,
-    \pi_\theta(\cdot|s))` at :math:`\theta_{\text{old}}`, :math:`\nabla_\theta (\nabla_\theta \bar D \cdot v)`, by
+    :math:`\bar D(\theta)`
+    :math:`{} = \sum_s \bar d_{\text{old}}(s)\, \mathrm{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))`
+    at :math:`\theta_{\text{old}}`, :math:`\nabla_\theta (\nabla_\theta \bar D \cdot v)`, by
     two backward passes (Pearlmutter 1994; how TRPO implementations multiply by the Fisher matrix). Here
     :math:`\bar d_{\text{old}}` is the normalised visitation, so :math:`\bar F` is
     :func:`pgbook.fisher_matrix` with ``normalized=True``.

@@ -4,10 +4,13 @@ When every episode ends within H steps and the problem is small, the expectation
 and its gradient are finite sums over trajectories :math:`\tau = (s_0, a_0, s_1, \dots)`:
 
 .. math::
-    \Pr(\tau) &= \mu_0(s_0) \prod_t \pi_\theta(a_t|s_t)\, P(s_{t+1}|s_t, a_t), \\
-    J(\theta) &= \sum_\tau \Pr(\tau)\, \sum_t \gamma^t R(s_t, a_t), \\
-    \nabla J(\theta) &= \sum_\tau \nabla \Pr(\tau)\, \sum_t \gamma^t R(s_t, a_t) \\
-        &= \sum_\tau \Pr(\tau) \Big(\sum_t \nabla \log \pi_\theta(a_t|s_t)\Big) \sum_t \gamma^t R(s_t, a_t),
+    \Pr(\tau) &= \mu_0(s_0) \prod_t \pi_\theta(a_t|s_t) \\
+        &\qquad \times P(s_{t+1}|s_t, a_t), \\
+    G(\tau) &= \sum_t \gamma^t R(s_t, a_t), \\
+    J(\theta) &= \sum_\tau \Pr(\tau)\, G(\tau), \\
+    \nabla J(\theta) &= \sum_\tau \nabla \Pr(\tau)\, G(\tau) \\
+        &= \sum_\tau \Pr(\tau)\, G(\tau) \\
+        &\qquad \times \sum_t \nabla \log \pi_\theta(a_t|s_t),
 
 the last line because the dynamics in :math:`\Pr(\tau)` do not depend on θ. Nothing here solves a linear system
 or uses the policy gradient theorem: :func:`enumerate_trajectories` is an oracle for both that shares no code

@@ -215,7 +215,8 @@ def coordination_counterexample(gamma: float, *, n_params: int = 1) -> tuple[Fin
     :math:`q = 1 - p`,
 
     .. math::
-        J_\gamma(p) &= \gamma^2 (1 - pq), \qquad J_1(p) = 1 - pq, \\
+        J_\gamma(p) &= \gamma^2 (1 - pq), \\
+        J_1(p) &= 1 - pq, \\
         \frac{dJ_\gamma}{d\theta} &= \gamma^2\, pq\, (2p - 1), \\
         U(\theta) &= (\gamma^2 + \gamma - 1)\, pq\, (2p - 1).
 

@@ -133,8 +133,8 @@ def test_is_it_a_gradient_page(built_book):
     (p_end,) = one(rf"following U from p = 0.9 for t = 1000: p = {NUMBER}", text)
     (p_ascent,) = one(rf"following ∇J_γ instead: p = {NUMBER}", text)
     assert p_end == pytest.approx(0.5, abs=1e-6) and p_ascent > 0.99
-    loops = numbers(rf"(?:update|gradient) *: path from θ = \[1\. 3\.\] to \[ *{NUMBER} +{NUMBER}\], work {NUMBER}, "
-                    rf"chord back {NUMBER}, loop {NUMBER}", text, 2)  # fmt: skip
+    loops = numbers(rf"(?:update|gradient): path from θ = \[1\. 3\.\]\s+to \[ *{NUMBER} +{NUMBER}\]\s+work {NUMBER}, "
+                    rf"chord back {NUMBER}\s+loop {NUMBER}", text, 2)  # fmt: skip
     (*_, update_work, update_back, update_loop), (*_, gradient_work, gradient_back, gradient_loop) = loops
     assert abs(update_loop) > 1e-2 and abs(gradient_loop) < 1e-9
     assert update_work + update_back == pytest.approx(update_loop, abs=1e-5)

@@ -2,9 +2,10 @@ r"""Gradient samples from Stable-Baselines3's own A2C and PPO (Raffin et al. 202
 :func:`pgbook.check_samples`.
 
 An SB3 model on a :class:`~pgbook.FiniteMDPEnv` whose actor and critic are each one ``Linear`` layer on the
-one-hot observations (``policy_kwargs=dict(net_arch=dict(pi=[], vf=[]))``) is a tabular softmax policy with
-a tabular critic. :func:`gradient_samples` puts θ (the parameters of ``model.policy.action_net``, in the order
-of :class:`~pgbook.ModulePolicy`) and a critic into it, lets ``model.learn`` collect one rollout with SB3's
+one-hot observations (no hidden layers: the ``net_arch`` of ``policy_kwargs`` maps ``pi`` and ``vf`` to empty
+lists, as in the example of :func:`gradient_samples`) is a tabular softmax policy with a tabular critic.
+:func:`gradient_samples` puts θ (the parameters of ``model.policy.action_net``, in the order of
+:class:`~pgbook.ModulePolicy`) and a critic into it, lets ``model.learn`` collect one rollout with SB3's
 own vectorised environments, ``RolloutBuffer`` and GAE, and records the gradient of SB3's own loss at the
 first optimizer step, before the step:
 
@@ -39,8 +40,9 @@ def gradient_samples(model: Any, theta: Any, n_samples: int, *, critic: Any = No
     Parameters
     ----------
     model : stable_baselines3.A2C or stable_baselines3.PPO
-        Built on a vectorised :class:`~pgbook.FiniteMDPEnv` with
-        ``policy_kwargs=dict(net_arch=dict(pi=[], vf=[]))``; it is modified (θ and the critic put in).
+        Built on a vectorised :class:`~pgbook.FiniteMDPEnv` with no hidden layers (the ``net_arch`` of
+        ``policy_kwargs`` maps ``pi`` and ``vf`` to empty lists, as in the example); it is modified (θ and the
+        critic put in).
     theta : array_like of shape (n_actions * n_states + n_actions,)
         The actor's parameters: ``action_net.weight`` (row by row), then ``action_net.bias``.
     n_samples : int
