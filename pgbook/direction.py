@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri, stdtrit
 
-from pgbook.arguments import as_real, as_real_array, check_shape
+from pgbook.arguments import as_real, as_real_array
 from pgbook.gradient_estimate import GradientEstimate
+from pgbook.stats import check_against
 
 
 def fit_scale(estimate: GradientEstimate, vector: Any) -> float:
@@ -36,7 +37,7 @@ def fit_scale(estimate: GradientEstimate, vector: Any) -> float:
     errors: :math:`\min_{c \ge 0} \sum_i (\bar g_i - c v_i)^2 / \mathrm{SE}_i^2`, so
     :math:`c = \max(0, \sum_i \bar g_i v_i / \mathrm{SE}_i^2 \,/\, \sum_i v_i^2 / \mathrm{SE}_i^2)`
     (components whose samples are all equal are left out; 0 when v is 0)."""
-    vector = _check(estimate, vector)
+    vector = check_against(estimate, vector, "vector")
     errors = estimate.standard_error
     spread = errors > 0
     if not spread.any():  # no noise anywhere: ordinary least squares
@@ -85,7 +86,7 @@ def angle_interval(estimate: GradientEstimate, vector: Any, false_alarm: float) 
     :math:`\beta = \arcsin(\rho / \|\bar g\|)` around :math:`\bar g`, so the angle is within β of the sample
     angle: :math:`[\max(0, \hat\phi - \beta), \min(180, \hat\phi + \beta)]`, with probability at least
     :math:`1 - \mathtt{false\_alarm}`. When ρ ≥ ‖ḡ‖ the expectation may be 0 and the interval is [0, 180]."""
-    vector = _check(estimate, vector)
+    vector = check_against(estimate, vector, "vector")
     false_alarm = as_real("false_alarm", false_alarm, within="(0, 1)")
     sample_angle = angle(estimate.mean, vector)
     if np.isnan(sample_angle):
@@ -105,11 +106,3 @@ def own_relative_variance(estimate: GradientEstimate) -> float:
     trace = estimate.covariance_trace
     squared = float(np.sum(estimate.mean**2)) - trace / estimate.n_episodes
     return trace / squared if squared > 0 else float("nan")
-
-
-def _check(estimate: GradientEstimate, vector: Any) -> np.ndarray:
-    if not isinstance(estimate, GradientEstimate):
-        raise TypeError(f"estimate must be a pgbook.GradientEstimate; got {type(estimate).__name__}")
-    vector = as_real_array("vector", vector)
-    check_shape("vector", vector, estimate.per_episode.shape[1:])
-    return vector

@@ -30,7 +30,7 @@ def z_scores(estimate: GradientEstimate, exact: Any) -> np.ndarray:
     For an unbiased estimator each z is approximately standard normal. A component whose samples are all
     equal has SE 0: its z is 0 if it equals the exact value and ±inf otherwise.
     """
-    exact = _check_exact(estimate, exact)
+    exact = check_against(estimate, exact)
     error = estimate.mean - exact
     standard_error = estimate.standard_error
     scale = max(np.abs(exact).max(initial=0.0), np.abs(estimate.mean).max(initial=0.0), 1e-300)
@@ -89,7 +89,7 @@ def relative_variance(estimate: GradientEstimate, exact: Any) -> float:
 
     With N episodes the cosine to the exact gradient is about :math:`1/\sqrt{1 + \kappa/N}`.
     """
-    exact = _check_exact(estimate, exact)
+    exact = check_against(estimate, exact)
     squared_norm = float(np.sum(exact**2))
     if squared_norm == 0.0:
         raise ValueError("exact is zero: relative variance is undefined at a stationary point")
@@ -119,12 +119,15 @@ def variance_difference(first: GradientEstimate, second: GradientEstimate) -> tu
     return float(paired.mean()), float(paired.std(ddof=1) / np.sqrt(n))
 
 
-def _check_exact(estimate: GradientEstimate, exact: Any) -> np.ndarray:
+def check_against(estimate: GradientEstimate, vector: Any, name: str = "exact") -> np.ndarray:
+    """``vector`` (named ``name``) as a float64 array shaped like one of ``estimate``'s samples, after checking
+    that ``estimate`` is a :class:`pgbook.GradientEstimate`: the arguments of every comparison of an estimate
+    with a vector (here and in :mod:`pgbook.direction`)."""
     if not isinstance(estimate, GradientEstimate):
         raise TypeError(f"estimate must be a pgbook.GradientEstimate; got {type(estimate).__name__}")
-    exact = as_real_array("exact", exact)
-    check_shape("exact", exact, estimate.per_episode.shape[1:])
-    return exact
+    vector = as_real_array(name, vector)
+    check_shape(name, vector, estimate.per_episode.shape[1:])
+    return vector
 
 
 def leave_one_out_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
