@@ -24,7 +24,7 @@ from pgbook.direction import angle, angle_interval, fit_scale, own_relative_vari
 from pgbook.estimators import Estimator, estimator_output, reinforce, reward_to_go
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mistakes import CATALOGUE, Diagnosis, Mistake, diagnose
-from pgbook.problem import Problem, standard_problems
+from pgbook.problem import Problem, check_problems, standard_problems
 from pgbook.sampling import sample_episodes
 from pgbook.stats import cosine_similarity, two_sided_threshold, z_scores
 
@@ -358,12 +358,9 @@ def _assess(
 
 
 def _check_problems(problems: Any) -> list[Problem]:
-    problems = list(problems)
+    problems = check_problems(problems)
     if not problems:
         raise ValueError("problems must hold at least one Problem (None runs the standard suite); got none")
-    for problem in problems:
-        if not isinstance(problem, Problem):
-            raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
     return problems
 
 

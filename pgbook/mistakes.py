@@ -63,7 +63,7 @@ from pgbook.direction import fit_scale
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Policy
-from pgbook.problem import Problem
+from pgbook.problem import Problem, check_problems
 from pgbook.stats import two_sided_threshold, z_scores
 
 # The parts of the recipe a mistake changes; at most one mistake per part in a combination.
@@ -765,11 +765,8 @@ def diagnose(
     batch_episodes : sequence of int or None, optional
         The number of episodes each sample averaged over, where known (the factor of a missing 1/N).
     """
-    estimates, problems = list(estimates), list(problems)
+    estimates, problems = list(estimates), check_problems(problems)
     false_alarm = as_real("false_alarm", false_alarm, within="(0, 1)")
-    for problem in problems:
-        if not isinstance(problem, Problem):
-            raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
     for estimate in estimates:
         if not isinstance(estimate, GradientEstimate):
             raise TypeError(f"estimates must hold pgbook.GradientEstimate objects; got {type(estimate).__name__}")

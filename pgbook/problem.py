@@ -164,3 +164,13 @@ def _around(make: Callable[[np.ndarray, int], Any], observations: np.ndarray, n_
         return user, user.params_for(builtin.probabilities(theta))
     except ValueError:
         return user, user.current_params()
+
+
+def check_problems(problems: Any) -> list[Problem]:
+    """``problems`` as a list, or a `TypeError` naming the first entry that is not a :class:`Problem` (a name,
+    say): the one check of every function that takes a sequence of problems."""
+    problems = list(problems)
+    for problem in problems:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problems must hold pgbook.Problem objects; got {type(problem).__name__}")
+    return problems
