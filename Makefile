@@ -39,17 +39,18 @@ pdf: install
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# The development loop, under 30 s on two idle cores: lint, then every test but the book build, the browsers and
-# the long statistical checks (marked slow; tests/conftest.py does not even import a module marked slow as a
-# whole); the full `make test` stays the README's and CI's command. --durations shows where the time goes.
+# The development loop, under 30 s on two idle cores: lint, then the library's tests (tests/library, and the
+# doctests of pgbook) but the long statistical checks marked slow. The book's and the browsers' tests (tests/book,
+# tests/browser) build the book first: the full `make test` stays the README's and CI's command. --durations shows
+# where the time goes.
 check: install lint
-	$(BIN)/python -m pytest -n 2 -m "not slow" -q --durations=5
+	$(BIN)/python -m pytest -n 2 tests/library pgbook -m "not slow" -q --durations=5
 
-# The chapters' code too (book/*.md): tests/test_chapter_code.py reports each finding at the chapter's line.
+# The chapters' code too (book/*.md): tests/book/test_chapter_code.py reports each finding at the chapter's line.
 lint: install
 	$(BIN)/ruff check pgbook tests benchmarks book/_ext book/pdf.py
 	$(BIN)/ruff format --check pgbook tests benchmarks book/_ext book/pdf.py
-	$(BIN)/python tests/test_chapter_code.py
+	$(BIN)/python tests/book/test_chapter_code.py
 
 bench: install
 	$(BIN)/python benchmarks/gradients.py

@@ -82,7 +82,7 @@ def main() -> None:
         "the two implementations alternate, each run in a process of its own. Before, the explorer sampled its "
         "81 pools of 1000 episodes and computed its table of estimates (4 γ × 81 θ × 11 options × 10 N) in the "
         "kernel; after, it loads the table shipped with the package (a fresh computation reproduces it bit for "
-        "bit: tests/test_widgets.py) and samples a pool only where `compare()` needs it."
+        "bit: tests/library/test_explorer.py) and samples a pool only where `compare()` needs it."
     ]
     write_table("explorer", "The gradient explorer in a fresh kernel", f"python benchmarks/explorer.py {reference}",
                 notes, lines)  # fmt: skip

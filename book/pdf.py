@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 MARGIN = {"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"}
-# A loaded two-core machine has taken over a minute for one page with MathJax (tests/test_browser.py).
+# A loaded two-core machine has taken over a minute for one page with MathJax (tests/browser/test_built_pages.py).
 TIMEOUT_MS = 240_000
 
 # Every page's equations are typeset and its figures drawn. MathJax's startup promise settles after the first

@@ -1,8 +1,10 @@
-"""Shared fixtures: a deterministic hypothesis profile and strategies for random problems."""
+"""What every test needs: one thread per process, the run's order for two workers, and the built book and the
+browser that the book's and the browser's tests share (tests/library, tests/book and tests/browser have their own
+conftest for the rest)."""
 
 import fcntl
+import functools
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,120 +15,9 @@ from pathlib import Path
 # operation wait on a busy core: training CartPole took 433 s with two threads, 35 s with one.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
-import pgbook as pg  # noqa: E402
-
-# derandomize: the same examples on every run and machine (the project's determinism rule).
-settings.register_profile(
-    "pgbook", derandomize=True, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("pgbook")
-
-
-@st.composite
-def problems(draw, *, max_states: int = 6, max_actions: int = 4):
-    """A random MDP (continuing with gamma < 1, or episodic with gamma = 1), a policy and theta.
-
-    The policy is tabular or linear softmax; theta has entries up to 3 in size, so that some action
-    probabilities are far from uniform.
-    """
-    n_states = draw(st.integers(1, max_states), label="n_states")
-    n_actions = draw(st.integers(1, max_actions), label="n_actions")
-    episodic = n_states > 1 and draw(st.booleans(), label="episodic")
-    gamma = 1.0 if episodic else draw(st.floats(0.0, 0.95), label="gamma")
-    seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=gamma, seed=seed, n_terminal=int(episodic))
-    rng = np.random.default_rng(seed + 1)
-    if draw(st.booleans(), label="linear"):
-        policy = pg.LinearSoftmax(rng.standard_normal((n_states, n_actions, draw(st.integers(1, 5)))))
-    else:
-        policy = pg.TabularSoftmax(n_states, n_actions)
-    theta = rng.uniform(-3.0, 3.0, size=policy.param_shape)
-    return mdp, policy, theta
-
-
-def gradient_scale(mdp: pg.FiniteMDP, policy: pg.Policy, theta: np.ndarray) -> float:
-    r"""A natural size for ∇J on this problem: Σ_s d(s) · max|Q| · max|∇ logits|.
-
-    It bounds ‖∇J‖_∞ up to a small constant, and serves as the absolute floor of relative comparisons, so
-    that a gradient that is zero (one action, say) is compared at the problem's own scale and not at 0.
-    """
-    visitation = pg.discounted_visitation(mdp, policy, theta)
-    q_values = pg.action_values(mdp, policy, theta)
-    features = getattr(policy, "features", np.ones(1))
-    return float(visitation.sum() * max(np.abs(q_values).max(), 1e-300) * np.abs(features).max())
-
-
-def assert_close(actual, expected, *, rtol: float, scale: float) -> None:
-    """‖actual − expected‖_∞ ≤ rtol · max(‖expected‖_∞, scale), with a message giving both sides."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    error = np.abs(actual - expected).max(initial=0.0)
-    bound = rtol * max(np.abs(expected).max(initial=0.0), scale)
-    assert error <= bound, f"error {error:.3e} > {bound:.3e}\nactual   {actual}\nexpected {expected}"
-
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def corridor_batch() -> pg.Batch:
-    """Five short-corridor episodes at P(right) = 0.3, seed 0: a small valid batch for the input tests to edit."""
-    mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
-    return pg.sample_episodes(mdp, policy, pg.examples.corridor_params(0.3), 5, max_steps=1_000, seed=0)
-
-
-def estimator_problems() -> dict[str, tuple]:
-    """The problems the estimators are tested on: name → (mdp, policy, θ, max_steps)."""
-    corridor = (
-        pg.examples.short_corridor(),
-        pg.examples.short_corridor_policy(),
-        pg.examples.corridor_params(0.3),
-        2_000,
-    )
-    bandit_policy = pg.TabularSoftmax(1, 4)
-    bandit = pg.examples.bandit([1.0, -0.5, 2.0, 0.3]), bandit_policy, bandit_policy.init_params(seed=3), 1
-    tabular = pg.TabularSoftmax(10, 4)
-    # Cut off at 150 steps: the discounted rewards left out (γ^150 ≈ 1e-7 of the scale) bias the mean by well
-    # under a thousandth of its standard error.
-    continuing = pg.examples.random_mdp(10, 4, gamma=0.9, seed=0), tabular, tabular.init_params(seed=0), 150
-    episodic = (
-        pg.examples.random_mdp(10, 4, gamma=1.0, seed=1, n_terminal=2),
-        tabular,
-        tabular.init_params(seed=1),
-        2_000,
-    )
-    linear = pg.LinearSoftmax(np.random.default_rng(2).standard_normal((10, 4, 3)))
-    discounted_episodic = (
-        pg.examples.random_mdp(10, 4, gamma=0.8, seed=2, n_terminal=1),
-        linear,
-        linear.init_params(seed=2),
-        300,
-    )
-    return {
-        "corridor": corridor,
-        "corridor, torch sampling": corridor,
-        "bandit": bandit,
-        "continuing": continuing,
-        "episodic": episodic,
-        "discounted-episodic-linear": discounted_episodic,
-    }
-
-
-def book_pages() -> list[str]:
-    """The book's pages in table-of-contents order (names under book/, without extension)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
-    return [Path(file).name for file in files]
-
-
-def pages_containing(text: str) -> list[str]:
-    """The pages whose source contains ``text`` (for example the call that shows an interactive figure)."""
-    return [page for page in book_pages() if text in (ROOT / "book" / f"{page}.md").read_text()]
+from pages import ROOT  # noqa: E402
 
 
 @pytest.hookimpl(trylast=True)
@@ -159,16 +50,10 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
-SLOW_MODULE = re.compile(r"^pytestmark = .*\bpytest\.mark\.slow\b", re.MULTILINE)
-
-
 def pytest_ignore_collect(collection_path, config):
-    """Under ``-m "not slow"`` (`make check`), a test module marked slow as a whole is not even imported: importing
-    the book's and the browsers' test modules (jupytext, JupyterLab, matplotlib) cost each worker ~3 s of CPU."""
-    if config.getoption("markexpr") == "not slow" and collection_path.name.startswith("test_"):
-        if collection_path.suffix == ".py" and SLOW_MODULE.search(collection_path.read_text()):
-            return True
-    return None
+    """The conftest files are not collected as doctest modules (they hold none): each folder's is imported as
+    ``conftest``, and a second import of one under that name, after another folder's, would fail as a mismatch."""
+    return True if collection_path.name == "conftest.py" else None
 
 
 def run_folder(tmp_path_factory) -> Path:
@@ -195,6 +80,12 @@ def run_once(tmp_path_factory, name: str, command: list[str], timeout: float, en
                 log.write_text(f"timeout\n{name} did not finish within {timeout} s: {command}")
     returncode, _, messages = log.read_text().partition("\n")
     assert returncode == "0", messages
+
+
+@pytest.fixture(scope="session")
+def once(tmp_path_factory):
+    """`run_once` for this test run: ``once(name, command, timeout)``."""
+    return functools.partial(run_once, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -228,20 +119,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's headless Chromium driven by Playwright: the one browser of the browser and JupyterLab tests.
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """The path of Debian's Chromium, which the browser tests and the PDF's printing (book/pdf.py) use.
 
-    Locally, without /usr/bin/chromium, its tests are skipped with that reason; under CI (CI=true) a missing
-    browser is a failure, not a skip (`.ci/run` installs the package).
+    Locally, without /usr/bin/chromium, the tests that need it are skipped with that reason; under CI (CI=true) a
+    missing browser is a failure, not a skip (`.ci/run` installs the package).
     """
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             raise RuntimeError(f"Chromium is missing at {CHROMIUM}: .ci/run must install Debian's chromium package")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_executable):
+    """Debian's headless Chromium driven by Playwright: the one browser of the browser and JupyterLab tests."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

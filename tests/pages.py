@@ -1,4 +1,5 @@
-"""Reading the built book: a page's text, the numbers a pattern finds in it, and what the gradient explorer draws.
+"""The book's pages: which there are, and reading them once built (a page's text, the numbers a pattern finds in
+it, what the gradient explorer draws).
 
 Every reader fails the test when its pattern finds nothing, or not the number of matches the caller expects: a
 test cannot pass because a page's wording changed and nothing was checked.
@@ -6,11 +7,28 @@ test cannot pass because a page's wording changed and nothing was checked.
 
 import html
 import re
+from pathlib import Path
 
 import numpy as np
+import yaml
+
+# The repository's root folder.
+ROOT = Path(__file__).resolve().parents[1]
 
 # A printed number, as one regex group: -1, 0.25, 3.1e-05, 2e+03.
 NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+
+
+def book_pages() -> list[str]:
+    """The book's pages in table-of-contents order (names under book/, without extension)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    return [Path(file).name for file in files]
+
+
+def pages_containing(text: str) -> list[str]:
+    """The pages whose source contains ``text`` (for example the call that shows an interactive figure)."""
+    return [page for page in book_pages() if text in (ROOT / "book" / f"{page}.md").read_text()]
 
 
 def plain(fragment: str) -> str:

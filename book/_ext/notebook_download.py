@@ -19,7 +19,7 @@ CELL_ID = "install-pgbook"  # fixed, so that two builds give the same notebook
 def install_note(repository: str) -> str:
     """The first cell of a downloaded notebook: the library with its extras, ``pgbook[figures,sb3]``, whose
     lists (pyproject.toml's ``figures``: matplotlib, ipywidgets, anywidget...; ``sb3``: Stable-Baselines3, which
-    the auditing chapter checks) are the one list of what the chapters need; tests/test_book_extensions.py checks
+    the auditing chapter checks) are the one list of what the chapters need; tests/book/test_book_extensions.py checks
     that they cover every chapter's imports."""
     return (
         "**Running this notebook outside the book's repository?** Install the `pgbook` library with what its "

@@ -1,7 +1,7 @@
 // Printed tables keep their columns on a phone. In each output laid out in columns (two or more rows with a run
 // of two or more spaces between values: a table, an aligned list, a numpy array), each row becomes a
 // span.pgbook-row, which pgbook.css keeps on one line on a phone (wrapped, a row broke in two and its columns were
-// lost); the output's other lines (a title, a sentence) wrap as any printed text does. tests/test_browser.py
+// lost); the output's other lines (a title, a sentence) wrap as any printed text does. tests/browser/test_built_pages.py
 // checks that no row wraps on a phone.
 const isRow = (line) => /\S {2,}\S/.test(line);
 

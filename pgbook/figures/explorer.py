@@ -13,7 +13,7 @@ numbers. The same module serves
   page, so every control works without a kernel.
 
 The book's explorer (:func:`corridor_explorer`) loads its table from the file shipped beside this module,
-``corridor-explorer.npz`` (computing it takes minutes; ``tests/test_widgets.py`` checks that a fresh
+``corridor-explorer.npz`` (computing it takes minutes; ``tests/library/test_explorer.py`` checks that a fresh
 computation reproduces it bit for bit, and :func:`corridor_table` writes it anew).
 """
 

@@ -9,13 +9,12 @@ as Python rounds it; the exact and finite-difference gradients (float32) to 1e-6
 
 import numpy as np
 import pytest
-from test_browser import open_page, site  # noqa: F401 (the fixture)
-from test_widgets import small_explorer
 
 from pgbook.figures import BASELINES, ESTIMATORS, corridor_grid
 
-from conftest import pages_containing
-from pages import CONTROLS, drawn
+from browsing import open_page
+from explorers import small_explorer
+from pages import CONTROLS, drawn, pages_containing
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 240_000
@@ -66,7 +65,7 @@ def small():
     return small_explorer()
 
 
-def test_every_control_of_a_standalone_figure_draws_pythons_numbers(chromium, small):  # noqa: F811
+def test_every_control_of_a_standalone_figure_draws_pythons_numbers(chromium, small):
     page = chromium.new_page(viewport={"width": 390, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
     errors = []
@@ -90,7 +89,7 @@ def book_grid():
 
 
 @pytest.mark.parametrize("name", pages_containing("pg.figures.corridor_explorer("))
-def test_every_control_of_every_book_figure_draws_pythons_numbers(site, chromium, book_grid, name):  # noqa: F811
+def test_every_control_of_every_book_figure_draws_pythons_numbers(site, chromium, book_grid, name):
     page, problems = open_page(chromium, f"{site}/book/{name}.html")
     page.wait_for_selector(".pgbook-explorer[data-state]")
     check_every_control(page, book_grid)

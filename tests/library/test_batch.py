@@ -5,7 +5,7 @@ import pytest
 
 import pgbook as pg
 
-from conftest import corridor_batch
+from cases import corridor_batch
 
 
 def test_returns_to_go_are_discounted_suffix_sums():

@@ -1,6 +1,6 @@
 """The book's own Sphinx extensions (book/_ext), without building the book.
 
-The built pages are checked in tests/test_chapters_part1.py; these pin down the pieces: where a ``pg.X``
+The built pages are checked in tests/book/test_chapters_part1.py; these pin down the pieces: where a ``pg.X``
 reference goes, how the reference list labels a work, and which lines a ``:no-docstring:`` listing keeps.
 """
 
@@ -12,7 +12,7 @@ from pybtex.database import parse_file
 
 import pgbook as pg
 
-from conftest import ROOT, book_pages
+from pages import ROOT, book_pages
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 

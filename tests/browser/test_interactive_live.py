@@ -1,17 +1,16 @@
 """The live explorer in JupyterLab (an anywidget): each control, driven by key presses, updates the figure with
 the numbers Python computes for the new setting; θ₀, θ₁ and γ, like N, estimator and baseline, are drawn from
 numbers already in the browser (the figure follows them while the kernel is busy and cannot answer), and the
-kernel hears the new positions. Reuses tests/test_jupyterlab.py's server."""
+kernel hears the new positions. Reuses tests/browser/test_jupyterlab.py's server."""
 
 import json
 
 import numpy as np
 import pytest
-from test_jupyterlab import jupyterlab, served  # noqa: F401 (the fixtures)
-from test_widgets import small_explorer
 
 from pgbook.figures import BASELINES, ESTIMATORS
 
+from explorers import small_explorer
 from pages import CONTROLS, drawn
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -29,8 +28,8 @@ WAIT = 300_000  # ms, a wait in the browser: on a loaded two-core machine the ke
 
 
 @pytest.fixture(scope="module")
-def notebook(served):  # noqa: F811
-    """A notebook showing tests/test_widgets.py's small explorer (the same arguments), in the server's folder; then
+def notebook(served):
+    """A notebook showing tests/explorers.py's small explorer (the same arguments), in the server's folder; then
     a cell that keeps the kernel busy, one that prints the widget's positions as the kernel knows them, and one
     that moves θ₀ and γ from Python."""
     path = served / "live_explorer_test.ipynb"
@@ -46,7 +45,7 @@ def notebook(served):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def live(chromium, jupyterlab, notebook):  # noqa: F811
+def live(chromium, jupyterlab, notebook):
     """The notebook in JupyterLab, its first cell run: the page, showing the live figure."""
     page = chromium.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(WAIT)

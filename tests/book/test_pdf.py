@@ -4,7 +4,6 @@ One printing per run (a page load per chapter: about two minutes on a loaded two
 by a timeout that fails the test rather than hanging the run.
 """
 
-import os
 import re
 import sys
 import unicodedata
@@ -13,7 +12,7 @@ import pypdf
 import pytest
 import yaml
 
-from conftest import CHROMIUM, ROOT, book_pages, run_once
+from pages import ROOT, book_pages
 
 # Not in the "book" group: it comes last with the browser tests, once the book is built (conftest.py).
 pytestmark = pytest.mark.slow
@@ -75,16 +74,12 @@ def flat_outline(reader, items, depth=0):
 
 
 @pytest.fixture(scope="session")
-def book_pdf(built_book, tmp_path_factory):
+def book_pdf(built_book, chromium_executable, once):
     """`make pdf`'s command on the built book: it writes pgbook.pdf into the HTML book, where the preface links.
 
-    Printed once per run (`run_once`): these tests come last, on both workers, which would otherwise each print it.
+    Printed once per run (`once`): these tests come last, on both workers, which would otherwise each print it.
     """
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            raise RuntimeError(f"Chromium is missing at {CHROMIUM}: .ci/run must install Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    run_once(tmp_path_factory, "pdf", [sys.executable, str(ROOT / "book" / "pdf.py"), str(built_book)], PRINT_TIMEOUT_S)
+    once("pdf", [sys.executable, str(ROOT / "book" / "pdf.py"), str(built_book)], PRINT_TIMEOUT_S)
     path = built_book / "pgbook.pdf"
     reader = pypdf.PdfReader(path)
     return reader, [page.extract_text() for page in reader.pages], flat_outline(reader, reader.outline)

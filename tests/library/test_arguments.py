@@ -5,7 +5,7 @@ import pytest
 
 import pgbook as pg
 
-from conftest import corridor_batch
+from cases import corridor_batch
 
 
 def two_state_mdp(**changes):
@@ -497,7 +497,7 @@ def test_a_number_must_be_a_real_number(name, parameter, bad):
     ],
 )
 def test_a_number_must_be_a_real_number_in_methods(make, words):
-    """(A baseline, a number or an array or a word, is refused by one parser: tests/test_baselines.py.)"""
+    """(A baseline, a number or an array or a word, is refused by one parser: tests/library/test_baselines.py.)"""
     with pytest.raises(TypeError, match=words):
         make()
 

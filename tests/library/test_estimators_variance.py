@@ -12,7 +12,7 @@ import pytest
 
 import pgbook as pg
 
-from conftest import estimator_problems
+from cases import estimator_problems
 
 Z = 4.5
 

@@ -12,20 +12,15 @@ import asyncio
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import jupytext
 import pytest
 from jupyter_core.paths import jupyter_config_path
 
-from conftest import ROOT, book_pages
-from pages import plain
+from browsing import serve_copy
+from pages import ROOT, book_pages, plain
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import jupyter_chapters  # noqa: E402 (book/_ext is not a package)
@@ -86,13 +81,6 @@ def test_citations_in_jupyterlab_read_as_in_the_html_book(built_book):
     assert checked >= 40, f"only {checked} citations compared"
 
 
-def serve_copy(folder: Path) -> Path:
-    """A copy of the book's chapters and table of contents in ``folder``, as a server's root."""
-    shutil.copytree(ROOT / "book", folder / "book")
-    shutil.copy(ROOT / "_toc.yml", folder / "_toc.yml")
-    return folder
-
-
 def test_the_server_reads_the_book_again_only_when_a_chapter_changes(tmp_path):
     """Opening or autosaving a chapter does not re-read every chapter and the bibliography: what was read is kept
     until a chapter, references.bib or _toc.yml has a new modification time."""
@@ -150,43 +138,6 @@ def test_references_in_jupyterlab_read_and_link_as_in_the_html_book(built_book):
             assert (href, text) in in_book, f"{name}: [{text}]({chapter}#{label}) is not a link of the book's"
             checked += 1
     assert checked >= 80, f"only {checked} references compared"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """The server's folder: a copy of the book's chapters (a test may add a notebook of its own)."""
-    return serve_copy(tmp_path_factory.mktemp("served"))
-
-
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory, served):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    home = tmp_path_factory.mktemp("home")  # no user settings of the machine's own
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         "--IdentityProvider.token=pgbook-test", f"--ServerApp.root_dir={served}"],
-        env={**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded two-core machine is slow to import JupyterLab
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token=pgbook-test", timeout=5)
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                server.wait(timeout=30)
-                raise RuntimeError("JupyterLab did not start within 300 s") from None
-            time.sleep(1)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def open_chapter(chromium, jupyterlab, name):

@@ -6,7 +6,7 @@ from hypothesis import given
 
 import pgbook as pg
 
-from conftest import problems
+from cases import problems
 
 
 @given(problems())

@@ -16,7 +16,7 @@ import pytest
 
 import pgbook as pg
 
-from conftest import estimator_problems
+from cases import estimator_problems
 
 N_EPISODES = 50_000
 Z_LIMIT = 4.5

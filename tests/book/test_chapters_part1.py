@@ -16,8 +16,7 @@ import torch
 
 import pgbook as pg
 
-from conftest import ROOT
-from pages import NUMBER, article, check_numbered, numbers, one, outputs, plain, prose, table
+from pages import NUMBER, ROOT, article, check_numbered, numbers, one, outputs, plain, prose, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

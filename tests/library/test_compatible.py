@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 import pgbook as pg
 
-from conftest import problems
+from cases import problems
 
 
 def weighted_loss(mdp, policy, theta, features, target):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 
 import pgbook as pg
 
-from conftest import problems
+from cases import problems
 
 
 @settings(max_examples=50)

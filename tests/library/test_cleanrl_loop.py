@@ -20,13 +20,14 @@ shared cores); everything else about 1 s. The slow normalised setting costs as m
 
 import numpy as np
 import pytest
-from cleanrl_loop import first_minibatch_gradients
-from rollout_oracle import expected_length, rollout_model
 
 import pgbook as pg
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.policies import policy_table
 from pgbook.stats import two_sided_threshold, z_scores
+
+from cleanrl_loop import first_minibatch_gradients
+from rollout_oracle import expected_length, rollout_model
 
 torch = pytest.importorskip("torch")
 gym = pytest.importorskip("gymnasium")

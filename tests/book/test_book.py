@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, book_pages, pages_containing
-from pages import NUMBER, numbers, one, outputs, page_text
+from pages import NUMBER, ROOT, book_pages, numbers, one, outputs, page_text, pages_containing
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -74,7 +73,7 @@ def test_interactive_figures_have_a_static_version(built_book, name):
     if frames:
         assert int(re.search(r'type="range" min="0" max="(\d+)"', frames[0][1])[1]) + 1 >= 8, "frames"
         assert 'type="range"' in frames[0][1]
-    else:  # its numbers and the view that draws them (tests/test_interactive_figures.py moves every control)
+    else:  # its numbers and the view that draws them (tests/browser/test_interactive_figures.py moves every control)
         assert f'id="{explorers[0]}-data"' in source and "function mountStatic" in source
 
 

@@ -12,8 +12,7 @@ import pytest
 
 import pgbook as pg
 
-from conftest import ROOT
-from pages import NUMBER, article, check_numbered, numbers, page_text, plain
+from pages import NUMBER, ROOT, article, check_numbered, numbers, page_text, plain
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

@@ -8,7 +8,7 @@ page shows the image, and reads each glyph's size from its transformation to the
 
 import pytest
 
-from conftest import pages_containing
+from pages import pages_containing
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 60_000

@@ -4,7 +4,7 @@ on a phone downloads the whole page). Sizes: benchmarks/results/page-weight.md."
 
 import pytest
 
-from conftest import book_pages
+from pages import book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 

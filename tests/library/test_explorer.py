@@ -1,6 +1,6 @@
 """The interactive figures: the explorer's numbers are the library's, the book's shipped table is a fresh
 computation, every control's value reaches the view, and the static version needs neither a kernel nor the network.
-(In a browser: tests/test_interactive_figures.py.)"""
+(In a browser: tests/browser/test_interactive_figures.py.)"""
 
 import base64
 import html
@@ -19,18 +19,7 @@ from pgbook.figures.explorer import CORRIDOR_TABLE, corridor_grid
 from pgbook.figures.explorer_table import NO_COSINE, STATIC_ORDER, ExplorerTable
 from pgbook.figures.gradient_grid import OPTIONS
 
-
-def small_explorer():
-    """The book's corridor on a 3 × 3 θ grid, two discounts, 20 episodes a pool: every option, quickly."""
-    grid = pg.figures.GradientGrid(
-        lambda gamma: pg.examples.short_corridor(gamma=gamma),
-        pg.examples.corridor_recognising_policy(),
-        axis_values=[-2.0, 0.0, 2.0],
-        gammas=(0.9, 1.0),
-        max_steps=1_000,
-        pool_size=20,
-    )
-    return pg.figures.GradientExplorer(grid, parameter_names=("θ₀", "θ₁"))
+from explorers import small_explorer
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import re
 import numpy as np
 import pytest
 import torch
-from rollout_oracle import expected_length, rollout_model
 
 import pgbook as pg
 
 from pages import NUMBER, article, check_numbered, one, outputs, plain, prose
+from rollout_oracle import expected_length, rollout_model
 
 PAGE = "auditing-real-implementations"
 N_STEPS = 64
@@ -175,7 +175,7 @@ def chapter_number():
     numbered across parts)."""
     import yaml
 
-    from conftest import ROOT
+    from pages import ROOT
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     numbered = [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]

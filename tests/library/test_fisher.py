@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import pgbook as pg
 
-from conftest import problems
+from cases import problems
 
 
 def kl_hessian(mdp, policy, theta, *, normalized=False):

@@ -5,77 +5,18 @@ Uses the shared ``chromium`` fixture (tests/conftest.py): Debian's Chromium, ski
 failure under CI. Every wait is for an explicit state, bounded by the page's default timeout.
 """
 
-import functools
-import http.server
 import json
 import re
-import threading
 
 import pytest
 
-from conftest import ROOT, book_pages, pages_containing
+from browsing import LAPTOP, PHONE, RESPONSE_MS, open_page
+from pages import ROOT, book_pages, pages_containing
 
 # Not in the "book" group: these come last, on whichever worker is free, once the book is built (conftest.py).
 pytestmark = pytest.mark.slow
 
 PAGES = book_pages()
-PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
-
-# Generous waits: on a loaded two-core machine one page with MathJax has taken over a minute to load.
-TIMEOUT_MS = 240_000
-# A loaded page answers a tap within this (a button that does nothing fails here, not after four minutes).
-RESPONSE_MS = 10_000
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name): no line per request in the test log
-        pass
-
-
-@pytest.fixture(scope="module")
-def site(built_book):
-    handler = functools.partial(QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def open_page(chromium, url, viewport=LAPTOP, mode="light"):
-    """Open ``url`` at ``viewport`` in the theme's light or dark mode (the reader's system setting, which the
-    theme follows by default) and wait until its equations are typeset; return the page and a list that
-    collects every request leaving this machine and every console error, page error and failed response."""
-    touch = viewport is PHONE  # a phone: touch events, so that a test can tap
-    page = chromium.new_page(viewport=viewport, has_touch=touch, is_mobile=touch, color_scheme=mode)
-    page.set_default_timeout(TIMEOUT_MS)
-    problems = []
-    page.on(
-        "request",
-        lambda request: (
-            problems.append(f"request to {request.url}")
-            if not request.url.startswith(("http://127.0.0.1", "data:", "about:"))
-            else None
-        ),
-    )
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console {message.type}: {message.text}") if message.type in ("error", "warning") else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "response",
-        lambda response: problems.append(f"HTTP {response.status} {response.url}") if response.status >= 400 else None,
-    )
-    page.goto(url)
-    page.wait_for_load_state("load")
-    page.wait_for_function(f"() => document.documentElement.dataset.theme === '{mode}'")
-    if page.locator(".math").count():
-        page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0")
-        page.wait_for_function("() => !document.querySelector('.math:not(:has(mjx-container))')")
-    return page, problems
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -262,7 +203,7 @@ def test_no_figure_text_is_drawn_below_8_points():
 def test_figures_are_shown_near_the_size_they_were_drawn_on_a_laptop(site, chromium, name):
     """Figures are drawn for the 688-px column (PNGs at 2x): on a laptop each is shown at 85 % of its drawn size or
     more, so its smallest text (8 pt) is at least 9 CSS px. (The interactive figures' frames are SVG, whose glyphs
-    tests/test_figure_text.py measures one by one.)"""
+    tests/browser/test_figure_text.py measures one by one.)"""
     page, _ = open_page(chromium, f"{site}/book/{name}.html", LAPTOP)
     scales = page.evaluate(
         """() => Promise.all([...document.querySelectorAll("article .cell_output img:not(.pgbook-frames img)")]
@@ -459,7 +400,7 @@ def test_one_search_and_no_empty_band_and_no_fullscreen_button_on_a_phone(site, 
         assert problems == [], problems
 
 
-BREAKS = (ROOT / "tests" / "name_breaks.js").read_text()
+BREAKS = (ROOT / "tests" / "browser" / "name_breaks.js").read_text()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])

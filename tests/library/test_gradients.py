@@ -11,7 +11,7 @@ from hypothesis import given, settings
 
 import pgbook as pg
 
-from conftest import assert_close, gradient_scale, problems
+from cases import assert_close, gradient_scale, problems
 
 
 @given(problems())

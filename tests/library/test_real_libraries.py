@@ -18,12 +18,13 @@ about 2 s.
 
 import numpy as np
 import pytest
-from rollout_oracle import expected_length, rollout_model
 
 import pgbook as pg
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.policies import policy_table
 from pgbook.stats import two_sided_threshold, z_scores
+
+from rollout_oracle import expected_length, rollout_model
 
 sb3 = pytest.importorskip("stable_baselines3")
 from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
