@@ -47,10 +47,13 @@ check: install lint
 	$(BIN)/python -m pytest -n 2 tests/library pgbook -m "not slow" -q --durations=5
 
 # The chapters' code too (book/*.md): tests/book/test_chapter_code.py reports each finding at the chapter's line.
+# The browser tests' JavaScript (tests/browser/js) is only syntax-checked, by Node where it is installed (no
+# JavaScript linter is installed offline); the browser tests run every file of it in Chromium.
 lint: install
 	$(BIN)/ruff check pgbook tests benchmarks book/_ext book/pdf.py
 	$(BIN)/ruff format --check pgbook tests benchmarks book/_ext book/pdf.py
 	$(BIN)/python tests/book/test_chapter_code.py
+	if command -v node >/dev/null; then for file in tests/browser/js/*.js; do node --check "$$file" || exit 1; done; fi
 
 bench: install
 	$(BIN)/python benchmarks/gradients.py

@@ -15,6 +15,11 @@ TIMEOUT_MS = 240_000
 RESPONSE_MS = 10_000
 
 
+def script(name: str) -> str:
+    """The JavaScript function ``js/<name>.js`` (beside this file), for a page's ``evaluate``."""
+    return (Path(__file__).parent / "js" / f"{name}.js").read_text()
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (the base class's name): no line per request in the test log
         pass

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from browsing import LAPTOP, PHONE, RESPONSE_MS, open_page
+from browsing import LAPTOP, PHONE, RESPONSE_MS, open_page, script
 from pages import ROOT, book_pages, pages_containing
 
 # Not in the "book" group: these come last, on whichever worker is free, once the book is built (conftest.py).
@@ -33,72 +33,7 @@ def test_page_renders_offline_with_no_console_error(site, chromium, name):
     page.close()
 
 
-# What is wider than its place on the page. "cut": a box that reaches past an ancestor which clips it without
-# a scroll bar (the reader cannot see its end). "scrolling": a box that the reader has to scroll sideways.
-# "wrapped": a row of an output laid out in columns (two or more lines with a run of two or more spaces between
-# values: a printed table, an aligned list, a numpy array) broken over two lines, its columns lost.
-MEASURE_OVERFLOW = """() => {
-  const root = document.documentElement;
-  const name = (el) => `${el.tagName.toLowerCase()} "${(el.innerText || el.textContent || "").replace(/\\s+/g, " ")
-    .trim().slice(0, 50)}"`;
-  const scrolls = (el) => el.scrollWidth > el.clientWidth + 1;
-  const found = (selector) => [...document.querySelectorAll(selector)].filter(scrolls).map(name);
-  const cut = [];
-  for (const el of document.querySelectorAll("article *")) {
-    if (el.closest("mjx-assistive-mml, .visually-hidden, dialog")) continue;  // hidden on purpose
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
-    for (let parent = el.parentElement; parent && parent !== root; parent = parent.parentElement) {
-      const style = getComputedStyle(parent);
-      if (style.display === "inline" || style.overflowX === "visible") continue;
-      if (["hidden", "clip"].includes(style.overflowX) && box.right > parent.getBoundingClientRect().right + 1)
-        cut.push(`${name(el)} in ${name(parent)}`);
-      break;
-    }
-  }
-  const row = /\\S {2,}\\S/;
-  const columns = [...document.querySelectorAll(".cell_output pre, .output pre")]
-    .filter((pre) => pre.textContent.split("\\n").filter((line) => row.test(line)).length >= 2);
-  const wrapped = [];
-  for (const pre of columns) {
-    const texts = [], walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) texts.push(node);
-    let start = 0;
-    for (const line of pre.textContent.split("\\n")) {
-      if (row.test(line)) {  // the line's own rectangles: more than one top is a line broken in two
-        const range = document.createRange();
-        let offset = 0;
-        for (const node of texts) {
-          const end = offset + node.textContent.length;
-          if (start >= offset && start <= end) range.setStart(node, start - offset);
-          if (start + line.length >= offset && start + line.length <= end) {
-            range.setEnd(node, start + line.length - offset);
-            break;
-          }
-          offset = end;
-        }
-        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
-        if (tops.size > 1) wrapped.push(line.trim().slice(0, 60));
-      }
-      start += line.length + 1;
-    }
-  }
-  const equations = [...document.querySelectorAll('mjx-container[display="true"]')].filter(scrolls);
-  // A scroll box (desktop browsers draw its bar, which headless Chromium hides) holding more than it shows.
-  const scrollbox = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX) && scrolls(el);
-  return {
-    page: root.scrollWidth > root.clientWidth + 1 ? `${root.scrollWidth} px wide in ${root.clientWidth}` : null,
-    cut: cut.slice(0, 10),
-    outputs: found(".cell_output pre, .output pre"),
-    prose_outputs: [...document.querySelectorAll(".cell_output pre, .output pre")]
-      .filter((pre) => !columns.includes(pre) && scrolls(pre)).map(name),
-    wrapped: wrapped.slice(0, 10),
-    tables: found(".pst-scrollable-table-container, table"),
-    equations: equations.map(name),
-    formulas: [...document.querySelectorAll("article span.math")].filter(scrollbox).map(name),
-    boxed_equations: equations.filter((el) => el.closest(".proof, .admonition, .exercise, .solution")).map(name),
-  };
-}"""
+MEASURE_OVERFLOW = script("measure_overflow")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
@@ -137,15 +72,10 @@ def test_figures_are_numbered_captioned_and_described(site, chromium, name):
     nameless = [alt for alt in alts if not alt.strip() or re.search(r"(_images/|\.(png|svg|jpe?g)$)", alt)]
     assert nameless == [], f"images whose alt text is empty or a file path: {nameless}"
     uncaptioned = page.locator("article .cell_output :is(img, .pgbook-explorer, .pgbook-frames)").evaluate_all(
-        "(figures) => figures.filter((figure) =>"
-        " !figure.closest('figure')?.querySelector('figcaption .caption-number'))"
-        " .map((figure) => (figure.alt || figure.className).slice(0, 60))"
+        script("uncaptioned_figures")
     )
     assert uncaptioned == [], f"figures without a number and caption: {uncaptioned}"
-    captions = page.locator("article figcaption").evaluate_all(
-        "(captions) => captions.map((caption) => { const copy = caption.cloneNode(true);"
-        " copy.querySelectorAll('mjx-container, script').forEach((math) => math.remove()); return copy.textContent; })"
-    )
+    captions = page.locator("article figcaption").evaluate_all(script("caption_texts"))
     ascii = [text[:80] for text in [*alts, *captions] if ASCII_NOTATION.search(text)]
     assert ascii == [], f"captions or alt texts with ASCII notation: {ascii}"
     page.close()
@@ -205,13 +135,7 @@ def test_figures_are_shown_near_the_size_they_were_drawn_on_a_laptop(site, chrom
     more, so its smallest text (8 pt) is at least 9 CSS px. (The interactive figures' frames are SVG, whose glyphs
     tests/browser/test_figure_text.py measures one by one.)"""
     page, _ = open_page(chromium, f"{site}/book/{name}.html", LAPTOP)
-    scales = page.evaluate(
-        """() => Promise.all([...document.querySelectorAll("article .cell_output img:not(.pgbook-frames img)")]
-          .map(async (image) => {
-            await image.decode().catch(() => null);
-            return [image.alt.slice(0, 50), image.getBoundingClientRect().width / (image.naturalWidth / 2)];
-          }))"""
-    )
+    scales = page.evaluate(script("figure_scales"))
     page.close()
     assert scales, f"{name}: no figure found"
     small = [(alt, round(scale, 2)) for alt, scale in scales if scale < SHOWN_AT_LEAST]
@@ -267,58 +191,12 @@ def test_table_cells_wrap_between_words(site, chromium, name, viewport):
     "setti / ng" was, in learning-the-policy's table on a phone)."""
     page, _ = open_page(chromium, f"{site}/book/{name}.html", viewport)
     assert page.locator("article table").count() > 0
-    split = page.evaluate("""() => {
-      const split = [];
-      for (const cell of document.querySelectorAll("article table td, article table th")) {
-        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-          if (node.parentElement.closest("mjx-container")) continue;
-          for (const word of node.textContent.matchAll(/\\p{L}+/gu)) {
-            const range = document.createRange();
-            range.setStart(node, word.index);
-            range.setEnd(node, word.index + word[0].length);
-            if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) split.push(word[0]);
-          }
-        }
-      }
-      return split;
-    }""")
+    split = page.evaluate(script("split_words"))
     page.close()
     assert split == [], f"words split over two lines: {split}"
 
 
-# Text and its background, composited through the translucent backgrounds behind it: the WCAG contrast ratio of
-# every piece of text on the page (article, sidebars, footer) below 4.5 (3 for large text).
-LOW_CONTRAST = """() => {
-  const parse = (c) => { const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[ ,/]+/).filter(Boolean).map(Number);
-    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
-  const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-  const luminance = (rgb) => rgb.map(linear).reduce((sum, v, i) => sum + [0.2126, 0.7152, 0.0722][i] * v, 0);
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
-    }
-    let rgb = [255, 255, 255];
-    for (const c of layers.reverse()) rgb = rgb.map((v, i) => v * (1 - c[3]) + c[i] * c[3]);
-    return rgb;
-  };
-  const low = [];
-  for (const el of document.querySelectorAll("article *, .bd-sidebar-primary a, .bd-sidebar-secondary a, footer *")) {
-    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
-    if (!text || el.closest("mjx-assistive-mml, .visually-hidden, svg")) continue;
-    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
-    if (!box.width || !box.height || style.visibility === "hidden") continue;
-    const fg = parse(style.color), bg = background(el);
-    const [a, b] = [luminance(fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]))), luminance(bg)]
-      .sort((x, y) => y - x);
-    const ratio = (a + 0.05) / (b + 0.05), size = parseFloat(style.fontSize);
-    if (ratio < (size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700) ? 3 : 4.5))
-      low.push(`${ratio.toFixed(1)}: ${el.tagName} "${text.slice(0, 30)}" ${style.color} on ${bg.map(Math.round)}`);
-  }
-  return low;
-}"""
+LOW_CONTRAST = script("low_contrast")
 
 
 INTERACTIVE_PAGES = pages_containing("pg.figures.show(")
@@ -341,30 +219,7 @@ def test_text_is_legible_in_light_and_dark_mode(site, chromium, name, mode):
     assert low == [], f"text below a contrast of 4.5 (3 when large): {low}"
 
 
-# Each inline formula's baseline against its line's: a zero-size inline-block sits on the baseline of the line it
-# is in, one just after the formula (the text's) and one inside the formula's math (MathJax's). And the boxes a
-# formula is in that scroll (a formula, or a box holding one, that a desktop browser would draw a scroll bar under).
-INLINE_MATH = """() => {
-  const offsets = [], scrolling = new Set();
-  const scrolls = (el) => {
-    const style = getComputedStyle(el);
-    return (["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
-      || (["auto", "scroll"].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1);
-  };
-  for (const span of document.querySelectorAll("article span.math")) {
-    const math = span.querySelector(":scope > mjx-container > mjx-math");
-    if (!math || !span.getClientRects().length) continue;
-    const text = document.createElement("span"), formula = document.createElement("span");
-    for (const marker of [text, formula]) Object.assign(marker.style, {display: "inline-block", width: "0"});
-    span.after(text);
-    math.prepend(formula);
-    offsets.push([formula.getBoundingClientRect().bottom - text.getBoundingClientRect().bottom, span.textContent]);
-    text.remove();
-    formula.remove();
-    for (let el = span; el && el.tagName !== "ARTICLE"; el = el.parentElement) if (scrolls(el)) scrolling.add(el);
-  }
-  return {offsets, scrolling: [...scrolling].map((el) => `${el.tagName} ${el.textContent.slice(0, 40)}`)};
-}"""
+INLINE_MATH = script("inline_math")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
@@ -384,8 +239,7 @@ def test_inline_math_sits_on_the_baseline_without_a_scroll_bar(site, chromium, n
 def test_one_search_and_no_empty_band_and_no_fullscreen_button_on_a_phone(site, chromium):
     """At 1280 px the page starts with the chapter, not with a 64-px band holding a second search button: one
     search control on the page at either width; on a phone no fullscreen button (a laptop keeps it)."""
-    visible = "(elements) => elements.filter((el) => { const box = el.getBoundingClientRect();"
-    visible += " return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden'; }).length"
+    visible = script("visible_count")
     for viewport in (PHONE, LAPTOP):
         page, problems = open_page(chromium, f"{site}/book/reinforce.html", viewport)
         searches = page.locator(".search-button__button, form.bd-search").evaluate_all(visible)
@@ -400,7 +254,7 @@ def test_one_search_and_no_empty_band_and_no_fullscreen_button_on_a_phone(site, 
         assert problems == [], problems
 
 
-BREAKS = (ROOT / "tests" / "browser" / "name_breaks.js").read_text()
+BREAKS = script("name_breaks")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1280px"])
@@ -419,16 +273,7 @@ def test_names_break_between_their_parts(site, chromium, name, viewport):
 def test_a_formula_split_at_equals_has_no_double_gap(site, chromium):
     """ "p(τ) ${} = μ0 ...$": the gap before "=" (the space between the two formulas) is the gap after it, within
     1.5 px, not twice it (MathJax's space before "=" on top of the space between the formulas)."""
-    gaps = """() => [...document.querySelectorAll("article span.math")].flatMap((span) => {
-      const math = span.querySelector("mjx-math"), first = math && math.firstElementChild;
-      const previous = span.previousElementSibling;
-      if (!first || first.tagName !== "MJX-TEXATOM" || first.children.length || !previous?.matches("span.math"))
-        return [];
-      const sign = math.children[1].querySelector("mjx-c").getBoundingClientRect();
-      if (Math.abs(previous.getBoundingClientRect().top - span.getBoundingClientRect().top) > 5) return [];
-      return [[sign.left - previous.getBoundingClientRect().right,
-               math.children[2].getBoundingClientRect().left - sign.right, span.textContent.slice(0, 20)]];
-    })"""
+    gaps = script("formula_gaps")
     for viewport in (PHONE, LAPTOP):
         page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport)
         measured = page.evaluate(gaps)
@@ -479,14 +324,7 @@ def test_no_link_in_the_built_book_is_dead(built_book):
 def test_figures_in_dark_mode_are_on_white_and_the_explorer_keeps_its_columns(site, chromium, viewport):
     """In dark mode a figure is drawn on white as in light mode (not on the theme's grey panel, dimmed by a
     brightness filter), and the explorer's controls stand in as many columns as in light mode (two on a phone)."""
-    looks = """() => ({
-      images: [...document.querySelectorAll("article .cell_output img")].map((image) => {
-        const style = getComputedStyle(image), panel = image.closest(".text_html");
-        return [style.filter, panel ? getComputedStyle(panel).backgroundColor : style.backgroundColor];
-      }),
-      columns: new Set([...document.querySelectorAll(".pgbook-explorer :is(input, select)")]
-        .map((control) => Math.round(control.getBoundingClientRect().left))).size,
-    })"""
+    looks = script("dark_mode_looks")
     seen = {}
     for mode in ("light", "dark"):
         page, _ = open_page(chromium, f"{site}/book/reinforce.html", viewport, mode)

@@ -1,6 +1,6 @@
 () => {
-  // Where a name (inline code, an API signature) breaks over two lines (tests/browser/test_built_pages.py): the number of line
-  // breaks inside names, and each one that is inside a word, with the characters either side.
+  // Where a name (inline code, an API signature) breaks over two lines (tests/browser/test_built_pages.py): the
+  // number of line breaks inside names, and each one that is inside a word, with the characters either side.
   const bad = [];
   let checked = 0;
   for (const el of document.querySelectorAll("article code.literal, article dt.sig")) {
