@@ -16,13 +16,13 @@ from pgbook.arguments import as_real, as_real_array, check_nonempty, check_shape
 from pgbook.evaluation import discounted_visitation
 from pgbook.fisher import DEFAULT_RCOND, _compatible_weights
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
 def compatible_fit(
     mdp: FiniteMDP,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     *,
     features: Any = None,
     target: Literal["q", "advantage"] = "q",
@@ -94,7 +94,7 @@ def compatible_fit(
     )[0]
 
 
-def critic_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, critic: Any) -> np.ndarray:
+def critic_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, critic: Any) -> np.ndarray:
     r"""The policy gradient theorem with a critic in place of :math:`Q_\pi`:
 
     .. math:: g(\theta) = \sum_s d(s) \sum_a \nabla_\theta \pi_\theta(a|s)\, f(s,a).

@@ -18,6 +18,7 @@ from pgbook.batch import Batch
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
+from pgbook.policies import Params
 from pgbook.sampling import _cdf, _draw
 
 
@@ -108,7 +109,7 @@ class FiniteMDPEnv(gym.Env):
 def sample_environment(
     env: str | Callable[[], gym.Env],
     policy: ModulePolicy,
-    theta: Any,
+    theta: Params,
     n_episodes: int,
     *,
     gamma: float,

@@ -46,7 +46,7 @@ from pgbook.discounting import discounted_suffix_sums
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lazy_torch import is_tensor, torch
 from pgbook.module_policy import ModulePolicy
-from pgbook.policies import Policy
+from pgbook.policies import Params, Policy
 from pgbook.stats import leave_one_out_mean
 
 Estimator = Callable[[Batch, Policy, np.ndarray], Any]
@@ -86,7 +86,7 @@ def estimator_output(value: Any, n_episodes: int, param_shape: tuple[int, ...]) 
     return GradientEstimate(array) if array.shape == per_episode else array
 
 
-def score_sums(batch: Batch, policy: Policy, theta: Any, weights: np.ndarray) -> GradientEstimate:
+def score_sums(batch: Batch, policy: Policy, theta: Params, weights: np.ndarray) -> GradientEstimate:
     r"""Per-episode :math:`\hat g_i = \sum_t w_{i,t} \nabla_\theta \log \pi_\theta(a_{i,t}|s_{i,t})`.
 
     The shared last stage of every score-function estimator. Steps are first summed into counts
@@ -142,7 +142,7 @@ def _module_score_sums(
 def reinforce(
     batch: Batch,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     *,
     baseline: Baseline = None,
 ) -> GradientEstimate:
@@ -201,7 +201,7 @@ def reinforce(
 def reward_to_go(
     batch: Batch,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     *,
     baseline: Baseline = None,
     weighting: Literal["discounted", "undiscounted"] = "discounted",
@@ -238,7 +238,7 @@ def reward_to_go(
     return _score_sums(batch, policy, theta, weights * advantages)
 
 
-def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: Any) -> GradientEstimate:
+def advantage_estimator(batch: Batch, policy: Policy, theta: Params, advantages: Any) -> GradientEstimate:
     r""":math:`\hat g_i = \sum_t \gamma^t A(s_{i,t}, a_{i,t}) \nabla \log \pi(a_{i,t}|s_{i,t})` with a given
     advantage table (the exact :func:`pgbook.advantages` makes it an oracle-assisted, unbiased estimator).
     """
@@ -250,7 +250,7 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Any, advantages: An
     return _score_sums(batch, policy, theta, batch.discounts() * step_advantages * batch.alive)
 
 
-def gae_estimator(batch: Batch, policy: Policy, theta: Any, *, values: Any, lam: float) -> GradientEstimate:
+def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, lam: float) -> GradientEstimate:
     r"""Actor-critic with generalized advantage estimation (Schulman et al. 2016):
 
     .. math::
@@ -406,7 +406,7 @@ def _require_state_indices(batch: Batch, what: str) -> None:
         )
 
 
-def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Any) -> np.ndarray:
+def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Params) -> np.ndarray:
     if not isinstance(batch, Batch):
         raise TypeError(f"batch must be a pgbook.Batch; got {type(batch).__name__}")
     if not isinstance(policy, Policy):

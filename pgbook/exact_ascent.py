@@ -22,7 +22,7 @@ from pgbook.evaluation import exact_objective
 from pgbook.fisher import natural_gradient
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ExactAscentHistory:
 def exact_ascent(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     *,
     step_size: float,
     n_iterations: int,

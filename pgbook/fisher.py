@@ -25,21 +25,19 @@ form that applies B and :math:`B^\top`, that is Fisher-vector products, without 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, lsqr
 
 from pgbook.arguments import as_flag, as_real
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, SoftmaxPolicy, TabularSoftmax, policy_table
+from pgbook.policies import Params, Policy, SoftmaxPolicy, TabularSoftmax, policy_table
 
 DEFAULT_RCOND = 1e-12
 #: The largest weighted design B (entries, n_states · n_actions · dim θ) formed densely; beyond it, LSQR.
 MAX_DENSE_DESIGN = 2**22
 
 
-def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False) -> np.ndarray:
+def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Params, *, normalized: bool = False) -> np.ndarray:
     r"""The exact Fisher information matrix of the policy under its discounted state visitation,
 
     .. math::
@@ -86,7 +84,7 @@ def fisher_matrix(mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: boo
 
 
 def natural_gradient(
-    mdp: FiniteMDP, policy: Policy, theta: Any, *, normalized: bool = False, rcond: float = DEFAULT_RCOND
+    mdp: FiniteMDP, policy: Policy, theta: Params, *, normalized: bool = False, rcond: float = DEFAULT_RCOND
 ) -> np.ndarray:
     r"""The natural policy gradient :math:`\tilde\nabla J(\theta) = F(\theta)^+ \nabla J(\theta)`.
 

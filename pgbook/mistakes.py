@@ -62,7 +62,7 @@ from pgbook.arguments import as_count, as_flag, as_real, as_unit_interval, check
 from pgbook.direction import fit_scale
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy
+from pgbook.policies import Params, Policy
 from pgbook.problem import Problem, check_problems
 from pgbook.stats import two_sided_threshold, z_scores
 
@@ -591,7 +591,7 @@ def _check_combination(mistakes: Sequence[Mistake]) -> None:
 def expected_gradient(
     mdp: FiniteMDP,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     max_steps: int,
     mistakes: Sequence[Mistake] = (),
     *,

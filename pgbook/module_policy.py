@@ -14,7 +14,7 @@ import numpy as np
 
 from pgbook.arguments import as_count, as_real_array, as_scale, as_seed
 from pgbook.lazy_torch import torch
-from pgbook.policies import Policy
+from pgbook.policies import Params, Policy
 
 
 class ModulePolicy(Policy):
@@ -116,7 +116,7 @@ class ModulePolicy(Policy):
             )
         return self.torch_action_log_probabilities(theta, torch.tensor(self.observations, dtype=torch.float64))
 
-    def write_params(self, theta: Any) -> None:
+    def write_params(self, theta: Params) -> None:
         """Put θ into the module's own parameters (in place, in each parameter's dtype): the way to hand a
         θ from pgbook (``init_params``, :meth:`params_for`, an exact ascent) to the network your library
         trains, for example a Stable-Baselines3 model's actor.

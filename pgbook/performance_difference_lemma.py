@@ -3,16 +3,14 @@ from the first policy's advantages averaged over the second policy's states and 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from pgbook.evaluation import advantages, discounted_visitation
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
-def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Any, new_theta: Any) -> float:
+def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Params, new_theta: Params) -> float:
     r"""The right side of the performance-difference lemma,
 
     .. math::

@@ -38,7 +38,7 @@ class Policy(ABC):
     def torch_log_probabilities(self, theta: torch.Tensor) -> torch.Tensor:
         r"""The table :math:`\log \pi_\theta(a|s)`, shape (n_states, n_actions), differentiable in ``theta``."""
 
-    def check_params(self, theta: Any) -> np.ndarray:
+    def check_params(self, theta: Params) -> np.ndarray:
         """Return ``theta`` as a float64 array of shape ``param_shape``, or raise naming ``theta``.
 
         A torch tensor is accepted whether or not it requires grad (its values are taken, detached)."""
@@ -52,22 +52,22 @@ class Policy(ABC):
         r"""Random parameters :math:`\theta \sim \mathcal N(0, \mathrm{scale}^2 I)`, reproducible from ``seed``."""
         return as_scale(scale) * as_seed("seed", seed).standard_normal(self.param_shape)
 
-    def log_probabilities(self, theta: Any) -> np.ndarray:
+    def log_probabilities(self, theta: Params) -> np.ndarray:
         r"""The table :math:`\log \pi_\theta(a|s)` as a numpy array of shape (n_states, n_actions)."""
         with torch.no_grad():
             return self.torch_log_probabilities(_tensor(self.check_params(theta))).numpy()
 
-    def probabilities(self, theta: Any) -> np.ndarray:
+    def probabilities(self, theta: Params) -> np.ndarray:
         r"""The table :math:`\pi_\theta(a|s)`, shape (n_states, n_actions); each row sums to 1."""
         return np.exp(self.log_probabilities(theta))
 
-    def score(self, theta: Any) -> np.ndarray:
+    def score(self, theta: Params) -> np.ndarray:
         r"""The score :math:`\nabla_\theta \log \pi_\theta(a|s)` for every pair, shape
         (n_states, n_actions, \*param_shape). Generic version: the autograd Jacobian."""
         theta = _tensor(self.check_params(theta))
         return torch.autograd.functional.jacobian(self.torch_log_probabilities, theta).numpy()
 
-    def weighted_probability_gradient(self, theta: Any, weights: Any) -> np.ndarray:
+    def weighted_probability_gradient(self, theta: Params, weights: Any) -> np.ndarray:
         r"""The vector-Jacobian product :math:`\sum_{s,a} w(s,a)\, \nabla_\theta \pi_\theta(a|s)`.
 
         With :math:`w(s,a) = d(s) Q(s,a)` this is the policy gradient theorem. Generic version: autograd.
@@ -79,7 +79,7 @@ class Policy(ABC):
         )
         return product.numpy()
 
-    def weighted_score(self, theta: Any, weights: Any) -> np.ndarray:
+    def weighted_score(self, theta: Params, weights: Any) -> np.ndarray:
         r"""The score contracted with weights on the pairs,
         :math:`\sum_{s,a} w(s,a)\, \nabla_\theta \log \pi_\theta(a|s)`, without the (n_states · n_actions) × dim θ
         score table.
@@ -100,7 +100,7 @@ class Policy(ABC):
         weights = self._check_weights(weights, leading=True)
         return self._score_operators(theta)[1](weights)
 
-    def score_products(self, theta: Any, direction: Any) -> np.ndarray:
+    def score_products(self, theta: Params, direction: Any) -> np.ndarray:
         r"""The table :math:`\psi(s,a)^\top v = \nabla_\theta \log \pi_\theta(a|s)^\top v`, shape (n_states, n_actions),
         for a direction :math:`v` shaped like θ: the Jacobian-vector product of the log-probabilities.
 
@@ -165,17 +165,17 @@ class SoftmaxPolicy(Policy):
     def logit_jvp(self, theta: np.ndarray, direction: np.ndarray) -> np.ndarray:
         r"""The table :math:`\nabla_\theta h(s,a)^\top v`, shape (n_states, n_actions)."""
 
-    def log_probabilities(self, theta: Any) -> np.ndarray:
+    def log_probabilities(self, theta: Params) -> np.ndarray:
         return _log_softmax(self.logits(self.check_params(theta)))
 
-    def score(self, theta: Any) -> np.ndarray:
+    def score(self, theta: Params) -> np.ndarray:
         theta = self.check_params(theta)
         pi = np.exp(_log_softmax(self.logits(theta)))
         jacobian = self.logit_jacobian(theta)
         mean_jacobian = np.einsum("sb,sb...->s...", pi, jacobian)
         return jacobian - mean_jacobian[:, None]
 
-    def weighted_probability_gradient(self, theta: Any, weights: Any) -> np.ndarray:
+    def weighted_probability_gradient(self, theta: Params, weights: Any) -> np.ndarray:
         r"""Closed form: :math:`\sum_{s,b} \pi(b|s)\,[w(s,b)` :math:`{} - \sum_a \pi(a|s) w(s,a)]\, \nabla h(s,b)`."""
         theta = self.check_params(theta)
         weights = self._check_weights(weights)
@@ -293,7 +293,7 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.tensor(array, dtype=torch.float64)
 
 
-def policy_table(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def policy_table(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The table :math:`\pi_\theta(a|s)` after checking that ``policy`` fits ``mdp`` and ``theta`` fits ``policy``."""
     check_fit(mdp, policy)
     return policy.probabilities(theta)

@@ -21,7 +21,7 @@ from pgbook.arguments import as_count, as_real_array, check_shape
 from pgbook.evaluation import state_values
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, TabularSoftmax
+from pgbook.policies import Params, Policy, TabularSoftmax
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: θ and the critic are arrays
@@ -54,7 +54,7 @@ class Problem:
     name: str
     mdp: FiniteMDP
     policy: Policy
-    theta: Any
+    theta: Params
     max_steps: int
     critic: Any = field(default=None)
 

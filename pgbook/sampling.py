@@ -9,7 +9,7 @@ grow with the number of states). The same loop runs on numpy arrays or torch ten
 from __future__ import annotations
 
 import weakref
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -17,13 +17,13 @@ from pgbook.arguments import as_count, as_seed, check_type
 from pgbook.batch import Batch
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
 def sample_episodes(
     mdp: FiniteMDP,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     n_episodes: int,
     *,
     max_steps: int,

@@ -43,11 +43,11 @@ from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, check_fit, policy_table
+from pgbook.policies import Params, Policy, check_fit, policy_table
 from pgbook.update_field import undiscounted_visitation
 
 
-def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:
+def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params) -> float:
     r""":math:`L_{\text{old}}(\theta) = J(\theta_{\text{old}})`
     :math:`{} + \sum_s d_{\text{old}}(s) \sum_a \pi_\theta(a|s)
     A_{\text{old}}(s,a)`: equal to J at :math:`\theta_{\text{old}}`, with the same gradient there.
@@ -62,14 +62,14 @@ def surrogate_objective(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: A
     return exact_objective(mdp, policy, theta_old) + float(np.sum(weights * policy_table(mdp, policy, theta)))
 
 
-def surrogate_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
+def surrogate_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params) -> np.ndarray:
     r""":math:`\nabla_\theta L_{\text{old}}(\theta)` :math:`{} = \sum_s d_{\text{old}}(s) \sum_a A_{\text{old}}(s,a)
     \nabla_\theta \pi_\theta(a|s)`; at :math:`\theta = \theta_{\text{old}}` it is the policy gradient theorem."""
     weights = discounted_visitation(mdp, policy, theta_old)[:, None] * advantages(mdp, policy, theta_old)
     return policy.weighted_probability_gradient(theta, weights)
 
 
-def kl_divergences(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
+def kl_divergences(policy: Policy, theta_old: Params, theta: Params) -> np.ndarray:
     r""":math:`D_{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))` in every state, shape (n_states,).
 
     >>> import pgbook as pg
@@ -82,7 +82,7 @@ def kl_divergences(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
     return np.sum(np.exp(old) * (old - new), axis=1)
 
 
-def total_variations(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
+def total_variations(policy: Policy, theta_old: Params, theta: Params) -> np.ndarray:
     r""":math:`D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`
     :math:`{} = \frac12 \sum_a |\pi_{\text{old}} - \pi_\theta|`,
     shape (n_states,)."""
@@ -90,7 +90,7 @@ def total_variations(policy: Policy, theta_old: Any, theta: Any) -> np.ndarray:
     return 0.5 * np.abs(policy.probabilities(theta_old) - policy.probabilities(theta)).sum(axis=1)
 
 
-def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> float:
+def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params) -> float:
     r"""The lower bound :math:`L_{\text{old}}(\theta) - 4\epsilon\gamma\alpha^2/(1-\gamma)^2` on :math:`J(\theta)`
     (Schulman et al. 2015, Theorem 1, after Kakade & Langford 2002); needs γ < 1, on continuing and episodic
     problems alike (:func:`improvement_bound_lines` computes each line of the proof).
@@ -140,7 +140,7 @@ def _check_epsilon(epsilon: Any) -> float:
 
 
 def clipped_objective(
-    mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any, *, epsilon: float, weighting: str = "discounted"
+    mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params, *, epsilon: float, weighting: str = "discounted"
 ) -> float:
     r"""PPO's clipped surrogate :math:`L^{\text{CLIP}}(\theta)` as an exact expectation (0 at
     :math:`\theta_{\text{old}}`, where every ratio is 1). ``weighting="undiscounted"`` weights the states by
@@ -152,7 +152,7 @@ def clipped_objective(
 
 
 def clipped_gradient(
-    mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any, *, epsilon: float, weighting: str = "discounted"
+    mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params, *, epsilon: float, weighting: str = "discounted"
 ) -> np.ndarray:
     r""":math:`\nabla_\theta L^{\text{CLIP}}` by autograd. A term's gradient is 0 exactly when its ratio has left
     :math:`[1-\varepsilon, 1+\varepsilon]` on the side its advantage favours (:math:`A > 0` and
@@ -176,7 +176,7 @@ def clipped_gradient(
 
 
 def off_policy_gradient(
-    batch: Batch, policy: Policy, theta: Any, behaviour_theta: Any, *, per_decision: bool = True
+    batch: Batch, policy: Policy, theta: Params, behaviour_theta: Params, *, per_decision: bool = True
 ) -> GradientEstimate:
     r"""The policy gradient at ``theta`` from episodes sampled with ``behaviour_theta``, by importance sampling.
 
@@ -257,7 +257,7 @@ class ImprovementBoundLines:
     penalty: float
 
 
-def improvement_bound_lines(mdp: FiniteMDP, policy: Policy, theta_old: Any, theta: Any) -> ImprovementBoundLines:
+def improvement_bound_lines(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params) -> ImprovementBoundLines:
     r"""Every line of the proof of :func:`improvement_bound` (Kakade & Langford 2002; Schulman et al. 2015,
     Theorem 1; Achiam, Held, Tamar & Abbeel 2017, Corollary 1), computed at ``theta``; see
     :class:`ImprovementBoundLines`.
@@ -311,7 +311,7 @@ def _mean_kl_torch(mdp: FiniteMDP, policy: Policy, theta_old: np.ndarray) -> Cal
     return mean_kl
 
 
-def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Any, vector: Any) -> np.ndarray:
+def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Params, vector: Any) -> np.ndarray:
     r""":math:`\bar F v` without forming :math:`\bar F`: the Hessian-vector product of the mean KL
     :math:`\bar D(\theta)`
     :math:`{} = \sum_s \bar d_{\text{old}}(s)\, \mathrm{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))`
@@ -370,7 +370,7 @@ def conjugate_gradient(
 
 
 def trpo_step(
-    mdp: FiniteMDP, policy: Policy, theta_old: Any, *, max_kl: float, n_cg_iterations: int | None = None
+    mdp: FiniteMDP, policy: Policy, theta_old: Params, *, max_kl: float, n_cg_iterations: int | None = None
 ) -> np.ndarray:
     r"""TRPO's step (Schulman et al. 2015, Appendix C): maximise the linear model :math:`g^\top \Delta\theta` of
     :math:`L_{\text{old}}` subject to the quadratic model of the mean KL, :math:`\frac12 \Delta\theta^\top \bar F
@@ -430,7 +430,7 @@ class PPOInnerLoop:
 def ppo_inner_loop(
     mdp: FiniteMDP,
     policy: Policy,
-    theta_old: Any,
+    theta_old: Params,
     *,
     epsilon: float,
     step_size: float,

@@ -20,13 +20,11 @@ on which it is finite: states in layers, each step moving to the next layer, the
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from pgbook.arguments import as_count, as_seed, as_unit_interval
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, policy_table
+from pgbook.policies import Params, Policy, policy_table
 
 
 def layered_mdp(
@@ -65,7 +63,7 @@ def layered_mdp(
 
 
 def enumerate_trajectories(
-    mdp: FiniteMDP, policy: Policy, theta: Any, *, horizon: int
+    mdp: FiniteMDP, policy: Policy, theta: Params, *, horizon: int
 ) -> tuple[float, np.ndarray, int]:
     r"""J(θ) and ∇J(θ) as sums over every trajectory of at most ``horizon`` steps, and the number of
     trajectories of positive probability. ∇J is :math:`\sum_\tau \Pr(\tau) \sum_t \nabla\log\pi(a_t|s_t)\, G(\tau)`

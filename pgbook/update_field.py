@@ -32,7 +32,7 @@ from pgbook.evaluation import action_values
 from pgbook.gradients import _torch_evaluation, exact_gradient
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import LinearSoftmax, Policy, check_fit, policy_table
+from pgbook.policies import LinearSoftmax, Params, Policy, check_fit, policy_table
 
 _EPISODES_MUST_END = (
     "the update field weights by the undiscounted visitation d_1, finite only if the policy reaches a terminal "
@@ -50,14 +50,14 @@ def _undiscounted(mdp: FiniteMDP) -> FiniteMDP:
     return FiniteMDP(mdp.P, mdp.R, gamma=1.0, initial=mdp.initial, terminal=mdp.terminal)
 
 
-def undiscounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def undiscounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r""":math:`d_1(s) = \sum_t \Pr(s_t = s)`, the expected number of visits to each state in an episode."""
     pi, undiscounted = policy_table(mdp, policy, theta), _undiscounted(mdp)
     undiscounted.check_termination(pi, needed=_EPISODES_MUST_END)
     return undiscounted.discounted_visitation(pi)
 
 
-def update_field(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def update_field(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The expected update without :math:`\gamma^t`,
     :math:`u(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s,a) \nabla_\theta \pi_\theta(a|s)`, shape ``param_shape``.
 
@@ -87,7 +87,7 @@ def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta:
     return torch.func.grad(weighted_probabilities)(theta)
 
 
-def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Any) -> np.ndarray:
+def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The Jacobian :math:`\partial u_i / \partial \theta_j` of :func:`update_field` by autodiff, shape
     (n_params, n_params) over the flattened parameters. Symmetric if u were a gradient.
 
@@ -163,7 +163,7 @@ def circulation(mdp: FiniteMDP, policy: Policy, corners: Any, *, nodes: int = 12
 
 
 def flow(
-    mdp: FiniteMDP, policy: Policy, theta: Any, duration: float, *, field: str = "update", n_points: int = 101
+    mdp: FiniteMDP, policy: Policy, theta: Params, duration: float, *, field: str = "update", n_points: int = 101
 ) -> tuple[np.ndarray, np.ndarray, float]:
     r"""Follow a field: the solution of :math:`d\theta/dt = U(\theta)` (or :math:`\nabla J(\theta)` with
     ``field="gradient"``) from ``theta`` for ``duration``, the limit of small steps of the expected update.

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from pgbook.module_policy import ModulePolicy
+from pgbook.policies import Params
 
 
-def gradient_samples(model: Any, theta: Any, n_samples: int, *, critic: Any = None) -> np.ndarray:
+def gradient_samples(model: Any, theta: Params, n_samples: int, *, critic: Any = None) -> np.ndarray:
     r"""``n_samples`` gradients of an SB3 A2C or PPO model's loss at θ, each from a fresh rollout.
 
     Each sample is one call of ``model.learn(n_steps × n_envs)``: the environments are reset, SB3
