@@ -33,7 +33,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from pgbook.arguments import as_real_array, check_shape
 from pgbook.gradient_estimate import GradientEstimate
-from pgbook.lqr import LinearQuadratic, _checked_gain, _draws, state_covariance, value_matrix
+from pgbook.lqr import LinearQuadratic, checked_gain, episode_draws, state_covariance, value_matrix
 
 
 def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:
@@ -41,10 +41,10 @@ def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: 
     ``states`` (shape (k, n)) and ``controls`` (shape (k, m)): the cost of u now, then of following
     :math:`u = -Kx` without noise. Returns shape (k,).
 
-    >>> from pgbook.lqr import lqr_cost
+    >>> from pgbook import lqr
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
     >>> q = lqr_action_value(system, [[0.5]], [[1.0]], [[-0.5]])   # u = -Kx: Q = V = x' P x
-    >>> bool(np.isclose(q[0], lqr_cost(system, [[0.5]], noise_std=0.0)))
+    >>> bool(np.isclose(q[0], lqr.cost(system, [[0.5]], noise_std=0.0)))
     True
     """
     P = value_matrix(system, gain)
@@ -66,13 +66,13 @@ def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: 
 def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     r""":math:`G_K` with :math:`\nabla_u Q_K(x, u)|_{u=-Kx} = G_K x`:
     :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`, shape (m, n)."""
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     P = value_matrix(system, gain)
     A, B, R, gamma = system.A, system.B, system.R, system.gamma
     return 2 * (gamma * B.T @ P @ A - (R + gamma * B.T @ P @ B) @ gain)
 
 
-def deterministic_policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = None) -> np.ndarray:
+def policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = None) -> np.ndarray:
     r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -G_K \Sigma_K`, shape (m, n).
 
     The sum over states of :math:`\nabla_K \mu(x)^\top \nabla_u Q(x, \mu(x))` weighted by the discounted state
@@ -80,15 +80,15 @@ def deterministic_policy_gradient(system: LinearQuadratic, gain: Any, *, process
     ``process_noise`` is the covariance :math:`\Sigma_w` (shape (n, n)) of additive noise in the dynamics,
     :math:`x' = Ax + Bu + w`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
 
-    >>> from pgbook.lqr import lqr_cost
+    >>> from pgbook import lqr
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
     >>> step = 1e-6
-    >>> numerical = (lqr_cost(system, [[0.5 + step]], noise_std=0.0)
-    ...              - lqr_cost(system, [[0.5 - step]], noise_std=0.0)) / (2 * step)
-    >>> bool(np.isclose(deterministic_policy_gradient(system, [[0.5]])[0, 0], numerical, rtol=1e-7))
+    >>> numerical = (lqr.cost(system, [[0.5 + step]], noise_std=0.0)
+    ...              - lqr.cost(system, [[0.5 - step]], noise_std=0.0)) / (2 * step)
+    >>> bool(np.isclose(policy_gradient(system, [[0.5]])[0, 0], numerical, rtol=1e-7))
     True
     """
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     if process_noise is None:
         moments = state_covariance(system, gain, 0.0)
     else:
@@ -103,17 +103,17 @@ def deterministic_policy_gradient(system: LinearQuadratic, gain: Any, *, process
     return -action_gradient_matrix(system, gain) @ moments
 
 
-def deterministic_gradient_samples(
+def gradient_samples(
     system: LinearQuadratic, gain: Any, *, n_episodes: int, horizon: int, seed: int | np.random.Generator | None
 ) -> GradientEstimate:
     r"""Per-episode samples :math:`\hat g_i = -\sum_{t < H} \gamma^t\, G_K x_{i,t} x_{i,t}^\top` of the
     deterministic policy gradient: noise-free rollouts of :math:`u = -Kx` from :math:`x_0 \sim N(0, \Sigma_0)`,
     with the exact critic's :math:`\nabla_u Q` at every visited state. Uses the same initial states as
-    :func:`pgbook.lqr.lqr_pathwise_gradient` for the same ``seed``; the cut-off leaves a bias of order
+    :func:`pgbook.lqr.pathwise_gradient` for the same ``seed``; the cut-off leaves a bias of order
     :math:`\gamma^H`.
     """
-    gain = _checked_gain(system, gain)
-    initial, _ = _draws(system, n_episodes, horizon, seed)
+    gain = checked_gain(system, gain)
+    initial, _ = episode_draws(system, n_episodes, horizon, seed)
     action_gradient = action_gradient_matrix(system, gain)
     closed_loop = system.A - system.B @ gain
     state, moments = initial, np.zeros((initial.shape[0], system.n_states, system.n_states))

@@ -596,7 +596,7 @@ def _linear_quadratic_systems() -> list[tuple[lqr.LinearQuadratic, np.ndarray]]:
 def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
     r"""Check ``answer(system, gain, direction)``: :math:`\frac{d}{d\xi} C(K + \xi D)|_{\xi=0}` for the
     noise-free policy :math:`a = -Kx`, a number. The check's own answer is a central difference of
-    :func:`pgbook.lqr.lqr_cost` with step 1e-5 (error ~1e-10).
+    :func:`pgbook.lqr.cost` with step 1e-5 (error ~1e-10).
 
     The reader's code may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`) and
     :func:`pgbook.lqr.state_covariance` (:math:`\Sigma_K`): the action gradient :math:`G_K` is to be derived.
@@ -608,10 +608,10 @@ def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray
     ...     return -np.sum(direction * (G @ state_covariance(system, gain, 0.0)))
     >>> check_directional_gradient(answer)
     Correct. answer(system, gain, direction) matched on 6 cases.
-    >>> from pgbook.deterministic import deterministic_policy_gradient
-    >>> check_directional_gradient(lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d))
+    >>> from pgbook import deterministic
+    >>> check_directional_gradient(lambda s, k, d: np.sum(deterministic.policy_gradient(s, k) * d))
     ... # doctest: +ELLIPSIS
-    Not yet. answer(system, gain, direction) called pgbook's deterministic_policy_gradient, ...
+    Not yet. answer(system, gain, direction) called pgbook's policy_gradient, ...
     """
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
@@ -621,8 +621,8 @@ def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray
                 direction = rng.normal(size=gain.shape)
                 step = 1e-5
                 difference = (
-                    lqr.lqr_cost(system, gain + step * direction, noise_std=0.0)
-                    - lqr.lqr_cost(system, gain - step * direction, noise_std=0.0)
+                    lqr.cost(system, gain + step * direction, noise_std=0.0)
+                    - lqr.cost(system, gain - step * direction, noise_std=0.0)
                 ) / (2 * step)
                 yield (system, gain.copy(), direction), np.asarray(difference)
 
@@ -650,8 +650,8 @@ def check_update_field(field: Callable[[FiniteMDP, Policy, np.ndarray], Any]) ->
     ...     return np.einsum("s,sa,sa...->...", d_1, weights, policy.score(theta))
     >>> check_update_field(field)
     Correct. field(mdp, policy, theta) matched on 4 cases.
-    >>> check_update_field(pg.update_field.update_field)  # doctest: +ELLIPSIS
-    Not yet. field(mdp, policy, theta) called pgbook's update_field, ...
+    >>> check_update_field(pg.update_field.expected_update)  # doctest: +ELLIPSIS
+    Not yet. field(mdp, policy, theta) called pgbook's expected_update, ...
     """
     from pgbook.mistakes import expected_gradient, mistake
 

@@ -21,11 +21,11 @@ when :math:`\sqrt\gamma\, M` is stable (spectral radius below 1); other gains ar
 Two Monte-Carlo estimators of :math:`\nabla_K C` from the same draws (the same ``seed`` gives the same
 :math:`x_0` and :math:`\varepsilon`, so their variances compare on common random numbers):
 
-- :func:`lqr_score_gradient`, the score function (likelihood ratio):
+- :func:`score_gradient`, the score function (likelihood ratio):
   :math:`\hat g = \sum_t \gamma^t C_t\, \nabla_K \log \pi(u_t|x_t)`,
   :math:`\nabla_K \log\pi = -\varepsilon_t x_t^\top / \sigma`, with :math:`C_t` the discounted cost to go;
   it needs only sampled costs;
-- :func:`lqr_pathwise_gradient`, the pathwise (reparameterization) gradient: differentiate the sampled
+- :func:`pathwise_gradient`, the pathwise (reparameterization) gradient: differentiate the sampled
   cost through :math:`u_t = -K x_t + \sigma \varepsilon_t` *and through the dynamics*, which it must know.
 
 Policy-gradient *ascent* on :math:`J = -C` is descent on C: the book's sign convention is kept by the
@@ -64,7 +64,7 @@ class LinearQuadratic:
     A scalar system :math:`x' = x + u`, cost :math:`x^2 + u^2`, with the gain K = 0.5:
 
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
-    >>> round(lqr_cost(system, [[0.5]], noise_std=0.0), 6)   # P = 1.25 / (1 - 0.9 * 0.25)
+    >>> round(cost(system, [[0.5]], noise_std=0.0), 6)   # P = 1.25 / (1 - 0.9 * 0.25)
     1.612903
     """
 
@@ -124,7 +124,20 @@ class LinearQuadratic:
         return gain
 
 
-def _checked_gain(system: LinearQuadratic, gain: Any) -> np.ndarray:
+def checked_gain(system: LinearQuadratic, gain: Any) -> np.ndarray:
+    r"""``gain`` as a float64 array of shape (m, n) that stabilises ``system`` (:meth:`LinearQuadratic.check_gain`),
+    or raise naming the argument that is wrong: what every function of a system and a gain checks first.
+
+    Examples
+    --------
+    >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
+    >>> checked_gain(system, [[0.5]])
+    array([[0.5]])
+    >>> checked_gain(system, [[3.0]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: gain does not stabilise the discounted closed loop: the spectral radius of √γ(A − BK) is 1.897 ≥ 1...
+    """
     check_type("system", system, LinearQuadratic, "a pgbook.lqr.LinearQuadratic")
     return system.check_gain(gain)
 
@@ -153,7 +166,7 @@ def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
     r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K`
     :math:`{} + \gamma (A - BK)^\top P (A - BK)`: the noise-free
     cost from :math:`x_0` is :math:`x_0^\top P_K x_0`."""
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
     return _symmetric(solve_discrete_lyapunov(closed_loop.T, system.Q + gain.T @ system.R @ gain))
 
@@ -161,14 +174,14 @@ def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
 def state_covariance(system: LinearQuadratic, gain: Any, noise_std: float) -> np.ndarray:
     r""":math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`, the discounted state second moment, from
     :math:`\Sigma = \Sigma_0 + \gamma M \Sigma M^\top + \frac{\gamma}{1-\gamma}\sigma^2 B B^\top`."""
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     sigma = _noise_std(noise_std)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
     source = system.initial_covariance + system.gamma / (1 - system.gamma) * sigma**2 * system.B @ system.B.T
     return _symmetric(solve_discrete_lyapunov(closed_loop, source))
 
 
-def lqr_cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
+def cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
     r"""The expected discounted cost :math:`C(K) = \operatorname{tr}(P_K\Sigma_0)`
     :math:`{} + \sigma^2(\operatorname{tr}R +
     \gamma\operatorname{tr}B^\top P_K B)/(1-\gamma)` of the policy :math:`u = -Kx + \sigma\varepsilon`."""
@@ -178,7 +191,7 @@ def lqr_cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
     return float(np.trace(P @ system.initial_covariance) + noise)
 
 
-def lqr_gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.ndarray:
+def gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.ndarray:
     r"""The exact :math:`\nabla_K C`
     :math:`{} = 2[(R + \gamma B^\top P_K B)K - \gamma B^\top P_K A]\Sigma_K`, shape (m, n).
 
@@ -186,19 +199,19 @@ def lqr_gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.
     --------
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
     >>> step = 1e-6
-    >>> numerical = (lqr_cost(system, [[0.5 + step]], noise_std=0.3)
-    ...              - lqr_cost(system, [[0.5 - step]], noise_std=0.3)) / (2 * step)
-    >>> bool(np.isclose(lqr_gradient(system, [[0.5]], noise_std=0.3)[0, 0], numerical, rtol=1e-7))
+    >>> numerical = (cost(system, [[0.5 + step]], noise_std=0.3)
+    ...              - cost(system, [[0.5 - step]], noise_std=0.3)) / (2 * step)
+    >>> bool(np.isclose(gradient(system, [[0.5]], noise_std=0.3)[0, 0], numerical, rtol=1e-7))
     True
     """
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     P = value_matrix(system, gain)
     covariance = state_covariance(system, gain, noise_std)
     A, B, R, gamma = system.A, system.B, system.R, system.gamma
     return 2 * ((R + gamma * B.T @ P @ B) @ gain - gamma * B.T @ P @ A) @ covariance
 
 
-def lqr_score_gradient(
+def score_gradient(
     system: LinearQuadratic,
     gain: Any,
     *,
@@ -222,7 +235,7 @@ def lqr_score_gradient(
     return GradientEstimate(gradients)
 
 
-def lqr_pathwise_gradient(
+def pathwise_gradient(
     system: LinearQuadratic,
     gain: Any,
     *,
@@ -234,19 +247,19 @@ def lqr_pathwise_gradient(
     r"""Pathwise samples :math:`\hat g_i = \nabla_K \sum_t \gamma^t c_t(x_{i,0}, \varepsilon_{i,\cdot}; K)`, by
     autograd through the controls and the dynamics (per episode, shape (n_episodes, m, n)).
 
-    Uses the same draws as :func:`lqr_score_gradient` for the same ``seed``.
+    Uses the same draws as :func:`score_gradient` for the same ``seed``.
     """
     sigma = _noise_std(noise_std)
-    gain = _checked_gain(system, gain)
-    initial, noise = _draws(system, n_episodes, horizon, seed)
+    gain = checked_gain(system, gain)
+    initial, noise = episode_draws(system, n_episodes, horizon, seed)
     A, B, Q, R = (torch.tensor(m, dtype=torch.float64) for m in (system.A, system.B, system.Q, system.R))
     gains = torch.tensor(gain, dtype=torch.float64).expand(initial.shape[0], *gain.shape).clone().requires_grad_()
     state, noise = torch.tensor(initial), torch.tensor(noise)
     total = torch.zeros(initial.shape[0], dtype=torch.float64)
     for t in range(noise.shape[1]):
         control = -torch.einsum("imn,in->im", gains, state) + sigma * noise[:, t]
-        cost = torch.einsum("in,nk,ik->i", state, Q, state) + torch.einsum("im,mk,ik->i", control, R, control)
-        total = total + system.gamma**t * cost
+        step_cost = torch.einsum("in,nk,ik->i", state, Q, state) + torch.einsum("im,mk,ik->i", control, R, control)
+        total = total + system.gamma**t * step_cost
         state = state @ A.T + control @ B.T
     (gradients,) = torch.autograd.grad(total.sum(), gains)  # episode i's cost depends on its own copy of K
     return GradientEstimate(gradients.numpy())
@@ -256,8 +269,8 @@ def _rollouts(
     system: LinearQuadratic, gain: Any, sigma: float, n_episodes: int, horizon: int, seed: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """States (n_episodes, horizon, n), noises (n_episodes, horizon, m) and step costs (n_episodes, horizon)."""
-    gain = _checked_gain(system, gain)
-    initial, noise = _draws(system, n_episodes, horizon, seed)
+    gain = checked_gain(system, gain)
+    initial, noise = episode_draws(system, n_episodes, horizon, seed)
     states = np.empty((initial.shape[0], noise.shape[1], system.n_states))
     costs = np.empty((initial.shape[0], noise.shape[1]))
     state = initial
@@ -271,8 +284,22 @@ def _rollouts(
     return states, noise, costs
 
 
-def _draws(system: LinearQuadratic, n_episodes: int, horizon: int, seed: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Initial states :math:`x_0 \\sim N(0, \\Sigma_0)` and standard normal control noise, from ``seed``."""
+def episode_draws(
+    system: LinearQuadratic, n_episodes: int, horizon: int, seed: int | np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The random draws of ``n_episodes`` episodes of ``horizon`` steps: initial states
+    :math:`x_0 \sim N(0, \Sigma_0)`, shape (n_episodes, n), and standard normal control noise
+    :math:`\varepsilon_t`, shape (n_episodes, horizon, m), from ``seed``. The estimators of this module and
+    :func:`pgbook.deterministic.gradient_samples` use them, so that the same ``seed`` gives them the same draws.
+
+    Examples
+    --------
+    >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
+    >>> initial, noise = episode_draws(system, 4, 10, seed=0)
+    >>> initial.shape, noise.shape
+    ((4, 1), (4, 10, 1))
+    """
+    check_type("system", system, LinearQuadratic, "a pgbook.lqr.LinearQuadratic")
     n_episodes = as_count("n_episodes", n_episodes, minimum=2)
     horizon = as_count("horizon", horizon)
     rng = as_seed("seed", seed)

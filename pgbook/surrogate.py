@@ -159,7 +159,7 @@ def clipped_gradient(
     :math:`\rho > 1+\varepsilon`, or :math:`A < 0` and :math:`\rho < 1-\varepsilon`); otherwise it is
     :math:`d\,\pi_{\text{old}} A \nabla\rho`. At :math:`\theta_{\text{old}}` no term is clipped: with the
     discounted weighting it is the policy gradient, with ``weighting="undiscounted"`` the update field
-    :math:`u` of :func:`pgbook.update_field` (PPO as practised).
+    :math:`u` of :func:`pgbook.update_field.expected_update` (PPO as practised).
 
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)

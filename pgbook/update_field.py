@@ -57,7 +57,7 @@ def undiscounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Params) -> np
     return undiscounted.discounted_visitation(pi)
 
 
-def update_field(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
+def expected_update(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The expected update without :math:`\gamma^t`,
     :math:`u(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s,a) \nabla_\theta \pi_\theta(a|s)`, shape ``param_shape``.
 
@@ -68,7 +68,7 @@ def update_field(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.short_corridor(), pg.examples.short_corridor_policy()
     >>> theta = pg.examples.corridor_params(0.3)
-    >>> bool(np.allclose(update_field(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta)))
+    >>> bool(np.allclose(expected_update(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta)))
     True
     """
     weights = undiscounted_visitation(mdp, policy, theta)[:, None] * action_values(mdp, policy, theta)
@@ -88,7 +88,7 @@ def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta:
 
 
 def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
-    r"""The Jacobian :math:`\partial u_i / \partial \theta_j` of :func:`update_field` by autodiff, shape
+    r"""The Jacobian :math:`\partial u_i / \partial \theta_j` of :func:`expected_update` by autodiff, shape
     (n_params, n_params) over the flattened parameters. Symmetric if u were a gradient.
 
     Examples
@@ -113,7 +113,7 @@ def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
 
 
 def _field(name: str) -> Any:
-    fields = {"update": update_field, "gradient": exact_gradient}
+    fields = {"update": expected_update, "gradient": exact_gradient}
     if name not in fields:
         raise ValueError(f"field must be 'update' (the field U) or 'gradient' (∇J); got {name!r}")
     return fields[name]
@@ -123,7 +123,7 @@ def line_integral(
     mdp: FiniteMDP, policy: Policy, start: Any, end: Any, *, field: str = "update", nodes: int = 12
 ) -> float:
     r"""The line integral :math:`\int U \cdot d\theta` of a field along the segment from ``start`` to ``end``,
-    by Gauss–Legendre quadrature with ``nodes`` points; ``field`` is ``"update"`` (:func:`update_field`) or
+    by Gauss–Legendre quadrature with ``nodes`` points; ``field`` is ``"update"`` (:func:`expected_update`) or
     ``"gradient"`` (:func:`pgbook.exact_gradient`, whose integral is :math:`J(\text{end}) - J(\text{start})`).
 
     >>> import pgbook as pg
@@ -148,7 +148,7 @@ def line_integral(
 
 
 def circulation(mdp: FiniteMDP, policy: Policy, corners: Any, *, nodes: int = 12, field: str = "update") -> float:
-    r"""The line integral :math:`\oint U \cdot d\theta` of :func:`update_field` (or of :math:`\nabla J` with
+    r"""The line integral :math:`\oint U \cdot d\theta` of :func:`expected_update` (or of :math:`\nabla J` with
     ``field="gradient"``) around the closed polygon through ``corners`` (shape (k, \*param_shape)), by
     Gauss–Legendre quadrature with ``nodes`` points per side. Zero around every loop for a gradient field;
     nonzero proves that U is no gradient.
@@ -227,7 +227,7 @@ def coordination_counterexample(gamma: float, *, n_params: int = 1) -> tuple[Fin
     >>> mdp, policy = coordination_counterexample(0.5)
     >>> p = 0.8
     >>> theta = [np.log(p / (1 - p))]
-    >>> bool(np.isclose(update_field(mdp, policy, theta)[0], (0.25 + 0.5 - 1) * p * (1 - p) * (2 * p - 1)))
+    >>> bool(np.isclose(expected_update(mdp, policy, theta)[0], (0.25 + 0.5 - 1) * p * (1 - p) * (2 * p - 1)))
     True
     """
     gamma = as_unit_interval("gamma", gamma)

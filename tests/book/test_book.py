@@ -140,7 +140,7 @@ def test_each_chapter_offers_its_notebook_and_a_binder_launch(built_book, name):
 
 def test_api_reference_documents_the_library(built_book):
     _, text = page_text(built_book, "api")
-    for name in ("exact_gradient", "reinforce", "gae_estimator", "lqr_gradient", "variance_decomposition",
+    for name in ("exact_gradient", "reinforce", "gae_estimator", "damped_double_integrator", "variance_decomposition",
                  "expected_gae_gradient", "reinforce_runs", "FigureFrames"):  # fmt: skip
         assert name in text, name
     assert "Parameters" in text and "Examples" in text

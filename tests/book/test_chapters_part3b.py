@@ -12,7 +12,7 @@ import pytest
 
 import pgbook as pg
 from pgbook import lqr
-from pgbook.update_field import coordination_counterexample, update_field
+from pgbook.update_field import coordination_counterexample, expected_update
 
 from pages import NUMBER, numbers, one, page_text
 
@@ -60,10 +60,10 @@ def test_deterministic_policy_gradient_page(built_book):
         [[1.0, 0.2], [0.0, 0.9]], [[0.0], [1.0]], np.eye(2), [[0.5]], [[0.5, 0.1], [0.1, 0.3]], gamma=0.9
     )
     gain = np.array([[0.3, 0.8]])
-    deterministic = pg.finite_difference(lambda k: lqr.lqr_cost(system, k, noise_std=0.0), gain)
+    deterministic = pg.finite_difference(lambda k: lqr.cost(system, k, noise_std=0.0), gain)
     rows = numbers(rf"σ = +{NUMBER}: ‖∇C_σ − ∇C_DPG‖ = {NUMBER}, divided by σ²: {NUMBER}", text, count=6)
     for sigma, gap, ratio in rows:
-        gaussian = pg.finite_difference(lambda k, s=sigma: lqr.lqr_cost(system, k, noise_std=s), gain)
+        gaussian = pg.finite_difference(lambda k, s=sigma: lqr.cost(system, k, noise_std=s), gain)
         assert gap == pytest.approx(np.linalg.norm(gaussian - deterministic), rel=1e-3, abs=1e-6)
         assert ratio == pytest.approx(rows[0][2], rel=1e-5)  # "exactly proportional to σ²"
     (slope,) = one(rf"log-log slope: {NUMBER}", text)
@@ -93,14 +93,14 @@ def test_is_it_a_gradient_page(built_book):
     rows = numbers(rf"γ = {NUMBER}: angle\(U, ∇J\) = +{NUMBER}°", text, count=8)
     for gamma, angle in rows:
         mdp = pg.examples.random_mdp(4, 2, gamma=gamma, seed=0, n_terminal=1)
-        u, g = update_field(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)
+        u, g = expected_update(mdp, policy, theta), pg.autodiff_gradient(mdp, policy, theta)
         assert angle == pytest.approx(
             np.degrees(np.arccos(min(1.0, u.ravel() @ g.ravel() / np.linalg.norm(u) / np.linalg.norm(g)))), abs=0.01
         )
     assert rows[-1] == (1.0, 0.0) and all(
         a > b for (_, a), (_, b) in zip(rows, rows[1:], strict=False)
     )  # shrinks as γ → 1
-    # which update is closer to ∇J₁: both biases shrink as γ → 1 (U by the time-step sum, not update_field)
+    # which update is closer to ∇J₁: both biases shrink as γ → 1 (U by the time-step sum, not expected_update)
     gradient_1 = pg.autodiff_gradient(pg.examples.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1), policy, theta)
     biases = numbers(rf"random MDP, γ = {NUMBER}: ‖U − ∇J₁‖/‖∇J₁‖ = {NUMBER}, ‖∇J_γ − ∇J₁‖/‖∇J₁‖ = {NUMBER}", text, 4)
     for gamma, u_error, discounted_error in biases:
@@ -143,9 +143,9 @@ def test_is_it_a_gradient_page(built_book):
     assert gradient_work == pytest.approx(rise, abs=1e-5)  # the work along ∇J is the rise of J
     (curl,) = one(rf"curl ∂U₁/∂θ₀ − ∂U₀/∂θ₁ at θ = 0: {NUMBER}", text)
     step = 1e-5
-    by_differences = (update_field(mdp, two, [step, 0.0])[1] - update_field(mdp, two, [-step, 0.0])[1]) / (2 * step) - (
-        update_field(mdp, two, [0.0, step])[0] - update_field(mdp, two, [0.0, -step])[0]
-    ) / (2 * step)
+    d1_by_d0 = (expected_update(mdp, two, [step, 0.0])[1] - expected_update(mdp, two, [-step, 0.0])[1]) / (2 * step)
+    d0_by_d1 = (expected_update(mdp, two, [0.0, step])[0] - expected_update(mdp, two, [0.0, -step])[0]) / (2 * step)
+    by_differences = d1_by_d0 - d0_by_d1
     assert curl == pytest.approx(by_differences, abs=1e-6) and abs(curl) > 0.05
 
 

@@ -562,12 +562,12 @@ def test_float32_tables_everywhere_a_table_is_given():
 @pytest.mark.parametrize(
     "function",
     [
-        pg.update_field.update_field,
+        pg.update_field.expected_update,
         pg.update_field.update_jacobian,
         pg.update_field.undiscounted_visitation,
         lambda mdp, policy, theta: pg.update_field.circulation(mdp, policy, [theta, theta + 1, theta - 1], nodes=2),
     ],
-    ids=["update_field", "update_jacobian", "undiscounted_visitation", "circulation"],
+    ids=["expected_update", "update_jacobian", "undiscounted_visitation", "circulation"],
 )
 def test_the_update_field_never_advises_gamma_below_one(function):
     """At γ = 0.9 the field's d_1 is still infinite for a policy that never ends: "use gamma < 1" was wrong."""

@@ -5,11 +5,9 @@ import pytest
 import torch
 
 import pgbook as pg
-from pgbook import lqr
+from pgbook import deterministic, lqr
 from pgbook.deterministic import (
     action_gradient_matrix,
-    deterministic_gradient_samples,
-    deterministic_policy_gradient,
     lqr_action_value,
 )
 
@@ -45,26 +43,26 @@ def test_action_gradient_matches_autodiff_of_q():
 
 
 def test_theorem_matches_finite_differences_of_the_cost():
-    numerical = pg.finite_difference(lambda k: lqr.lqr_cost(SYSTEM, k, noise_std=0.0), GAIN)
-    np.testing.assert_allclose(deterministic_policy_gradient(SYSTEM, GAIN), numerical, rtol=1e-6)
+    numerical = pg.finite_difference(lambda k: lqr.cost(SYSTEM, k, noise_std=0.0), GAIN)
+    np.testing.assert_allclose(deterministic.policy_gradient(SYSTEM, GAIN), numerical, rtol=1e-6)
 
 
 def test_gaussian_gradient_tends_to_it_like_sigma_squared():
-    exact = deterministic_policy_gradient(SYSTEM, GAIN)
-    gaps = [np.abs(lqr.lqr_gradient(SYSTEM, GAIN, noise_std=s) - exact).max() / s**2 for s in (0.3, 0.1, 0.01)]
+    exact = deterministic.policy_gradient(SYSTEM, GAIN)
+    gaps = [np.abs(lqr.gradient(SYSTEM, GAIN, noise_std=s) - exact).max() / s**2 for s in (0.3, 0.1, 0.01)]
     np.testing.assert_allclose(gaps, gaps[0], rtol=1e-6)  # exactly quadratic: Σ_K is affine in σ²
 
 
 def test_samples_are_the_pathwise_estimator_at_zero_noise_episode_by_episode():
-    samples = deterministic_gradient_samples(SYSTEM, GAIN, n_episodes=200, horizon=300, seed=3)
-    pathwise = lqr.lqr_pathwise_gradient(SYSTEM, GAIN, noise_std=0.0, n_episodes=200, horizon=300, seed=3)
+    samples = deterministic.gradient_samples(SYSTEM, GAIN, n_episodes=200, horizon=300, seed=3)
+    pathwise = lqr.pathwise_gradient(SYSTEM, GAIN, noise_std=0.0, n_episodes=200, horizon=300, seed=3)
     np.testing.assert_allclose(samples.per_episode, pathwise.per_episode, rtol=1e-8, atol=1e-10)
 
 
 def test_samples_are_unbiased():
     """Bonferroni over the 2 components, false-failure rate 1e-3, fixed seed."""
-    samples = deterministic_gradient_samples(SYSTEM, GAIN, n_episodes=20_000, horizon=300, seed=4)
-    z = pg.stats.z_scores(samples, deterministic_policy_gradient(SYSTEM, GAIN))
+    samples = deterministic.gradient_samples(SYSTEM, GAIN, n_episodes=20_000, horizon=300, seed=4)
+    z = pg.stats.z_scores(samples, deterministic.policy_gradient(SYSTEM, GAIN))
     assert np.abs(z).max() < pg.stats.two_sided_threshold(1e-3, z.size)
 
 
@@ -87,10 +85,10 @@ def cost_by_moments(system, gain, noise, steps=1_500):
 def test_theorem_with_process_noise_matches_differences_of_a_forward_sum():
     noise = np.array([[0.3, 0.1], [0.1, 0.2]])
     numerical = pg.finite_difference(lambda k: cost_by_moments(SYSTEM, k, noise), GAIN)
-    with_noise = deterministic_policy_gradient(SYSTEM, GAIN, process_noise=noise)
+    with_noise = deterministic.policy_gradient(SYSTEM, GAIN, process_noise=noise)
     np.testing.assert_allclose(with_noise, numerical, rtol=1e-6)
-    assert np.abs(with_noise - deterministic_policy_gradient(SYSTEM, GAIN)).max() > 0.1  # the noise matters
-    np.testing.assert_allclose(deterministic_policy_gradient(SYSTEM, GAIN, process_noise=np.zeros((2, 2))),
-                               deterministic_policy_gradient(SYSTEM, GAIN), rtol=1e-12)  # fmt: skip
+    assert np.abs(with_noise - deterministic.policy_gradient(SYSTEM, GAIN)).max() > 0.1  # the noise matters
+    np.testing.assert_allclose(deterministic.policy_gradient(SYSTEM, GAIN, process_noise=np.zeros((2, 2))),
+                               deterministic.policy_gradient(SYSTEM, GAIN), rtol=1e-12)  # fmt: skip
     with pytest.raises(ValueError, match="process_noise must be"):
-        deterministic_policy_gradient(SYSTEM, GAIN, process_noise=-np.eye(2))
+        deterministic.policy_gradient(SYSTEM, GAIN, process_noise=-np.eye(2))

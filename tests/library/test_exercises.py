@@ -10,8 +10,7 @@ import sys
 import numpy as np
 
 import pgbook as pg
-from pgbook import exercises, lqr
-from pgbook.deterministic import deterministic_policy_gradient
+from pgbook import deterministic, exercises, lqr
 
 # Part I ------------------------------------------------------------------------------------------------
 
@@ -448,17 +447,17 @@ def test_directional_gradient_check():
         result = exercises.check_directional_gradient(wrong)
         assert not result.passed and repr(result).startswith("Not yet.")
     for name, library in (  # the library's answers
-        ("deterministic_policy_gradient", lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d)),
+        ("policy_gradient", lambda s, k, d: np.sum(deterministic.policy_gradient(s, k) * d)),
         (
             "action_gradient_matrix",
             lambda s, k, d: (
                 -np.sum(d * (pg.deterministic.action_gradient_matrix(s, k) @ lqr.state_covariance(s, k, 0.0)))
             ),
         ),  # fmt: skip
-        ("lqr_gradient", lambda s, k, d: np.sum(lqr.lqr_gradient(s, k, noise_std=0.0) * d)),
+        ("gradient", lambda s, k, d: np.sum(lqr.gradient(s, k, noise_std=0.0) * d)),
         (
-            "lqr_cost",
-            lambda s, k, d: (lqr.lqr_cost(s, k + 1e-6 * d, noise_std=0) - lqr.lqr_cost(s, k, noise_std=0)) / 1e-6,
+            "cost",
+            lambda s, k, d: (lqr.cost(s, k + 1e-6 * d, noise_std=0) - lqr.cost(s, k, noise_std=0)) / 1e-6,
         ),
     ):
         verdict = exercises.check_directional_gradient(library)
@@ -486,7 +485,7 @@ def test_update_field_check():
         verdict = exercises.check_update_field(wrong)
         assert not verdict and "but the answer is" in repr(verdict), wrong.__name__
     for name, library in (
-        ("update_field", pg.update_field.update_field),
+        ("expected_update", pg.update_field.expected_update),
         ("undiscounted_visitation", lambda m, p, t: np.einsum(
             "s,sa,sa...->...", pg.update_field.undiscounted_visitation(m, p, t),
             p.probabilities(t) * pg.action_values(m, p, t), p.score(t))),

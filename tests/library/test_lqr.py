@@ -38,7 +38,7 @@ def simulated_cost(system, gain, noise_std, horizon=400):
 def test_cost_matches_propagated_second_moments(gamma, noise_std):
     system = example_system(gamma)
     horizon = 5_000 if gamma == 0.99 else 400
-    assert lqr.lqr_cost(system, GAIN, noise_std=noise_std) == pytest.approx(
+    assert lqr.cost(system, GAIN, noise_std=noise_std) == pytest.approx(
         simulated_cost(system, GAIN, noise_std, horizon), rel=1e-10
     )
 
@@ -48,8 +48,8 @@ def test_cost_matches_propagated_second_moments(gamma, noise_std):
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 0.9, 0.99])
 def test_gradient_matches_finite_differences_and_autodiff(gamma, noise_std):
     system = example_system(gamma)
-    exact = lqr.lqr_gradient(system, GAIN, noise_std=noise_std)
-    numerical = pg.finite_difference(lambda k: lqr.lqr_cost(system, k, noise_std=noise_std), GAIN)
+    exact = lqr.gradient(system, GAIN, noise_std=noise_std)
+    numerical = pg.finite_difference(lambda k: lqr.cost(system, k, noise_std=noise_std), GAIN)
     np.testing.assert_allclose(exact, numerical, rtol=1e-6, atol=1e-8 * np.abs(exact).max())
 
     # autodiff through the truncated sum of propagated second moments: independent of every closed form
@@ -71,7 +71,7 @@ def test_scalar_closed_form():
     gamma, k = 0.9, 0.5
     system = lqr.LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[2.0]], gamma=gamma)
     expected = 2.0 * (1 + k**2) / (1 - gamma * (1 - k) ** 2)
-    assert lqr.lqr_cost(system, [[k]], noise_std=0.0) == pytest.approx(expected, rel=1e-12)
+    assert lqr.cost(system, [[k]], noise_std=0.0) == pytest.approx(expected, rel=1e-12)
 
 
 # 2 components × 2 estimators × 2 settings = 8 z-scores; |z| < 4.5 each: false-failure probability < 6e-5.
@@ -79,11 +79,11 @@ def test_scalar_closed_form():
 @pytest.mark.parametrize("noise_std", [0.3, 1.0])
 def test_score_and_pathwise_estimators_are_unbiased(noise_std):
     system = example_system()
-    exact = lqr.lqr_gradient(system, GAIN, noise_std=noise_std)
+    exact = lqr.gradient(system, GAIN, noise_std=noise_std)
     settings = dict(
         noise_std=noise_std, n_episodes=10_000, horizon=150, seed=3
     )  # γ^150 ≈ 1e-7: truncation bias far below SE
-    for estimator in (lqr.lqr_score_gradient, lqr.lqr_pathwise_gradient):
+    for estimator in (lqr.score_gradient, lqr.pathwise_gradient):
         estimate = estimator(system, GAIN, **settings)
         assert estimate.per_episode.shape == (10_000, 1, 2)
         z = pg.stats.z_scores(estimate, exact)
@@ -93,16 +93,16 @@ def test_score_and_pathwise_estimators_are_unbiased(noise_std):
 def test_pathwise_has_lower_variance_than_score_on_the_same_draws():
     system = example_system()
     settings = dict(noise_std=0.5, n_episodes=5_000, horizon=150, seed=0)
-    score = lqr.lqr_score_gradient(system, GAIN, **settings)
-    pathwise = lqr.lqr_pathwise_gradient(system, GAIN, **settings)
+    score = lqr.score_gradient(system, GAIN, **settings)
+    pathwise = lqr.pathwise_gradient(system, GAIN, **settings)
     difference, error = pg.stats.variance_difference(score, pathwise)
     assert difference > 5 * error > 0
 
 
 def test_pathwise_agrees_with_a_plain_autograd_loop_per_episode():
     system = example_system()
-    estimate = lqr.lqr_pathwise_gradient(system, GAIN, noise_std=0.5, n_episodes=3, horizon=20, seed=7)
-    initial, noise = lqr._draws(system, 3, 20, 7)
+    estimate = lqr.pathwise_gradient(system, GAIN, noise_std=0.5, n_episodes=3, horizon=20, seed=7)
+    initial, noise = lqr.episode_draws(system, 3, 20, 7)
     for i in range(3):
         gain = torch.tensor(GAIN, requires_grad=True)
         state, total = torch.tensor(initial[i]), 0.0
@@ -138,12 +138,12 @@ def test_bad_systems_are_refused_with_the_argument_named(change, message):
 def test_bad_gains_and_noise_are_refused():
     system = example_system()
     with pytest.raises(ValueError, match="gain must have shape"):
-        lqr.lqr_cost(system, [[0.3]], noise_std=0.1)
+        lqr.cost(system, [[0.3]], noise_std=0.1)
     with pytest.raises(ValueError, match="does not stabilise"):
-        lqr.lqr_cost(system, [[0.0, -2.0]], noise_std=0.1)
+        lqr.cost(system, [[0.0, -2.0]], noise_std=0.1)
     with pytest.raises(ValueError, match="noise_std must be non-negative"):
-        lqr.lqr_gradient(system, GAIN, noise_std=-1.0)
+        lqr.gradient(system, GAIN, noise_std=-1.0)
     with pytest.raises(ValueError, match="noise_std must be positive for the score"):
-        lqr.lqr_score_gradient(system, GAIN, noise_std=0.0, n_episodes=10, horizon=5, seed=0)
+        lqr.score_gradient(system, GAIN, noise_std=0.0, n_episodes=10, horizon=5, seed=0)
     with pytest.raises(ValueError, match="n_episodes"):
-        lqr.lqr_pathwise_gradient(system, GAIN, noise_std=0.1, n_episodes=1, horizon=5, seed=0)
+        lqr.pathwise_gradient(system, GAIN, noise_std=0.1, n_episodes=1, horizon=5, seed=0)

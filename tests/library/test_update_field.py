@@ -8,10 +8,10 @@ from pgbook.mistakes import expected_gradient, mistake
 from pgbook.update_field import (
     circulation,
     coordination_counterexample,
+    expected_update,
     flow,
     line_integral,
     undiscounted_visitation,
-    update_field,
     update_jacobian,
 )
 
@@ -34,13 +34,13 @@ def test_visitation_is_the_expected_number_of_visits():
 def test_field_is_the_expected_undiscounted_estimator():
     """The mistake catalogue's finite-horizon tables give the same vector (long cut-off)."""
     expected = expected_gradient(MDP, POLICY, THETA, 3_000, [mistake("discount weights γᵗ dropped")])
-    np.testing.assert_allclose(update_field(MDP, POLICY, THETA), expected, rtol=1e-9)
+    np.testing.assert_allclose(expected_update(MDP, POLICY, THETA), expected, rtol=1e-9)
 
 
 def test_jacobian_matches_finite_differences_of_the_field():
     numerical = np.stack(
         [
-            pg.finite_difference(lambda t, i=i: update_field(MDP, POLICY, t).ravel()[i], THETA).ravel()
+            pg.finite_difference(lambda t, i=i: expected_update(MDP, POLICY, t).ravel()[i], THETA).ravel()
             for i in range(THETA.size)
         ]
     )
@@ -68,7 +68,7 @@ def test_circulation_is_the_curl_times_the_area_on_a_small_loop():
 
 def test_continuing_problems_are_refused():
     with pytest.raises(ValueError, match="mdp must have terminal states"):
-        update_field(pg.examples.random_mdp(3, 2, gamma=0.9, seed=0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)))
+        expected_update(pg.examples.random_mdp(3, 2, gamma=0.9, seed=0), pg.TabularSoftmax(3, 2), np.zeros((3, 2)))
 
 
 # The counterexample: every number against its closed form (pencil and paper, no linear algebra)
@@ -83,7 +83,7 @@ def test_counterexample_matches_its_closed_forms(gamma):
         assert pg.exact_objective(mdp, policy, theta) == pytest.approx(gamma**2 * (1 - p * q), rel=1e-12)
         assert pg.exact_objective(undiscounted, policy, theta) == pytest.approx(1 - p * q, rel=1e-12)
         assert pg.autodiff_gradient(mdp, policy, theta)[0] == pytest.approx(gamma**2 * p * q * (2 * p - 1), abs=1e-14)
-        assert update_field(mdp, policy, theta)[0] == pytest.approx(
+        assert expected_update(mdp, policy, theta)[0] == pytest.approx(
             (gamma**2 + gamma - 1) * p * q * (2 * p - 1), abs=1e-14
         )
 
