@@ -19,7 +19,7 @@ from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.module_policy import ModulePolicy
 from pgbook.policies import Params
-from pgbook.sampling import _cdf, _draw
+from pgbook.sampling import draw_actions
 
 
 class FiniteMDPEnv(gym.Env):
@@ -181,7 +181,7 @@ def sample_environment(
                 break
             with torch.no_grad():
                 log_pi = policy.torch_action_log_probabilities(theta, torch.from_numpy(observation)).numpy()
-            action = _draw(_cdf(np.exp(log_pi)), rng.random)
+            action = draw_actions(np.exp(log_pi), rng)
             alive[t], observations[t], actions[t] = running, observation, action
             observation, reward, ended, cut_off, _ = envs.step(action)
             observation = np.asarray(observation, dtype=np.float64)

@@ -14,7 +14,7 @@ import numpy as np
 
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Params, Policy, policy_table
+from pgbook.policies import Params, Policy, check_fit, policy_table
 
 
 def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
@@ -74,7 +74,7 @@ def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarr
     array([[-0.25,  0.25]])
     """
     theta_tensor = _checked_tensor(mdp, policy, theta).requires_grad_(True)
-    values, _, _ = _torch_evaluation(mdp, policy, theta_tensor)
+    values, _, _ = torch_values_and_visitation(mdp, policy, theta_tensor)
     objective = torch.tensor(mdp.initial) @ values
     (gradient,) = torch.autograd.grad(objective, theta_tensor)
     return gradient.numpy()
@@ -96,7 +96,7 @@ def autodiff_jacobians(mdp: FiniteMDP, policy: Policy, theta: Params) -> dict[st
     ((4, 2), (4, 2, 2))
     """
     theta_tensor = _checked_tensor(mdp, policy, theta)
-    jacobians = torch.autograd.functional.jacobian(lambda t: _torch_evaluation(mdp, policy, t), theta_tensor)
+    jacobians = torch.autograd.functional.jacobian(lambda t: torch_values_and_visitation(mdp, policy, t), theta_tensor)
     return {name: jacobian.numpy() for name, jacobian in zip(("V", "Q", "d"), jacobians, strict=True)}
 
 
@@ -107,10 +107,27 @@ def _checked_tensor(mdp: FiniteMDP, policy: Policy, theta: Params) -> torch.Tens
     return torch.tensor(policy.check_params(theta), dtype=torch.float64)
 
 
-def _torch_evaluation(
+def torch_values_and_visitation(
     mdp: FiniteMDP, policy: Policy, theta: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """V (every state), Q and the unnormalised visitation d, in torch, from the MDP's arrays alone."""
+    r"""V (every state), Q and the unnormalised discounted visitation d as torch tensors, differentiable in
+    ``theta`` (a float64 tensor of the policy's ``param_shape``), from the MDP's arrays alone:
+    :math:`V = (I - \gamma P_\pi)^{-1} r_\pi` on the non-terminal states (0 on the terminal ones),
+    :math:`Q = R + \gamma P V`, :math:`d^\top = \mu_0^\top (I - \gamma P_\pi)^{-1}`.
+    :func:`autodiff_gradient` and :func:`autodiff_jacobians` differentiate them, and so does
+    :func:`pgbook.update_field.update_jacobian`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import pgbook as pg
+    >>> mdp = pg.examples.bandit([0.0, 1.0])
+    >>> theta = torch.zeros(1, 2, dtype=torch.float64)
+    >>> values, q_values, visitation = torch_values_and_visitation(mdp, pg.TabularSoftmax(1, 2), theta)
+    >>> values
+    tensor([0.5000], dtype=torch.float64)
+    """
+    check_fit(mdp, policy)
     pi = policy.torch_log_probabilities(theta).exp()
     live = torch.as_tensor(np.flatnonzero(~mdp.terminal))
     P, R = torch.tensor(mdp.P), torch.tensor(mdp.R)

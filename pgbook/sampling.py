@@ -9,11 +9,11 @@ grow with the number of states). The same loop runs on numpy arrays or torch ten
 from __future__ import annotations
 
 import weakref
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_seed, check_type
+from pgbook.arguments import as_count, as_distributions, as_seed, check_type
 from pgbook.batch import Batch
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
@@ -244,10 +244,18 @@ class _InverseCdf:
         return low + (self.cdf[start + low] <= u)
 
 
-def _draw(cdf, uniform):
-    """One index per row of ``cdf`` (numpy or torch, shape (n, k)): the first whose cumulative probability
-    exceeds u, for u drawn by ``uniform(n)`` from U[0, 1)."""
-    return (uniform(cdf.shape[0])[:, None] >= cdf).sum(axis=1)
+def draw_actions(pi: Any, seed: int | np.random.Generator | None) -> np.ndarray:
+    r"""One action per row of ``pi`` (shape (n, k), each row a distribution over k actions) by the inverse CDF:
+    the first action :math:`a` with :math:`\sum_{b \le a} \pi_b > u`, for :math:`u \sim U[0, 1)` drawn from
+    ``seed``, one per row. Actions of probability zero are never drawn.
+
+    Examples
+    --------
+    >>> draw_actions([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], seed=0)
+    array([1, 0, 1])
+    """
+    pi = as_distributions("pi", pi, (None, None))
+    return (as_seed("seed", seed).random(pi.shape[0])[:, None] >= _cdf(pi)).sum(axis=1)
 
 
 def _bisect(cdf, start, low, high, u):

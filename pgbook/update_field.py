@@ -29,7 +29,7 @@ import numpy as np
 
 from pgbook.arguments import as_count, as_real, as_real_array, as_unit_interval
 from pgbook.evaluation import action_values
-from pgbook.gradients import _torch_evaluation, exact_gradient
+from pgbook.gradients import exact_gradient, torch_values_and_visitation
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Params, Policy, check_fit, policy_table
@@ -77,8 +77,8 @@ def expected_update(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
 
 def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta: torch.Tensor) -> torch.Tensor:
     """u(θ) in torch, differentiable in θ: Q_γ and d_1 from the MDP's arrays, ∇π by autograd."""
-    _, q_values, _ = _torch_evaluation(mdp, policy, theta)
-    _, _, visits = _torch_evaluation(undiscounted, policy, theta)
+    _, q_values, _ = torch_values_and_visitation(mdp, policy, theta)
+    _, _, visits = torch_values_and_visitation(undiscounted, policy, theta)
     weights = visits[:, None] * q_values
 
     def weighted_probabilities(phi: torch.Tensor) -> torch.Tensor:
