@@ -129,8 +129,8 @@ def _natural_gradient_from_table(
     mdp: FiniteMDP, policy: Policy, theta: np.ndarray, pi: np.ndarray, *, normalized: bool, rcond: float
 ) -> np.ndarray:
     """:func:`natural_gradient` for checked arguments and the policy's table ``pi`` (for a loop that has
-    them already, such as :func:`pgbook.exact_ascent`: no argument is checked again)."""
-    values, visitation = mdp.values_and_visitation(pi)
+    them already: no argument is checked again)."""
+    values, visitation = mdp._values_and_visitation(pi)
     advantage = mdp.action_values(pi, values) - values[:, None]
     weights = _compatible_weights(policy, theta, pi, visitation, advantage, rcond)
     return visitation.sum() * weights if normalized else weights
