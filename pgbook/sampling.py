@@ -215,14 +215,17 @@ _COMPILED: list = []
 
 
 def _compiled_steps():
-    """:func:`_advance` compiled by numba (cached on disk), or None without numba."""
+    """:func:`_advance` compiled by numba (cached on disk where numba can write), or None without numba."""
     if not _COMPILED:
         try:
             import numba
         except ImportError:
             _COMPILED.append(None)
         else:
-            _COMPILED.append(numba.njit(cache=True, nogil=True)(_advance))
+            try:
+                _COMPILED.append(numba.njit(cache=True, nogil=True)(_advance))
+            except RuntimeError:  # no writable folder for numba's cache: compile in each process
+                _COMPILED.append(numba.njit(nogil=True)(_advance))
     return _COMPILED[0]
 
 
