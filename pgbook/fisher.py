@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, lsqr
 
 from pgbook.arguments import as_flag, as_real
 from pgbook.mdp import FiniteMDP
@@ -151,6 +150,8 @@ def _compatible_weights(
     if pi.size * theta.size <= MAX_DENSE_DESIGN:
         design = _weighted_design(policy, theta, pi, root)
         return np.linalg.lstsq(design, y, rcond=rcond)[0].reshape(theta.shape)
+    from scipy.sparse.linalg import LinearOperator, lsqr  # only here: scipy.sparse costs `import pgbook` 30 ms
+
     products, weighted = policy._score_operators(theta)
     operator = LinearOperator(
         (pi.size, theta.size),
