@@ -20,22 +20,23 @@ import torch
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
-#: The implementation every table is timed against, in the same run (issue 24: before the scaling work).
-PREVIOUS = "5f2d713"
+#: The implementation every table is timed against, in the same run: main before the second round of issue 24's
+#: scaling work (5f2d713, before the first round, is what the results of that round were timed against).
+PREVIOUS = "29c2366"
 _LOAD_AT_START = os.getloadavg()
 
 
-def previous(module: str, *, replace: dict[str, str] | None = None) -> ModuleType:
-    """``pgbook.<module>`` as it was at commit :data:`PREVIOUS`, from ``git show``, as a module of its own
-    (its imports of other pgbook modules get today's; ``replace`` rewrites its source, for example to point
-    an import at another previous module)."""
+def previous(module: str, *, replace: dict[str, str] | None = None, commit: str = PREVIOUS) -> ModuleType:
+    """``pgbook.<module>`` as it was at ``commit`` (default :data:`PREVIOUS`), from ``git show``, as a module of
+    its own (its imports of other pgbook modules get today's; ``replace`` rewrites its source, for example to
+    point an import at another previous module)."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{PREVIOUS}:pgbook/{module}.py"], capture_output=True, text=True, check=True
+        ["git", "-C", str(ROOT), "show", f"{commit}:pgbook/{module}.py"], capture_output=True, text=True, check=True
     ).stdout
     for old, new in (replace or {}).items():
-        assert old in source, f"{old!r} is not in {PREVIOUS}:pgbook/{module}.py"
+        assert old in source, f"{old!r} is not in {commit}:pgbook/{module}.py"
         source = source.replace(old, new)
-    name = f"previous_{module}"
+    name = f"previous_{module}" if commit == PREVIOUS else f"previous_{module}_{commit}"
     spec = importlib.util.spec_from_loader(name, loader=None)
     loaded = importlib.util.module_from_spec(spec)
     sys.modules[name] = loaded  # dataclasses look their module up

@@ -18,9 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pgbook.arguments import as_count, as_real
-from pgbook.evaluation import exact_objective
-from pgbook.fisher import natural_gradient
-from pgbook.gradients import exact_gradient
+from pgbook.fisher import DEFAULT_RCOND, _compatible_weights
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Params, Policy, policy_table
 
@@ -120,15 +118,21 @@ def exact_ascent(
     objectives = np.empty(iterations.size)
     parameters = np.empty((iterations.size, *policy.param_shape))
     position = 0
+    # Everything was checked above; the loop works on checked values (one table and one solve per step).
     for k in range(n_iterations + 1):
+        pi = policy._probabilities(theta)
+        values, visitation = mdp._values_and_visitation(pi)
         if position < iterations.size and iterations[position] == k:
-            objectives[position] = exact_objective(judge, policy, theta)
+            judged_values = values if judge is mdp else judge._values_and_visitation(pi)[0]
+            objectives[position] = float(judge.initial @ judged_values)
             parameters[position] = theta
             position += 1
         if k < n_iterations:
+            q_values = mdp.action_values(pi, values)
             if direction == "gradient":
-                theta = theta + step_size * exact_gradient(mdp, policy, theta)
-            else:
-                natural = natural_gradient(mdp, policy, theta)  # unnormalised F: tabular softmax gives A
+                theta = theta + step_size * policy._probability_vjp(theta, visitation[:, None] * q_values)
+            else:  # unnormalised F: tabular softmax gives A
+                advantage = q_values - values[:, None]
+                natural = _compatible_weights(policy, theta, pi, visitation, advantage, DEFAULT_RCOND)
                 theta = theta + step_size / (1.0 - mdp.gamma) * natural
     return ExactAscentHistory(iterations, objectives, parameters, theta)

@@ -26,7 +26,6 @@ form that applies B and :math:`B^\top`, that is Fisher-vector products, without 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, lsqr
 
 from pgbook.arguments import as_flag, as_real
 from pgbook.mdp import FiniteMDP
@@ -127,8 +126,8 @@ def _natural_gradient_from_table(
     mdp: FiniteMDP, policy: Policy, theta: np.ndarray, pi: np.ndarray, *, normalized: bool, rcond: float
 ) -> np.ndarray:
     """:func:`natural_gradient` for checked arguments and the policy's table ``pi`` (for a loop that has
-    them already, such as :func:`pgbook.exact_ascent`: no argument is checked again)."""
-    values, visitation = mdp.values_and_visitation(pi)
+    them already: no argument is checked again)."""
+    values, visitation = mdp._values_and_visitation(pi)
     advantage = mdp.action_values(pi, values) - values[:, None]
     weights = _compatible_weights(policy, theta, pi, visitation, advantage, rcond)
     return visitation.sum() * weights if normalized else weights
@@ -149,6 +148,8 @@ def _compatible_weights(
     if pi.size * theta.size <= MAX_DENSE_DESIGN:
         design = _weighted_design(policy, theta, pi, root)
         return np.linalg.lstsq(design, y, rcond=rcond)[0].reshape(theta.shape)
+    from scipy.sparse.linalg import LinearOperator, lsqr  # only here: scipy.sparse costs `import pgbook` 30 ms
+
     products, weighted = policy._score_operators(theta)
     operator = LinearOperator(
         (pi.size, theta.size),

@@ -129,7 +129,9 @@ class FiniteMDP:
         r"""The state chain under ``pi``: :math:`P_\pi[s,s'] = \sum_a \pi(a|s) P(s'|s,a)`,
         :math:`r_\pi[s] = \sum_a \pi(a|s) R(s,a)`.
         """
-        pi = self.check_policy_table(pi)
+        return self._markov_chain(self.check_policy_table(pi))
+
+    def _markov_chain(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.einsum("sa,sat->st", pi, self.P), np.einsum("sa,sa->s", pi, self.R)
 
     def values_and_visitation(self, pi: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +140,11 @@ class FiniteMDP:
         :math:`d^\top = \mu_0^\top (I - \gamma P_\pi)^{-1}`. Both are 0 on terminal states. The policy gradient
         theorem needs both, so the factorisation is shared rather than done twice.
         """
-        P_pi, r_pi = self.markov_chain(pi)
+        return self._values_and_visitation(self.check_policy_table(pi))
+
+    def _values_and_visitation(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`values_and_visitation` for a checked table (a loop that has checked its policy once)."""
+        P_pi, r_pi = self._markov_chain(pi)
         if self.gamma == 1.0:
             self._require_termination(P_pi)
         live = np.flatnonzero(~self.terminal)

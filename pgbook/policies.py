@@ -59,7 +59,12 @@ class Policy(ABC):
 
     def probabilities(self, theta: Params) -> np.ndarray:
         r"""The table :math:`\pi_\theta(a|s)`, shape (n_states, n_actions); each row sums to 1."""
-        return np.exp(self.log_probabilities(theta))
+        return self._probabilities(self.check_params(theta))
+
+    def _probabilities(self, theta: np.ndarray) -> np.ndarray:
+        """:meth:`probabilities` for checked parameters (a loop that has checked them once)."""
+        with torch.no_grad():
+            return np.exp(self.torch_log_probabilities(_tensor(theta)).numpy())
 
     def score(self, theta: Params) -> np.ndarray:
         r"""The score :math:`\nabla_\theta \log \pi_\theta(a|s)` for every pair, shape
@@ -72,10 +77,12 @@ class Policy(ABC):
 
         With :math:`w(s,a) = d(s) Q(s,a)` this is the policy gradient theorem. Generic version: autograd.
         """
-        theta = _tensor(self.check_params(theta))
-        weights = self._check_weights(weights)
+        return self._probability_vjp(self.check_params(theta), self._check_weights(weights))
+
+    def _probability_vjp(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:meth:`weighted_probability_gradient` for checked arguments."""
         _, product = torch.autograd.functional.vjp(
-            lambda t: self.torch_log_probabilities(t).exp(), theta, _tensor(weights)
+            lambda t: self.torch_log_probabilities(t).exp(), _tensor(theta), _tensor(weights)
         )
         return product.numpy()
 
@@ -177,11 +184,15 @@ class SoftmaxPolicy(Policy):
 
     def weighted_probability_gradient(self, theta: Params, weights: Any) -> np.ndarray:
         r"""Closed form: :math:`\sum_{s,b} \pi(b|s)\,[w(s,b)` :math:`{} - \sum_a \pi(a|s) w(s,a)]\, \nabla h(s,b)`."""
-        theta = self.check_params(theta)
-        weights = self._check_weights(weights)
-        pi = np.exp(_log_softmax(self.logits(theta)))
+        return self._probability_vjp(self.check_params(theta), self._check_weights(weights))
+
+    def _probability_vjp(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        pi = self._probabilities(theta)
         centred = weights - np.sum(pi * weights, axis=1, keepdims=True)
         return self.logit_vjp(theta, pi * centred)
+
+    def _probabilities(self, theta: np.ndarray) -> np.ndarray:
+        return np.exp(_log_softmax(self.logits(theta)))
 
     def _score_operators(self, theta: np.ndarray) -> tuple[Any, Any]:
         r"""Closed forms. :math:`\sum_{s,a} w(s,a) \psi(s,a)` :math:`{} = \sum_{s,a} \big(w(s,a) - \pi(a|s) \sum_b

@@ -3,7 +3,10 @@ r"""Sampling episodes from a finite MDP, vectorized over episodes, into a :class
 All episodes advance together, one time step per iteration, so the Python loop runs ``max_steps`` times
 whatever the number of episodes. Actions and next states are drawn by inverse-CDF sampling from one
 uniform number each, through guide tables when there are many outcomes (so that the cost of a step does not
-grow with the number of states). The same loop runs on numpy arrays or torch tensors.
+grow with the number of states). The same loop runs on numpy arrays or torch tensors. A few long episodes
+would make that loop's per-step overhead the cost: where numba is installed (``pip install pgbook[fast]``),
+batches of at most ``COMPILED_LOOP_EPISODES`` episodes are stepped by a compiled loop instead, which draws
+exactly the same uniforms in the same order, so the batch does not depend on whether numba is there.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ def sample_episodes(
     that :math:`\gamma^{\mathtt{max\_steps}}` is negligible). A ``max_steps`` whose steps could not be recorded
     (episodes that never end, and more than ``pgbook.sampling.MAX_RECORDED_STEPS`` (10⁹) steps in all) is refused with a
     ``ValueError``. ``backend="torch"`` runs the same loop on torch tensors, with a torch generator seeded from
-    ``seed`` (so its episodes differ from numpy's). A draw costs the same whatever the number of states.
+    ``seed`` (so its episodes differ from numpy's). A draw costs the same whatever the number of states, and
+    with numba installed a small batch of long episodes is stepped by a compiled loop (the same draws).
 
     Examples
     --------
@@ -70,7 +74,6 @@ def simulate(
             f"pi must have shape {(mdp.n_states, mdp.n_actions)} or {(n_episodes, mdp.n_states, mdp.n_actions)}; "
             f"got {pi.shape}"
         )
-    per_episode_policy = pi.ndim == 3
     max_steps = as_count("max_steps", max_steps)
     _check_recordable(mdp, pi, n_episodes, max_steps)
     rng = as_seed("seed", seed)
@@ -85,17 +88,32 @@ def simulate(
     else:
         raise ValueError(f'backend must be "numpy" or "torch"; got {backend!r}')
 
-    def to_backend(array: np.ndarray):  # a writable copy: torch refuses read-only numpy memory
-        return xp.asarray(np.array(array))
+    def to_backend(array: np.ndarray):  # for torch a writable copy: torch refuses read-only numpy memory
+        return np.asarray(array) if backend == "numpy" else xp.asarray(np.array(array))
 
-    actions = _InverseCdf(pi, to_backend)
+    terminal = to_backend(mdp.terminal)
+    state = _InverseCdf(mdp.initial, to_backend).draw(xp.zeros(n_episodes, dtype=xp.int64), uniform(n_episodes))
+    running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     transitions = _transition_tables(mdp, backend, to_backend)
+    kernel = _compiled_steps() if backend == "numpy" and n_episodes <= COMPILED_LOOP_EPISODES else None
+    if kernel is not None:
+        steps = _steps_compiled(
+            kernel, mdp, pi, transitions, state, running, max_steps, rng, isinstance(seed, np.random.Generator)
+        )
+    else:
+        steps = _steps_vectorized(mdp, pi, transitions, state, running, max_steps, uniform, to_backend)
+    return _padded_batch(mdp, *steps, n_episodes, np.asarray(state))
+
+
+def _steps_vectorized(mdp, pi, transitions, state, running, max_steps, uniform, to_backend) -> tuple:
+    """Advance all running episodes together, one time step per iteration (``state`` is updated in place); the
+    steps taken as flat arrays (episode, state, action, in the order taken) and the number taken at each time."""
+    per_episode_policy = pi.ndim == 3
+    actions = _InverseCdf(pi, to_backend)
     terminal = to_backend(mdp.terminal)
     # Only the steps taken are recorded (each step: which episodes ran, in which state, taking which action),
     # so memory follows the episodes' actual lengths: max_steps is a cut-off, never an allocation.
     record = []
-    state = _InverseCdf(mdp.initial, to_backend).draw(xp.zeros(n_episodes, dtype=xp.int64), uniform(n_episodes))
-    running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     for _ in range(max_steps):
         if len(running) == 0:
             break  # every episode has ended
@@ -106,8 +124,109 @@ def simulate(
         successor = transitions.draw(current * mdp.n_actions + action, uniform(len(running)))
         state[running] = successor
         running = running[~terminal[successor]]
-    final_states = np.asarray(state)
-    return _padded_batch(mdp, record, n_episodes, final_states)
+    flat = [
+        np.concatenate([np.asarray(step[k]) for step in record]) if record else np.zeros(0, np.int64) for k in range(3)
+    ]
+    return (*flat, np.array([len(step[0]) for step in record], dtype=np.int64))
+
+
+#: Batches of at most this many episodes are stepped by a compiled loop when numba is installed (the optional
+#: extra ``pgbook[fast]``): one episode at a time, drawing exactly what the vectorised loop draws.
+COMPILED_LOOP_EPISODES = 256
+#: Uniforms drawn at a time by the compiled loop (8 MB).
+_CHUNK = 2**20
+
+
+def _steps_compiled(kernel, mdp, pi, transitions, state, running, max_steps, rng, restore) -> tuple:
+    """:func:`_steps_vectorized` by the compiled loop :func:`_advance`, on the same uniforms in the same order:
+    they are drawn in chunks, and when the caller's generator (``restore``) was asked for more than the steps
+    used, its state is rewound to where the vectorised loop leaves it."""
+    actions = _InverseCdf(pi, np.asarray)
+    terminal = np.asarray(mdp.terminal)
+    running, pieces = running.copy(), []
+    saved = rng.bit_generator.state if restore else None
+    leftover, drawn, used, taken, n_running = np.zeros(0), 0, 0, 0, len(running)
+    while taken < max_steps and n_running:
+        fresh = rng.random(2 * n_running * min(max_steps - taken, max(1, _CHUNK // (2 * n_running))))
+        u = np.concatenate([leftover, fresh]) if leftover.size else fresh
+        drawn += fresh.size
+        out = np.empty((3, u.size // 2), dtype=np.int64)
+        counts = np.empty(u.size // 2, dtype=np.int64)
+        position, n_recorded, n_steps, n_running = kernel(
+            u, state, running, n_running, actions.tables, transitions.tables, pi.ndim == 3, terminal,
+            max_steps - taken, out, counts,
+        )  # fmt: skip
+        used, taken, leftover = used + position, taken + n_steps, u[position:]
+        pieces.append((out[:, :n_recorded], counts[:n_steps]))
+    if restore and drawn > used:
+        rng.bit_generator.state = saved
+        for first in range(0, used, _CHUNK):
+            rng.random(min(_CHUNK, used - first))
+    if not pieces:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    steps = np.concatenate([out for out, _ in pieces], axis=1)
+    return steps[0], steps[1], steps[2], np.concatenate([counts for _, counts in pieces])
+
+
+def _advance(u, state, running, n_running, actions, transitions, per_episode, terminal, steps_left, out, counts):
+    """Step the ``n_running`` episodes ``running[:n_running]`` (``state`` and ``running`` updated in place) one
+    time step at a time while ``u`` holds the uniforms of a whole step and fewer than ``steps_left`` steps have
+    been taken: at each step an action for every running episode, then a successor for each, in the vectorised
+    loop's order. ``actions`` and ``transitions`` are pairs (cumulative table, its guide table, empty for short
+    rows) of :class:`_InverseCdf`; a draw is the number of cumulative probabilities ≤ u, the guide table
+    bracketing it first. Records (episode, state, action) in ``out`` and the episodes stepped in ``counts``;
+    returns the uniforms used, the steps recorded, the time steps taken and the episodes still running. Plain
+    Python, compiled by numba."""
+    n_states, n_actions = terminal.shape[0], actions[0].shape[1]
+    position, n_recorded, n_steps = 0, 0, 0
+    while n_steps < steps_left and n_running > 0 and position + 2 * n_running <= u.shape[0]:
+        kept = 0
+        for phase in range(2):  # 0: actions, 1: successors
+            table, guide = transitions if phase else actions
+            n_outcomes = table.shape[1]
+            for i in range(n_running):
+                episode, at = running[i], n_recorded + i
+                if phase:
+                    row = out[1, at] * n_actions + out[2, at]
+                else:
+                    row = episode * n_states + state[episode] if per_episode else state[episode]
+                uniform = u[position + i]
+                low, high = 0, n_outcomes - 1
+                if guide.shape[0]:
+                    cell = row * (n_outcomes + 2) + int(uniform * n_outcomes)
+                    low, high = guide[cell], guide[cell + 1]
+                outcome = low + np.searchsorted(table[row, low:high], uniform, side="right")
+                if phase:
+                    state[episode] = outcome
+                    if not terminal[outcome]:
+                        running[kept] = episode
+                        kept += 1
+                else:
+                    out[0, at], out[1, at], out[2, at] = episode, state[episode], outcome
+            position += n_running
+        counts[n_steps] = n_running
+        n_recorded += n_running
+        n_steps += 1
+        n_running = kept
+    return position, n_recorded, n_steps, n_running
+
+
+_COMPILED: list = []
+
+
+def _compiled_steps():
+    """:func:`_advance` compiled by numba (cached on disk where numba can write), or None without numba."""
+    if not _COMPILED:
+        try:
+            import numba
+        except ImportError:
+            _COMPILED.append(None)
+        else:
+            try:
+                _COMPILED.append(numba.njit(cache=True, nogil=True)(_advance))
+            except RuntimeError:  # no writable folder for numba's cache: compile in each process
+                _COMPILED.append(numba.njit(nogil=True)(_advance))
+    return _COMPILED[0]
 
 
 #: The most steps a batch may hold when its episodes cannot all end (about 25 GB of arrays).
@@ -155,14 +274,12 @@ def _transition_tables(mdp: FiniteMDP, backend: str, to_backend) -> _InverseCdf:
     return cached[backend][1]
 
 
-def _padded_batch(mdp: FiniteMDP, record: list, n_episodes: int, final_states: np.ndarray) -> Batch:
-    """The recorded steps (numpy or torch arrays, one triple per time step) as a :class:`Batch` of padded
-    arrays, shape (n_episodes, longest episode)."""
-    horizon = len(record)
-    lengths = np.array([len(running) for running, _, _ in record], dtype=np.int64)
-    episodes, states, actions = (
-        np.concatenate([np.asarray(step[k]) for step in record]) if record else np.zeros(0, np.int64) for k in range(3)
-    )
+def _padded_batch(
+    mdp: FiniteMDP, episodes, states, actions, lengths, n_episodes: int, final_states: np.ndarray
+) -> Batch:
+    """The steps taken (flat arrays in the order taken; ``lengths[t]`` of them at time t) as a :class:`Batch` of
+    padded arrays, shape (n_episodes, longest episode)."""
+    horizon = len(lengths)
     # the flat position of every recorded step in the padded (n_episodes, horizon) arrays
     where = episodes * horizon + np.repeat(np.arange(horizon), lengths)
     padded = {name: np.zeros(n_episodes * horizon, dtype=np.int64) for name in ("states", "actions")}
@@ -212,7 +329,9 @@ class _InverseCdf:
         cdf = _cdf(probabilities).reshape(-1, k)
         self.n_outcomes, self.direct = k, k <= self._DIRECT
         if self.direct:
-            self.columns = to_backend(cdf.T)  # (k, rows): a draw gathers k contiguous rows of indices
+            # (k, rows): a draw gathers k contiguous rows of indices
+            self.columns = to_backend(np.ascontiguousarray(cdf.T))
+            self.tables = (cdf, np.zeros(0, dtype=np.int32))  # for the compiled loop (numpy)
             return
         # guide[r, m] = min(#{i : floor(K c[r, i]) < m}, K - 1) for m = 0, ..., K + 1, in chunks of rows.
         rows, stride = cdf.shape[0], k + 2
@@ -226,6 +345,7 @@ class _InverseCdf:
             np.cumsum(below[:, :-1], axis=1, out=guide[first : first + chunk, 1:])
         np.minimum(guide, k - 1, out=guide)  # the last outcome's cumulative probability, 1, exceeds every u
         self.cdf, self.guide, self.stride = to_backend(cdf.ravel()), to_backend(guide.ravel()), stride
+        self.tables = (cdf, guide.ravel()) if isinstance(self.cdf, np.ndarray) else None  # numpy: views
 
     def draw(self, rows, u):
         """One outcome per entry of ``rows`` (row indices, numpy or torch), for the uniforms ``u``."""

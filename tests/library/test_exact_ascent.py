@@ -95,3 +95,26 @@ def test_bad_arguments_are_named():
         pg.examples.chain(3, initial=[0.5, 0.0, 0.5])
     with pytest.raises(ValueError, match="n_states"):
         pg.examples.chain(1)
+
+
+@pytest.mark.parametrize("direction", ["gradient", "natural"])
+def test_arguments_are_checked_once_per_call_not_per_step(direction, monkeypatch):
+    """The loop works on checked values: θ and the policy table are validated when the call starts, never at
+    each of its 30 steps (an ascent step used to re-validate θ and re-table π four times)."""
+    mdp, policy = pg.examples.random_mdp(4, 3, gamma=0.9, seed=0), pg.TabularSoftmax(4, 3)
+    checks = {"check_params": 0, "check_policy_table": 0}
+
+    def counted(name, check):
+        def wrapper(*args, **kwargs):
+            checks[name] += 1
+            return check(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(pg.TabularSoftmax, "check_params", counted("check_params", pg.TabularSoftmax.check_params))
+    monkeypatch.setattr(
+        pg.FiniteMDP, "check_policy_table", counted("check_policy_table", pg.FiniteMDP.check_policy_table)
+    )
+    run = pg.exact_ascent(mdp, policy, policy.init_params(seed=0), step_size=0.5, n_iterations=30, direction=direction)
+    assert run.objectives.size == 31 and checks["check_params"] > 0
+    assert checks["check_params"] <= 2 and checks["check_policy_table"] <= 1, checks

@@ -234,3 +234,51 @@ def test_a_max_steps_that_no_memory_could_record_is_refused():
     mdp = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0)
     with pytest.raises(ValueError, match=r"max_steps=1,000,000,000,000 is too long for this problem: from state"):
         pg.sample_episodes(mdp, pg.TabularSoftmax(4, 2), np.zeros((4, 2)), 2, max_steps=10**12, seed=0)
+
+
+def _kernels():
+    """The per-episode loop in plain Python (always), and compiled by numba where numba is installed."""
+    from pgbook import sampling
+
+    kernels = [pytest.param(sampling._advance, id="python")]
+    try:
+        import numba
+
+        kernels.append(pytest.param(numba.njit(sampling._advance), id="numba"))
+    except ImportError:
+        kernels.append(pytest.param(None, id="numba", marks=pytest.mark.skip(reason="numba is not installed")))
+    return kernels
+
+
+@pytest.mark.parametrize("kernel", _kernels())
+@pytest.mark.parametrize(
+    "n_states, n_actions, n_terminal, per_episode",
+    [(3, 2, 1, False), (12, 3, 1, False), (40, 12, 1, False), (30, 4, 0, False), (12, 3, 1, True)],
+)
+def test_the_compiled_loop_draws_exactly_what_the_vectorised_loop_draws(
+    kernel, n_states, n_actions, n_terminal, per_episode, monkeypatch
+):
+    """Small batches (at most COMPILED_LOOP_EPISODES episodes) are stepped one episode at a time by a compiled
+    loop where numba is installed. Draw for draw it gives the vectorised loop's batch (short rows and guide
+    tables, episodes that end and episodes cut off, one policy per episode), and leaves a generator passed as
+    ``seed`` where the vectorised loop leaves it, although it draws its uniforms in chunks."""
+    from pgbook import sampling
+
+    mdp = pg.examples.random_mdp(n_states, n_actions, gamma=0.95, seed=n_states, n_terminal=n_terminal)
+    policy = pg.TabularSoftmax(n_states, n_actions)
+    n_episodes = 9
+    if per_episode:
+        pi = np.stack([policy.probabilities(policy.init_params(seed=k, scale=3.0)) for k in range(n_episodes)])
+    else:
+        pi = policy.probabilities(policy.init_params(seed=1, scale=3.0))
+    batches, generators = [], []
+    for chosen in (None, kernel):
+        monkeypatch.setattr(sampling, "_COMPILED", [chosen])
+        monkeypatch.setattr(sampling, "_CHUNK", 64)  # many chunks
+        generators.append(np.random.default_rng(5))
+        batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=60, seed=generators[-1]))
+    vectorised, compiled = batches
+    assert vectorised.alive.any() and (n_terminal == 0 or vectorised.terminated.any())
+    for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
+        np.testing.assert_array_equal(getattr(compiled, name), getattr(vectorised, name), err_msg=name)
+    assert generators[0].random() == generators[1].random(), "the generator was left elsewhere"
