@@ -23,9 +23,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 def test_pages_ran_and_have_their_parts(built_book, name):
     source, text = page_text(built_book, name)
     assert "Traceback" not in text and not re.search(r"\b\w+Error:", text)
-    assert "Correct." in text and "Not yet." not in text  # the exercise's solution passes its check
+    assert "Correct." in text and "Not yet." not in text  # the exercises' solutions pass their checks
     folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
-    assert len(folded) == 1 and "Correct." in source[folded[0] : source.index("</section>", folded[0])]
+    assert len(folded) == 2  # two exercises, each solution folded and passing its check
+    for start in folded:
+        assert "Correct." in source[start : source.index("</section>", start)]
     assert "tag_hide-input" in source  # the long plotting cells are folded
     figures = re.findall(r'<div class="pgbook-frames" id="(pgbook-[0-9a-f]+)">(.*?)</div>', source, re.S)
     assert len(figures) == 1 and int(re.search(r'type="range" min="0" max="(\d+)"', figures[0][1])[1]) + 1 >= 8
@@ -72,6 +74,11 @@ def test_deterministic_policy_gradient_page(built_book):
     assert episode_gap < 1e-9  # "agree episode by episode"
     (z, threshold) = one(rf"max \|z\| against the theorem = {NUMBER} \(threshold {NUMBER}", text)
     assert z < threshold
+    # the compatible critic (Theorem 3 of Silver et al.): a poor fit of ∇_a Q, yet the exact gradient along B₁
+    (misfit,) = one(rf"compatible critic: relative error of ∇_a Q {NUMBER}", text)
+    (along, differences) = one(rf"its gradient along B₁ {NUMBER}, finite differences {NUMBER}", text)
+    assert misfit > 0.5  # "its error stays large"
+    assert along == pytest.approx(deterministic[0, 1], rel=1e-7) and differences == pytest.approx(along, rel=1e-7)
 
 
 def test_is_it_a_gradient_page(built_book):
@@ -147,6 +154,8 @@ def test_is_it_a_gradient_page(built_book):
         update_field(mdp, two, [0.0, step])[0] - update_field(mdp, two, [0.0, -step])[0]
     ) / (2 * step)
     assert curl == pytest.approx(by_differences, abs=1e-6) and abs(curl) > 0.05
+    # and against the closed form worked by hand (the curl exercise): (γ² + γ − 2) pq p̃q̃, 1/16 at θ = 0
+    assert curl == pytest.approx((gamma**2 + gamma - 2) / 16, abs=1e-6)
 
 
 def plain_surrogate_problem():
