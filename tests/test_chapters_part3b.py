@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy.integrate import solve_ivp
 
 import pgbook as pg
 from pgbook import lqr
@@ -148,6 +149,27 @@ def test_is_it_a_gradient_page(built_book):
     mdp, two = coordination_counterexample(gamma, n_params=2)
     rise = pg.exact_objective(mdp, two, np.array(loops[1][:2])) - pg.exact_objective(mdp, two, np.array([1.0, 3.0]))
     assert gradient_work == pytest.approx(rise, abs=1e-5)  # the work along ∇J is the rise of J
+
+    # the path along U, integrated here from U's closed form worked by hand (no library call):
+    # U₀ = (γ² + γ) pq (p(1 + q̃) − q(1 + p̃)), U₁ = p̃q̃ (q² − p²), p = σ(θ₀), p̃ = σ(θ₁)
+    def closed_form_field(theta):
+        p, p_de = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+        q, q_de = 1 - p, 1 - p_de
+        return np.array([(gamma**2 + gamma) * p * q * (p * (1 + q_de) - q * (1 + p_de)), p_de * q_de * (q**2 - p**2)])
+
+    def right_side(_, state):
+        velocity = closed_form_field(state[:2])
+        return np.append(velocity, velocity @ velocity)
+
+    path = solve_ivp(right_side, (0.0, 40.0), [1.0, 3.0, 0.0], rtol=1e-10, atol=1e-12).y[:, -1]
+    np.testing.assert_allclose(loops[0][:2], path[:2], atol=1.5e-3)  # printed to 3 decimals
+    assert update_work == pytest.approx(path[2], abs=2e-6)
+    nodes, weights = np.polynomial.legendre.leggauss(40)
+    chord = np.array([1.0, 3.0]) - path[:2]
+    back = sum(
+        w / 2 * closed_form_field(path[:2] + (x + 1) / 2 * chord) @ chord for x, w in zip(nodes, weights, strict=True)
+    )
+    assert update_back == pytest.approx(back, abs=2e-6) and update_loop == pytest.approx(path[2] + back, abs=1e-5)
     (curl,) = one(rf"curl ∂U₁/∂θ₀ − ∂U₀/∂θ₁ at θ = 0: {NUMBER}", text)
     step = 1e-5
     by_differences = (update_field(mdp, two, [step, 0.0])[1] - update_field(mdp, two, [-step, 0.0])[1]) / (2 * step) - (
