@@ -593,41 +593,50 @@ def _linear_quadratic_systems() -> list[tuple[lqr.LinearQuadratic, np.ndarray]]:
     ]
 
 
-def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``answer(system, gain, direction)``: :math:`\frac{d}{d\xi} C(K + \xi D)|_{\xi=0}` for the
-    noise-free policy :math:`a = -Kx`, a number. The check's own answer is a central difference of
-    :func:`pgbook.lqr.lqr_cost` with step 1e-5 (error ~1e-10).
+def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``gap(system, gain)``: the matrix :math:`(\nabla_K C_\sigma - \nabla_K C_0)/\sigma^2` by which the
+    exact gradient of the Gaussian policy :math:`a = -Kx + \sigma\varepsilon` differs from the deterministic
+    policy gradient, shape (m, n). It does not depend on σ: the noise leaves :math:`\nabla_a Q` unchanged and
+    enters only the state moment, :math:`\Sigma_K(\sigma) = \Sigma_K(0) + \sigma^2 L`.
 
-    The reader's code may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`) and
-    :func:`pgbook.lqr.state_covariance` (:math:`\Sigma_K`): the action gradient :math:`G_K` is to be derived.
+    The check's answer is the difference of central differences (step 1e-5) of the exact cost
+    :func:`pgbook.lqr.lqr_cost` at σ = 1 and σ = 0, never :math:`\nabla_a Q` or a state moment. The reader's code
+    may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`): not :func:`pgbook.lqr.state_covariance` (the
+    difference of two of them is L), the gradients or the cost.
 
-    >>> from pgbook.lqr import state_covariance, value_matrix
-    >>> def answer(system, gain, direction):
+    >>> from scipy.linalg import solve_discrete_lyapunov
+    >>> from pgbook.lqr import value_matrix
+    >>> def gap(system, gain):
     ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
     ...     G = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
-    ...     return -np.sum(direction * (G @ state_covariance(system, gain, 0.0)))
-    >>> check_directional_gradient(answer)
-    Correct. answer(system, gain, direction) matched on 6 cases.
-    >>> from pgbook.deterministic import deterministic_policy_gradient
-    >>> check_directional_gradient(lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d))
+    ...     L = solve_discrete_lyapunov(np.sqrt(g) * (F - H @ gain), g / (1 - g) * H @ H.T)
+    ...     return -G @ L
+    >>> check_noise_gap(gap)
+    Correct. gap(system, gain) matched on 3 cases.
+    >>> from pgbook.lqr import lqr_gradient
+    >>> check_noise_gap(lambda s, k: lqr_gradient(s, k, noise_std=1.0) - lqr_gradient(s, k, noise_std=0.0))
     ... # doctest: +ELLIPSIS
-    Not yet. answer(system, gain, direction) called pgbook's deterministic_policy_gradient, ...
+    Not yet. gap(system, gain) called pgbook's lqr_gradient, ...
     """
 
-    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
-        rng = np.random.default_rng(0)
-        for system, gain in _linear_quadratic_systems():
-            for _ in range(3):
-                direction = rng.normal(size=gain.shape)
-                step = 1e-5
-                difference = (
-                    lqr.lqr_cost(system, gain + step * direction, noise_std=0.0)
-                    - lqr.lqr_cost(system, gain - step * direction, noise_std=0.0)
-                ) / (2 * step)
-                yield (system, gain.copy(), direction), np.asarray(difference)
+    def gradient(system: lqr.LinearQuadratic, gain: np.ndarray, sigma: float) -> np.ndarray:
+        step, slopes = 1e-5, np.zeros_like(gain)
+        for index in np.ndindex(gain.shape):
+            nudge = np.zeros_like(gain)
+            nudge[index] = step
+            slopes[index] = (
+                lqr.lqr_cost(system, gain + nudge, noise_std=sigma)
+                - lqr.lqr_cost(system, gain - nudge, noise_std=sigma)
+            ) / (2 * step)
+        return slopes
 
-    allowed = _BASE | {("lqr", "value_matrix"), ("lqr", "state_covariance"), ("lqr", "check_gain")}
-    return _compare("answer(system, gain, direction)", answer, cases(), rtol=1e-6, allowed=allowed)
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        problems = [*_linear_quadratic_systems(), (lqr.damped_double_integrator(gamma=0.95), np.array([[0.5, 1.2]]))]
+        for system, gain in problems:
+            yield (system, gain.copy()), gradient(system, gain, 1.0) - gradient(system, gain, 0.0)
+
+    allowed = _BASE | {("lqr", "value_matrix"), ("lqr", "check_gain")}
+    return _compare("gap(system, gain)", gap, cases(), rtol=1e-6, allowed=allowed)
 
 
 def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:

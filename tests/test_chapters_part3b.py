@@ -69,6 +69,8 @@ def test_deterministic_policy_gradient_page(built_book):
         gaussian = pg.finite_difference(lambda k, s=sigma: lqr.lqr_cost(system, k, noise_std=s), gain)
         assert gap == pytest.approx(np.linalg.norm(gaussian - deterministic), rel=1e-3, abs=1e-6)
         assert ratio == pytest.approx(rows[0][2], rel=1e-5)  # "exactly proportional to σ²"
+    (gap_constant,) = one(rf"‖gap‖ = {NUMBER}", text)  # the exercise's constant is the printed ratio
+    assert gap_constant == pytest.approx(rows[0][2], abs=2e-6)
     (slope,) = one(rf"log-log slope: {NUMBER}", text)
     assert slope == pytest.approx(2.0, abs=1e-5)
     (episode_gap,) = one(rf"largest per-episode difference: {NUMBER}", text)

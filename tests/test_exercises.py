@@ -431,37 +431,45 @@ def test_performance_difference_sum_check():
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives --------------
 
 
-def test_directional_gradient_check():
-    def derived(system, gain, direction):  # G_K derived from S_K, then -tr(Dᵀ G_K Σ_K)
-        S, g = lqr.value_matrix(system, gain), system.gamma
-        G = 2 * (g * system.B.T @ S @ system.A - (system.R + g * system.B.T @ S @ system.B) @ gain)
-        return -np.sum(direction * (G @ lqr.state_covariance(system, gain, 0.0)))
+def test_noise_gap_check():
+    from scipy.linalg import solve_discrete_lyapunov
 
-    right = exercises.check_directional_gradient(derived)
+    def action_gradient(system, gain):  # Γ_K, derived from S_K
+        S, g = lqr.value_matrix(system, gain), system.gamma
+        return 2 * (g * system.B.T @ S @ system.A - (system.R + g * system.B.T @ S @ system.B) @ gain)
+
+    def moment(system, gain, source_scale):  # L = γ M L Mᵀ + c H Hᵀ
+        closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
+        return solve_discrete_lyapunov(closed_loop, source_scale * system.B @ system.B.T)
+
+    def derived(system, gain):
+        return -action_gradient(system, gain) @ moment(system, gain, system.gamma / (1 - system.gamma))
+
+    right = exercises.check_noise_gap(derived)
     assert right.passed and repr(right).startswith("Correct.")
     for wrong in (
-        lambda s, k, d: derived(s, k, d) / 2,  # a dropped factor 2
-        lambda s, k, d: -derived(s, k, d),  # the sign
-        lambda s, k, d: np.full((1, 1), derived(s, k, d)) @ np.ones((1, 2)),  # not a number
-        lambda s, k, d: 1 / 0,
+        lambda s, k: -action_gradient(s, k) @ moment(s, k, 1 / (1 - s.gamma)),  # noise from t = 0, not t = 1
+        lambda s, k: -action_gradient(s, k) @ moment(s, k, s.gamma),  # the noise not accumulated
+        lambda s, k: -derived(s, k),  # the sign
+        lambda s, k: np.zeros_like(k),  # "the noise averages out"
+        lambda s, k: derived(s, k).ravel(),  # the shape
+        lambda s, k: 1 / 0,
     ):
-        result = exercises.check_directional_gradient(wrong)
+        result = exercises.check_noise_gap(wrong)
         assert not result.passed and repr(result).startswith("Not yet.")
     for name, library in (  # the library's answers
-        ("deterministic_policy_gradient", lambda s, k, d: np.sum(deterministic_policy_gradient(s, k) * d)),
+        ("lqr_gradient", lambda s, k: lqr.lqr_gradient(s, k, noise_std=1.0) - lqr.lqr_gradient(s, k, noise_std=0.0)),
+        (
+            "state_covariance",
+            lambda s, k: -action_gradient(s, k) @ (lqr.state_covariance(s, k, 1.0) - lqr.state_covariance(s, k, 0.0)),
+        ),
         (
             "action_gradient_matrix",
-            lambda s, k, d: (
-                -np.sum(d * (pg.deterministic.action_gradient_matrix(s, k) @ lqr.state_covariance(s, k, 0.0)))
-            ),
-        ),  # fmt: skip
-        ("lqr_gradient", lambda s, k, d: np.sum(lqr.lqr_gradient(s, k, noise_std=0.0) * d)),
-        (
-            "lqr_cost",
-            lambda s, k, d: (lqr.lqr_cost(s, k + 1e-6 * d, noise_std=0) - lqr.lqr_cost(s, k, noise_std=0)) / 1e-6,
+            lambda s, k: -pg.deterministic.action_gradient_matrix(s, k) @ moment(s, k, s.gamma / (1 - s.gamma)),
         ),
+        ("deterministic_policy_gradient", lambda s, k: deterministic_policy_gradient(s, k) * 0),
     ):
-        verdict = exercises.check_directional_gradient(library)
+        verdict = exercises.check_noise_gap(library)
         assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
 
 
