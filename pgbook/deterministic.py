@@ -1,12 +1,17 @@
 r"""The deterministic policy gradient theorem (Silver et al. 2014), on linear-quadratic control.
 
-For a deterministic policy :math:`a = \mu_\theta(s)` the theorem reads
+For a deterministic policy :math:`a = m_\theta(s)` the theorem reads
 
 .. math::
-    \nabla_\theta C(\theta) &= \sum_s d_\mu(s)\; \nabla_\theta \mu_\theta(s)^\top \\
-        &\qquad \nabla_a Q_\mu(s, a)\big|_{a = \mu_\theta(s)},
+    \nabla_\theta C(\theta) &= \sum_s d(s)\; \nabla_\theta m_\theta(s)^\top \\
+        &\qquad \nabla_a Q(s, a)\big|_{a = m_\theta(s)},
 
-with :math:`d_\mu(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states).
+with :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states) and
+:math:`\nabla_\theta m_\theta(s)` the Jacobian :math:`\partial m_i / \partial \theta_j`, one row per action
+coordinate, so that its transpose times :math:`\nabla_a Q` is shaped like θ. The code keeps the control names
+of :mod:`pgbook.lqr` (A, B, Q, R, :math:`P_K`, :math:`G_K`, which the book writes F, H, :math:`W_x`, :math:`W_u`,
+:math:`S_K`, :math:`\Gamma_K`).
+
 On linear-quadratic control with the linear policy :math:`u = -Kx` (see :mod:`pgbook.lqr`) the action value
 is quadratic,
 

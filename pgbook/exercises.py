@@ -593,60 +593,139 @@ def _linear_quadratic_systems() -> list[tuple[lqr.LinearQuadratic, np.ndarray]]:
     ]
 
 
-def check_directional_gradient(answer: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``answer(system, gain, direction)``: :math:`\frac{d}{d\xi} C(K + \xi D)|_{\xi=0}` for the
-    noise-free policy :math:`a = -Kx`, a number. The check's own answer is a central difference of
-    :func:`pgbook.lqr.cost` with step 1e-5 (error ~1e-10).
+def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``gap(system, gain)``: the matrix :math:`(\nabla_K C_\sigma - \nabla_K C_0)/\sigma^2` by which the
+    exact gradient of the Gaussian policy :math:`a = -Kx + \sigma\varepsilon` differs from the deterministic
+    policy gradient, shape (m, n). It does not depend on σ: the noise leaves :math:`\nabla_a Q` unchanged and
+    enters only the state moment, :math:`\Sigma_K(\sigma) = \Sigma_K(0) + \sigma^2 L`.
 
-    The reader's code may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`) and
-    :func:`pgbook.lqr.state_covariance` (:math:`\Sigma_K`): the action gradient :math:`G_K` is to be derived.
+    The check's answer is the difference of central differences (step 1e-5) of the exact cost
+    :func:`pgbook.lqr.lqr_cost` at σ = 1 and σ = 0, never :math:`\nabla_a Q` or a state moment. The reader's code
+    may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`): not :func:`pgbook.lqr.state_covariance` (the
+    difference of two of them is L), the gradients or the cost.
 
-    >>> from pgbook.lqr import state_covariance, value_matrix
-    >>> def answer(system, gain, direction):
+    >>> from scipy.linalg import solve_discrete_lyapunov
+    >>> from pgbook.lqr import value_matrix
+    >>> def gap(system, gain):
     ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
     ...     G = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
-    ...     return -np.sum(direction * (G @ state_covariance(system, gain, 0.0)))
-    >>> check_directional_gradient(answer)
-    Correct. answer(system, gain, direction) matched on 6 cases.
-    >>> from pgbook import deterministic
-    >>> check_directional_gradient(lambda s, k, d: np.sum(deterministic.policy_gradient(s, k) * d))
+    ...     L = solve_discrete_lyapunov(np.sqrt(g) * (F - H @ gain), g / (1 - g) * H @ H.T)
+    ...     return -G @ L
+    >>> check_noise_gap(gap)
+    Correct. gap(system, gain) matched on 3 cases.
+    >>> from pgbook.lqr import lqr_gradient
+    >>> check_noise_gap(lambda s, k: lqr_gradient(s, k, noise_std=1.0) - lqr_gradient(s, k, noise_std=0.0))
     ... # doctest: +ELLIPSIS
-    Not yet. answer(system, gain, direction) called pgbook's policy_gradient, ...
+    Not yet. gap(system, gain) called pgbook's lqr_gradient, ...
     """
 
+    def gradient(system: lqr.LinearQuadratic, gain: np.ndarray, sigma: float) -> np.ndarray:
+        step, slopes = 1e-5, np.zeros_like(gain)
+        for index in np.ndindex(gain.shape):
+            nudge = np.zeros_like(gain)
+            nudge[index] = step
+            slopes[index] = (
+                lqr.lqr_cost(system, gain + nudge, noise_std=sigma)
+                - lqr.lqr_cost(system, gain - nudge, noise_std=sigma)
+            ) / (2 * step)
+        return slopes
+
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
-        rng = np.random.default_rng(0)
-        for system, gain in _linear_quadratic_systems():
-            for _ in range(3):
-                direction = rng.normal(size=gain.shape)
-                step = 1e-5
-                difference = (
-                    lqr.cost(system, gain + step * direction, noise_std=0.0)
-                    - lqr.cost(system, gain - step * direction, noise_std=0.0)
-                ) / (2 * step)
-                yield (system, gain.copy(), direction), np.asarray(difference)
+        problems = [*_linear_quadratic_systems(), (lqr.damped_double_integrator(gamma=0.95), np.array([[0.5, 1.2]]))]
+        for system, gain in problems:
+            yield (system, gain.copy()), gradient(system, gain, 1.0) - gradient(system, gain, 0.0)
+
+    allowed = _BASE | {("lqr", "value_matrix"), ("lqr", "check_gain")}
+    return _compare("gap(system, gain)", gap, cases(), rtol=1e-6, allowed=allowed)
+
+
+def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``weights(system, gain, basis)``: the weights w of the compatible critic of the deterministic
+    policy gradient (Silver et al. 2014, Theorem 3) for the gains :math:`K(\theta) = K + \sum_j \theta_j B_j`
+    at θ = 0, ``basis`` of shape (p, m, n), a vector of shape (p,).
+
+    The critic is :math:`Q^w(x, a) = (a - m_\theta(x))^\top \nabla_\theta m_\theta(x)\, w + V(x)`, with
+    :math:`m_\theta(x) = -K(\theta) x`, and w minimises
+    :math:`\sum_t \gamma^t E\lVert \nabla_a Q^w(x_t, m(x_t)) - \nabla_a Q_K(x_t, m(x_t)) \rVert^2`. Theorem 3
+    says that then :math:`\nabla_\theta C = G w` with :math:`G = \sum_t \gamma^t E[\nabla_\theta m^\top
+    \nabla_\theta m]`, :math:`G_{jk} = \operatorname{tr}(B_j^\top B_k \Sigma_K)`; the check's answer is
+    :math:`G^{-1} \nabla_\theta C`, with :math:`\nabla_\theta C` by central differences of the exact cost
+    (:func:`pgbook.lqr.lqr_cost`, step 1e-5) and :math:`\Sigma_K` summed forward in time, never from
+    :math:`\nabla_a Q`. So it checks the theorem as well as the answer.
+
+    The reader's code may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`) and
+    :func:`pgbook.lqr.state_covariance` (:math:`\Sigma_K`): not the action gradient
+    (:func:`pgbook.deterministic.action_gradient_matrix`) or the gradient itself.
+
+    >>> from pgbook.lqr import state_covariance, value_matrix
+    >>> def weights(system, gain, basis):
+    ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
+    ...     Gamma = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
+    ...     moments = state_covariance(system, gain, 0.0)
+    ...     gram = np.einsum("jmn,kml,nl->jk", basis, basis, moments)
+    ...     return -np.linalg.solve(gram, np.einsum("jmn,ml,nl->j", basis, Gamma, moments))
+    >>> check_compatible_dpg_weights(weights)
+    Correct. weights(system, gain, basis) matched on 5 cases.
+    >>> check_compatible_dpg_weights(lambda system, gain, basis: np.zeros(len(basis)))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def forward_moments(system: lqr.LinearQuadratic, gain: np.ndarray) -> np.ndarray:
+        closed_loop, moment = system.A - system.B @ gain, system.initial_covariance.copy()
+        total = np.zeros_like(moment)
+        for t in range(3_000):  # the closed loops below contract by at least 0.95^t
+            total += system.gamma**t * moment
+            moment = closed_loop @ moment @ closed_loop.T
+        return total
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(3)
+        (scalar, scalar_gain), (plane, plane_gain) = _linear_quadratic_systems()
+        bases = [
+            (scalar, scalar_gain, np.ones((1, 1, 1))),
+            (plane, plane_gain, np.array([[[1.0, 0.0]]])),  # only the first gain entry moves
+            (plane, plane_gain, np.array([[[1.0, -1.0]]])),
+            (plane, plane_gain, rng.normal(size=(2, 1, 2))),
+            (plane, plane_gain, np.eye(2).reshape(2, 1, 2)),  # every entry: w is −Γ_K
+        ]
+        for system, gain, basis in bases:
+            step = 1e-5
+            slopes = np.array(
+                [
+                    lqr.lqr_cost(system, gain + step * b, noise_std=0.0)
+                    - lqr.lqr_cost(system, gain - step * b, noise_std=0.0)
+                    for b in basis
+                ]
+            ) / (2 * step)
+            gram = np.einsum("jmn,kml,nl->jk", basis, basis, forward_moments(system, gain))
+            yield (system, gain.copy(), basis.copy()), np.linalg.solve(gram, slopes)
 
     allowed = _BASE | {("lqr", "value_matrix"), ("lqr", "state_covariance"), ("lqr", "check_gain")}
-    return _compare("answer(system, gain, direction)", answer, cases(), rtol=1e-6, allowed=allowed)
+    return _compare("weights(system, gain, basis)", weights, cases(), rtol=1e-6, allowed=allowed)
 
 
 def check_update_field(field: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``field(mdp, policy, theta)``: the expected update without :math:`\gamma^t`,
     :math:`U(\theta)`
     :math:`{} = \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s)`, shaped like θ,
-    with :math:`d_1` the visitation of the same problem with γ = 1.
+    with :math:`d_1(s) = \sum_t \Pr(s_t = s)` the expected number of visits, which the reader derives from
+    the chain: :math:`d_1 = \mu_0 + P_\pi^\top d_1` on the non-terminal states.
 
     The expected value is the finite-horizon sum over time steps of the mistake catalogue
     (:func:`pgbook.mistakes.expected_gradient`, "discount weights γᵗ dropped"), which never forms :math:`d_1`.
-    The reader's code may call only the theorem's ingredients (:func:`pgbook.discounted_visitation`,
-    :func:`pgbook.action_values`, :func:`pgbook.state_values`, :func:`pgbook.advantages`, the policy's
-    ``probabilities`` and ``score``, the MDP's own evaluation methods) and build a :class:`pgbook.FiniteMDP`.
+    The reader's code may call only :func:`pgbook.action_values`, :func:`pgbook.state_values`, the policy's
+    ``probabilities`` and ``score`` and the MDP's :meth:`~pgbook.FiniteMDP.markov_chain` and values: no
+    visitation (not :func:`pgbook.discounted_visitation` of a γ = 1 copy, not
+    :func:`pgbook.update_field.undiscounted_visitation`).
 
     >>> import pgbook as pg
     >>> def field(mdp, policy, theta):
-    ...     undiscounted = pg.FiniteMDP(mdp.P, mdp.R, gamma=1.0, initial=mdp.initial, terminal=mdp.terminal)
-    ...     d_1 = pg.discounted_visitation(undiscounted, policy, theta)
-    ...     weights = policy.probabilities(theta) * pg.action_values(mdp, policy, theta)
+    ...     pi = policy.probabilities(theta)
+    ...     P_pi, _ = mdp.markov_chain(pi)
+    ...     live, d_1 = ~mdp.terminal, np.zeros(mdp.n_states)
+    ...     chain = np.eye(live.sum()) - P_pi[np.ix_(live, live)]
+    ...     d_1[live] = np.linalg.solve(chain.T, mdp.initial[live])
+    ...     weights = pi * pg.action_values(mdp, policy, theta)
     ...     return np.einsum("s,sa,sa...->...", d_1, weights, policy.score(theta))
     >>> check_update_field(field)
     Correct. field(mdp, policy, theta) matched on 4 cases.
@@ -668,7 +747,50 @@ def check_update_field(field: Callable[[FiniteMDP, Policy, np.ndarray], Any]) ->
         for mdp, policy, theta in problems:
             yield (mdp, policy, theta.copy()), expected_gradient(mdp, policy, theta, 3_000, dropped)
 
-    return _compare("field(mdp, policy, theta)", field, cases(), rtol=1e-8, allowed=_INGREDIENTS)
+    allowed = _BASE | {
+        ("evaluation", "action_values"),
+        ("evaluation", "state_values"),
+        ("policies", "probabilities"),
+        ("policies", "score"),
+        ("mdp", "markov_chain"),
+        ("mdp", "action_values"),
+        ("mdp", "state_values"),
+    }
+    return _compare("field(mdp, policy, theta)", field, cases(), rtol=1e-8, allowed=allowed)
+
+
+def check_counterexample_curl(curl: Callable[[float, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``curl(gamma, theta)``: the curl :math:`\partial U_1/\partial\theta_0 - \partial U_0/\partial\theta_1`
+    of the update field U of the two-parameter counterexample
+    (:func:`pgbook.update_field.coordination_counterexample` with ``n_params=2``) at ``theta``, a number, derived
+    by hand as a closed form in γ and θ.
+
+    The expected value is the antisymmetric part of the autodiff Jacobian of the library's field
+    (:func:`pgbook.update_field.update_jacobian`); the reader's code may call nothing from pgbook.
+
+    >>> def curl(gamma, theta):
+    ...     p, r = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+    ...     return (gamma**2 + gamma - 2) * p * (1 - p) * r * (1 - r)
+    >>> check_counterexample_curl(curl)
+    Correct. curl(gamma, theta) matched on 5 cases.
+    >>> check_counterexample_curl(lambda gamma, theta: 0.0)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    from pgbook.update_field import update_jacobian
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for gamma, theta in (
+            (0.5, (0.0, 0.0)),
+            (0.3, (1.0, 3.0)),
+            (0.8, (-1.0, 0.5)),
+            (0.95, (2.0, -2.0)),
+            (1.0, (0.3, 0.3)),
+        ):
+            mdp, policy = coordination_counterexample(gamma, n_params=2)
+            jacobian = update_jacobian(mdp, policy, np.array(theta))
+            yield (gamma, np.array(theta)), np.asarray(jacobian[1, 0] - jacobian[0, 1])
+
+    return _compare("curl(gamma, theta)", curl, cases(), rtol=1e-9)
 
 
 def check_performance_difference_terms(answer: Callable[[Any, Any, np.ndarray, np.ndarray], Any]) -> CheckResult:

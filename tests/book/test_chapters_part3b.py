@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy.integrate import solve_ivp
 
 import pgbook as pg
 from pgbook import lqr
@@ -23,9 +24,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 def test_pages_ran_and_have_their_parts(built_book, name):
     source, text = page_text(built_book, name)
     assert "Traceback" not in text and not re.search(r"\b\w+Error:", text)
-    assert "Correct." in text and "Not yet." not in text  # the exercise's solution passes its check
+    assert "Correct." in text and "Not yet." not in text  # the exercises' solutions pass their checks
     folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
-    assert len(folded) == 1 and "Correct." in source[folded[0] : source.index("</section>", folded[0])]
+    assert len(folded) == 2  # two exercises, each solution folded and passing its check
+    for start in folded:
+        assert "Correct." in source[start : source.index("</section>", start)]
     assert "tag_hide-input" in source  # the long plotting cells are folded
     figures = re.findall(r'<div class="pgbook-frames" id="(pgbook-[0-9a-f]+)">(.*?)</div>', source, re.S)
     assert len(figures) == 1 and int(re.search(r'type="range" min="0" max="(\d+)"', figures[0][1])[1]) + 1 >= 8
@@ -66,12 +69,19 @@ def test_deterministic_policy_gradient_page(built_book):
         gaussian = pg.finite_difference(lambda k, s=sigma: lqr.cost(system, k, noise_std=s), gain)
         assert gap == pytest.approx(np.linalg.norm(gaussian - deterministic), rel=1e-3, abs=1e-6)
         assert ratio == pytest.approx(rows[0][2], rel=1e-5)  # "exactly proportional to σ²"
+    (gap_constant,) = one(rf"‖gap‖ = {NUMBER}", text)  # the exercise's constant is the printed ratio
+    assert gap_constant == pytest.approx(rows[0][2], abs=2e-6)
     (slope,) = one(rf"log-log slope: {NUMBER}", text)
     assert slope == pytest.approx(2.0, abs=1e-5)
     (episode_gap,) = one(rf"largest per-episode difference: {NUMBER}", text)
     assert episode_gap < 1e-9  # "agree episode by episode"
     (z, threshold) = one(rf"max \|z\| against the theorem = {NUMBER} \(threshold {NUMBER}", text)
     assert z < threshold
+    # the compatible critic (Theorem 3 of Silver et al.): a poor fit of ∇_a Q, yet the exact gradient along B₁
+    (misfit,) = one(rf"compatible critic: relative error of ∇_a Q {NUMBER}", text)
+    (along, differences) = one(rf"its gradient along B₁ {NUMBER}, finite differences {NUMBER}", text)
+    assert misfit > 0.5  # "its error stays large"
+    assert along == pytest.approx(deterministic[0, 1], rel=1e-7) and differences == pytest.approx(along, rel=1e-7)
 
 
 def test_is_it_a_gradient_page(built_book):
@@ -141,12 +151,35 @@ def test_is_it_a_gradient_page(built_book):
     mdp, two = coordination_counterexample(gamma, n_params=2)
     rise = pg.exact_objective(mdp, two, np.array(loops[1][:2])) - pg.exact_objective(mdp, two, np.array([1.0, 3.0]))
     assert gradient_work == pytest.approx(rise, abs=1e-5)  # the work along ∇J is the rise of J
+
+    # the path along U, integrated here from U's closed form worked by hand (no library call):
+    # U₀ = (γ² + γ) pq (p(1 + q̃) − q(1 + p̃)), U₁ = p̃q̃ (q² − p²), p = σ(θ₀), p̃ = σ(θ₁)
+    def closed_form_field(theta):
+        p, p_de = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+        q, q_de = 1 - p, 1 - p_de
+        return np.array([(gamma**2 + gamma) * p * q * (p * (1 + q_de) - q * (1 + p_de)), p_de * q_de * (q**2 - p**2)])
+
+    def right_side(_, state):
+        velocity = closed_form_field(state[:2])
+        return np.append(velocity, velocity @ velocity)
+
+    path = solve_ivp(right_side, (0.0, 40.0), [1.0, 3.0, 0.0], rtol=1e-10, atol=1e-12).y[:, -1]
+    np.testing.assert_allclose(loops[0][:2], path[:2], atol=1.5e-3)  # printed to 3 decimals
+    assert update_work == pytest.approx(path[2], abs=2e-6)
+    nodes, weights = np.polynomial.legendre.leggauss(40)
+    chord = np.array([1.0, 3.0]) - path[:2]
+    back = sum(
+        w / 2 * closed_form_field(path[:2] + (x + 1) / 2 * chord) @ chord for x, w in zip(nodes, weights, strict=True)
+    )
+    assert update_back == pytest.approx(back, abs=2e-6) and update_loop == pytest.approx(path[2] + back, abs=1e-5)
     (curl,) = one(rf"curl ∂U₁/∂θ₀ − ∂U₀/∂θ₁ at θ = 0: {NUMBER}", text)
     step = 1e-5
     d1_by_d0 = (expected_update(mdp, two, [step, 0.0])[1] - expected_update(mdp, two, [-step, 0.0])[1]) / (2 * step)
     d0_by_d1 = (expected_update(mdp, two, [0.0, step])[0] - expected_update(mdp, two, [0.0, -step])[0]) / (2 * step)
     by_differences = d1_by_d0 - d0_by_d1
     assert curl == pytest.approx(by_differences, abs=1e-6) and abs(curl) > 0.05
+    # and against the closed form worked by hand (the curl exercise): (γ² + γ − 2) pq p̃q̃, 1/16 at θ = 0
+    assert curl == pytest.approx((gamma**2 + gamma - 2) / 16, abs=1e-6)
 
 
 def plain_surrogate_problem():

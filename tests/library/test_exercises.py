@@ -430,68 +430,169 @@ def test_performance_difference_sum_check():
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives --------------
 
 
-def test_directional_gradient_check():
-    def derived(system, gain, direction):  # G_K derived from S_K, then -tr(Dᵀ G_K Σ_K)
-        S, g = lqr.value_matrix(system, gain), system.gamma
-        G = 2 * (g * system.B.T @ S @ system.A - (system.R + g * system.B.T @ S @ system.B) @ gain)
-        return -np.sum(direction * (G @ lqr.state_covariance(system, gain, 0.0)))
+def test_noise_gap_check():
+    from scipy.linalg import solve_discrete_lyapunov
 
-    right = exercises.check_directional_gradient(derived)
+    def action_gradient(system, gain):  # Γ_K, derived from S_K
+        S, g = lqr.value_matrix(system, gain), system.gamma
+        return 2 * (g * system.B.T @ S @ system.A - (system.R + g * system.B.T @ S @ system.B) @ gain)
+
+    def moment(system, gain, source_scale):  # L = γ M L Mᵀ + c H Hᵀ
+        closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
+        return solve_discrete_lyapunov(closed_loop, source_scale * system.B @ system.B.T)
+
+    def derived(system, gain):
+        return -action_gradient(system, gain) @ moment(system, gain, system.gamma / (1 - system.gamma))
+
+    right = exercises.check_noise_gap(derived)
     assert right.passed and repr(right).startswith("Correct.")
     for wrong in (
-        lambda s, k, d: derived(s, k, d) / 2,  # a dropped factor 2
-        lambda s, k, d: -derived(s, k, d),  # the sign
-        lambda s, k, d: np.full((1, 1), derived(s, k, d)) @ np.ones((1, 2)),  # not a number
-        lambda s, k, d: 1 / 0,
+        lambda s, k: -action_gradient(s, k) @ moment(s, k, 1 / (1 - s.gamma)),  # noise from t = 0, not t = 1
+        lambda s, k: -action_gradient(s, k) @ moment(s, k, s.gamma),  # the noise not accumulated
+        lambda s, k: -derived(s, k),  # the sign
+        lambda s, k: np.zeros_like(k),  # "the noise averages out"
+        lambda s, k: derived(s, k).ravel(),  # the shape
+        lambda s, k: 1 / 0,
     ):
-        result = exercises.check_directional_gradient(wrong)
+        result = exercises.check_noise_gap(wrong)
         assert not result.passed and repr(result).startswith("Not yet.")
     for name, library in (  # the library's answers
-        ("policy_gradient", lambda s, k, d: np.sum(deterministic.policy_gradient(s, k) * d)),
+        ("lqr_gradient", lambda s, k: lqr.lqr_gradient(s, k, noise_std=1.0) - lqr.lqr_gradient(s, k, noise_std=0.0)),
+        (
+            "state_covariance",
+            lambda s, k: -action_gradient(s, k) @ (lqr.state_covariance(s, k, 1.0) - lqr.state_covariance(s, k, 0.0)),
+        ),
         (
             "action_gradient_matrix",
-            lambda s, k, d: (
-                -np.sum(d * (pg.deterministic.action_gradient_matrix(s, k) @ lqr.state_covariance(s, k, 0.0)))
-            ),
-        ),  # fmt: skip
-        ("gradient", lambda s, k, d: np.sum(lqr.gradient(s, k, noise_std=0.0) * d)),
-        (
-            "cost",
-            lambda s, k, d: (lqr.cost(s, k + 1e-6 * d, noise_std=0) - lqr.cost(s, k, noise_std=0)) / 1e-6,
+            lambda s, k: -pg.deterministic.action_gradient_matrix(s, k) @ moment(s, k, s.gamma / (1 - s.gamma)),
         ),
+        ("deterministic_policy_gradient", lambda s, k: deterministic_policy_gradient(s, k) * 0),
     ):
-        verdict = exercises.check_directional_gradient(library)
+        verdict = exercises.check_noise_gap(library)
         assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
 
 
 def test_update_field_check():
+    def visits(mdp, pi):  # d₁ = μ₀ + P_πᵀ d₁ on the non-terminal states, derived from the chain
+        P_pi, _ = mdp.markov_chain(pi)
+        live, d_1 = ~mdp.terminal, np.zeros(mdp.n_states)
+        d_1[live] = np.linalg.solve(np.eye(live.sum()) - P_pi[np.ix_(live, live)].T, mdp.initial[live])
+        return d_1
+
     def from_d1_and_q(mdp, policy, theta):
-        undiscounted = pg.FiniteMDP(mdp.P, mdp.R, gamma=1.0, initial=mdp.initial, terminal=mdp.terminal)
-        d_1 = pg.discounted_visitation(undiscounted, policy, theta)
-        weights = policy.probabilities(theta) * pg.action_values(mdp, policy, theta)
-        return np.einsum("s,sa,sa...->...", d_1, weights, policy.score(theta))
+        pi = policy.probabilities(theta)
+        weights = pi * pg.action_values(mdp, policy, theta)
+        return np.einsum("s,sa,sa...->...", visits(mdp, pi), weights, policy.score(theta))
 
     def discounted(mdp, policy, theta):  # d_γ: the gradient, not U
-        weights = policy.probabilities(theta) * pg.action_values(mdp, policy, theta)
-        return np.einsum("s,sa,sa...->...", pg.discounted_visitation(mdp, policy, theta), weights, policy.score(theta))
+        pi = policy.probabilities(theta)
+        P_pi, _ = mdp.markov_chain(pi)
+        live, d = ~mdp.terminal, np.zeros(mdp.n_states)
+        d[live] = np.linalg.solve(np.eye(live.sum()) - mdp.gamma * P_pi[np.ix_(live, live)].T, mdp.initial[live])
+        return np.einsum("s,sa,sa...->...", d, pi * pg.action_values(mdp, policy, theta), policy.score(theta))
 
     def undiscounted_values(mdp, policy, theta):  # Q₁ for Q_γ: ∇J₁
         one = pg.FiniteMDP(mdp.P, mdp.R, gamma=1.0, initial=mdp.initial, terminal=mdp.terminal)
         return from_d1_and_q(one, policy, theta)
 
+    def not_transposed(mdp, policy, theta):  # P_π d₁ where P_πᵀ d₁ is meant
+        pi = policy.probabilities(theta)
+        P_pi, _ = mdp.markov_chain(pi)
+        live, d_1 = ~mdp.terminal, np.zeros(mdp.n_states)
+        d_1[live] = np.linalg.solve(np.eye(live.sum()) - P_pi[np.ix_(live, live)], mdp.initial[live])
+        return np.einsum("s,sa,sa...->...", d_1, pi * pg.action_values(mdp, policy, theta), policy.score(theta))
+
     dropped = [pg.mistakes.mistake("discount weights γᵗ dropped")]
     assert exercises.check_update_field(from_d1_and_q)
-    for wrong in (discounted, undiscounted_values):
+    for wrong in (discounted, undiscounted_values, not_transposed):
         verdict = exercises.check_update_field(wrong)
         assert not verdict and "but the answer is" in repr(verdict), wrong.__name__
+
+    def by_visitation(mdp, policy, theta):  # the visitation of a γ = 1 copy: the step the exercise asks for
+        undiscounted = pg.FiniteMDP(mdp.P, mdp.R, gamma=1.0, initial=mdp.initial, terminal=mdp.terminal)
+        d_1 = pg.discounted_visitation(undiscounted, policy, theta)
+        weights = policy.probabilities(theta) * pg.action_values(mdp, policy, theta)
+        return np.einsum("s,sa,sa...->...", d_1, weights, policy.score(theta))
+
     for name, library in (
         ("expected_update", pg.update_field.expected_update),
         ("undiscounted_visitation", lambda m, p, t: np.einsum(
             "s,sa,sa...->...", pg.update_field.undiscounted_visitation(m, p, t),
             p.probabilities(t) * pg.action_values(m, p, t), p.score(t))),
         ("expected_gradient", lambda m, p, t: pg.mistakes.expected_gradient(m, p, t, 3_000, dropped)),
+        ("discounted_visitation", by_visitation),
     ):  # fmt: skip
         verdict = exercises.check_update_field(library)
+        assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
+    assert sys.getprofile() is None
+
+
+def test_counterexample_curl_check():
+    def curl(gamma, theta):  # (γ² + γ − 2) pq rs, worked by hand from U's closed form
+        p, r = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+        return (gamma**2 + gamma - 2) * p * (1 - p) * r * (1 - r)
+
+    assert exercises.check_counterexample_curl(curl)
+    for wrong in (
+        lambda g, t: -curl(g, t),  # the sign (∂U₀/∂θ₁ − ∂U₁/∂θ₀)
+        lambda g, t: curl(g, t) * (g**2 + g - 1) / (g**2 + g - 2),  # the one-parameter factor
+        lambda g, t: curl(g, t) * g**2 / (g**2 + g - 2),  # only the γ² of ∇J
+        lambda g, t: 0.0,  # "a gradient"
+        lambda g, t: np.array([curl(g, t)] * 2),  # not a number
+    ):
+        verdict = exercises.check_counterexample_curl(wrong)
+        assert not verdict and repr(verdict).startswith("Not yet."), repr(verdict)
+
+    def by_library(gamma, theta):
+        jacobian = pg.update_field.update_jacobian(
+            *pg.update_field.coordination_counterexample(gamma, n_params=2), theta
+        )
+        return jacobian[1, 0] - jacobian[0, 1]
+
+    verdict = exercises.check_counterexample_curl(by_library)
+    assert not verdict and "called pgbook's coordination_counterexample" in repr(verdict)
+    assert sys.getprofile() is None
+
+
+def test_compatible_dpg_weights_check():
+    def action_gradient(system, gain, gamma):  # Γ_K, derived from S_K (γ an argument to get it wrong below)
+        S = lqr.value_matrix(system, gain)
+        return 2 * (gamma * system.B.T @ S @ system.A - (system.R + gamma * system.B.T @ S @ system.B) @ gain)
+
+    def fit(system, gain, basis, moments, gamma):
+        gram = np.einsum("jmn,kml,nl->jk", basis, basis, moments)
+        return -np.linalg.solve(gram, np.einsum("jmn,ml,nl->j", basis, action_gradient(system, gain, gamma), moments))
+
+    def right(system, gain, basis):
+        return fit(system, gain, basis, lqr.state_covariance(system, gain, 0.0), system.gamma)
+
+    assert exercises.check_compatible_dpg_weights(right)
+    for wrong in (
+        lambda s, k, b: fit(s, k, b, np.eye(s.n_states), s.gamma),  # the fit not weighted by the visitation
+        lambda s, k, b: fit(s, k, b, s.initial_covariance, s.gamma),  # weighted by the start states only
+        lambda s, k, b: fit(s, k, b, lqr.state_covariance(s, k, 0.0), 1.0),  # γ left out of ∇_a Q
+        lambda s, k, b: -right(s, k, b),  # the sign of ∇_θ m
+        lambda s, k, b: np.einsum("jmn,kml,nl,k->j", b, b, lqr.state_covariance(s, k, 0.0), right(s, k, b)),  # G w
+    ):
+        verdict = exercises.check_compatible_dpg_weights(wrong)
+        assert not verdict and repr(verdict).startswith("Not yet."), repr(verdict)
+    for name, library in (
+        (
+            "deterministic_policy_gradient",
+            lambda s, k, b: np.einsum("jmn,mn->j", b, deterministic_policy_gradient(s, k)),
+        ),
+        (
+            "action_gradient_matrix",
+            lambda s, k, b: (
+                -np.linalg.lstsq(
+                    np.einsum("jmn,nl->mlj", b, np.eye(s.n_states)).reshape(-1, len(b)),
+                    pg.deterministic.action_gradient_matrix(s, k).ravel(),
+                    rcond=None,
+                )[0]
+            ),
+        ),
+    ):
+        verdict = exercises.check_compatible_dpg_weights(library)
         assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
     assert sys.getprofile() is None
 

@@ -88,6 +88,44 @@ def test_counterexample_matches_its_closed_forms(gamma):
         )
 
 
+def _enumerated_two_parameter_counterexample(gamma, theta):
+    """J_γ and E[Σ_t G_t ∇log π(a_t|s_t)] of the two-parameter counterexample, by listing its eight episodes
+    (three decisions each) with their probabilities: no visitation, no values, no library call."""
+    p, p_de = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+    objective, update = 0.0, np.zeros(2)
+    for first, second, third in np.ndindex(2, 2, 2):  # 0 = L, 1 = R
+        # A: L → B, R → C; B: L → E, R ends; C: R → D, L ends; E: R pays 2, L 1; D: L pays 2, R 1
+        ends = (first == 0 and second == 1) or (first == 1 and second == 0)
+        if ends and third == 1:
+            continue  # the episode ended after two decisions: count it once, with third = 0
+        actions = (first, second) if ends else (first, second, third)
+        probabilities = [p if a == 1 else 1 - p for a in actions[:2]]
+        if not ends:
+            probabilities.append(p_de if third == 1 else 1 - p_de)
+        reward = 0.0 if ends else (1.0 + (third == 1)) if first == 0 else (1.0 + (third == 0))
+        weight = np.prod(probabilities)
+        objective += weight * gamma**2 * reward
+        for t, a in enumerate(actions):  # G_t = γ^(2−t) r, ∇log π = (a − Pr(R)) in this step's parameter
+            score = np.zeros(2)
+            score[0 if t < 2 else 1] = a - (p if t < 2 else p_de)
+            update += weight * gamma ** (2 - t) * reward * score
+    return objective, update
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.5, 0.9])
+def test_two_parameter_counterexample_against_its_episodes_and_its_curl(gamma):
+    mdp, policy = coordination_counterexample(gamma, n_params=2)
+    for theta in (np.array([0.0, 0.0]), np.array([1.0, 3.0]), np.array([-0.7, 1.4])):
+        objective, update = _enumerated_two_parameter_counterexample(gamma, theta)
+        assert pg.exact_objective(mdp, policy, theta) == pytest.approx(objective, rel=1e-12)
+        np.testing.assert_allclose(update_field(mdp, policy, theta), update, rtol=1e-12, atol=1e-15)
+        # the curl worked by hand: (γ² + γ − 2) pq p̃q̃ (the is-it-a-gradient curl exercise)
+        p, p_de = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
+        jacobian = update_jacobian(mdp, policy, theta)
+        curl = (gamma**2 + gamma - 2) * p * (1 - p) * p_de * (1 - p_de)
+        assert jacobian[1, 0] - jacobian[0, 1] == pytest.approx(curl, rel=1e-10)
+
+
 def test_following_the_update_ends_at_the_worst_policy_below_the_golden_ratio():
     mdp, policy = coordination_counterexample(0.5)
     for start in (-3.0, 2.0):
