@@ -266,10 +266,49 @@ def test_convergence_page(built_book):
         grad = [(J(logits.ravel() + h * e) - J(logits.ravel() - h * e)) / (2 * h) for e in np.eye(16)]
         assert row[0] == pytest.approx(np.linalg.norm(grad), abs=6e-5)
 
+    # the smoothness lemma, line by line: J'' along the page's random lines by second differences of the plain J,
+    # a₁, a₂ and the four bounds in plain numpy
+    smooth = numbers(r"(chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); a₁ = "
+                     + NUMBER + " ≤ σ = " + NUMBER + " ≤ 1, a₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
+                     + NUMBER + ", " + NUMBER + ", " + NUMBER + "; sum " + NUMBER + r" ≤ 2/\(1−γ\)³ = " + NUMBER,
+                     text, 4)  # fmt: skip
+    base = pg.examples.random_mdp(6, 3, gamma=0.9, seed=8, n_terminal=1)
+    live_r = ~base.terminal
+    unit = ((base.R - base.R.min()) / np.ptp(base.R))[live_r]
+    problems = {"chain": (*plain_chain(5), 5), "random MDP": (base.P[np.ix_(live_r, np.arange(3), live_r)], unit, 6)}
+    for (name, curvature2, fd, a1, spread, a2, *bounds, total, constant), seed in zip(smooth, (0, 0, 1, 1),
+                                                                                           strict=True):  # fmt: skip
+        P, R, n_all = problems[name]
+        rng = np.random.default_rng(seed)
+        theta = 3 * rng.standard_normal((n_all, P.shape[1]))
+        u = rng.standard_normal(theta.shape)
+        u /= np.linalg.norm(u)
+        theta, u = theta[: P.shape[0]], u[: P.shape[0]]  # the terminal state's row is the last one in both
+        start = np.full(P.shape[0], 1 / P.shape[0])
+
+        def J_line(alpha, P=P, R=R, theta=theta, u=u, start=start):
+            z = np.exp(theta + alpha * u)
+            return float(start @ plain_evaluate(P, R, z / z.sum(1, keepdims=True), 0.9, start)[0])
+
+        h = 1e-3
+        plain = (J_line(h) - 2 * J_line(0) + J_line(-h)) / h**2
+        assert curvature2 == pytest.approx(plain, abs=3e-6) and fd == pytest.approx(plain, abs=3e-6)
+        pi = np.exp(theta) / np.exp(theta).sum(1, keepdims=True)
+        centred = u - (pi * u).sum(1, keepdims=True)
+        var = (pi * centred**2).sum(1)
+        plain_a1 = np.abs(pi * centred).sum(1).max()
+        plain_a2 = np.abs(pi * (centred**2 - var[:, None])).sum(1).max()
+        assert a1 == pytest.approx(plain_a1, abs=6e-4) and a2 == pytest.approx(plain_a2, abs=6e-4)
+        assert spread == pytest.approx(np.sqrt(var.max()), abs=6e-4) and a1 <= spread <= 1 and a2 <= 2
+        k = 10.0
+        plain_bounds = [2 * 0.81 * plain_a1**2 * k**3, 0.9 * plain_a2 * k**2, 1.8 * plain_a1**2 * k**2, plain_a2 * k]
+        assert bounds == pytest.approx(plain_bounds, abs=0.06) and total == pytest.approx(sum(plain_bounds), abs=0.06)
+        assert abs(plain) <= total <= constant == 2000
+
     # the curvature of J_ν on the chain: second differences of the plain J at the page's 20 random θ
-    ((curvature, constant),) = numbers(r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER
-                                       + r"; 8/\(1−γ\)³ = " + NUMBER, text, 1)  # fmt: skip
-    assert constant == 8000 and curvature < 1
+    hessian_line = r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER + r"; 2/\(1−γ\)³ = " + NUMBER
+    ((curvature, constant, mei),) = numbers(hessian_line + r", 8/\(1−γ\)³ = " + NUMBER, text, 1)
+    assert constant == 2000 and mei == 8000 and curvature < 1
     P, R = plain_chain(5)
 
     def J_uniform(flat):
