@@ -9,6 +9,7 @@ import pytest
 
 import pgbook as pg
 from pgbook import convergence_theory as ct
+from pgbook.exact_ascent import chain_start
 
 
 def plain_values(mdp, pi):
@@ -189,3 +190,30 @@ def test_bad_arguments_are_named():
         ct.smoothness(mdp, np.zeros((4, 3)), np.ones((5, 3)))
     with pytest.raises(ValueError, match="rewards"):
         ct.smoothness(pg.examples.random_mdp(3, 2, seed=0), np.zeros((3, 2)), np.ones((3, 2)))
+
+
+def test_chain_plateaus_against_plain_ascent():
+    """The sweep's first recorded iteration at J*/2, against softmax ascent written out in plain numpy (gradient
+    d(s)π(a|s)A(s,a) from the start distribution, judged from state 0) on the same recording grid."""
+    sweep = pg.chain_plateaus([4, 5], n_iterations=(300, 10), n_recorded=40)
+    grid = np.unique(np.r_[0, np.geomspace(1, 300, 40).astype(int)])
+    for n, start, direction in sweep.runs:
+        chain = pg.examples.chain(n, gamma=0.9, n_actions=4)
+        live = ~chain.terminal
+        nu = np.eye(n)[0] if start == "state 0" else live / live.sum()
+        theta = np.zeros((n, 4))
+        for t in range(301):
+            pi = np.exp(theta) / np.exp(theta).sum(axis=1, keepdims=True)
+            values = plain_values(chain, pi)
+            if values[0] >= 0.9 ** (n - 2) / 2:
+                break
+            advantages = chain.R + 0.9 * chain.P @ values - values[:, None]
+            if direction == "natural":
+                theta += advantages / 0.1 * live[:, None]
+            else:
+                theta += plain_visitation(chain, pi, nu)[:, None] * pi * advantages
+        expected = t if direction == "natural" else grid[grid >= t][0]
+        assert sweep.iterations_to_half(n, start, direction) == expected, (n, start, direction)
+    assert "iterations until J" in sweep.table() and len(sweep.table().splitlines()) == 5
+    with pytest.raises(ValueError, match="start"):
+        chain_start(4, "everywhere")
