@@ -255,36 +255,38 @@ def lojasiewicz(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) -> Lojasie
 class Smoothness:
     r"""Both sides of every line of the proof that :math:`\theta \mapsto J_\mu(\theta)` is
     :math:`2/(1-\gamma)^3`-smooth for tabular softmax with rewards in [0, 1] (so also Mei et al.'s
-    :math:`8/(1-\gamma)^3`), along the line :math:`\theta + \alpha u`, :math:`\|u\|_2 = 1`, at :math:`\alpha = 0`.
+    :math:`8/(1-\gamma)^3`), along the line :math:`\theta + \xi v`, :math:`\|v\|_2 = 1`, at :math:`\xi = 0`.
 
     With :math:`M = (I - \gamma P_\pi)^{-1}` on the non-terminal states, :math:`V = M r_\pi`, and primes for
-    :math:`d/d\alpha`:
+    :math:`d/d\xi`:
 
     .. math::
         J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V + \gamma\, \mu^\top M P_\pi'' V \\
         &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' + \mu^\top M r_\pi''
         \quad (\texttt{curvature} = \textstyle\sum \texttt{terms}),
 
-    with :math:`\pi'(a|s) = \pi(a|s)(u(s,a) - \bar u(s))` and
-    :math:`\pi''(a|s) = \pi(a|s)((u(s,a) - \bar u(s))^2 - \sigma^2(s))` (:math:`\bar u`, :math:`\sigma^2` the
-    mean and variance of :math:`u(s, \cdot)` under :math:`\pi`), so that
+    with :math:`\pi'(a|s) = \pi(a|s)(v(s,a) - \bar v(s))` and
+    :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2 - \operatorname{Var}_\pi v(s))`
+    (:math:`\bar v(s)`, :math:`\operatorname{Var}_\pi v(s)` the mean and variance of :math:`v(s, \cdot)` under
+    :math:`\pi`), so that
 
     .. math::
-        a_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s \sigma(s) \le 1 \quad
-        (\texttt{first\_order} \le \texttt{spread}), \\
-        a_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \sigma^2(s) \le 2 \quad
-        (\texttt{second\_order}).
+        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1 \\
+        &\qquad (\texttt{first\_order} \le \texttt{spread}), \\
+        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \operatorname{Var}_\pi v(s) \le 2 \\
+        &\qquad (\texttt{second\_order}).
 
-    Every row of :math:`M` sums to at most :math:`1/(1-\gamma)`, :math:`\|P_\pi' x\|_\infty \le a_1 \|x\|_\infty`,
-    :math:`\|P_\pi'' x\|_\infty \le a_2 \|x\|_\infty`, :math:`\|r_\pi'\|_\infty \le a_1`,
-    :math:`\|r_\pi''\|_\infty \le a_2` and :math:`0 \le V \le 1/(1-\gamma)`, so the four terms are at most
+    Every row of :math:`M` sums to at most :math:`1/(1-\gamma)`,
+    :math:`\|P_\pi' x\|_\infty \le \zeta_1 \|x\|_\infty`, :math:`\|P_\pi'' x\|_\infty \le \zeta_2 \|x\|_\infty`,
+    :math:`\|r_\pi'\|_\infty \le \zeta_1`,
+    :math:`\|r_\pi''\|_\infty \le \zeta_2` and :math:`0 \le V \le 1/(1-\gamma)`, so the four terms are at most
     (``term_bounds``)
 
     .. math::
-        \frac{2\gamma^2 a_1^2}{(1-\gamma)^3},\ \frac{\gamma a_2}{(1-\gamma)^2},\
-        \frac{2\gamma a_1^2}{(1-\gamma)^2},\ \frac{a_2}{1-\gamma},
+        \frac{2\gamma^2 \zeta_1^2}{(1-\gamma)^3},\ \frac{\gamma \zeta_2}{(1-\gamma)^2},\
+        \frac{2\gamma \zeta_1^2}{(1-\gamma)^2},\ \frac{\zeta_2}{1-\gamma},
 
-    whose sum (``bound``) with :math:`a_1 = 1`, :math:`a_2 = 2` is
+    whose sum (``bound``) with :math:`\zeta_1 \le 1`, :math:`\zeta_2 \le 2` is at most
     :math:`(2\gamma^2 + 4\gamma(1-\gamma) + 2(1-\gamma)^2)/(1-\gamma)^3 = 2/(1-\gamma)^3` (``constant``).
     """
 
@@ -304,8 +306,8 @@ def smoothness(mdp: FiniteMDP, theta: Any, direction: Any, *, mu: Any = None) ->
     :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution).
 
     .. math::
-        \Big|\frac{d^2}{d\alpha^2} J_\mu(\theta + \alpha u)\Big| \le \frac{2}{(1-\gamma)^3}
-        \le \frac{8}{(1-\gamma)^3}\qquad (\|u\|_2 = 1)
+        \Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \le \frac{2}{(1-\gamma)^3}
+        \le \frac{8}{(1-\gamma)^3}\qquad (\|v\|_2 = 1)
 
     References
     ----------

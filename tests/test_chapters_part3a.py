@@ -250,7 +250,7 @@ def test_convergence_page(built_book):
         assert unnormalised == pytest.approx(n - 1, abs=0.006) and normalised == pytest.approx(0.1 * (n - 1), abs=0.006)
 
     lojasiewicz = numbers(r"(?:chain|random MDP): ‖∇J‖ = " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER
-                          + " ≥ " + NUMBER + " ≥ " + NUMBER + r" \(c = " + NUMBER, text, 4)  # fmt: skip
+                          + " ≥ " + NUMBER + " ≥ " + NUMBER + r" \(π\*_min = " + NUMBER, text, 4)  # fmt: skip
     for *chained, c in lojasiewicz:
         assert all(a >= b for a, b in zip(chained, chained[1:], strict=False)) and 0 < c < 1
     # ‖∇J‖ on the chain by central differences of the plain J from the uniform start
@@ -268,8 +268,8 @@ def test_convergence_page(built_book):
 
     # the smoothness lemma, line by line: J'' along the page's random lines by second differences of the plain J,
     # a₁, a₂ and the four bounds in plain numpy
-    smooth = numbers(r"(chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); a₁ = "
-                     + NUMBER + " ≤ σ = " + NUMBER + " ≤ 1, a₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
+    smooth = numbers(r"(chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); ζ₁ = "
+                     + NUMBER + " ≤ √Var = " + NUMBER + " ≤ 1, ζ₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
                      + NUMBER + ", " + NUMBER + ", " + NUMBER + "; sum " + NUMBER + r" ≤ 2/\(1−γ\)³ = " + NUMBER,
                      text, 4)  # fmt: skip
     base = pg.examples.random_mdp(6, 3, gamma=0.9, seed=8, n_terminal=1)
@@ -346,8 +346,10 @@ def test_convergence_page(built_book):
         T = np.arange(1, 41)
         assert slack5 == pytest.approx(np.min(np.log(4) / (eta * T) + 100 / T - np.array(gaps[1:])), abs=6e-4)
 
-    rate_pattern = r"the gap shrinks by ×" + NUMBER + r" per iteration at t = 25; predicted e\^\(−ηΔ_min/\(1−γ\)\) = "
-    ((rate, predicted, delta),) = numbers(rate_pattern + NUMBER + r" \(Δ_min = " + NUMBER, text, 1)
+    rate_pattern = (
+        r"the gap shrinks by ×" + NUMBER + r" per iteration at t = 25; predicted e\^\(−η\|A\*\|_min/\(1−γ\)\) = "
+    )
+    ((rate, predicted, delta),) = numbers(rate_pattern + NUMBER + r" \(\|A\*\|_min = " + NUMBER, text, 1)
     assert delta == pytest.approx(0.9**2 * 0.1, abs=6e-4)  # state 0: V* − γV* = (1−γ)γ²
     assert predicted == pytest.approx(np.exp(-0.081 / 0.1), abs=6e-5) and rate == pytest.approx(predicted, abs=2e-4)
     ((npg_gap, pg_gap),) = numbers(r"J\* − J = " + NUMBER + r" after 20 iterations, against " + NUMBER, text, 1)
