@@ -353,7 +353,7 @@ REUSES = (
     (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
     (r"G_K", "G is the return; linear-quadratic control's action-gradient matrix is Γ_K"),
     (r"\\delta\^\\top", "δ is the TD error; a step in the parameters is Δθ"),
-    (r"c_\\theta|\{c\^2|\(a - c\)", "c is an estimator's factor (c∇J); the smallest optimal-action probability is π*_min"),
+    (r"c_\\theta|\{c\^2|\(a - c\)", "c is an estimator's factor c∇J; min optimal-action probability is π*_min"),
     (r"\\Delta\(s|\\Delta_\{\\min\}", "Δ is the bandit's offset m − a*; an optimal policy's advantages are A*"),
     (r"\\bar D\b|(?<![\\\w])D\(\\theta", "D is a Jacobian; a KL weighted by the visitation is KL_d or KL_{d̄}"),
     (r"\\Delta\^\\top|\\omega\(", "a step in the parameters is Δθ; ω is the dynamics' noise, TRPO's multiplier is χ"),
