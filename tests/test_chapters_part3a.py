@@ -107,9 +107,9 @@ def test_compatible_features_page(built_book):
     assert rows["4 other features"][0] == pytest.approx(other_fit, abs=6e-4)
     assert rows["4 other features"][2] == pytest.approx(other_cosine, abs=6e-4)
     assert rows["4 other features"][0] < rows["compatible ψ"][0] and abs(other_cosine) < 0.05
-    (line,) = re.findall(r"relative error at ν = (0\.0: .*)", text)
+    (line,) = re.findall(r"relative error at ξ = (0\.0: .*)", text)
     mixed = [float(v) for v in re.findall(r"\d\.\d: (\d+\.\d+)", line)]
-    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at ν = 0"
+    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at ξ = 0"
     assert_frames(source, 11)
     assert_exercises_pass(source, text, 1)
 
