@@ -268,7 +268,7 @@ def test_convergence_page(built_book):
 
     # the smoothness lemma, line by line: J'' along the page's random lines by second differences of the plain J,
     # a₁, a₂ and the four bounds in plain numpy
-    smooth = numbers(r"(chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); ζ₁ = "
+    smooth = numbers(r"(?:chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); ζ₁ = "
                      + NUMBER + " ≤ √Var = " + NUMBER + " ≤ 1, ζ₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
                      + NUMBER + ", " + NUMBER + ", " + NUMBER + "; sum " + NUMBER + r" ≤ 2/\(1−γ\)³ = " + NUMBER,
                      text, 4)  # fmt: skip
@@ -276,8 +276,8 @@ def test_convergence_page(built_book):
     live_r = ~base.terminal
     unit = ((base.R - base.R.min()) / np.ptp(base.R))[live_r]
     problems = {"chain": (*plain_chain(5), 5), "random MDP": (base.P[np.ix_(live_r, np.arange(3), live_r)], unit, 6)}
-    for (name, curvature2, fd, a1, spread, a2, *bounds, total, constant), seed in zip(smooth, (0, 0, 1, 1),
-                                                                                           strict=True):  # fmt: skip
+    order = (("chain", 0), ("random MDP", 0), ("chain", 1), ("random MDP", 1))  # the page's loop
+    for (curvature2, fd, a1, spread, a2, *bounds, total, constant), (name, seed) in zip(smooth, order, strict=True):
         P, R, n_all = problems[name]
         rng = np.random.default_rng(seed)
         theta = 3 * rng.standard_normal((n_all, P.shape[1]))
@@ -354,5 +354,19 @@ def test_convergence_page(built_book):
     assert predicted == pytest.approx(np.exp(-0.081 / 0.1), abs=6e-5) and rate == pytest.approx(predicted, abs=2e-4)
     ((npg_gap, pg_gap),) = numbers(r"J\* − J = " + NUMBER + r" after 20 iterations, against " + NUMBER, text, 1)
     assert npg_gap < 1e-6 < pg_gap  # far ahead of policy gradient
+    # the exercise's bandits: the largest |eigenvalue| of the Hessian by second differences of the plain J
+    ((largest_bandit,),) = numbers(r"largest \|eigenvalue\| over 2000 random bandits: " + NUMBER + " ≤ 2", text, 1)
+    rng, h, eye, found = np.random.default_rng(0), 1e-4, np.eye(4), 0.0
+    for p in rng.dirichlet(np.full(4, 0.3), size=2000):
+        r, theta = rng.uniform(size=4), np.log(p)
+
+        def J_bandit(t, r=r):
+            z = np.exp(t - t.max())
+            return float(z @ r / z.sum())
+
+        H = [[(J_bandit(theta + h * (a + b)) - J_bandit(theta + h * (a - b)) - J_bandit(theta - h * (a - b))
+               + J_bandit(theta - h * (a + b))) / (4 * h * h) for b in eye] for a in eye]  # fmt: skip
+        found = max(found, np.abs(np.linalg.eigvalsh(np.array(H))).max())
+    assert largest_bandit == pytest.approx(found, abs=2e-3) and largest_bandit <= 2
     assert_frames(source, 12)
     assert_exercises_pass(source, text, 2)
