@@ -92,17 +92,18 @@ class GradientDomination:
     .. math::
         &J^*_\rho - J_\rho(\pi) \\
         &\quad = \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \\
-        &\qquad\qquad (\texttt{lemma}) \\
+        &\qquad\qquad (\text{1}) \\
         &\quad \le \textstyle\sum_s d^*(s) \max_a A(s,a) \\
-        &\qquad\qquad (\texttt{greedy}) \\
+        &\qquad\qquad (\text{2}) \\
         &\quad \le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \\
-        &\qquad\qquad (\texttt{mismatch\_line}) \\
+        &\qquad\qquad (\text{3}) \\
         &\quad = \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
-        &\qquad\qquad (\texttt{gradient\_line}) \\
+        &\qquad\qquad (\text{4}) \\
         &\quad \le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
-        &\qquad\qquad (\texttt{bound}),
+        &\qquad\qquad (\text{5}),
 
-    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`; the third line uses
+    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`. The right sides of lines 1–5 are
+    ``lemma``, ``greedy``, ``mismatch_line``, ``gradient_line`` and ``bound``; the third line uses
     :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\mu \ge \mu`. ``gap`` is the left side; ``gradient_term`` is
     :math:`\max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu`, computed as :math:`\sum_s d_\mu(s)(\max_a Q(s,a)
     - V(s))`; ``mismatch`` is :math:`\|d^*/d_\mu\|_\infty` and ``start_mismatch`` :math:`\|d^*/\mu\|_\infty`
@@ -172,22 +173,24 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
 class Lojasiewicz:
     r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
     :math:`g = \nabla_\theta J_\mu`, :math:`g(s,a) = d_\mu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
-    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits and :math:`S` their number:
+    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s letter; the book's
+    :math:`\pi^*_{\min}(\theta)`) and :math:`S` their number:
 
     .. math::
         \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
-            &\qquad\qquad (\texttt{optimal}) \\
+            &\qquad\qquad (\text{1}) \\
         &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s) \\
-            &\qquad \times |A(s,a^*(s))| \quad (\texttt{cauchy}) \\
+            &\qquad \times |A(s,a^*(s))| \quad (\text{2}) \\
         &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \\
-            &\qquad\qquad (\texttt{smallest}) \\
+            &\qquad\qquad (\text{3}) \\
         &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \\
             &\qquad \times \textstyle\sum_s d^*(s) |A(s,a^*(s))| \\
-            &\qquad\qquad (\texttt{mismatch\_line}) \\
+            &\qquad\qquad (\text{4}) \\
         &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \\
-            &\qquad\qquad (\texttt{bound}),
+            &\qquad\qquad (\text{5}),
 
-    the last by the performance-difference lemma with :math:`\pi^*` deterministic.
+    the last by the performance-difference lemma with :math:`\pi^*` deterministic. The right sides of lines 1–5
+    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``.
     """
 
     norm: float
@@ -258,12 +261,11 @@ class Smoothness:
     :math:`8/(1-\gamma)^3`), along the line :math:`\theta + \xi v`, :math:`\|v\|_2 = 1`, at :math:`\xi = 0`.
 
     With :math:`M = (I - \gamma P_\pi)^{-1}` on the non-terminal states, :math:`V = M r_\pi`, and primes for
-    :math:`d/d\xi`:
+    :math:`d/d\xi`, ``curvature`` is the sum of the four ``terms``:
 
     .. math::
         J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V + \gamma\, \mu^\top M P_\pi'' V \\
         &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' + \mu^\top M r_\pi''
-        \quad (\texttt{curvature} = \textstyle\sum \texttt{terms}),
 
     with :math:`\pi'(a|s) = \pi(a|s)(v(s,a) - \bar v(s))` and
     :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2 - \operatorname{Var}_\pi v(s))`
@@ -271,10 +273,10 @@ class Smoothness:
     :math:`\pi`), so that
 
     .. math::
-        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1 \\
-        &\qquad (\texttt{first\_order} \le \texttt{spread}), \\
-        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \operatorname{Var}_\pi v(s) \le 2 \\
-        &\qquad (\texttt{second\_order}).
+        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1, \\
+        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \operatorname{Var}_\pi v(s) \le 2
+
+    (``first_order`` is :math:`\zeta_1`, ``spread`` the square root in between, ``second_order`` :math:`\zeta_2`).
 
     Every row of :math:`M` sums to at most :math:`1/(1-\gamma)`,
     :math:`\|P_\pi' x\|_\infty \le \zeta_1 \|x\|_\infty`, :math:`\|P_\pi'' x\|_\infty \le \zeta_2 \|x\|_\infty`,
