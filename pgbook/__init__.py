@@ -47,7 +47,7 @@ from pgbook.evaluation import (
     exact_objectives,
     state_values,
 )
-from pgbook.exact_ascent import ExactAscentHistory, exact_ascent
+from pgbook.exact_ascent import ExactAscentHistory, chain_plateaus, exact_ascent
 from pgbook.finite_differences import finite_difference
 from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gaussian import gaussian_pathwise_gradient, gaussian_score_gradient, quadratic_bandit_variances
@@ -84,6 +84,7 @@ __all__ = [
     "autodiff_jacobians",
     "average_reward",
     "average_reward_gradient",
+    "chain_plateaus",
     "check_estimator",
     "check_samples",
     "compatible_fit",

@@ -33,8 +33,10 @@ __all__ = [
     "gradient_domination",
     "lojasiewicz",
     "natural_gradient_bound",
+    "Smoothness",
     "natural_policy_iteration",
     "optimal_policy",
+    "smoothness",
 ]
 
 
@@ -90,17 +92,18 @@ class GradientDomination:
     .. math::
         &J^*_\rho - J_\rho(\pi) \\
         &\quad = \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \\
-        &\qquad\qquad (\text{``lemma''}) \\
+        &\qquad\qquad (\text{1}) \\
         &\quad \le \textstyle\sum_s d^*(s) \max_a A(s,a) \\
-        &\qquad\qquad (\text{``greedy''}) \\
+        &\qquad\qquad (\text{2}) \\
         &\quad \le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \\
-        &\qquad\qquad (\text{``mismatch''}) \\
+        &\qquad\qquad (\text{3}) \\
         &\quad = \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
-        &\qquad\qquad (\text{``gradient''}) \\
+        &\qquad\qquad (\text{4}) \\
         &\quad \le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
-        &\qquad\qquad (\text{``bound''}),
+        &\qquad\qquad (\text{5}),
 
-    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`; the third line uses
+    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`. The right sides of lines 1–5 are
+    ``lemma``, ``greedy``, ``mismatch_line``, ``gradient_line`` and ``bound``; the third line uses
     :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\mu \ge \mu`. ``gap`` is the left side; ``gradient_term`` is
     :math:`\max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu`, computed as :math:`\sum_s d_\mu(s)(\max_a Q(s,a)
     - V(s))`; ``mismatch`` is :math:`\|d^*/d_\mu\|_\infty` and ``start_mismatch`` :math:`\|d^*/\mu\|_\infty`
@@ -170,22 +173,24 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
 class Lojasiewicz:
     r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
     :math:`g = \nabla_\theta J_\mu`, :math:`g(s,a) = d_\mu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
-    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits and :math:`S` their number:
+    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s letter; the book's
+    :math:`\pi^*_{\min}(\theta)`) and :math:`S` their number:
 
     .. math::
         \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
-            &\qquad\qquad (\text{``optimal''}) \\
+            &\qquad\qquad (\text{1}) \\
         &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s) \\
-            &\qquad \times |A(s,a^*(s))| \quad (\text{``cauchy''}) \\
+            &\qquad \times |A(s,a^*(s))| \quad (\text{2}) \\
         &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \\
-            &\qquad\qquad (\text{``smallest''}) \\
+            &\qquad\qquad (\text{3}) \\
         &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \\
             &\qquad \times \textstyle\sum_s d^*(s) |A(s,a^*(s))| \\
-            &\qquad\qquad (\text{``mismatch''}) \\
+            &\qquad\qquad (\text{4}) \\
         &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \\
-            &\qquad\qquad (\text{``bound''}),
+            &\qquad\qquad (\text{5}),
 
-    the last by the performance-difference lemma with :math:`\pi^*` deterministic.
+    the last by the performance-difference lemma with :math:`\pi^*` deterministic. The right sides of lines 1–5
+    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``.
     """
 
     norm: float
@@ -246,6 +251,129 @@ def lojasiewicz(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) -> Lojasie
         c=c,
         mismatch=mismatch,
         n_states=n,
+    )
+
+
+@dataclass(frozen=True)
+class Smoothness:
+    r"""Both sides of every line of the proof that :math:`\theta \mapsto J_\mu(\theta)` is
+    :math:`2/(1-\gamma)^3`-smooth for tabular softmax with rewards in [0, 1] (so also Mei et al.'s
+    :math:`8/(1-\gamma)^3`), along the line :math:`\theta + \xi v`, :math:`\|v\|_2 = 1`, at :math:`\xi = 0`.
+
+    With :math:`M = (I - \gamma P_\pi)^{-1}` on the non-terminal states, :math:`V = M r_\pi`, and primes for
+    :math:`d/d\xi`, ``curvature`` is the sum of the four ``terms``:
+
+    .. math::
+        J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V + \gamma\, \mu^\top M P_\pi'' V \\
+        &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' + \mu^\top M r_\pi''
+
+    with :math:`\pi'(a|s) = \pi(a|s)(v(s,a) - \bar v(s))` and
+    :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2 - \operatorname{Var}_\pi v(s))`
+    (:math:`\bar v(s)`, :math:`\operatorname{Var}_\pi v(s)` the mean and variance of :math:`v(s, \cdot)` under
+    :math:`\pi`), so that
+
+    .. math::
+        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1, \\
+        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \operatorname{Var}_\pi v(s) \le 2
+
+    (``first_order`` is :math:`\zeta_1`, ``spread`` the square root in between, ``second_order`` :math:`\zeta_2`).
+
+    Every row of :math:`M` sums to at most :math:`1/(1-\gamma)`,
+    :math:`\|P_\pi' x\|_\infty \le \zeta_1 \|x\|_\infty`, :math:`\|P_\pi'' x\|_\infty \le \zeta_2 \|x\|_\infty`,
+    :math:`\|r_\pi'\|_\infty \le \zeta_1`,
+    :math:`\|r_\pi''\|_\infty \le \zeta_2` and :math:`0 \le V \le 1/(1-\gamma)`, so the four terms are at most
+    (``term_bounds``)
+
+    .. math::
+        \frac{2\gamma^2 \zeta_1^2}{(1-\gamma)^3},\ \frac{\gamma \zeta_2}{(1-\gamma)^2},\
+        \frac{2\gamma \zeta_1^2}{(1-\gamma)^2},\ \frac{\zeta_2}{1-\gamma},
+
+    whose sum (``bound``) with :math:`\zeta_1 \le 1`, :math:`\zeta_2 \le 2` is at most
+    :math:`(2\gamma^2 + 4\gamma(1-\gamma) + 2(1-\gamma)^2)/(1-\gamma)^3 = 2/(1-\gamma)^3` (``constant``).
+    """
+
+    curvature: float
+    terms: np.ndarray
+    term_bounds: np.ndarray
+    bound: float
+    first_order: float
+    second_order: float
+    spread: float
+    constant: float
+
+
+def smoothness(mdp: FiniteMDP, theta: Any, direction: Any, *, mu: Any = None) -> Smoothness:
+    r"""Every line of the smoothness bound of :math:`J_\mu` for a tabular softmax policy with logits ``theta``
+    (shape (n_states, n_actions)), along ``direction`` (same shape; scaled here to unit norm): see
+    :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution).
+
+    .. math::
+        \Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \le \frac{2}{(1-\gamma)^3}
+        \le \frac{8}{(1-\gamma)^3}\qquad (\|v\|_2 = 1)
+
+    References
+    ----------
+    Mei, J., Xiao, C., Szepesvári, C., Schuurmans, D. (2020). On the global convergence rates of softmax policy
+    gradient methods. ICML, Lemma 7 (the constant :math:`8/(1-\gamma)^3`, by the same four terms).
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.examples.chain(4, n_actions=3)
+    >>> lines = smoothness(mdp, np.zeros((4, 3)), np.ones((4, 3)) - np.eye(4, 3), mu=[0.5, 0.5, 0, 0])
+    >>> bool(abs(lines.curvature) <= lines.bound <= lines.constant), round(lines.constant)
+    (True, 2000)
+    """
+    check_type("mdp", mdp, FiniteMDP, "a pgbook.FiniteMDP")
+    if np.any(mdp.R < 0) or np.any(mdp.R > 1):
+        raise ValueError("the bound assumes rewards in [0, 1]; got rewards outside it")
+    if not mdp.gamma < 1:
+        raise ValueError(f"the bound needs mdp.gamma < 1; got {mdp.gamma}")
+    shape = (mdp.n_states, mdp.n_actions)
+    theta = as_real_array("theta", theta, ndim=2)
+    u = as_real_array("direction", direction, ndim=2)
+    for name, array in (("theta", theta), ("direction", u)):
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape} (logits of a tabular softmax); got {array.shape}")
+    if not np.linalg.norm(u) > 0:
+        raise ValueError("direction must be nonzero")
+    u = u / np.linalg.norm(u)
+    mu = _start(mdp, "mu", mu)
+    gamma = mdp.gamma
+    pi = np.exp(theta - theta.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    centred = u - np.sum(pi * u, axis=1, keepdims=True)
+    variance = np.sum(pi * centred**2, axis=1)
+    first = pi * centred  # dπ/dα
+    second = pi * (centred**2 - variance[:, None])  # d²π/dα²
+    live = np.flatnonzero(~mdp.terminal)
+    P = mdp.P[np.ix_(live, np.arange(mdp.n_actions), live)]
+    R = mdp.R[live]
+    P_pi, P1, P2 = (np.einsum("sa,sat->st", table[live], P) for table in (pi, first, second))
+    r_pi, r1, r2 = (np.sum(table[live] * R, axis=1) for table in (pi, first, second))
+    M = np.linalg.inv(np.eye(live.size) - gamma * P_pi)
+    V, m = M @ r_pi, mu[live] @ M
+    terms = np.array(
+        [
+            2 * gamma**2 * m @ P1 @ M @ P1 @ V,
+            gamma * m @ P2 @ V,
+            2 * gamma * m @ P1 @ M @ r1,
+            m @ r2,
+        ]
+    )
+    a1 = float(np.abs(first[live]).sum(axis=1).max())
+    a2 = float(np.abs(second[live]).sum(axis=1).max())
+    k = 1 / (1 - gamma)
+    term_bounds = np.array([2 * gamma**2 * a1**2 * k**3, gamma * a2 * k**2, 2 * gamma * a1**2 * k**2, a2 * k])
+    return Smoothness(
+        curvature=float(terms.sum()),
+        terms=terms,
+        term_bounds=term_bounds,
+        bound=float(term_bounds.sum()),
+        first_order=a1,
+        second_order=a2,
+        spread=float(np.sqrt(variance[live].max())),
+        constant=2 * k**3,
     )
 
 

@@ -18,9 +18,10 @@ from typing import Any, Literal
 import numpy as np
 
 from pgbook.arguments import as_count, as_real
+from pgbook.examples import chain
 from pgbook.fisher import DEFAULT_RCOND, _compatible_weights
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Params, Policy, policy_table
+from pgbook.policies import Params, Policy, TabularSoftmax, policy_table
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,125 @@ def exact_ascent(
                 natural = _compatible_weights(policy, theta, pi, visitation, advantage, DEFAULT_RCOND)
                 theta = theta + step_size / (1.0 - mdp.gamma) * natural
     return ExactAscentHistory(iterations, objectives, parameters, theta)
+
+
+CHAIN_STARTS = ("state 0", "uniform")
+
+
+@dataclass(frozen=True)
+class PlateauSweep:
+    """The runs of :func:`chain_plateaus`: ``runs[n, start, direction]`` is the :class:`ExactAscentHistory` on the
+    chain of ``n`` states ascended from ``start`` (``"state 0"`` or ``"uniform"``) in ``direction``
+    (``"gradient"`` or ``"natural"``), its objective recorded from state 0."""
+
+    lengths: tuple[int, ...]
+    gamma: float
+    runs: dict[tuple[int, str, str], ExactAscentHistory]
+
+    def iterations_to_half(self, n: int, start: str, direction: str) -> int | None:
+        r"""The first recorded iteration at which J (from state 0) reaches :math:`J^*/2 = \gamma^{n-2}/2`."""
+        return self.runs[n, start, direction].iterations_to_reach(self.gamma ** (n - 2) / 2)
+
+    def table(self) -> str:
+        """The plateau table: iterations until J (from state 0) reaches J*/2, per chain length (rows) and per
+        direction and start distribution (columns)."""
+        lines = [
+            "iterations until J (from state 0) reaches J*/2",
+            "      policy gradient   natural gradient",
+            " n   start 0  uniform   start 0  uniform",
+        ]
+        for n in self.lengths:
+            counts = [
+                self.iterations_to_half(n, start, direction)
+                for direction in ("gradient", "natural")
+                for start in CHAIN_STARTS
+            ]
+            lines.append(f"{n:2d}" + "".join(f"{'never' if c is None else c:>9}" for c in counts))
+        return "\n".join(lines)
+
+
+def chain_start(n_states: int, start: str) -> np.ndarray:
+    """The start distribution ``"state 0"`` (the chain's own) or ``"uniform"`` over the non-terminal states of
+    the chain of :func:`pgbook.examples.chain`.
+
+    >>> chain_start(3, "uniform")
+    array([0.5, 0.5, 0. ])
+    """
+    n_states = as_count("n_states", n_states, minimum=2)
+    if start == "state 0":
+        return np.eye(n_states)[0]
+    if start == "uniform":
+        return np.r_[np.full(n_states - 1, 1 / (n_states - 1)), 0.0]
+    raise ValueError(f'start must be "state 0" or "uniform"; got {start!r}')
+
+
+def chain_plateaus(
+    lengths: Any,
+    *,
+    gamma: float = 0.9,
+    n_actions: int = 4,
+    step_size: float = 1.0,
+    n_iterations: tuple[int, int] = (1500, 50),
+    n_recorded: int = 120,
+) -> PlateauSweep:
+    r"""Exact policy-gradient and natural-gradient ascent from :math:`\theta_0 = 0` on the chain of Agarwal et
+    al. (§4.3) for each length in ``lengths``, each ascending :math:`J` from state 0 or from the uniform start
+    distribution (:func:`chain_start`) and judged by :math:`J` from state 0 (the plateau of softmax policy
+    gradient, Mei et al. 2020; Li et al. 2023):
+
+    .. math::
+        \theta_{k+1} = \theta_k + \eta\, \nabla J_\nu(\theta_k) \quad\text{or}\quad
+        \theta_{k+1} = \theta_k + \tfrac{\eta}{1-\gamma} F_\nu^+ \nabla J_\nu(\theta_k).
+
+    Parameters
+    ----------
+    lengths : iterable of int
+        Chain lengths (numbers of states, each at least 2).
+    gamma, n_actions : float, int
+        The chain's discount and number of actions.
+    step_size : float
+        η, the same for both directions.
+    n_iterations : (int, int)
+        Iterations of policy gradient and of the natural gradient.
+    n_recorded : int
+        J is recorded at about this many iterations, on a logarithmic grid (every one for the natural gradient
+        where the grid is finer than that).
+
+    References
+    ----------
+    Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
+    optimality, approximation, and distribution shift. JMLR 22(98), §4.3.
+
+    Examples
+    --------
+    >>> sweep = chain_plateaus([3, 4], n_iterations=(300, 10))
+    >>> print(sweep.table())
+    iterations until J (from state 0) reaches J*/2
+          policy gradient   natural gradient
+     n   start 0  uniform   start 0  uniform
+     3        2        2        1        1
+     4       10        9        1        1
+    """
+    lengths = tuple(as_count("lengths", n, minimum=2) for n in lengths)
+    counts = [as_count("n_iterations", k, minimum=1) for k in n_iterations]
+    if len(counts) != 2:
+        raise ValueError(f"n_iterations must be two counts (gradient, natural); got {n_iterations!r}")
+    grid = np.unique(np.r_[0, np.geomspace(1, counts[0], as_count("n_recorded", n_recorded, minimum=2)).astype(int)])
+    runs = {}
+    for n in lengths:
+        judge = chain(n, gamma=gamma, n_actions=n_actions)
+        policy = TabularSoftmax(n, n_actions)
+        for start in CHAIN_STARTS:
+            mdp = chain(n, gamma=gamma, n_actions=n_actions, initial=chain_start(n, start))
+            for direction, count in zip(("gradient", "natural"), counts, strict=True):
+                runs[n, start, direction] = exact_ascent(
+                    mdp,
+                    policy,
+                    np.zeros((n, n_actions)),
+                    step_size=step_size,
+                    n_iterations=count,
+                    direction=direction,
+                    record=grid[grid <= count],
+                    judged_on=judge,
+                )
+    return PlateauSweep(lengths=lengths, gamma=float(gamma), runs=runs)

@@ -29,8 +29,7 @@ import numpy as np
 
 from pgbook import examples, lqr
 from pgbook.compatible import critic_gradient
-from pgbook.evaluation import advantages, discounted_visitation, exact_objective
-from pgbook.fisher import fisher_matrix, natural_gradient
+from pgbook.fisher import fisher_matrix
 from pgbook.gradients import autodiff_gradient, exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Policy, TabularSoftmax, policy_table
@@ -518,66 +517,6 @@ def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) ->
     )
 
 
-def check_soft_policy_iteration(step: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
-    r"""Check ``step(pi, A, eta, gamma)``: the policy table after one natural-gradient step of size η on a
-    tabular softmax policy, from its table ``pi`` and its advantages ``A`` (the natural gradient taken with the
-    normalised visitation, so that the answer is :math:`\pi(a|s) e^{\eta A(s,a)/(1-\gamma)}`, normalised).
-
-    The expected table is the policy after a step along :func:`pgbook.natural_gradient`; the reader's code may
-    call nothing from pgbook.
-
-    >>> def soft_step(pi, A, eta, gamma):
-    ...     new = pi * np.exp(eta * A / (1 - gamma))
-    ...     return new / new.sum(axis=1, keepdims=True)
-    >>> check_soft_policy_iteration(soft_step)
-    Correct. step(pi, A, eta, gamma) matched on 6 cases.
-    >>> check_soft_policy_iteration(lambda pi, A, eta, gamma: soft_step(pi, A, eta, 0.0))  # doctest: +ELLIPSIS
-    Not yet. ...
-    """
-    cases = []
-    for seed, (gamma, eta) in enumerate([(0.5, 0.1), (0.9, 0.05), (0.9, 0.3), (0.0, 1.0), (0.8, 0.2), (0.95, 0.01)]):
-        mdp = examples.random_mdp(4, 3, gamma=gamma, seed=seed)
-        policy = TabularSoftmax(4, 3)
-        theta = policy.init_params(seed=seed)
-        new_theta = theta + eta * natural_gradient(mdp, policy, theta, normalized=True)
-        arguments = (policy.probabilities(theta), advantages(mdp, policy, theta), eta, gamma)
-        cases.append((arguments, policy.probabilities(new_theta)))
-    return _compare("step(pi, A, eta, gamma)", step, iter(cases), rtol=1e-8)
-
-
-def check_performance_difference_sum(difference: Callable[[FiniteMDP, np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``difference(mdp, pi, new_pi)``: the right side of the performance-difference lemma summed,
-    :math:`\sum_s d_{\pi'}(s) \sum_a \pi'(a|s) A_\pi(s,a)`, for two policy tables, a number. The expected value
-    is :math:`J(\pi') - J(\pi)` (:meth:`pgbook.FiniteMDP.objective`); the reader's code may call only
-    the MDP's evaluation methods (not :meth:`~pgbook.FiniteMDP.objective` or :func:`pgbook.performance_difference`).
-    For the per-state terms see :func:`check_performance_difference_terms`.
-
-    >>> def lemma(mdp, pi, new_pi):
-    ...     V = mdp.state_values(pi)
-    ...     A = mdp.action_values(pi, V) - V[:, None]
-    ...     return float(np.sum(mdp.discounted_visitation(new_pi)[:, None] * new_pi * A))
-    >>> check_performance_difference_sum(lemma)
-    Correct. difference(mdp, pi, new_pi) matched on 5 cases.
-    >>> check_performance_difference_sum(lambda mdp, pi, new_pi: lemma(mdp, new_pi, pi))  # doctest: +ELLIPSIS
-    Not yet. ...
-    """
-    rng = np.random.default_rng(15)
-    cases = []
-    for mdp in [examples.random_mdp(4, 3, gamma=g, seed=k) for k, g in enumerate((0.5, 0.9, 0.99))] + [
-        examples.random_mdp(5, 2, gamma=1.0, seed=3, n_terminal=1),
-        examples.chain(5, gamma=0.9),
-    ]:
-        pi, new_pi = rng.dirichlet(np.ones(mdp.n_actions), size=(2, mdp.n_states))
-        cases.append(((mdp, pi, new_pi), np.asarray(mdp.objective(new_pi) - mdp.objective(pi))))
-    allowed = _BASE | {
-        ("mdp", "state_values"),
-        ("mdp", "action_values"),
-        ("mdp", "discounted_visitation"),
-        ("mdp", "values_and_visitation"),
-    }
-    return _compare("difference(mdp, pi, new_pi)", difference, iter(cases), rtol=1e-8, allowed=allowed)
-
-
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives ---------------
 
 
@@ -793,39 +732,6 @@ def check_counterexample_curl(curl: Callable[[float, np.ndarray], Any]) -> Check
     return _compare("curl(gamma, theta)", curl, cases(), rtol=1e-9)
 
 
-def check_performance_difference_terms(answer: Callable[[Any, Any, np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``answer(mdp, policy, theta_old, theta)``: the per-state terms
-    :math:`d_\theta(s) \sum_a \pi_\theta(a|s) A_{\text{old}}(s,a)` of the performance difference lemma, shape
-    (n_states,). They must sum to :math:`J(\theta) - J(\theta_{\text{old}})`, which the check also verifies
-    against :func:`pgbook.exact_objective`. For the sum alone see :func:`check_performance_difference_sum`.
-
-    >>> import pgbook as pg
-    >>> check_performance_difference_terms(lambda m, p, o, t: pg.discounted_visitation(m, p, t)
-    ...     * np.sum(p.probabilities(t) * pg.advantages(m, p, o), axis=1))
-    Correct. answer(mdp, policy, theta_old, theta) matched on 3 cases.
-    """
-
-    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
-        rng = np.random.default_rng(2)
-        for mdp in (
-            examples.random_mdp(5, 3, gamma=0.9, seed=4),
-            examples.random_mdp(5, 3, gamma=0.95, seed=5, n_terminal=1),
-            examples.random_mdp(5, 3, gamma=1.0, seed=6, n_terminal=1),
-        ):
-            policy = TabularSoftmax(5, 3)
-            old = policy.init_params(seed=rng)
-            new = old + rng.normal(size=old.shape)
-            terms = discounted_visitation(mdp, policy, new) * np.sum(
-                policy_table(mdp, policy, new) * advantages(mdp, policy, old), axis=1
-            )
-            gap = exact_objective(mdp, policy, new) - exact_objective(mdp, policy, old)
-            if not np.isclose(terms.sum(), gap, rtol=1e-9, atol=1e-12):  # the lemma itself, from two sides
-                raise AssertionError("the performance difference lemma failed: the check is broken")
-            yield (mdp, policy, old.copy(), new.copy()), terms
-
-    return _compare("answer(mdp, policy, theta_old, theta)", answer, cases(), rtol=1e-8, allowed=_INGREDIENTS)
-
-
 def check_rollout_factor(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``answer(mdp, policy, theta)``: the factor :math:`1/\mathbb E[T]` that long fixed-length rollouts
     with the exact critic put in front of :math:`\nabla J` at :math:`\gamma = 1` (a float), on episodic MDPs.
@@ -852,8 +758,8 @@ def check_rollout_factor(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any])
     return _compare("answer(mdp, policy, theta)", answer, cases(), rtol=1e-8, allowed=_INGREDIENTS)
 
 
-# Part III, derivations: the TRPO step, the natural gradient by conjugate gradients, a Gaussian's Fisher matrix,
-# the natural gradient's geometric rate ------------------------------------------------------------------
+# Part III, derivations: the TRPO step, PPO's clipped gradient, a bandit's Hessian, the natural step's proximal
+# value, the natural gradient by conjugate gradients, a Gaussian's Fisher matrix, the natural gradient's rate ----------
 
 
 def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
@@ -885,6 +791,151 @@ def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> Che
             yield (g.copy(), F.copy(), max_kl), np.sqrt(2 * max_kl / (g @ direction)) * direction
 
     return _compare("step(g, F, max_kl)", step, cases(), rtol=1e-8)
+
+
+def check_clipped_gradient(gradient: Callable[[np.ndarray, np.ndarray, np.ndarray, float], Any]) -> CheckResult:
+    r"""Check ``gradient(pi_old, theta, advantage, epsilon)``: in one state with logits ``theta``
+    (:math:`\pi_\theta = \operatorname{softmax}(\theta)`), the gradient with respect to ``theta`` of PPO's clipped
+    terms :math:`\sum_a \pi_{\text{old}}(a) \min\big(\rho(a) A(a),\
+    \operatorname{clip}(\rho(a), 1-\epsilon, 1+\epsilon) A(a)\big)`, :math:`\rho = \pi_\theta/\pi_{\text{old}}`,
+    an array shaped like ``theta``.
+
+    The expected gradients are central differences of that sum, at logits whose ratios stay away from the kinks
+    :math:`1 \pm \epsilon`; the reader's code may call no pgbook function.
+
+    >>> def by_cases(pi_old, theta, advantage, epsilon):
+    ...     pi = np.exp(theta - theta.max()); pi /= pi.sum()
+    ...     ratio = pi / pi_old
+    ...     clipped = ((advantage > 0) & (ratio > 1 + epsilon)) | ((advantage < 0) & (ratio < 1 - epsilon))
+    ...     weight = np.where(clipped, 0.0, pi_old * advantage)  # d/dρ of each term
+    ...     return pi * (weight / pi_old) - pi * np.sum(pi * weight / pi_old)  # dρ(a)/dθ(b) = ρ(a)(1[a=b] − π(b))
+    >>> check_clipped_gradient(by_cases)
+    Correct. gradient(pi_old, theta, advantage, epsilon) matched on 6 cases.
+    >>> def outside_band(pi_old, theta, advantage, epsilon):  # "a ratio outside the band stops contributing"
+    ...     pi = np.exp(theta - theta.max()); pi /= pi.sum()
+    ...     weight = np.where(np.abs(pi / pi_old - 1) > epsilon, 0.0, advantage)
+    ...     return pi * weight - pi * np.sum(pi * weight)
+    >>> check_clipped_gradient(outside_band)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(31)
+        found, seen = 0, set()  # every kind of term: each sign of A, above 1 + ε and below 1 − ε
+        while found < 6 or len(seen) < 4:
+            n, epsilon = int(rng.integers(3, 6)), float(rng.choice([0.1, 0.2, 0.3]))
+            pi_old = rng.dirichlet(np.ones(n))
+            theta = np.log(pi_old) + rng.normal(size=n)
+            advantage = rng.normal(size=n)
+
+            def total(
+                t: np.ndarray, pi_old: np.ndarray = pi_old, A: np.ndarray = advantage, e: float = epsilon
+            ) -> float:
+                z = np.exp(t - t.max())
+                rho = z / z.sum() / pi_old
+                return float(np.sum(pi_old * np.minimum(rho * A, np.clip(rho, 1 - e, 1 + e) * A)))
+
+            z = np.exp(theta - theta.max())
+            rho = z / z.sum() / pi_old
+            if np.min(np.abs(np.abs(rho - 1) - epsilon)) < 0.02:
+                continue  # too close to a kink for central differences
+            found += 1
+            outside = np.abs(rho - 1) > epsilon
+            seen |= {(bool(a > 0), bool(r > 1)) for a, r, o in zip(advantage, rho, outside, strict=True) if o}
+            h, eye = 1e-6, np.eye(n)
+            expected = np.array([(total(theta + h * e) - total(theta - h * e)) / (2 * h) for e in eye])
+            yield (pi_old.copy(), theta.copy(), advantage.copy(), epsilon), expected
+
+    return _compare("gradient(pi_old, theta, advantage, epsilon)", gradient, cases(), rtol=1e-6)
+
+
+def check_bandit_hessian(hessian: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``hessian(pi, r)``: the Hessian :math:`\nabla^2_\theta J` of a softmax bandit,
+    :math:`J(\theta) = \sum_a \pi_\theta(a) r(a)` with :math:`\pi_\theta = \operatorname{softmax}(\theta)`, at
+    the policy ``pi`` (shape (n,); rewards ``r``, shape (n,)), an (n, n) array.
+
+    The expected Hessians are second central differences of :math:`J` at :math:`\theta = \log\pi`; the reader's
+    code may call no pgbook function (:func:`pgbook.convergence_theory.smoothness` included).
+
+    >>> def by_hand(pi, r):
+    ...     g = pi * (r - pi @ r)
+    ...     return np.diag(g) - np.outer(g, pi) - np.outer(pi, g)
+    >>> check_bandit_hessian(by_hand)
+    Correct. hessian(pi, r) matched on 4 cases.
+    >>> check_bandit_hessian(lambda pi, r: np.diag(pi * (r - pi @ r)))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(37)
+        for n in (2, 3, 4, 6):
+            theta, r = rng.normal(size=n), rng.uniform(size=n)
+
+            def J(t: np.ndarray, r: np.ndarray = r) -> float:
+                z = np.exp(t - t.max())
+                return float(z @ r / z.sum())
+
+            h, eye = 1e-4, np.eye(n)
+            second = np.array(
+                [
+                    [
+                        (J(theta + h * (ei + ej)) - J(theta + h * (ei - ej)) - J(theta - h * (ei - ej))
+                         + J(theta - h * (ei + ej))) / (4 * h * h)
+                        for ej in eye
+                    ]
+                    for ei in eye
+                ]
+            )  # fmt: skip
+            pi = np.exp(theta - theta.max())
+            yield (pi / pi.sum(), r.copy()), second
+
+    return _compare("hessian(pi, r)", hessian, cases(), rtol=1e-5)
+
+
+def check_proximal_value(value: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
+    r"""Check ``value(pi, A, eta, gamma)``: per state, the optimal value of the natural step's KL-proximal problem,
+    :math:`\max_p \sum_a p(a) A(s,a) - \frac{1-\gamma}{\eta} \mathrm{KL}(p \,\|\, \pi(\cdot|s))` over distributions
+    :math:`p`, an array of shape (n_states,).
+
+    The expected values are the objective evaluated at the maximiser :math:`p \propto \pi e^{\eta A/(1-\gamma)}`;
+    the check also confirms that no random distribution does better. The reader's code may call no pgbook
+    function.
+
+    >>> def log_partition(pi, A, eta, gamma):
+    ...     scale = (1 - gamma) / eta
+    ...     return scale * np.log(np.sum(pi * np.exp(A / scale), axis=1))
+    >>> check_proximal_value(log_partition)
+    Correct. value(pi, A, eta, gamma) matched on 4 cases.
+    >>> check_proximal_value(lambda pi, A, eta, gamma: np.log(np.sum(pi * np.exp(eta * A / (1 - gamma)), axis=1)))
+    ... # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        rng = np.random.default_rng(43)
+        for n_states, n_actions, eta, gamma in (
+            (3, 2, 0.5, 0.9),
+            (4, 3, 0.1, 0.8),
+            (5, 4, 2.0, 0.95),
+            (2, 5, 1.0, 0.0),
+        ):
+            pi = rng.dirichlet(np.ones(n_actions), size=n_states)
+            A = rng.normal(size=(n_states, n_actions))
+            A -= np.sum(pi * A, axis=1, keepdims=True)  # advantages average to 0 under π
+            scale = (1 - gamma) / eta
+
+            def objective(p: np.ndarray, pi: np.ndarray = pi, A: np.ndarray = A, scale: float = scale) -> np.ndarray:
+                return np.sum(p * A, axis=1) - scale * np.sum(p * np.log(p / pi), axis=1)
+
+            best = pi * np.exp(A / scale)
+            best /= best.sum(axis=1, keepdims=True)
+            optimum = objective(best)
+            for p in rng.dirichlet(np.ones(n_actions), size=(200, n_states)):
+                if np.any(objective(p) > optimum + 1e-12):  # the maximiser, from the other side
+                    raise AssertionError("a random distribution beat the maximiser: the check is broken")
+            yield (pi.copy(), A.copy(), eta, gamma), optimum
+
+    return _compare("value(pi, A, eta, gamma)", value, cases(), rtol=1e-8)
 
 
 def check_natural_gradient_by_cg(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:

@@ -352,6 +352,12 @@ REUSES = (
     (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
     (r"G_K", "G is the return; linear-quadratic control's action-gradient matrix is Γ_K"),
     (r"\\delta\^\\top", "δ is the TD error; a step in the parameters is Δθ"),
+    (r"c_\\theta|\{c\^2|\(a - c\)", "c is an estimator's factor c∇J; min optimal-action probability is π*_min"),
+    (r"\\Delta\(s|\\Delta_\{\\min\}", "Δ is the bandit's offset m − a*; an optimal policy's advantages are A*"),
+    (r"\\bar D\b|(?<![\\\w])D\(\\theta", "D is a Jacobian; a KL weighted by the visitation is KL_d or KL_{d̄}"),
+    (r"\\Delta\^\\top|\\omega\(", "a step in the parameters is Δθ; ω is the dynamics' noise, TRPO's multiplier is χ"),
+    (r"(?<![\\\w])L\(w\)|\\nabla_w L\b", "L is the surrogate; the compatible critic's error is err(w)"),
+    (r"\\chi_\\nu|\(1 - \\nu\)", "ν is a start distribution and χ a multiplier; a mixing coordinate is ξ"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -376,7 +382,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
     """Each pattern catches the reuse it names (a lint that matches nothing would pass vacuously)."""
     examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top", r"-G_K \Sigma_K",
-                r"\tfrac12 \delta^\top F \delta"]  # fmt: skip
+                r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
+                r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]

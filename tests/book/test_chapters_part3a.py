@@ -107,9 +107,9 @@ def test_compatible_features_page(built_book):
     assert rows["4 other features"][0] == pytest.approx(other_fit, abs=6e-4)
     assert rows["4 other features"][2] == pytest.approx(other_cosine, abs=6e-4)
     assert rows["4 other features"][0] < rows["compatible ψ"][0] and abs(other_cosine) < 0.05
-    (line,) = re.findall(r"relative error at ν = (0\.0: .*)", text)
+    (line,) = re.findall(r"relative error at ξ = (0\.0: .*)", text)
     mixed = [float(v) for v in re.findall(r"\d\.\d: (\d+\.\d+)", line)]
-    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at ν = 0"
+    assert len(mixed) == 11 and mixed[0] == 0.0 and min(mixed[1:]) > 0.0  # "zero only at ξ = 0"
     assert_frames(source, 11)
     assert_exercises_pass(source, text, 1)
 
@@ -250,7 +250,7 @@ def test_convergence_page(built_book):
         assert unnormalised == pytest.approx(n - 1, abs=0.006) and normalised == pytest.approx(0.1 * (n - 1), abs=0.006)
 
     lojasiewicz = numbers(r"(?:chain|random MDP): ‖∇J‖ = " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER + " ≥ " + NUMBER
-                          + " ≥ " + NUMBER + " ≥ " + NUMBER + r" \(c = " + NUMBER, text, 4)  # fmt: skip
+                          + " ≥ " + NUMBER + " ≥ " + NUMBER + r" \(π\*_min = " + NUMBER, text, 4)  # fmt: skip
     for *chained, c in lojasiewicz:
         assert all(a >= b for a, b in zip(chained, chained[1:], strict=False)) and 0 < c < 1
     # ‖∇J‖ on the chain by central differences of the plain J from the uniform start
@@ -266,10 +266,49 @@ def test_convergence_page(built_book):
         grad = [(J(logits.ravel() + h * e) - J(logits.ravel() - h * e)) / (2 * h) for e in np.eye(16)]
         assert row[0] == pytest.approx(np.linalg.norm(grad), abs=6e-5)
 
+    # the smoothness lemma, line by line: J'' along the page's random lines by second differences of the plain J,
+    # a₁, a₂ and the four bounds in plain numpy
+    smooth = numbers(r"(?:chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); ζ₁ = "
+                     + NUMBER + " ≤ √Var = " + NUMBER + " ≤ 1, ζ₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
+                     + NUMBER + ", " + NUMBER + ", " + NUMBER + "; sum " + NUMBER + r" ≤ 2/\(1−γ\)³ = " + NUMBER,
+                     text, 4)  # fmt: skip
+    base = pg.examples.random_mdp(6, 3, gamma=0.9, seed=8, n_terminal=1)
+    live_r = ~base.terminal
+    unit = ((base.R - base.R.min()) / np.ptp(base.R))[live_r]
+    problems = {"chain": (*plain_chain(5), 5), "random MDP": (base.P[np.ix_(live_r, np.arange(3), live_r)], unit, 6)}
+    order = (("chain", 0), ("random MDP", 0), ("chain", 1), ("random MDP", 1))  # the page's loop
+    for (curvature2, fd, a1, spread, a2, *bounds, total, constant), (name, seed) in zip(smooth, order, strict=True):
+        P, R, n_all = problems[name]
+        rng = np.random.default_rng(seed)
+        theta = 3 * rng.standard_normal((n_all, P.shape[1]))
+        u = rng.standard_normal(theta.shape)
+        u /= np.linalg.norm(u)
+        theta, u = theta[: P.shape[0]], u[: P.shape[0]]  # the terminal state's row is the last one in both
+        start = np.full(P.shape[0], 1 / P.shape[0])
+
+        def J_line(alpha, P=P, R=R, theta=theta, u=u, start=start):
+            z = np.exp(theta + alpha * u)
+            return float(start @ plain_evaluate(P, R, z / z.sum(1, keepdims=True), 0.9, start)[0])
+
+        h = 1e-3
+        plain = (J_line(h) - 2 * J_line(0) + J_line(-h)) / h**2
+        assert curvature2 == pytest.approx(plain, abs=3e-6) and fd == pytest.approx(plain, abs=3e-6)
+        pi = np.exp(theta) / np.exp(theta).sum(1, keepdims=True)
+        centred = u - (pi * u).sum(1, keepdims=True)
+        var = (pi * centred**2).sum(1)
+        plain_a1 = np.abs(pi * centred).sum(1).max()
+        plain_a2 = np.abs(pi * (centred**2 - var[:, None])).sum(1).max()
+        assert a1 == pytest.approx(plain_a1, abs=6e-4) and a2 == pytest.approx(plain_a2, abs=6e-4)
+        assert spread == pytest.approx(np.sqrt(var.max()), abs=6e-4) and a1 <= spread <= 1 and a2 <= 2
+        k = 10.0
+        plain_bounds = [2 * 0.81 * plain_a1**2 * k**3, 0.9 * plain_a2 * k**2, 1.8 * plain_a1**2 * k**2, plain_a2 * k]
+        assert bounds == pytest.approx(plain_bounds, abs=0.06) and total == pytest.approx(sum(plain_bounds), abs=0.06)
+        assert abs(plain) <= total <= constant == 2000
+
     # the curvature of J_ν on the chain: second differences of the plain J at the page's 20 random θ
-    ((curvature, constant),) = numbers(r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER
-                                       + r"; 8/\(1−γ\)³ = " + NUMBER, text, 1)  # fmt: skip
-    assert constant == 8000 and curvature < 1
+    hessian_line = r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER + r"; 2/\(1−γ\)³ = " + NUMBER
+    ((curvature, constant, mei),) = numbers(hessian_line + r", 8/\(1−γ\)³ = " + NUMBER, text, 1)
+    assert constant == 2000 and mei == 8000 and curvature < 1
     P, R = plain_chain(5)
 
     def J_uniform(flat):
@@ -307,11 +346,27 @@ def test_convergence_page(built_book):
         T = np.arange(1, 41)
         assert slack5 == pytest.approx(np.min(np.log(4) / (eta * T) + 100 / T - np.array(gaps[1:])), abs=6e-4)
 
-    rate_pattern = r"the gap shrinks by ×" + NUMBER + r" per iteration at t = 25; predicted e\^\(−ηΔ_min/\(1−γ\)\) = "
-    ((rate, predicted, delta),) = numbers(rate_pattern + NUMBER + r" \(Δ_min = " + NUMBER, text, 1)
+    rate_pattern = (
+        r"the gap shrinks by ×" + NUMBER + r" per iteration at t = 25; predicted e\^\(−η\|A\*\|_min/\(1−γ\)\) = "
+    )
+    ((rate, predicted, delta),) = numbers(rate_pattern + NUMBER + r" \(\|A\*\|_min = " + NUMBER, text, 1)
     assert delta == pytest.approx(0.9**2 * 0.1, abs=6e-4)  # state 0: V* − γV* = (1−γ)γ²
     assert predicted == pytest.approx(np.exp(-0.081 / 0.1), abs=6e-5) and rate == pytest.approx(predicted, abs=2e-4)
     ((npg_gap, pg_gap),) = numbers(r"J\* − J = " + NUMBER + r" after 20 iterations, against " + NUMBER, text, 1)
     assert npg_gap < 1e-6 < pg_gap  # far ahead of policy gradient
+    # the exercise's bandits: the largest |eigenvalue| of the Hessian by second differences of the plain J
+    ((largest_bandit,),) = numbers(r"largest \|eigenvalue\| over 2000 random bandits: " + NUMBER + " ≤ 2", text, 1)
+    rng, h, eye, found = np.random.default_rng(0), 1e-4, np.eye(4), 0.0
+    for p in rng.dirichlet(np.full(4, 0.3), size=2000):
+        r, theta = rng.uniform(size=4), np.log(p)
+
+        def J_bandit(t, r=r):
+            z = np.exp(t - t.max())
+            return float(z @ r / z.sum())
+
+        H = [[(J_bandit(theta + h * (a + b)) - J_bandit(theta + h * (a - b)) - J_bandit(theta - h * (a - b))
+               + J_bandit(theta - h * (a + b))) / (4 * h * h) for b in eye] for a in eye]  # fmt: skip
+        found = max(found, np.abs(np.linalg.eigvalsh(np.array(H))).max())
+    assert largest_bandit == pytest.approx(found, abs=2e-3) and largest_bandit <= 2
     assert_frames(source, 12)
     assert_exercises_pass(source, text, 2)

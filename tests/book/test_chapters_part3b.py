@@ -212,6 +212,18 @@ def test_surrogate_objectives_page(built_book):
     assert re.search(r'<img [^>]*src="[^"]*_images/[^"]+\.png"', source), "the page's static figure is missing"
     folded = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', source)]
     assert len(folded) >= 1 and all("Correct." in source[f : source.index("</section>", f)] for f in folded)
+    # the clipped-gradient exercise: a clipped action's logit still moves (finite differences of the plain sum)
+    ((clipped_component,),) = numbers(r"∂/∂θ\(0\) = " + NUMBER + " for the clipped action 0", text, 1)
+    pi_old, advantage = np.array([0.5, 0.3, 0.2]), np.array([-1.0, 1.0, -0.5])
+
+    def clipped_sum(t):
+        rho = np.exp(t) / np.exp(t).sum() / pi_old
+        return float(np.sum(pi_old * np.minimum(rho * advantage, np.clip(rho, 0.8, 1.2) * advantage)))
+
+    at = np.log([0.25, 0.30, 0.45])
+    step = 1e-6 * np.eye(3)[0]
+    assert clipped_component == pytest.approx((clipped_sum(at + step) - clipped_sum(at - step)) / 2e-6, abs=6e-5)
+    assert clipped_component < 0
     assert "Not yet." not in text
 
     (threshold,) = one(rf"z-score threshold {NUMBER}", text)

@@ -305,6 +305,7 @@ SYSTEM = pg.lqr.LinearQuadratic(
 RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
     "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
+    "Smoothness", "PlateauSweep",
 }  # fmt: skip
 OBJECTS = ("mdp", "policy", "batch", "system")
 
@@ -406,6 +407,8 @@ def valid_arguments(name: str, function) -> dict:
         "estimate": pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None]),
         "estimates": [pg.GradientEstimate(np.ones((8, *THETA.shape)) + np.arange(8.0)[:, None, None])],
         "vector": np.ones(THETA.shape),
+        "direction": np.ones(THETA.shape),
+        "lengths": [3],
         "start": THETA,
         "end": THETA + 0.1,
         "duration": 0.5,

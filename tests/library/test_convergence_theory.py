@@ -9,6 +9,7 @@ import pytest
 
 import pgbook as pg
 from pgbook import convergence_theory as ct
+from pgbook.exact_ascent import chain_start
 
 
 def plain_values(mdp, pi):
@@ -127,6 +128,54 @@ def test_gradient_domination_and_lojasiewicz_line_by_line(index):
         assert lo.bound == pytest.approx(lo.c / (np.sqrt(live.sum()) * lo.mismatch) * gap, rel=1e-9)
 
 
+def plain_softmax_objective(mdp, mu, theta):
+    z = np.exp(theta - theta.max(axis=1, keepdims=True))
+    return float(mu @ plain_values(mdp, z / z.sum(axis=1, keepdims=True)))
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_smoothness_line_by_line(index):
+    """The four-term identity against second differences of the plain J along the line; each line's bound as
+    the docstring states it; the Hessian (by second differences, every pair of coordinates) below 2/(1−γ)³."""
+    mdp = problems()[index]
+    live = ~mdp.terminal
+    mu = live / live.sum()
+    rng = np.random.default_rng(10 + index)
+    k = 1 / (1 - mdp.gamma)
+    for _ in range(4):
+        theta = 3 * rng.standard_normal((mdp.n_states, mdp.n_actions))
+        u = rng.standard_normal(theta.shape)
+        u /= np.linalg.norm(u)
+        lines = ct.smoothness(mdp, theta, 5 * u, mu=mu)  # the direction is scaled to unit norm
+        h = 1e-3
+        second = (plain_softmax_objective(mdp, mu, theta + h * u) - 2 * plain_softmax_objective(mdp, mu, theta)
+                  + plain_softmax_objective(mdp, mu, theta - h * u)) / h**2  # fmt: skip
+        assert lines.curvature == pytest.approx(second, abs=1e-6)  # O(h²) truncation, O(ε/h²) rounding
+        assert lines.curvature == pytest.approx(lines.terms.sum(), abs=1e-15)
+        pi = np.exp(theta) / np.exp(theta).sum(axis=1, keepdims=True)
+        centred = u - (pi * u).sum(axis=1, keepdims=True)
+        assert lines.first_order == pytest.approx(np.abs(pi * centred)[live].sum(axis=1).max())
+        assert lines.first_order <= lines.spread + 1e-15 <= 1 and lines.second_order <= 2 * lines.spread**2 + 1e-15
+        assert np.all(np.abs(lines.terms) <= lines.term_bounds)
+        a1, a2, g = lines.first_order, lines.second_order, mdp.gamma
+        expected = [2 * g**2 * a1**2 * k**3, g * a2 * k**2, 2 * g * a1**2 * k**2, a2 * k]
+        assert lines.term_bounds == pytest.approx(expected)
+        assert lines.bound <= lines.constant == pytest.approx(2 * k**3) and lines.constant <= 8 * k**3
+    # the largest curvature over all directions: the Hessian of the plain J by second differences
+    theta, n, h = rng.standard_normal((mdp.n_states, mdp.n_actions)), mdp.n_states * mdp.n_actions, 1e-4
+    flat = theta.ravel()
+    H = np.empty((n, n))
+    for i, j in np.ndindex(n, n):
+        ei, ej = h * np.eye(n)[i], h * np.eye(n)[j]
+        H[i, j] = sum(sign * plain_softmax_objective(mdp, mu, (flat + si * ei + sj * ej).reshape(theta.shape))
+                      for sign, si, sj in ((1, 1, 1), (-1, 1, -1), (-1, -1, 1), (1, -1, -1))) / (4 * h * h)  # fmt: skip
+    eigenvalues, vectors = np.linalg.eigh((H + H.T) / 2)
+    top = vectors[:, np.argmax(np.abs(eigenvalues))].reshape(theta.shape)
+    lines = ct.smoothness(mdp, theta, top, mu=mu)
+    assert lines.curvature == pytest.approx(eigenvalues[np.argmax(np.abs(eigenvalues))], abs=1e-5)
+    assert np.abs(eigenvalues).max() <= lines.bound <= 2 * k**3
+
+
 def test_bad_arguments_are_named():
     mdp = problems()[0]
     with pytest.raises(ValueError, match="mu"):
@@ -135,3 +184,38 @@ def test_bad_arguments_are_named():
         ct.natural_gradient_bound(pg.examples.random_mdp(3, 2, seed=0), step_size=1.0, n_iterations=2)
     with pytest.raises(ValueError, match="step_size"):
         ct.natural_policy_iteration(mdp, np.full((5, 3), 1 / 3), step_size=0.0, n_iterations=1)
+    with pytest.raises(ValueError, match="direction"):
+        ct.smoothness(mdp, np.zeros((5, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="theta"):
+        ct.smoothness(mdp, np.zeros((4, 3)), np.ones((5, 3)))
+    with pytest.raises(ValueError, match="rewards"):
+        ct.smoothness(pg.examples.random_mdp(3, 2, seed=0), np.zeros((3, 2)), np.ones((3, 2)))
+
+
+def test_chain_plateaus_against_plain_ascent():
+    """The sweep's first recorded iteration at J*/2, against softmax ascent written out in plain numpy (gradient
+    d(s)π(a|s)A(s,a) from the start distribution, judged from state 0) on the same recording grid."""
+    sweep = pg.chain_plateaus([4, 5], n_iterations=(300, 10), n_recorded=40)
+    grid = np.unique(np.r_[0, np.geomspace(1, 300, 40).astype(int)])
+    for n, start, direction in sweep.runs:
+        chain = pg.examples.chain(n, gamma=0.9, n_actions=4)
+        live = ~chain.terminal
+        nu = np.eye(n)[0] if start == "state 0" else live / live.sum()
+        theta = np.zeros((n, 4))
+        t = 0
+        while True:
+            pi = np.exp(theta) / np.exp(theta).sum(axis=1, keepdims=True)
+            values = plain_values(chain, pi)
+            if values[0] >= 0.9 ** (n - 2) / 2 or t == 300:
+                break
+            advantages = chain.R + 0.9 * chain.P @ values - values[:, None]
+            if direction == "natural":
+                theta += advantages / 0.1 * live[:, None]
+            else:
+                theta += plain_visitation(chain, pi, nu)[:, None] * pi * advantages
+            t += 1
+        expected = t if direction == "natural" else grid[grid >= t][0]
+        assert sweep.iterations_to_half(n, start, direction) == expected, (n, start, direction)
+    assert "iterations until J" in sweep.table() and len(sweep.table().splitlines()) == 5
+    with pytest.raises(ValueError, match="start"):
+        chain_start(4, "everywhere")

@@ -329,7 +329,7 @@ def test_fisher_check():
 
 
 def test_part_three_checks_cannot_be_passed_with_the_library_function():
-    from pgbook import compatible_fit, natural_gradient, performance_difference  # bound before the check
+    from pgbook import compatible_fit  # bound before the check
     from pgbook.fisher import fisher_matrix
 
     def swallowing(function):  # catches the check's exception and answers anyway
@@ -341,27 +341,15 @@ def test_part_three_checks_cannot_be_passed_with_the_library_function():
 
         return answer
 
-    def soft_step_by_library(pi, A, eta, gamma):
-        policy = pg.TabularSoftmax(*pi.shape)
-        mdp = pg.examples.random_mdp(*pi.shape, gamma=gamma, seed=0)
-        return policy.probabilities(np.log(pi) + eta * natural_gradient(mdp, policy, np.log(pi), normalized=True))
-
-    def difference_by_library(mdp, pi, new_pi):
-        policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
-        return performance_difference(mdp, policy, np.log(pi), np.log(new_pi))
-
     for check, library, name in (
         (exercises.check_fisher_matrix, fisher_matrix, "fisher_matrix"),
         (exercises.check_compatible_fit, compatible_fit, "compatible_fit"),
-        (exercises.check_soft_policy_iteration, soft_step_by_library, "natural_gradient"),
-        (exercises.check_performance_difference_sum, difference_by_library, "performance_difference"),
         (exercises.check_optimal_state_baseline, pg.variance.score_weighted_values, "score_weighted_values"),
     ):
         for answer in (library, swallowing(library)):
             verdict = check(answer)
-            # the first pgbook call the exercise does not allow is named (for the soft step: building its MDP)
-            assert not verdict and "called pgbook's" in repr(verdict), repr(verdict)
-            assert name in repr(verdict) or name == "natural_gradient", repr(verdict)
+            # the first pgbook call the exercise does not allow is named
+            assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
     assert sys.getprofile() is None, "the checks leave no profiler behind"
 
 
@@ -385,46 +373,6 @@ def test_compatible_fit_check():
     assert not exercises.check_compatible_fit(pg.compatible_fit)
     assert not exercises.check_compatible_fit(lambda m, p, t: pg.natural_gradient(m, p, t))
     assert not exercises.check_compatible_fit(lambda m, p, t: pg.compatible_fit(m, p, t))
-
-
-def test_soft_policy_iteration_check():
-    def step(pi, A, eta, gamma):
-        new = pi * np.exp(eta * A / (1 - gamma))
-        return new / new.sum(axis=1, keepdims=True)
-
-    assert exercises.check_soft_policy_iteration(step)
-    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: step(pi, A, eta, 0.0))  # factor dropped
-    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: pi * np.exp(eta * A / (1 - gamma)))
-    assert not exercises.check_soft_policy_iteration(lambda pi, A, eta, gamma: pi + eta * A)
-
-
-def test_performance_difference_sum_check():
-    def lemma(mdp, pi, new_pi):
-        V = mdp.state_values(pi)
-        A = mdp.action_values(pi, V) - V[:, None]
-        return float(np.sum(mdp.discounted_visitation(new_pi)[:, None] * new_pi * A))
-
-    assert exercises.check_performance_difference_sum(lemma)
-    assert not exercises.check_performance_difference_sum(lambda mdp, pi, new_pi: lemma(mdp, new_pi, pi))
-
-    def old_advantages(mdp, pi):
-        return mdp.action_values(pi) - mdp.state_values(pi)[:, None]
-
-    def wrong_visitation(mdp, pi, new_pi):
-        return float(np.sum(mdp.discounted_visitation(pi)[:, None] * new_pi * old_advantages(mdp, pi)))
-
-    def normalised(mdp, pi, new_pi):
-        d = mdp.discounted_visitation(new_pi, normalized=True)
-        return float(np.sum(d[:, None] * new_pi * old_advantages(mdp, pi)))
-
-    assert not exercises.check_performance_difference_sum(wrong_visitation)
-    assert not exercises.check_performance_difference_sum(normalised)
-
-    def through_library(mdp, pi, new_pi):
-        policy = pg.TabularSoftmax(mdp.n_states, mdp.n_actions)
-        return pg.performance_difference(mdp, policy, np.log(pi), np.log(new_pi))
-
-    assert not exercises.check_performance_difference_sum(through_library)
 
 
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives --------------
@@ -597,34 +545,96 @@ def test_compatible_dpg_weights_check():
     assert sys.getprofile() is None
 
 
-def test_performance_difference_terms_check():
-    def right(mdp, policy, old, new):
-        return pg.discounted_visitation(mdp, policy, new) * np.sum(
-            policy.probabilities(new) * pg.advantages(mdp, policy, old), axis=1
-        )
-
-    assert exercises.check_performance_difference_terms(right)
-    from pgbook.performance_difference_lemma import performance_difference
-
-    by_library = exercises.check_performance_difference_terms(
-        lambda m, p, o, t: np.full(5, performance_difference(m, p, o, t) / 5)
-    )
-    assert not by_library and "called pgbook's performance_difference" in repr(by_library)
-    for wrong in (
-        lambda m, p, o, t: (
-            pg.discounted_visitation(m, p, o)  # the old visitation: the surrogate's terms
-            * np.sum(p.probabilities(t) * pg.advantages(m, p, o), axis=1)
-        ),
-        lambda m, p, o, t: (
-            pg.discounted_visitation(m, p, t)  # the new policy's own advantage: zero
-            * np.sum(p.probabilities(t) * pg.advantages(m, p, t), axis=1)
-        ),
-        lambda m, p, o, t: np.full(5, (pg.exact_objective(m, p, t) - pg.exact_objective(m, p, o)) / 5),
-    ):
-        assert not exercises.check_performance_difference_terms(wrong)
-
-
 # Part III, derivations (the TRPO step, the natural gradient by CG, a Gaussian's Fisher matrix, the NPG rate) -----
+
+
+def clipped_by_cases(pi_old, theta, advantage, epsilon, rule=None, coupled=True):
+    pi = softmax(theta)
+    ratio = pi / pi_old
+    clipped = ((advantage > 0) & (ratio > 1 + epsilon)) | ((advantage < 0) & (ratio < 1 - epsilon))
+    if rule is not None:
+        clipped = rule(ratio, advantage, epsilon)
+    weight = np.where(clipped, 0.0, pi_old * advantage) / pi_old  # d/dρ of each term, times dρ/dπ = 1/π_old
+    return pi * weight - (pi * np.sum(pi * weight) if coupled else 0.0)
+
+
+def test_clipped_gradient_check():
+    assert exercises.check_clipped_gradient(clipped_by_cases)
+    wrong = (
+        lambda *a: clipped_by_cases(*a, rule=lambda r, A, e: np.abs(r - 1) > e),  # "outside the band: no term"
+        lambda *a: clipped_by_cases(*a, rule=lambda r, A, e: np.zeros_like(r, dtype=bool)),  # no clip at all
+        lambda *a: clipped_by_cases(*a, rule=lambda r, A, e: (A > 0) & (r > 1 + e)),  # one side only
+        lambda *a: clipped_by_cases(*a, coupled=False),  # the softmax's shared normaliser forgotten
+    )
+    for answer in wrong:
+        assert not exercises.check_clipped_gradient(answer)
+
+    def by_library(pi_old, theta, advantage, epsilon):
+        pg.surrogate.clipped_objective(None, None, None, None, epsilon=epsilon)
+        return clipped_by_cases(pi_old, theta, advantage, epsilon)
+
+    verdict = exercises.check_clipped_gradient(by_library)
+    assert not verdict and "called pgbook's clipped_objective" in repr(verdict)
+
+
+def test_bandit_hessian_check():
+    def by_hand(pi, r):
+        g = pi * (r - pi @ r)
+        return np.diag(g) - np.outer(g, pi) - np.outer(pi, g)
+
+    assert exercises.check_bandit_hessian(by_hand)
+    wrong = (
+        lambda pi, r: np.diag(pi * (r - pi @ r)),  # only the diagonal
+        lambda pi, r: by_hand(pi, r) + np.outer(pi * (r - pi @ r), pi),  # one cross term
+        lambda pi, r: np.diag(pi) - np.outer(pi, pi),  # the softmax's Jacobian, not J's Hessian
+        lambda pi, r: -by_hand(pi, r),
+    )
+    for answer in wrong:
+        assert not exercises.check_bandit_hessian(answer)
+
+    from pgbook import convergence_theory
+
+    def through_smoothness(pi, r):  # the library's curvature along each coordinate: forbidden
+        P = np.zeros((2, pi.size, 2))
+        P[:, :, 1] = 1.0  # one step, then the terminal state
+        mdp = pg.FiniteMDP(P, np.stack([r, 0 * r]), gamma=0.5, initial=[1.0, 0.0], terminal=[False, True])
+        theta = np.stack([np.log(pi), 0 * pi])
+        lines = [convergence_theory.smoothness(mdp, theta, np.stack([e, 0 * e])) for e in np.eye(pi.size)]
+        return np.diag([line.curvature for line in lines])
+
+    verdict = exercises.check_bandit_hessian(through_smoothness)
+    assert not verdict and "called pgbook's" in repr(verdict)
+
+
+def test_proximal_value_check():
+    def log_partition(pi, A, eta, gamma):
+        scale = (1 - gamma) / eta
+        return scale * np.log(np.sum(pi * np.exp(A / scale), axis=1))
+
+    assert exercises.check_proximal_value(log_partition)
+
+    def maximiser(pi, A, eta, gamma):
+        p = pi * np.exp(eta * A / (1 - gamma))
+        return p / p.sum(axis=1, keepdims=True)
+
+    wrong = (
+        lambda pi, A, eta, gamma: log_partition(pi, A, eta, gamma) * eta / (1 - gamma),  # log Z without its scale
+        lambda pi, A, eta, gamma: np.sum(maximiser(pi, A, eta, gamma) * A, axis=1),  # the linear term only
+        lambda pi, A, eta, gamma: A.max(axis=1),  # η → ∞
+        lambda pi, A, eta, gamma: np.zeros(len(pi)),  # p = π
+    )
+    for answer in wrong:
+        assert not exercises.check_proximal_value(answer)
+
+    def by_library(pi, A, eta, gamma):  # the library's natural step: forbidden
+        from pgbook import convergence_theory
+
+        mdp = pg.examples.random_mdp(*pi.shape, gamma=0.5, seed=0)
+        convergence_theory.natural_policy_iteration(mdp, pi, step_size=eta, n_iterations=1)
+        return log_partition(pi, A, eta, gamma)
+
+    verdict = exercises.check_proximal_value(by_library)
+    assert not verdict and "called pgbook's" in repr(verdict)
 
 
 def test_trpo_step_check():
