@@ -232,18 +232,17 @@ def soft_optimum(mdp: FiniteMDP, *, temperature: float, tolerance: float = 1e-12
         raise ValueError(f"soft value iteration contracts only with mdp.gamma < 1; got {mdp.gamma}")
     live = ~mdp.terminal
     values = np.zeros(mdp.n_states)
-    for iteration in range(1, 100_000):
+    iterations, change = 0, np.inf
+    while change > tolerance * (1 - mdp.gamma):  # a γ-contraction: the change shrinks at least geometrically
         q = mdp.R + mdp.gamma * mdp.P @ values
         top = q.max(axis=1)
         backup = np.where(live, top + zeta * np.log(np.exp((q - top[:, None]) / zeta).sum(axis=1)), 0.0)
         change = np.abs(backup - values).max()
-        values = backup
-        if change <= tolerance * (1 - mdp.gamma):
-            break
+        values, iterations = backup, iterations + 1
     q = mdp.R + mdp.gamma * mdp.P @ values
     logits = (q - q.max(axis=1, keepdims=True)) / zeta
     policy = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return SoftOptimum(policy, values, q, iteration)
+    return SoftOptimum(policy, values, q, iterations)
 
 
 def regularised_natural_policy_iteration(

@@ -956,7 +956,7 @@ def check_soft_bandit_value(value: Callable[[np.ndarray, float], Any]) -> CheckR
         for size, zeta in ((2, 1.0), (3, 0.1), (4, 0.5), (5, 2.0), (3, 0.02)):
             means = rng.normal(size=size)
 
-            def negative(logits: np.ndarray) -> float:
+            def negative(logits: np.ndarray, means: np.ndarray = means, zeta: float = zeta) -> float:
                 shifted = logits - logits.max()
                 pi = np.exp(shifted) / np.exp(shifted).sum()
                 return -float(pi @ means - zeta * pi @ np.log(pi))
