@@ -305,6 +305,7 @@ SYSTEM = pg.lqr.LinearQuadratic(
 RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
     "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
+    "SoftOptimum",
 }  # fmt: skip
 OBJECTS = ("mdp", "policy", "batch", "system")
 
