@@ -38,7 +38,7 @@ def softmax(logits):
 
 
 def entropy(pi):
-    return -(pi * np.log(pi)).sum(1)
+    return -(pi * np.log(np.where(pi > 0, pi, 1.0))).sum(1)
 
 
 def evaluate(P, R, pi, gamma, start, zeta=0.0):
@@ -113,7 +113,7 @@ def test_entropy_page(built_book):
         assert ratio == pytest.approx(np.linalg.norm(bonus) / np.linalg.norm(part), abs=2e-3)
     assert all(row[3] > 0.99 for row in table)  # "a cosine above 0.99"
     assert table[0][2] == pytest.approx(0.29, abs=0.005)  # "carries 29 % of that part"
-    assert all(4 < 1 / row[4] < 7 for row in table)  # "4 to 6 times smaller"
+    assert all(3.5 < 1 / row[4] < 6.5 for row in table)  # "4 to 6 times smaller" (rounded)
     ratios = [row[4] for row in table]
     assert ratios == sorted(ratios) and ratios[-1] > 1.5 * ratios[0]  # "the factor changes along the run"
 
