@@ -131,12 +131,12 @@ def regularised_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, tempe
 
     (the derivative of the :math:`\log \pi` inside the reward, :math:`-\zeta \sum_a \pi \nabla \log \pi
     = -\zeta \nabla \sum_a \pi`, is 0). For tabular softmax its entries are :math:`d(s) \pi(a|s) A_\zeta(s,a)` with
-    the soft advantage :math:`A_\zeta = Q_\zeta - \zeta \log \pi - V_\zeta` (Mei et al. 2020, Lemma 10).
+    the soft advantage :math:`A_\zeta = Q_\zeta - \zeta \log \pi - V_\zeta` (Mei et al. 2020, §5).
 
     References
     ----------
     Mei, J., Xiao, C., Szepesvári, C., Schuurmans, D. (2020). On the global convergence rates of softmax policy
-    gradient methods. ICML, Lemma 10.
+    gradient methods. ICML, §5.
 
     Examples
     --------
@@ -213,7 +213,7 @@ def soft_optimum(mdp: FiniteMDP, *, temperature: float, tolerance: float = 1e-12
     ----------
     Ziebart, B. D. (2010). Modeling purposeful adaptive behavior with the principle of maximum causal entropy.
     PhD thesis, Carnegie Mellon University (soft value iteration). Haarnoja, T., Tang, H., Abbeel, P., Levine, S.
-    (2017). Reinforcement learning with deep energy-based policies. ICML, Theorem 2.
+    (2017). Reinforcement learning with deep energy-based policies. ICML (soft Q-iteration).
 
     Examples
     --------
