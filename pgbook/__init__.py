@@ -10,6 +10,7 @@
 from pgbook import (
     deterministic,
     direction,
+    entropy,
     examples,
     exercises,
     expectations,
@@ -116,6 +117,7 @@ __all__ = [
     # modules
     "deterministic",
     "direction",
+    "entropy",
     "examples",
     "exercises",
     "expectations",

@@ -305,7 +305,7 @@ SYSTEM = pg.lqr.LinearQuadratic(
 RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
     "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
-    "Smoothness", "PlateauSweep",
+    "Smoothness", "PlateauSweep", "SoftOptimum",
 }  # fmt: skip
 OBJECTS = ("mdp", "policy", "batch", "system")
 
@@ -414,6 +414,8 @@ def valid_arguments(name: str, function) -> dict:
         "duration": 0.5,
         "n_layers": 2,
         "width": 2,
+        "temperature": 0.5,
+        "state_weights": np.full(3, 1 / 3),
         "env": None,  # set below, with a ModulePolicy
     }
     arguments = {
