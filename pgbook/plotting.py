@@ -13,7 +13,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from pgbook.figures.frames import encode_phone_svg
-
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.stats import relative_variance
 
