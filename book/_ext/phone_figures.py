@@ -28,7 +28,7 @@ from pgbook.figures.frames import PHONE_MEDIA
 from pgbook.plotting import PHONE_KEY
 
 FIGURE_IMAGE = re.compile(r'<img ([^>]*?)src="([^"]*?)([0-9a-f]{64})\.png"([^>]*)>')
-PHONE_FRAMES = re.compile(r'(<script type="application/json" class="pgbook-phone">)(.*?)(</script>)', re.S)
+PHONE_FRAMES = re.compile(r'(<script type="application/json" class="pgbook-phone"[^>]*>)(.*?)(</script>)', re.S)
 
 
 def phone_drawings(notebook: Path) -> dict[str, str]:

@@ -322,9 +322,9 @@ def frames_html(
     give the same page and two figures on one page do not collide.
 
     ``phone_frames``, the frames drawn for a phone (:func:`encode_phone_svg`), are shown where
-    :data:`PHONE_MEDIA` holds (a ``<picture>`` source). They are listed in a JSON script element
-    (``script.pgbook-phone``) as SVG text; the book's build writes each to a file and lists its address
-    instead (book/_ext/phone_figures.py), so that the page does not carry them.
+    :data:`PHONE_MEDIA` holds (a ``<picture>`` source). They are listed as SVG text in a JSON script
+    element (``script.pgbook-phone``) before the figure's element; the book's build writes each to a file
+    and lists its address instead (book/_ext/phone_figures.py), so that the page does not carry them.
     """
     if phone_frames is not None and len(phone_frames) != len(frames):
         raise ValueError(f"phone_frames must hold one frame per frame ({len(frames)}); got {len(phone_frames)}")
@@ -337,33 +337,33 @@ def frames_html(
     phone = ""
     if phone_frames is not None:
         listed = _script_json([frame.decode() for frame in phone_frames])
-        phone = f'\n<script type="application/json" class="pgbook-phone">{listed}</script>'
-    return f"""<div class="pgbook-frames" id="{identity}">
+        phone = f'<script type="application/json" class="pgbook-phone" id="{identity}-phone">{listed}</script>\n'
+    return f"""{phone}<div class="pgbook-frames" id="{identity}">
 <p>{caption}</p>
 <label>{html.escape(slider_name)} = <output>{html.escape(labels[start])}</output>
 <input type="range" min="0" max="{len(frames) - 1}" value="{start}" step="1" style="width: 60%"
  aria-label="{html.escape(slider_name)}" aria-valuetext="{html.escape(labels[start])}"></label>
 <picture><source media="{PHONE_MEDIA}" srcset="">\
-<img src="{source}" alt="{html.escape(alt.format(labels[start]))}" style="width: 100%"></picture>{phone}
+<img src="{source}" alt="{html.escape(alt.format(labels[start]))}" style="width: 100%"></picture>
 <script>
 (function () {{
   const root = document.getElementById("{identity}");
   const changes = {_script_json(changes)};
   const labels = {_script_json(list(labels))};
   const input = root.querySelector("input"), image = root.querySelector("img"), label = root.querySelector("output");
-  const first = image.getAttribute("src");
+  const first = image.getAttribute("src"), svg = "data:image/svg+xml;charset=utf-8,";
   const pieces = decodeURIComponent(first.slice(first.indexOf(",") + 1)).replace(/></g, ">\\n<").split("\\n");
   const frames = changes.map(function (frame) {{
     if (frame === null) return first;
     const text = frame.map(function (change) {{
       return typeof change === "string" ? change : pieces.slice(change[0], change[1]).join("");
     }}).join("");
-    return "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
+    return svg + encodeURIComponent(text);
   }});
   // The phone's frames: SVG text, or (in the book) the addresses of its files.
-  const listed = root.querySelector("script.pgbook-phone"), source = root.querySelector("source");
+  const listed = document.getElementById("{identity}-phone"), source = root.querySelector("source");
   const phone = listed === null ? null : JSON.parse(listed.textContent).map(function (frame) {{
-    return frame.startsWith("<svg") ? "data:image/svg+xml;charset=utf-8," + encodeURIComponent(frame) : frame;
+    return frame.startsWith("<svg") ? svg + encodeURIComponent(frame) : frame;
   }});
   if (phone !== null) source.srcset = phone[input.value];
   input.addEventListener("input", function () {{
