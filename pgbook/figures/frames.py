@@ -21,6 +21,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 
 # A phone's drawing: 3.3 in is 317 CSS px, narrower than a 390-px phone's column (342 px, 326 px inside a
 # numbered figure), so that the drawing is shown at its own size and a point of text is 4/3 CSS px there.
@@ -62,7 +64,7 @@ class FigureFrames:
     ...                       slider_name="slope", caption="A line.", alt="A line of slope {}")
     >>> len(frames.frames), frames.labels
     (2, ('1', '2'))
-    >>> frames.frames[0].startswith(b"<svg"), frames.phone_frames[0].startswith(b"<svg width='237.6pt'")
+    >>> frames.frames[0].startswith(b"<svg"), frames.phone_frames[0].startswith(b"<svg")
     (True, True)
     >>> 'type="range"' in frames.static_html()
     True
@@ -127,14 +129,15 @@ class FigureFrames:
         )
 
 
-def encode_svg(figure: Figure) -> bytes:
+def encode_svg(figure: Figure, bbox_inches: str | None = None) -> bytes:
     """The figure as compact SVG bytes, the same for the same figure (no date, fixed ids): coordinates to 0.01 pt
     (a fiftieth of a pixel on a 2x screen), no metadata, ids or indentation. Text is drawn as matplotlib draws
     it (each glyph's outline defined once, then placed), so that it looks and fits as in the book's other
-    figures on every device, not in whatever font the reader's system has."""
+    figures on every device, not in whatever font the reader's system has. ``bbox_inches="tight"`` crops the
+    figure to what is drawn (as Jupyter's inline backend does its PNG)."""
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pgbook"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches=bbox_inches)
     return compact_svg(buffer.getvalue().decode()).encode()
 
 
@@ -145,7 +148,10 @@ def encode_phone_svg(figure: Figure) -> bytes:
     and its text at its point size (9 pt is 12 CSS px; drawn 7.2 in wide, a figure is shown at half its size
     there). A single row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and
     a superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that
-    it is at least 9 CSS px too. The layout is redone (``tight_layout``, unless the figure has constrained layout).
+    it is at least 9 CSS px too. A title or label longer than the column is broken in two lines, a legend wider
+    than it is laid out in one column, and the layout is redone (``tight_layout``, unless the figure has
+    constrained layout; the figure grows if a panel is then less than 1.8 in tall); the drawing is cropped to
+    what is drawn (``bbox_inches="tight"``).
 
     Examples
     --------
@@ -153,7 +159,9 @@ def encode_phone_svg(figure: Figure) -> bytes:
     >>> left, right = figure.subplots(1, 2)
     >>> _ = left.plot([1, 2]), right.semilogy([1, 100])
     >>> svg = encode_phone_svg(figure).decode()
-    >>> svg.startswith("<svg width='237.6pt' height='367.2pt'")  # 3.3 in wide, two panels of 2.55 in
+    >>> size = svg[: svg.index("viewBox")]  # "<svg width='…pt' height='…pt' "
+    >>> width, height = (float(number) for number in re.findall("[.0-9]+", size))
+    >>> width <= 72 * PHONE_WIDTH < height  # at most 3.3 in (72 pt each) wide, two panels of 2.55 in tall
     True
     >>> [axes.get_subplotspec().get_geometry()[:2] for axes in figure.axes]  # the figure is as it was
     [(1, 2), (1, 2)]
@@ -163,17 +171,52 @@ def encode_phone_svg(figure: Figure) -> bytes:
     rows = _stack_panels(phone)
     height = min(max(0.75 * figure.get_figheight(), 2.2), 2.8)
     phone.set_size_inches(PHONE_WIDTH, rows * height + (0.3 if phone._suptitle is not None else 0.0))
-    phone.canvas.draw()  # makes the tick labels, so that their sizes can be read
+    phone.canvas.draw()  # makes the tick labels and measures every text
     for axes in phone.axes:
         for axis in (axes.xaxis, axes.yaxis):
             if any(_has_scripts(label.get_text()) and label.get_fontsize() < 10 for label in axis.get_ticklabels()):
                 axis.set_tick_params(labelsize=10)
-    for text in phone.findobj(matplotlib.text.Text):
+    for text in phone.findobj(Text):
         if _has_scripts(text.get_text()) and text.get_fontsize() < 10:
             text.set_fontsize(10)
+    width = phone.bbox.width
+    for axes in phone.axes:
+        for text in (axes.title, axes._left_title, axes._right_title, axes.xaxis.label):
+            _break_line(text, 0.9 * width)
+        _break_line(axes.yaxis.label, axes.bbox.height)
+    if phone._suptitle is not None:
+        _break_line(phone._suptitle, 0.9 * width)
+    for legend in phone.findobj(Legend):
+        if legend.get_window_extent().width > 0.9 * width:
+            _one_column(legend)
     if not isinstance(phone.get_layout_engine(), ConstrainedLayoutEngine):  # which lays it out as it draws
         phone.tight_layout()
-    return encode_svg(phone)
+        # a legend or labels outside the panels leave them too short: the figure grows to give them 1.8 in
+        shortest = min(axes.get_position().height for axes in phone.axes) * phone.get_figheight()
+        if shortest < 1.8:
+            phone.set_figheight(phone.get_figheight() + rows * (1.8 - shortest))
+            phone.tight_layout()
+    return encode_svg(phone, bbox_inches="tight")
+
+
+def _break_line(text: Text, limit: float) -> None:
+    """Breaks a one-line text longer than ``limit`` (display units) at its space nearest the middle."""
+    words = text.get_text()
+    if "\n" in words or " " not in words or "$" in words or text.get_window_extent().width <= limit:
+        return
+    spaces = [k for k, character in enumerate(words) if character == " "]
+    middle = min(spaces, key=lambda k: abs(2 * k - len(words)))
+    text.set_text(words[:middle] + "\n" + words[middle + 1 :])
+
+
+def _one_column(legend: Legend) -> None:
+    """Lays a legend out anew in one column (matplotlib lays out its columns when it makes it)."""
+    title = legend.get_title()
+    words, font = title.get_text(), title.get_fontproperties()
+    legend.set_ncols(1)
+    legend._init_legend_box(legend.legend_handles, [text.get_text() for text in legend.texts])
+    legend._loc = legend._loc  # places the new box where the legend was placed
+    legend.set_title(words or None, prop=font)
 
 
 def _has_scripts(text: str) -> bool:
