@@ -99,7 +99,7 @@ class FigureFrames:
             FigureCanvasAgg(figure)
             draw(figure, value)
             self.frames.append(encode_svg(figure))
-            self.phone_frames.append(encode_phone_svg(figure))
+            self.phone_frames.append(encode_phone_svg(figure, crop=False))
 
     def widget(self):
         """The live version: an ipywidgets slider over the precomputed frames."""
@@ -141,7 +141,7 @@ def encode_svg(figure: Figure, bbox_inches: str | None = None) -> bytes:
     return compact_svg(buffer.getvalue().decode()).encode()
 
 
-def encode_phone_svg(figure: Figure) -> bytes:
+def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
     """The figure redrawn for a phone's column, as compact SVG (:func:`encode_svg`); the figure is unchanged.
 
     A copy of the figure is drawn :data:`PHONE_WIDTH` inches wide, so that the phone shows it at its own size
@@ -150,8 +150,9 @@ def encode_phone_svg(figure: Figure) -> bytes:
     a superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that
     it is at least 9 CSS px too. A title or label longer than the column is broken in two lines, a legend wider
     than it is laid out in one column, and the layout is redone (``tight_layout``, unless the figure has
-    constrained layout; the figure grows if a panel is then less than 1.8 in tall); the drawing is cropped to
-    what is drawn (``bbox_inches="tight"``).
+    constrained layout; the figure grows if a panel is then less than 1.8 in tall). With ``crop``, the drawing
+    is cropped to what is drawn (``bbox_inches="tight"``, as Jupyter crops a figure's PNG); without, it is the
+    whole figure, 3.3 in wide, as the frames of a figure are, so that a slider does not change its size.
 
     Examples
     --------
@@ -166,6 +167,8 @@ def encode_phone_svg(figure: Figure) -> bytes:
     >>> [axes.get_subplotspec().get_geometry()[:2] for axes in figure.axes]  # the figure is as it was
     [(1, 2), (1, 2)]
     """
+    if not isinstance(figure, Figure):
+        raise TypeError(f"figure must be a matplotlib Figure; got {type(figure).__name__}")
     phone = pickle.loads(pickle.dumps(figure))
     FigureCanvasAgg(phone)
     rows = _stack_panels(phone)
@@ -196,7 +199,7 @@ def encode_phone_svg(figure: Figure) -> bytes:
         if shortest < 1.8:
             phone.set_figheight(phone.get_figheight() + rows * (1.8 - shortest))
             phone.tight_layout()
-    return encode_svg(phone, bbox_inches="tight")
+    return encode_svg(phone, bbox_inches="tight" if crop else None)
 
 
 def _break_line(text: Text, limit: float) -> None:
