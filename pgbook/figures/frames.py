@@ -174,7 +174,7 @@ def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
     rows = _stack_panels(phone)
     height = min(max(0.75 * figure.get_figheight(), 2.2), 2.8)
     phone.set_size_inches(PHONE_WIDTH, rows * height + (0.3 if phone._suptitle is not None else 0.0))
-    phone.canvas.draw()  # makes the tick labels and measures every text
+    phone.draw_without_rendering()  # makes the tick labels, so that every text can be measured
     for axes in phone.axes:
         for axis in (axes.xaxis, axes.yaxis):
             if any(_has_scripts(label.get_text()) and label.get_fontsize() < 10 for label in axis.get_ticklabels()):
