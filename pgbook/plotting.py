@@ -2,7 +2,8 @@
 static image and the frames of an interactive figure (:class:`pgbook.figures.frames.FigureFrames`).
 
 They are drawn for the book's 688 px text column: a figure at most 7.2 inches wide, no text below 9 points
-(book/matplotlibrc sets the sizes and 2x resolution for the chapters)."""
+(book/matplotlibrc sets the sizes and 2x resolution for the chapters). Each figure a chapter shows is drawn a
+second time for a phone's column (:func:`phone_drawings`, which book/matplotlibrc installs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
+from pgbook.figures.frames import encode_phone_svg
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.stats import relative_variance
 
@@ -62,3 +64,50 @@ def draw_cosine_spread(
     kappa_axes.set_title("episodes for cosine ≈ 0.7", fontsize=10)
     kappa_axes.tick_params(labelsize=10)  # the log axis's exponents (0.7 of it) stay 9 px tall
     figure.tight_layout()
+
+
+PHONE_KEY = "pgbook/phone"  # the key of the phone's drawing in a figure output's image/png metadata
+
+
+def phone_drawings(figure: Figure) -> None:
+    """Each figure a notebook shows is also drawn for a phone's column, in its output's metadata.
+
+    A matplotlib figure hook (``figure.hooks: pgbook.plotting:phone_drawings`` in book/matplotlibrc): under
+    IPython, the first pyplot figure wraps the inline backend's PNG of a figure, so that the figure's output
+    holds, beside its PNG, the SVG of :func:`pgbook.figures.frames.encode_phone_svg` in its ``image/png``
+    metadata (key :data:`PHONE_KEY`). The book serves it to phones (book/_ext/phone_figures.py); Jupyter, which
+    shows the PNG, ignores it. Outside IPython, or before the inline backend, it does nothing.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The new figure (the hook's argument; only its type is used).
+
+    Examples
+    --------
+    >>> phone_drawings(Figure())  # not under IPython: nothing to do
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        draw_png = formatter.lookup_by_type(Figure)
+    except KeyError:  # no inline backend
+        return
+    if getattr(draw_png, "_pgbook_phone", False):
+        return
+
+    def draw_both(shown: Figure):
+        drawn = draw_png(shown)
+        if drawn is None:
+            return None
+        png, metadata = drawn if isinstance(drawn, tuple) else (drawn, {})
+        return png, {**metadata, PHONE_KEY: encode_phone_svg(shown).decode()}
+
+    draw_both._pgbook_phone = True
+    formatter.for_type(Figure, draw_both)

@@ -12,12 +12,22 @@ import hashlib
 import html
 import io
 import json
+import pickle
 import re
 from collections.abc import Callable, Sequence
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+
+# A phone's drawing: 3.3 in is 317 CSS px, narrower than a 390-px phone's column (342 px, 326 px inside a
+# numbered figure), so that the drawing is shown at its own size and a point of text is 4/3 CSS px there.
+PHONE_WIDTH = 3.3
+PHONE_MEDIA = "(max-width: 576px)"  # where the book shows the phone's drawing (the theme's phone breakpoint)
 
 
 class FigureFrames:
@@ -45,14 +55,17 @@ class FigureFrames:
     start : int
         The index of the value shown first.
 
+    Each frame is drawn twice: for the book's column (:attr:`frames`) and for a phone's
+    (:attr:`phone_frames`, :func:`encode_phone_svg`), which the static version shows on a narrow screen.
+
     Examples
     --------
     >>> frames = FigureFrames(lambda figure, value: figure.subplots().plot([0, value]), [1.0, 2.0],
     ...                       slider_name="slope", caption="A line.", alt="A line of slope {}")
     >>> len(frames.frames), frames.labels
     (2, ('1', '2'))
-    >>> frames.frames[0].startswith(b"<svg")
-    True
+    >>> frames.frames[0].startswith(b"<svg"), frames.phone_frames[0].startswith(b"<svg")
+    (True, True)
     >>> 'type="range"' in frames.static_html()
     True
     """
@@ -80,12 +93,13 @@ class FigureFrames:
         if not 0 <= start < len(self.values):
             raise ValueError(f"start must be an index into values, in [0, {len(self.values)}); got {start}")
         self.slider_name, self.caption, self.alt, self.start = slider_name, caption, alt, start
-        self.frames = []
+        self.frames, self.phone_frames = [], []
         for value in self.values:
             figure = Figure(figsize=figsize)
             FigureCanvasAgg(figure)
             draw(figure, value)
             self.frames.append(encode_svg(figure))
+            self.phone_frames.append(encode_phone_svg(figure, crop=False))
 
     def widget(self):
         """The live version: an ipywidgets slider over the precomputed frames."""
@@ -105,19 +119,142 @@ class FigureFrames:
     def static_html(self) -> str:
         """The frames with a plain HTML range slider, for a page without a kernel."""
         return frames_html(
-            self.frames, self.labels, start=self.start, slider_name=self.slider_name, caption=self.caption, alt=self.alt
+            self.frames,
+            self.labels,
+            start=self.start,
+            slider_name=self.slider_name,
+            caption=self.caption,
+            alt=self.alt,
+            phone_frames=self.phone_frames,
         )
 
 
-def encode_svg(figure: Figure) -> bytes:
+def encode_svg(figure: Figure, bbox_inches: str | None = None) -> bytes:
     """The figure as compact SVG bytes, the same for the same figure (no date, fixed ids): coordinates to 0.01 pt
     (a fiftieth of a pixel on a 2x screen), no metadata, ids or indentation. Text is drawn as matplotlib draws
     it (each glyph's outline defined once, then placed), so that it looks and fits as in the book's other
-    figures on every device, not in whatever font the reader's system has."""
+    figures on every device, not in whatever font the reader's system has. ``bbox_inches="tight"`` crops the
+    figure to what is drawn (as Jupyter's inline backend does its PNG)."""
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pgbook"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches=bbox_inches)
     return compact_svg(buffer.getvalue().decode()).encode()
+
+
+def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
+    """The figure redrawn for a phone's column, as compact SVG (:func:`encode_svg`); the figure is unchanged.
+
+    A copy of the figure is drawn :data:`PHONE_WIDTH` inches wide, so that the phone shows it at its own size
+    and its text at its point size (9 pt is 12 CSS px; drawn 7.2 in wide, a figure is shown at half its size
+    there). A single row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and
+    a superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that
+    it is at least 9 CSS px too. A title or label longer than the column is broken in two lines, a legend wider
+    than it is laid out in one column, and the layout is redone (``tight_layout``, unless the figure has
+    constrained layout; the figure grows if a panel is then less than 1.8 in tall). With ``crop``, the drawing
+    is cropped to what is drawn (``bbox_inches="tight"``, as Jupyter crops a figure's PNG); without, it is the
+    whole figure, 3.3 in wide, as the frames of a figure are, so that a slider does not change its size.
+
+    Examples
+    --------
+    >>> figure = Figure(figsize=(7.2, 3.4))
+    >>> left, right = figure.subplots(1, 2)
+    >>> _ = left.plot([1, 2]), right.semilogy([1, 100])
+    >>> svg = encode_phone_svg(figure).decode()
+    >>> size = svg[: svg.index("viewBox")]  # "<svg width='…pt' height='…pt' "
+    >>> width, height = (float(number) for number in re.findall("[.0-9]+", size))
+    >>> width <= 72 * PHONE_WIDTH < height  # at most 3.3 in (72 pt each) wide, two panels of 2.55 in tall
+    True
+    >>> [axes.get_subplotspec().get_geometry()[:2] for axes in figure.axes]  # the figure is as it was
+    [(1, 2), (1, 2)]
+    """
+    if not isinstance(figure, Figure):
+        raise TypeError(f"figure must be a matplotlib Figure; got {type(figure).__name__}")
+    phone = pickle.loads(pickle.dumps(figure))
+    FigureCanvasAgg(phone)
+    rows = _stack_panels(phone)
+    height = min(max(0.75 * figure.get_figheight(), 2.2), 2.8)
+    phone.set_size_inches(PHONE_WIDTH, rows * height + (0.3 if phone._suptitle is not None else 0.0))
+    phone.draw_without_rendering()  # makes the tick labels, so that every text can be measured
+    for axes in phone.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            if any(_has_scripts(label.get_text()) and label.get_fontsize() < 10 for label in axis.get_ticklabels()):
+                axis.set_tick_params(labelsize=10)
+    for text in phone.findobj(Text):
+        if _has_scripts(text.get_text()) and text.get_fontsize() < 10:
+            text.set_fontsize(10)
+    width = phone.bbox.width
+    for axes in phone.axes:
+        for text in (axes.title, axes._left_title, axes._right_title, axes.xaxis.label):
+            _break_line(text, 0.9 * width)
+        _break_line(axes.yaxis.label, axes.bbox.height)
+    if phone._suptitle is not None:
+        _break_line(phone._suptitle, 0.9 * width)
+    for legend in phone.findobj(Legend):
+        if legend.get_window_extent().width > 0.9 * width:
+            _one_column(legend)
+    if not isinstance(phone.get_layout_engine(), ConstrainedLayoutEngine):  # which lays it out as it draws
+        phone.tight_layout()
+        # a legend or labels outside the panels leave them too short: the figure grows to give them 1.8 in
+        shortest = min(axes.get_position().height for axes in phone.axes) * phone.get_figheight()
+        if shortest < 1.8:
+            phone.set_figheight(phone.get_figheight() + rows * (1.8 - shortest))
+            phone.tight_layout()
+    return encode_svg(phone, bbox_inches="tight" if crop else None)
+
+
+def _break_line(text: Text, limit: float) -> None:
+    """Breaks a one-line text longer than ``limit`` (display units) at its space nearest the middle."""
+    words = text.get_text()
+    if "\n" in words or " " not in words or "$" in words or text.get_window_extent().width <= limit:
+        return
+    spaces = [k for k, character in enumerate(words) if character == " "]
+    middle = min(spaces, key=lambda k: abs(2 * k - len(words)))
+    text.set_text(words[:middle] + "\n" + words[middle + 1 :])
+
+
+def _one_column(legend: Legend) -> None:
+    """Lays a legend out anew in one column (matplotlib lays out its columns when it makes it)."""
+    title = legend.get_title()
+    words, font = title.get_text(), title.get_fontproperties()
+    legend.set_ncols(1)
+    legend._init_legend_box(legend.legend_handles, [text.get_text() for text in legend.texts])
+    legend._loc = legend._loc  # places the new box where the legend was placed
+    legend.set_title(words or None, prop=font)
+
+
+def _has_scripts(text: str) -> bool:
+    """Whether matplotlib draws part of ``text`` at 0.7 of its size (mathtext with ^ or _)."""
+    return text.count("$") >= 2 and bool(re.search(r"[_^]", text))
+
+
+def _stack_panels(figure: Figure) -> int:
+    """Puts a figure's single row of panels (a grid of one row, made by ``subplots(1, n)``) in a column; returns
+    the number of rows. Twin axes follow their panel, a colorbar its panel's grid cell; tick labels that a shared
+    y axis had hidden in the row are shown again."""
+    specs = [axes.get_subplotspec() for axes in figure.axes]
+    if not specs or any(spec is None for spec in specs):
+        return 1
+    tops = [spec.get_topmost_subplotspec() for spec in specs]
+    grids = {top.get_gridspec() for top in tops}
+    if len(grids) != 1:
+        return 1
+    (grid,) = grids
+    rows, columns = grid.get_geometry()
+    if rows != 1 or columns == 1:
+        return rows
+    column = GridSpec(columns, 1, figure=figure)
+    for axes, spec, top in zip(figure.axes, specs, tops, strict=True):
+        new = column[top.colspan.start : top.colspan.stop, 0]
+        if spec is top:
+            axes.set_subplotspec(new)
+        else:  # a panel split for a colorbar: move the split grid's cell
+            nested = spec.get_gridspec()
+            while isinstance(nested, GridSpecFromSubplotSpec) and nested._subplot_spec is not top:
+                nested = nested._subplot_spec.get_gridspec()
+            nested._subplot_spec = new
+        if axes.yaxis.get_label_position() == "left":
+            axes.yaxis.set_tick_params(which="both", labelleft=True)
+    return columns
 
 
 def _number(match: re.Match) -> str:
@@ -214,7 +351,14 @@ def _script_json(value) -> str:
 
 
 def frames_html(
-    frames: Sequence[bytes], labels: Sequence[str], *, start: int, slider_name: str, caption: str, alt: str
+    frames: Sequence[bytes],
+    labels: Sequence[str],
+    *,
+    start: int,
+    slider_name: str,
+    caption: str,
+    alt: str,
+    phone_frames: Sequence[bytes] | None = None,
 ) -> str:
     """SVG frames with a range slider that needs no kernel and no JavaScript library.
 
@@ -222,36 +366,55 @@ def frames_html(
     at ``start`` (a data URL: the page shows it without JavaScript); the script holds each other frame as its
     differences from it (:func:`frame_changes`). The element's id is a hash of its content, so that two builds
     give the same page and two figures on one page do not collide.
+
+    ``phone_frames``, the frames drawn for a phone (:func:`encode_phone_svg`), are shown where
+    :data:`PHONE_MEDIA` holds (a ``<picture>`` source). They are listed as SVG text in a JSON script
+    element (``script.pgbook-phone``) before the figure's element; the book's build writes each to a file
+    and lists its address instead (book/_ext/phone_figures.py), so that the page does not carry them.
     """
+    if phone_frames is not None and len(phone_frames) != len(frames):
+        raise ValueError(f"phone_frames must hold one frame per frame ({len(frames)}); got {len(phone_frames)}")
     texts = [frame.decode() for frame in frames]
     first = texts[start]
     changes = [None if k == start else frame_changes(first, text) for k, text in enumerate(texts)]
     source = "data:image/svg+xml;charset=utf-8," + re.sub(r'[%#"&]', lambda m: f"%{ord(m.group()):02X}", first)
     identity = "pgbook-" + hashlib.sha1(repr((caption, labels, texts)).encode()).hexdigest()[:12]
     before, _, after = alt.partition("{}")
-    return f"""<div class="pgbook-frames" id="{identity}">
+    phone = ""
+    if phone_frames is not None:
+        listed = _script_json([frame.decode() for frame in phone_frames])
+        phone = f'<script type="application/json" class="pgbook-phone" id="{identity}-phone">{listed}</script>\n'
+    return f"""{phone}<div class="pgbook-frames" id="{identity}">
 <p>{caption}</p>
 <label>{html.escape(slider_name)} = <output>{html.escape(labels[start])}</output>
 <input type="range" min="0" max="{len(frames) - 1}" value="{start}" step="1" style="width: 60%"
  aria-label="{html.escape(slider_name)}" aria-valuetext="{html.escape(labels[start])}"></label>
-<img src="{source}" alt="{html.escape(alt.format(labels[start]))}" style="width: 100%">
+<picture><source media="{PHONE_MEDIA}" srcset="">\
+<img src="{source}" alt="{html.escape(alt.format(labels[start]))}" style="width: 100%"></picture>
 <script>
 (function () {{
   const root = document.getElementById("{identity}");
   const changes = {_script_json(changes)};
   const labels = {_script_json(list(labels))};
   const input = root.querySelector("input"), image = root.querySelector("img"), label = root.querySelector("output");
-  const first = image.getAttribute("src");
+  const first = image.getAttribute("src"), svg = "data:image/svg+xml;charset=utf-8,";
   const pieces = decodeURIComponent(first.slice(first.indexOf(",") + 1)).replace(/></g, ">\\n<").split("\\n");
   const frames = changes.map(function (frame) {{
     if (frame === null) return first;
     const text = frame.map(function (change) {{
       return typeof change === "string" ? change : pieces.slice(change[0], change[1]).join("");
     }}).join("");
-    return "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
+    return svg + encodeURIComponent(text);
   }});
+  // The phone's frames: SVG text, or (in the book) the addresses of its files.
+  const listed = document.getElementById("{identity}-phone"), source = root.querySelector("source");
+  const phone = listed === null ? null : JSON.parse(listed.textContent).map(function (frame) {{
+    return frame.startsWith("<svg") ? svg + encodeURIComponent(frame) : frame;
+  }});
+  if (phone !== null) source.srcset = phone[input.value];
   input.addEventListener("input", function () {{
     image.src = frames[input.value];
+    if (phone !== null) source.srcset = phone[input.value];
     label.textContent = labels[input.value];
     input.setAttribute("aria-valuetext", labels[input.value]);  // a screen reader says the value, not the index
     image.alt = {json.dumps(before)} + labels[input.value] + {json.dumps(after)};
