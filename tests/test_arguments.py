@@ -411,6 +411,8 @@ def valid_arguments(name: str, function) -> dict:
         "duration": 0.5,
         "n_layers": 2,
         "width": 2,
+        "state_weights": np.full(3, 1 / 3),
+        "state_moment": np.eye(2),
         "env": None,  # set below, with a ModulePolicy
     }
     arguments = {
