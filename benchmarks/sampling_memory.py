@@ -6,7 +6,7 @@ in a fresh process (peak resident memory, `ru_maxrss`, cannot be reset inside on
 small warm-up sample; the table gives the peak's growth over that baseline. Each row is measured for today's
 sampler and for the previous implementation (commit common.PREVIOUS), under the same conditions.
 
-A second table measures the tabular estimators (reinforce, reward_to_go, surrogate.off_policy_gradient) on 200
+A second table measures the tabular estimators (reinforce, reward_to_go, off_policy.off_policy_gradient) on 200
 episodes at |S| = 5000: the growth of numpy's peak allocation during the call (tracemalloc), today's and the
 previous implementation's (which contracted the counts with the dense (|S||A|)² score table), each in a fresh
 process; and their time at |S| = 10, old and new in one process.
@@ -47,7 +47,7 @@ def implementations():
         sample=pg.sample_episodes,
         reinforce=pg.reinforce,
         reward_to_go=pg.reward_to_go,
-        off_policy_gradient=pg.surrogate.off_policy_gradient,
+        off_policy_gradient=pg.off_policy.off_policy_gradient,
     )
     old = dict(
         sample=previous("sampling").sample_episodes,

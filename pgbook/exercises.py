@@ -13,7 +13,7 @@ any other pgbook function fails the check, however it was imported and even if t
 ``try``/``except``: the check watches the calls made while the reader's code runs (:func:`sys.setprofile`).
 Only the reader's own calls are judged; what an allowed function calls inside pgbook is not.
 
-The checks come in the order of the book: Part I, Part II, then Part III.
+The checks come in the order of the book: Part I, Part II, Part III, then Part IV.
 """
 
 from __future__ import annotations
@@ -1138,3 +1138,90 @@ def check_soft_bandit_value(value: Callable[[np.ndarray, float], Any]) -> CheckR
             yield (means, zeta), np.asarray(-found.fun)
 
     return _compare("value(means, zeta)", value, cases(), rtol=1e-8)
+
+
+# Part IV: off-policy gradients ------------------------------------------------------------------------------
+
+
+def check_per_decision_weights(answer: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
+    r"""Check ``answer(rewards, ratios, gamma)``: the weights :math:`w_t = \gamma^t \sum_{k \ge t} \gamma^{k-t}
+    \rho_{0:k}\, r_{k+1}` of one episode's scores in the per-decision importance-sampling estimator (Precup,
+    Sutton & Singh 2000), given the rewards :math:`r_1, \dots, r_T` and the ratios :math:`\rho_0, \dots,
+    \rho_{T-1}`. The expected weights are the double sum written out term by term; the reader's code may call
+    nothing from pgbook (not :func:`pgbook.off_policy.off_policy_gradient`).
+
+    >>> def weights(rewards, ratios, gamma):
+    ...     terms = gamma ** np.arange(len(rewards)) * np.cumprod(ratios) * rewards
+    ...     return np.cumsum(terms[::-1])[::-1]
+    >>> check_per_decision_weights(weights)
+    Correct. answer(rewards, ratios, gamma) matched on 4 cases.
+    >>> def whole_episode(rewards, ratios, gamma):   # every reward weighted by the whole product
+    ...     terms = gamma ** np.arange(len(rewards)) * rewards
+    ...     return np.prod(ratios) * np.cumsum(terms[::-1])[::-1]
+    >>> check_per_decision_weights(whole_episode)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    rng = np.random.default_rng(27)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for length, gamma in ((1, 0.9), (4, 0.9), (7, 1.0), (5, 0.5)):
+            rewards, ratios = rng.normal(size=length), rng.uniform(0.2, 3.0, size=length)
+            expected = [
+                sum(gamma**k * np.prod(ratios[: k + 1]) * rewards[k] for k in range(t, length)) for t in range(length)
+            ]
+            yield (rewards.copy(), ratios.copy(), gamma), np.array(expected)
+
+    return _compare("answer(rewards, ratios, gamma)", answer, cases(), rtol=1e-10)
+
+
+def check_excursion_gradient(answer: Callable[[FiniteMDP, Policy, np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``answer(mdp, policy, theta, nu)``: the gradient of the excursion objective
+    :math:`J_\nu(\theta) = \sum_s \nu(s) V_\pi(s)` (Imani, Graves & White 2018), shape ``theta.shape``. The
+    expected value is a central difference (step 1e-5) of :math:`\nu^\top V_\pi`, with the MDP's own
+    :meth:`~pgbook.FiniteMDP.state_values`. The reader's code may call the MDP's chain and values and the
+    policy's probabilities, score and weighted probability gradient, nothing from :mod:`pgbook.off_policy`.
+
+    >>> def exact(mdp, policy, theta, nu):
+    ...     pi = policy.probabilities(theta)
+    ...     P_pi, _ = mdp.markov_chain(pi)
+    ...     live = ~mdp.terminal
+    ...     d_nu = np.zeros(mdp.n_states)
+    ...     d_nu[live] = np.linalg.solve((np.eye(live.sum()) - mdp.gamma * P_pi[np.ix_(live, live)]).T, nu[live])
+    ...     return policy.weighted_probability_gradient(theta, d_nu[:, None] * mdp.action_values(pi))
+    >>> check_excursion_gradient(exact)
+    Correct. answer(mdp, policy, theta, nu) matched on 4 cases.
+    >>> def off_pac(mdp, policy, theta, nu):   # ν in place of the emphatic weighting
+    ...     pi = policy.probabilities(theta)
+    ...     return policy.weighted_probability_gradient(theta, nu[:, None] * mdp.action_values(pi))
+    >>> check_excursion_gradient(off_pac)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    rng = np.random.default_rng(28)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for k, (gamma, n_terminal, linear) in enumerate(((0.9, 0, False), (0.9, 1, True), (1.0, 1, False),
+                                                         (0.7, 1, True))):  # fmt: skip
+            mdp = examples.random_mdp(5, 3, gamma=gamma, seed=40 + k, n_terminal=n_terminal)
+            policy: Policy = LinearSoftmax(rng.normal(size=(5, 3, 4))) if linear else TabularSoftmax(5, 3)
+            theta = policy.init_params(seed=50 + k)
+            nu = rng.dirichlet(np.ones(5)) * ~mdp.terminal
+            step, expected = 1e-5, np.zeros(theta.shape)
+            for index in np.ndindex(theta.shape):
+                shift = np.zeros(theta.shape)
+                shift[index] = step
+                up = nu @ mdp.state_values(policy.probabilities(theta + shift))
+                down = nu @ mdp.state_values(policy.probabilities(theta - shift))
+                expected[index] = (up - down) / (2 * step)
+            yield (mdp, policy, theta, nu), expected
+
+    allowed = _BASE | {
+        ("mdp", "markov_chain"),
+        ("mdp", "state_values"),
+        ("mdp", "action_values"),
+        ("mdp", "values_and_visitation"),
+        ("mdp", "discounted_visitation"),
+        ("policies", "probabilities"),
+        ("policies", "score"),
+        ("policies", "weighted_probability_gradient"),
+    }
+    return _compare("answer(mdp, policy, theta, nu)", answer, cases(), rtol=1e-6, allowed=allowed)

@@ -35,11 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from pgbook.arguments import as_count, as_flag, as_real, as_real_array, check_callable, check_type
-from pgbook.batch import Batch
-from pgbook.estimators import _check_batch_and_policy, score_sums
+from pgbook.arguments import as_count, as_real, as_real_array, check_callable, check_type
 from pgbook.evaluation import advantages, discounted_visitation, exact_objective
-from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
@@ -173,46 +170,6 @@ def clipped_gradient(
         _clipped_torch(mdp, policy, policy.check_params(theta_old), theta, epsilon, weighting), theta
     )
     return gradient.numpy()
-
-
-def off_policy_gradient(
-    batch: Batch, policy: Policy, theta: Params, behaviour_theta: Params, *, per_decision: bool = True
-) -> GradientEstimate:
-    r"""The policy gradient at ``theta`` from episodes sampled with ``behaviour_theta``, by importance sampling.
-
-    With :math:`\rho_{0:k} = \prod_{j \le k} \pi_\theta(a_j|s_j) / \pi_{\text{behaviour}}(a_j|s_j)`:
-
-    - per-decision (Precup, Sutton & Singh 2000): :math:`\hat g_i`
-      :math:`{} = \sum_t \gamma^t \nabla\log\pi_\theta(a_t|s_t)`
-      :math:`\sum_{k \ge t} \gamma^{k-t} \rho_{0:k} r_k`: a reward is reweighted only by the actions before it;
-    - ``per_decision=False``: the whole episode's ratio, :math:`\rho_{0:T} \sum_t \gamma^t G_t
-      \nabla\log\pi_\theta(a_t|s_t)`.
-
-    Both are unbiased when the behaviour policy gives every action positive probability and the episodes
-    terminate (truncation at ``max_steps`` leaves its usual :math:`\gamma^{\mathtt{max\_steps}}` bias).
-    """
-    theta = _check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
-    behaviour_theta = policy.check_params(behaviour_theta)
-    per_decision = as_flag("per_decision", per_decision)
-    log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
-    step_log_ratio = np.where(batch.alive, log_ratio[batch.states, batch.actions], 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        cumulative = np.exp(np.cumsum(step_log_ratio, axis=1))  # ρ_{0:k}
-    if not np.all(np.isfinite(cumulative)):
-        i, t = (int(k) for k in np.argwhere(~np.isfinite(cumulative))[0])
-        s, a = batch.states[i, t], batch.actions[i, t]
-        raise ValueError(
-            f"behaviour_theta gives probability {np.exp(policy.log_probabilities(behaviour_theta)[s, a]):.3g} to "
-            f"action {a} in state {s}, taken in episode {i} at step {t}: the importance ratios overflow (was the "
-            "batch sampled with behaviour_theta?)"
-        )
-    discounts = batch.gamma ** np.arange(batch.rewards.shape[1])
-    if per_decision:
-        weighted = cumulative * batch.rewards * discounts  # γ^k ρ_{0:k} r_k
-        weights = np.cumsum(weighted[:, ::-1], axis=1)[:, ::-1]  # Σ_{k≥t} γ^k ρ_{0:k} r_k = γ^t Σ γ^{k-t} ...
-    else:
-        weights = cumulative[:, -1:] * discounts * batch.returns_to_go()
-    return score_sums(batch, policy, theta, weights * batch.alive)
 
 
 @dataclass(frozen=True)

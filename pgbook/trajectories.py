@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from pgbook.arguments import as_count, as_seed, as_unit_interval
+from pgbook.batch import Batch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Params, Policy, policy_table
 
@@ -62,12 +63,68 @@ def layered_mdp(
     return FiniteMDP(P, R, gamma=as_unit_interval("gamma", gamma), initial=initial, terminal=[end])
 
 
+def enumerate_episodes(mdp: FiniteMDP, policy: Policy, theta: Any, *, horizon: int) -> tuple[Batch, np.ndarray]:
+    r"""Every episode of positive probability under :math:`\pi_\theta` of at most ``horizon`` steps, as one
+    :class:`~pgbook.Batch`, and each episode's probability :math:`\Pr(\tau) = \mu_0(s_0) \prod_t
+    \pi_\theta(a_t|s_t) P(s_{t+1}|s_t, a_t)` (they sum to 1). The exact expectation of any estimator is then
+    ``probabilities @ estimate.per_episode``: a finite sum, not a sample.
+
+    Raises ValueError if an episode can still be running after ``horizon`` steps: the sums would be cut off.
+
+    >>> import pgbook as pg
+    >>> mdp = layered_mdp(2, 2, 2, gamma=0.9, seed=0)
+    >>> batch, probabilities = enumerate_episodes(mdp, pg.TabularSoftmax(5, 2), np.zeros((5, 2)), horizon=2)
+    >>> batch.n_episodes, round(float(probabilities.sum()), 12)
+    (16, 1.0)
+    """
+    horizon = as_count("horizon", horizon)
+    pi = policy_table(mdp, policy, theta)
+    episodes: list[tuple[float, list[int], list[int], int]] = []
+
+    def extend(state: int, probability: float, states: list[int], actions: list[int]) -> None:
+        if mdp.terminal[state]:
+            episodes.append((probability, states, actions, state))
+            return
+        if len(states) == horizon:
+            raise ValueError(
+                f"an episode can still be running after horizon={horizon} steps (state {state}); "
+                "horizon must cover every episode"
+            )
+        for action in np.flatnonzero(pi[state] > 0):
+            for successor in np.flatnonzero(mdp.P[state, action] > 0):
+                extend(
+                    int(successor),
+                    probability * pi[state, action] * mdp.P[state, action, successor],
+                    [*states, state],
+                    [*actions, int(action)],
+                )
+
+    for start in np.flatnonzero(mdp.initial > 0):
+        extend(int(start), float(mdp.initial[start]), [], [])
+    longest = max(len(states) for _, states, _, _ in episodes)
+    shape = (len(episodes), longest)
+    states, actions, alive = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, bool)
+    for i, (_, visited, taken, _) in enumerate(episodes):
+        states[i, : len(visited)], actions[i, : len(taken)], alive[i, : len(taken)] = visited, taken, True
+    batch = Batch(
+        states=states,
+        actions=actions,
+        rewards=np.where(alive, mdp.R[states, actions], 0.0),
+        alive=alive,
+        final_states=np.array([final for *_, final in episodes], dtype=np.int64),
+        terminated=np.ones(len(episodes), dtype=bool),
+        gamma=mdp.gamma,
+    )
+    return batch, np.array([probability for probability, *_ in episodes])
+
+
 def enumerate_trajectories(
     mdp: FiniteMDP, policy: Policy, theta: Params, *, horizon: int
 ) -> tuple[float, np.ndarray, int]:
-    r"""J(θ) and ∇J(θ) as sums over every trajectory of at most ``horizon`` steps, and the number of
-    trajectories of positive probability. ∇J is :math:`\sum_\tau \Pr(\tau) \sum_t \nabla\log\pi(a_t|s_t)\, G(\tau)`
-    with ``policy.score(theta)`` for the score; no linear solve, no theorem.
+    r"""J(θ) and ∇J(θ) as sums over every trajectory of at most ``horizon`` steps (:func:`enumerate_episodes`),
+    and the number of trajectories of positive probability. ∇J is
+    :math:`\sum_\tau \Pr(\tau) \sum_t \nabla\log\pi(a_t|s_t)\, G(\tau)` with ``policy.score(theta)`` for the
+    score; no linear solve, no theorem.
 
     Raises ValueError if an episode can still be running after ``horizon`` steps: the sums would be cut off.
 
@@ -78,34 +135,8 @@ def enumerate_trajectories(
     >>> count, bool(np.isclose(J, pg.exact_objective(mdp, policy, theta), rtol=1e-12))
     (64, True)
     """
-    horizon = as_count("horizon", horizon)
-    pi = policy_table(mdp, policy, theta)
+    batch, probabilities = enumerate_episodes(mdp, policy, theta, horizon=horizon)
     score = policy.score(theta)
-    total, gradient, count = 0.0, np.zeros(np.shape(score)[2:]), 0
-
-    def extend(state: int, step: int, probability: float, discounted: float, score_sum: np.ndarray) -> None:
-        nonlocal total, gradient, count
-        if mdp.terminal[state]:
-            total += probability * discounted
-            gradient = gradient + probability * discounted * score_sum
-            count += 1
-            return
-        if step == horizon:
-            raise ValueError(
-                f"an episode can still be running after horizon={horizon} steps (state {state}); "
-                "horizon must cover every episode"
-            )
-        for action in np.flatnonzero(pi[state] > 0):
-            reward = discounted + mdp.gamma**step * mdp.R[state, action]
-            for successor in np.flatnonzero(mdp.P[state, action] > 0):
-                extend(
-                    int(successor),
-                    step + 1,
-                    probability * pi[state, action] * mdp.P[state, action, successor],
-                    reward,
-                    score_sum + score[state, action],
-                )
-
-    for start in np.flatnonzero(mdp.initial > 0):
-        extend(int(start), 0, float(mdp.initial[start]), 0.0, np.zeros_like(gradient))
-    return float(total), gradient, count
+    score_sums = np.einsum("it,it...->i...", batch.alive.astype(float), score[batch.states, batch.actions])
+    weights = probabilities * batch.returns()
+    return float(weights.sum()), np.tensordot(weights, score_sums, axes=1), batch.n_episodes

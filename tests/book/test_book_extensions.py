@@ -55,8 +55,8 @@ def test_the_reference_list_is_labelled_author_year():
 
 
 def test_a_listing_without_docstring_keeps_signature_and_body():
-    source = inspect.getsource(pg.surrogate.off_policy_gradient).splitlines()
-    first, last, length = code_listing.docstring_lines(str(ROOT / "pgbook" / "surrogate.py"), "off_policy_gradient")
+    source = inspect.getsource(pg.off_policy.off_policy_gradient).splitlines()
+    first, last, length = code_listing.docstring_lines(str(ROOT / "pgbook" / "off_policy.py"), "off_policy_gradient")
     assert length == len(source)
     docstring = source[first - 1 : last]
     assert docstring[0].strip().lstrip("rR").startswith('"""') and docstring[-1].strip().endswith('"""')

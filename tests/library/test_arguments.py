@@ -416,6 +416,7 @@ def valid_arguments(name: str, function) -> dict:
         "width": 2,
         "temperature": 0.5,
         "state_weights": np.full(3, 1 / 3),
+        "state_moment": np.eye(2),
         "env": None,  # set below, with a ModulePolicy
     }
     arguments = {

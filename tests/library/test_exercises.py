@@ -730,3 +730,53 @@ def test_natural_gradient_rate_check():
         return run.objectives[-1]
 
     assert "called pgbook's exact_ascent" in repr(exercises.check_natural_gradient_rate(measured))
+
+
+# Part IV ------------------------------------------------------------------------------------------------
+
+
+def test_per_decision_weights_check():
+    def per_decision(rewards, ratios, gamma):
+        terms = gamma ** np.arange(len(rewards)) * np.cumprod(ratios) * rewards
+        return np.cumsum(terms[::-1])[::-1]
+
+    assert exercises.check_per_decision_weights(per_decision)
+    no_discount = exercises.check_per_decision_weights(lambda r, rho, g: per_decision(r, rho, 1.0))
+    assert not no_discount and "but the answer is" in repr(no_discount)
+
+    def through_the_library(rewards, ratios, gamma):  # one episode through off_policy_gradient's weights
+        batch = pg.Batch(
+            states=np.zeros((1, len(rewards)), dtype=np.int64),
+            actions=np.zeros((1, len(rewards)), dtype=np.int64),
+            rewards=rewards[None],
+            alive=np.ones((1, len(rewards)), dtype=bool),
+            final_states=np.zeros(1, dtype=np.int64),
+            terminated=np.ones(1, dtype=bool),
+            gamma=gamma,
+        )
+        return pg.off_policy.off_policy_gradient(batch, pg.TabularSoftmax(1, 2), np.zeros((1, 2)), np.zeros((1, 2)))
+
+    verdict = exercises.check_per_decision_weights(through_the_library)
+    assert not verdict and "does not let you use" in repr(verdict)
+
+
+def test_excursion_gradient_check():
+    from pgbook import off_policy
+
+    def exact(mdp, policy, theta, nu):
+        start = pg.FiniteMDP(mdp.P, mdp.R, gamma=mdp.gamma, initial=nu / nu.sum(), terminal=mdp.terminal)
+        pi = policy.probabilities(theta)
+        weights = nu.sum() * start.discounted_visitation(pi)
+        return policy.weighted_probability_gradient(theta, weights[:, None] * mdp.action_values(pi))
+
+    assert exercises.check_excursion_gradient(exact)
+
+    def off_pac(mdp, policy, theta, nu):
+        pi = policy.probabilities(theta)
+        return policy.weighted_probability_gradient(theta, nu[:, None] * mdp.action_values(pi))
+
+    wrong = exercises.check_excursion_gradient(off_pac)
+    assert not wrong and "but the answer is" in repr(wrong)
+    for library in (off_policy.excursion_gradient, lambda m, p, t, nu: pg.off_policy.excursion_gradient(m, p, t, nu)):
+        verdict = exercises.check_excursion_gradient(library)
+        assert not verdict and "does not let you use" in repr(verdict), repr(verdict)
