@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import binom
 
-from pgbook.arguments import as_count, as_real, as_seed, check_shape, check_type
+from pgbook.arguments import as_count, as_distributions, as_real, as_seed, check_shape, check_type
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -148,16 +148,7 @@ def token_task(
     horizon = as_count("horizon", horizon)
     n_prompts = len(prompts)
     weights = np.full(n_prompts, 1.0 / n_prompts) if prompt_weights is None else prompt_weights
-    weights = np.asarray(weights, dtype=float) if not isinstance(weights, str) else weights
-    if (
-        isinstance(weights, str)
-        or weights.shape != (n_prompts,)
-        or np.any(weights < 0)
-        or not np.isfinite(weights).all()
-    ):
-        raise ValueError(f"prompt_weights must be {n_prompts} non-negative numbers; got {prompt_weights!r}")
-    if not np.isclose(weights.sum(), 1.0):
-        raise ValueError(f"prompt_weights must sum to 1; got sum {weights.sum()}")
+    weights = as_distributions("prompt_weights", weights, (n_prompts,))
     tokens = (*vocabulary, END)
     prefixes: list[tuple[int, str]] = []
     for x in range(n_prompts):  # breadth-first per prompt: the prefixes of length 0 .. horizon − 1
