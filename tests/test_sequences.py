@@ -142,7 +142,7 @@ def test_group_variance_with_a_critic_against_sampled_updates():
     t = torch.tensor(theta, requires_grad=True)
     log_pi = torch.log_softmax(t, dim=1)
     vectors = []
-    for x, path, acts, _, r in responses:
+    for _, path, acts, _, r in responses:
         loss = sum((r - values[s]) * log_pi[s, a] for s, a in zip(path, acts, strict=True))
         vectors.append(torch.autograd.grad(loss, t, retain_graph=True)[0].numpy().ravel())
     p = np.exp(torch_log_probs(task, t, responses).detach().numpy()) / 3
