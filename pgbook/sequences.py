@@ -193,18 +193,27 @@ def token_task(
     )  # fmt: skip
 
 
+def counting_reward(prompt: str, text: str) -> float:
+    """The reward of :func:`counting_task`: 1 if ``text`` ends with the end token and holds exactly as many letters
+    "a" as the number the prompt starts with, else 0.
+
+    >>> counting_reward("2 a's", "aba."), counting_reward("2 a's", "abab"), counting_reward("0 a's", ".")
+    (1.0, 0.0, 1.0)
+    """
+    check_type("prompt", prompt, str, "a string")
+    check_type("text", text, str, "a string")
+    return float(text.endswith(END) and text.count("a") == int(prompt.split()[0]))
+
+
 def counting_task() -> TokenTask:
-    r"""The chapter's task: three prompts "k a's" (k = 0, 1, 2), vocabulary "ab", horizon 4. A response is
-    correct (reward 1, else 0) when it ends with the end token and holds exactly k letters "a".
+    r"""The chapter's task: three prompts "k a's" (k = 0, 1, 2), vocabulary "ab", horizon 4, reward
+    :func:`counting_reward` (1 for a response that ends with the end token and holds exactly k letters "a").
 
     >>> task = counting_task()
     >>> task.n_responses, int(task.reward.sum())
     (93, 14)
     """
-    prompts = ("0 a's", "1 a's", "2 a's")
-    return token_task(
-        prompts, lambda prompt, text: float(text.endswith(END) and text.count("a") == int(prompt[0])), horizon=4
-    )
+    return token_task(("0 a's", "1 a's", "2 a's"), counting_reward, horizon=4)
 
 
 def _check(task: TokenTask, policy: Policy, theta: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -503,17 +512,40 @@ def _binary_weights(
     r""":math:`E[A(1, 1 + j)]` and :math:`E[A(0, j)]` for :math:`j \sim \mathrm{Binomial}(G-1, p)`."""
     j = np.arange(G)
     weights = binom.pmf(j, G - 1, p)
-    ones, zeros = [], []
+    expected = []
     for r, k in ((1.0, j + 1), (0.0, j)):
-        group = np.zeros((G, G))  # one row per j: the rewards of a group with k successes, member 0 has r
+        group = np.zeros((G, G))  # one row per j: a group with k successes, its member 0 has reward r
         for row, successes in enumerate(k):
             group[row, :successes] = 1.0
             if r == 0.0:
                 group[row] = np.roll(group[row], 1)
         values = baseline[x] * np.ones(G) if isinstance(baseline, np.ndarray) else None
-        advantage = _advantages(group, baseline, std, epsilon, ddof, values)[:, 0]
-        (ones if r == 1.0 else zeros).append(float(weights @ advantage))
-    return ones[0], zeros[0]
+        expected.append(float(weights @ _advantages(group, baseline, std, epsilon, ddof, values)[:, 0]))
+    return expected[0], expected[1]
+
+
+def grpo_weight(group_size: int, success: float, *, epsilon: float = 0.0, ddof: int = 1) -> float:
+    r"""The factor :math:`\lambda_G(p)` by which GRPO's group normalisation, without length normalisation,
+    multiplies a prompt's gradient: :math:`E[\hat g_x] = \lambda_G(J_x)\, \nabla J_x` for a reward of 0 or 1 with
+    success probability :math:`p = J_x` (:func:`expected_group_update`):
+
+    .. math::
+        \lambda_G(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(G - 1, p).
+
+    For large :math:`G` it tends to :math:`1/\sqrt{p(1-p)}`; at :math:`p \to 0` it tends to :math:`(1 - 1/G)\sqrt G`
+    (with ``ddof=1``). Shao et al. (2024); Liu et al. (2025) on the bias it brings.
+
+    >>> round(grpo_weight(2, 0.3), 6)  # 1/√2 for every p when G = 2
+    0.707107
+    """
+    G = as_count("group_size", group_size, minimum=2)
+    p = as_real("success", success, within="[0, 1]")
+    epsilon = as_real("epsilon", epsilon, within="[0, inf)")
+    ddof = as_count("ddof", ddof, minimum=0)
+    if ddof >= G:
+        raise ValueError(f"ddof must be below group_size ({G}); got {ddof}")
+    one, zero = _binary_weights(G, p, "group mean", True, epsilon, ddof, 0)
+    return one - zero
 
 
 def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int, *, baseline: Any = "none") -> float:
@@ -649,8 +681,10 @@ def expected_kl_estimator_gradient(
 
     so :math:`E[\sum_t \nabla k(o_t|s_t)] = \sum_s d(s) \sum_a \pi_\theta(a|s)\, c_k(s, a)\, \nabla\log\pi_\theta(a|s)`
     with :math:`d` the probability of reaching the prefix :math:`s`. None is :func:`kl_gradient`: :math:`k_1`'s is 0,
-    :math:`k_2`'s drops the later tokens' terms, :math:`k_3`'s is the per-token gradient of
-    :math:`\mathrm{KL}(\pi_{\text{ref}} \Vert \pi_\theta)` (Tang & Munos 2025).
+    :math:`k_2`'s drops the later tokens' terms, and :math:`k_3`'s, :math:`-\sum_a \pi_{\text{ref}}(a|s)
+    \nabla\log\pi_\theta(a|s)` per prefix, is the gradient of
+    :math:`\mathrm{KL}(\pi_{\text{ref}} \Vert \pi_\theta)` at each prefix with the prefixes' probabilities held
+    fixed (Tang & Munos 2025 on these pitfalls).
 
     >>> import pgbook as pg
     >>> task = counting_task()
