@@ -15,6 +15,7 @@ from pgbook import (
     expectations,
     lqr,
     mistakes,
+    sequences,
     stats,
     surrogate,
     training,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import binom
 
-from pgbook.arguments import as_count, as_distributions, as_real, as_seed, check_shape, check_type
+from pgbook.arguments import as_count, as_distributions, as_flag, as_real, as_seed, check_shape, check_type
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -361,8 +361,8 @@ def _check_update_options(baseline: Any, std: bool, length: bool, group_size: in
         values = np.asarray(baseline, dtype=float)
         check_shape("baseline", values, (len(task.prompts),))
         baseline = values
-    if not isinstance(std, bool) or not isinstance(length, bool):
-        raise TypeError(f"std and length must be True or False; got {std!r}, {length!r}")
+    as_flag("std", std)
+    as_flag("length", length)
     if std and group_size < 2:
         raise ValueError("std=True divides by the group's spread: it needs a group_size of at least 2")
     return baseline
@@ -619,7 +619,7 @@ def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int,
 # The KL penalty ---------------------------------------------------------------------------------------------
 
 
-KLEstimator = Literal["k1", "k2", "k3"]
+KLChoice = Literal["k1", "k2", "k3"]
 
 
 def _log_ratio(task: TokenTask, policy: Policy, theta: Any, reference_theta: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -668,7 +668,7 @@ def kl_gradient(task: TokenTask, policy: Policy, theta: Any, reference_theta: An
 
 
 def expected_kl_estimator_gradient(
-    task: TokenTask, policy: Policy, theta: Any, reference_theta: Any, estimator: KLEstimator
+    task: TokenTask, policy: Policy, theta: Any, reference_theta: Any, kl_estimator: KLChoice
 ) -> np.ndarray:
     r"""The expected gradient of a per-token KL estimator used as a loss, :math:`E_{o \sim \pi_\theta}[\sum_t
     \nabla_\theta k(o_t | s_t)]`, the samples held fixed (as GRPO's loss does). With :math:`\rho = \pi_{\text{ref}}
@@ -695,9 +695,9 @@ def expected_kl_estimator_gradient(
     True
     """
     theta, log_ratio = _log_ratio(task, policy, theta, reference_theta)
-    if estimator not in ("k1", "k2", "k3"):
-        raise ValueError(f'estimator must be "k1", "k2" or "k3"; got {estimator!r}')
+    if kl_estimator not in ("k1", "k2", "k3"):
+        raise ValueError(f'kl_estimator must be "k1", "k2" or "k3"; got {kl_estimator!r}')
     pi = policy.probabilities(theta)
-    weight = {"k1": np.ones_like(pi), "k2": log_ratio, "k3": 1.0 - np.exp(-log_ratio)}[estimator]
+    weight = {"k1": np.ones_like(pi), "k2": log_ratio, "k3": 1.0 - np.exp(-log_ratio)}[kl_estimator]
     visits = task.mdp.discounted_visitation(pi)
     return policy.weighted_score(theta, visits[:, None] * pi * weight)

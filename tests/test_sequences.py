@@ -238,7 +238,7 @@ def test_bad_input_is_named():
         sq.expected_group_update(task, policy, theta, 1, baseline="leave-one-out")
     with pytest.raises(TypeError, match="task must be"):
         sq.prompt_success(task.mdp, policy, theta)
-    with pytest.raises(ValueError, match="estimator must be"):
+    with pytest.raises(ValueError, match="kl_estimator must be"):
         sq.expected_kl_estimator_gradient(task, policy, theta, theta, "k4")
     with pytest.raises(ValueError, match="prompts must be distinct"):
         sq.token_task(["a", "a"], lambda p, t: 0.0)
