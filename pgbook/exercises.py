@@ -29,6 +29,7 @@ import numpy as np
 
 from pgbook import examples, lqr
 from pgbook.compatible import critic_gradient
+from pgbook.evaluation import exact_objective
 from pgbook.fisher import fisher_matrix
 from pgbook.gradients import autodiff_gradient, exact_gradient
 from pgbook.mdp import FiniteMDP
@@ -1225,3 +1226,74 @@ def check_excursion_gradient(answer: Callable[[FiniteMDP, Policy, np.ndarray, np
         ("policies", "weighted_probability_gradient"),
     }
     return _compare("answer(mdp, policy, theta, nu)", answer, cases(), rtol=1e-6, allowed=allowed)
+
+
+# Part IV: language models -------------------------------------------------------------------------------------
+
+
+def _group_updates(n: int, theta: np.ndarray, advantage: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, ...]:
+    """On one prompt with responses of at most two tokens from "ab" and the end token (seven responses, the
+    reward 1 for "a." and "ba"): the expected group update with ``advantage(rewards)`` summed over all 7ⁿ groups of
+    ``n`` responses, ∇J by the policy gradient theorem, and J."""
+    from itertools import product  # noqa: PLC0415
+
+    from pgbook.sequences import response_probabilities, response_scores, token_task  # noqa: PLC0415
+
+    task = token_task(["q"], lambda prompt, text: float(text in ("a.", "ba")), horizon=2)
+    policy = TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
+    p = response_probabilities(task, policy, theta)
+    scores = response_scores(task, policy, theta).reshape(task.n_responses, -1)
+    mean = np.zeros(scores.shape[1])
+    for group in product(range(task.n_responses), repeat=n):
+        rewards = task.reward[list(group)]
+        mean += np.prod(p[list(group)]) * (advantage(rewards) @ scores[list(group)]) / n
+    gradient = exact_gradient(task.mdp, policy, theta).ravel()
+    return mean, gradient, exact_objective(task.mdp, policy, theta)
+
+
+def _group_thetas() -> list[np.ndarray]:
+    rng = np.random.default_rng(27)
+    return [rng.normal(scale=scale, size=(4, 3)) for scale in (0.5, 1.5, 2.5)]
+
+
+def check_dr_grpo_factor(answer: Callable[[int], Any]) -> CheckResult:
+    r"""Check ``answer(n)``: the factor :math:`c_n` with :math:`E[\hat g] = c_n \nabla J` for Dr. GRPO's update
+    :math:`\frac1n \sum_i (r_i - \bar r) \nabla\log\pi(o_i|q)`. The expected value is the update summed over every
+    group of :math:`n` responses of a small task (:math:`n` = 2, 3, 4), projected on :math:`\nabla J`; the
+    reader's code may call nothing from pgbook.
+
+    >>> check_dr_grpo_factor(lambda n: 1 - 1 / n)
+    Correct. answer(n) matched on 3 cases.
+    >>> check_dr_grpo_factor(lambda n: 1.0)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for n, theta in zip((2, 3, 4), _group_thetas(), strict=True):
+            mean, gradient, _ = _group_updates(n, theta, lambda r: r - r.mean())
+            yield (n,), np.asarray(mean @ gradient / (gradient @ gradient))
+
+    return _compare("answer(n)", answer, cases(), rtol=1e-9)
+
+
+def check_grpo_weight(answer: Callable[[int, float], Any]) -> CheckResult:
+    r"""Check ``answer(n, p)``: GRPO's weight :math:`\omega_n(p)` with :math:`E[\hat g] = \omega_n(p) \nabla J` on a
+    prompt whose reward (0 or 1) succeeds with probability :math:`p`, without length normalisation, the standard
+    deviation with :math:`n - 1` in its denominator. The expected value is GRPO's update summed over every group of
+    :math:`n` responses of a small task at three θ (so three :math:`p`), projected on :math:`\nabla J`; the reader's
+    code may call nothing from pgbook.
+
+    >>> check_grpo_weight(lambda n, p: 1 / np.sqrt(p * (1 - p)))  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+
+    def advantage(rewards: np.ndarray) -> np.ndarray:
+        spread = rewards.std(ddof=1)
+        return (rewards - rewards.mean()) / spread if spread > 0 else np.zeros_like(rewards)
+
+    def cases() -> Iterator[tuple[tuple, np.ndarray]]:
+        for n, theta in zip((2, 3, 4), _group_thetas(), strict=True):
+            mean, gradient, success = _group_updates(n, theta, advantage)
+            yield (n, success), np.asarray(mean @ gradient / (gradient @ gradient))
+
+    return _compare("answer(n, p)", answer, cases(), rtol=1e-9)

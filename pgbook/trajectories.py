@@ -63,7 +63,7 @@ def layered_mdp(
     return FiniteMDP(P, R, gamma=as_unit_interval("gamma", gamma), initial=initial, terminal=[end])
 
 
-def enumerate_episodes(mdp: FiniteMDP, policy: Policy, theta: Any, *, horizon: int) -> tuple[Batch, np.ndarray]:
+def enumerate_episodes(mdp: FiniteMDP, policy: Policy, theta: Params, *, horizon: int) -> tuple[Batch, np.ndarray]:
     r"""Every episode of positive probability under :math:`\pi_\theta` of at most ``horizon`` steps, as one
     :class:`~pgbook.Batch`, and each episode's probability :math:`\Pr(\tau) = \mu_0(s_0) \prod_t
     \pi_\theta(a_t|s_t) P(s_{t+1}|s_t, a_t)` (they sum to 1). The exact expectation of any estimator is then

@@ -300,12 +300,15 @@ SYSTEM = pg.lqr.LinearQuadratic(
     A=[[1.0, 0.2], [0.0, 0.9]], B=[[0.0], [1.0]], Q=np.eye(2), R=[[0.5]],
     initial_covariance=[[0.5, 0.1], [0.1, 0.3]], gamma=0.9,
 )  # fmt: skip
+SEQUENCES = pg.sequences.counting_task()
+SEQUENCE_POLICY = pg.TabularSoftmax(SEQUENCES.mdp.n_states, SEQUENCES.mdp.n_actions)
+SEQUENCE_GROUPS = pg.sequences.sample_groups(SEQUENCES, SEQUENCE_POLICY, np.zeros(SEQUENCE_POLICY.param_shape), 3, 4, 0)
 # Records the library returns, or builds inside from arguments already checked (mistakes.Setting, Recipe and
 # StepTables: the tables a diagnosis computes for one problem), are not constructed by users.
 RESULT_RECORDS = {
     "ProblemResult", "EstimatorReport", "Match", "Diagnosis", "VarianceDecomposition", "Setting", "Recipe",
     "StepTables", "ImprovementBoundLines", "GradientDomination", "Lojasiewicz", "NaturalGradientBound", "PPOInnerLoop",
-    "Smoothness", "PlateauSweep", "SoftOptimum",
+    "Smoothness", "PlateauSweep", "SoftOptimum", "TokenTask", "Groups",
 }  # fmt: skip
 OBJECTS = ("mdp", "policy", "batch", "system")
 
@@ -418,6 +421,16 @@ def valid_arguments(name: str, function) -> dict:
         "state_weights": np.full(3, 1 / 3),
         "state_moment": np.eye(2),
         "env": None,  # set below, with a ModulePolicy
+        "task": SEQUENCES,
+        "groups": SEQUENCE_GROUPS,
+        "group_size": 3,
+        "n_groups": 4,
+        "reference_theta": np.zeros(SEQUENCE_POLICY.param_shape),
+        "kl_estimator": "k3",
+        "success": 0.3,
+        "prompts": ["0 a's"],
+        "prompt": "1 a's",
+        "text": "a.",
     }
     arguments = {
         parameter: table[parameter]
@@ -433,6 +446,10 @@ def valid_arguments(name: str, function) -> dict:
         arguments["mdp"] = pg.examples.chain(3)
     if name == "gaussian.gaussian_pathwise_gradient":
         arguments["reward"] = lambda a: -(a[:, 0] ** 2)
+    if name.startswith("sequences.") and "policy" in arguments:  # a policy for the tree of responses
+        arguments.update(policy=SEQUENCE_POLICY, theta=np.zeros(SEQUENCE_POLICY.param_shape))
+    if name == "sequences.token_task":
+        arguments["reward"] = lambda prompt, text: float(text == "a.")
     if name == "lqr.LinearQuadratic":
         arguments.update(R=SYSTEM.R, gamma=0.9)
     return arguments

@@ -1,0 +1,250 @@
+"""pgbook.sequences against oracles that share none of its code: every response listed here with itertools, its
+probability a product of softmaxes computed in torch, gradients by torch autograd, and group updates by brute force
+over every group of G responses (G = 2, 3). The statistical tests use fixed seeds; each states its false-failure
+probability.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import pgbook as pg
+from pgbook import sequences as sq
+
+END = "."
+
+
+def setting(seed=4):
+    task = sq.counting_task()
+    policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
+    return task, policy, policy.init_params(seed=seed)
+
+
+def listed(task):
+    """Every response, from the definition: (prompt index, tokens as action indices, text, reward)."""
+    tokens = (*task.vocabulary, END)
+    state = {prefix: s for s, prefix in enumerate(task.prefixes)}
+    rules = {x: int(prompt[0]) for x, prompt in enumerate(task.prompts)}
+    out = []
+    for x in range(len(task.prompts)):
+        for n in range(1, task.horizon + 1):
+            for body in itertools.product(task.vocabulary, repeat=n - 1):
+                text = "".join(body)
+                for last in tokens:
+                    if n < task.horizon and last != END:
+                        continue  # not finished yet
+                    written = text + last
+                    reward = float(written.endswith(END) and written.count("a") == rules[x])
+                    path = [state[(x, written[:t])] for t in range(n)]
+                    out.append((x, path, [tokens.index(c) for c in written], written, reward))
+    return out
+
+
+def torch_log_probs(task, theta, responses):
+    """log π(o|x) per response, differentiable in theta (a tensor)."""
+    log_pi = torch.log_softmax(theta, dim=1)
+    return torch.stack(
+        [sum(log_pi[s, a] for s, a in zip(path, acts, strict=True)) for _, path, acts, _, _ in responses]
+    )
+
+
+def test_the_listed_responses_are_the_tasks():
+    task = sq.counting_task()
+    responses = listed(task)
+    assert sorted((x, text, r) for x, _, _, text, r in responses) == sorted(
+        zip(task.prompt.tolist(), task.texts, task.reward.tolist(), strict=True)
+    )
+    # per prompt: 15 that end with the end token (prefixes of 0-3 tokens) and 16 cut at the horizon
+    assert len(responses) == task.n_responses == 3 * (15 + 16)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_objective_and_gradient_by_enumeration(seed):
+    task, policy, theta = setting(seed)
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    mu = torch.tensor([1 / 3] * 3, dtype=torch.float64)
+    prompts = torch.tensor([x for x, *_ in responses])
+    rewards = torch.tensor([r for *_, r in responses], dtype=torch.float64)
+    J = (mu[prompts] * torch.exp(torch_log_probs(task, t, responses)) * rewards).sum()
+    (grad,) = torch.autograd.grad(J, t)
+    assert pg.exact_objective(task.mdp, policy, theta) == pytest.approx(J.item(), abs=1e-13)
+    assert np.allclose(pg.exact_gradient(task.mdp, policy, theta), grad.numpy(), atol=1e-13)
+    assert np.allclose(sq.enumerated_gradient(task, policy, theta), grad.numpy(), atol=1e-13)
+    weighted = (torch.exp(torch_log_probs(task, t, responses)) * rewards).detach()
+    success = [float(weighted[prompts == x].sum()) for x in range(3)]
+    assert np.allclose(sq.prompt_success(task, policy, theta), success, atol=1e-13)
+
+
+def brute_force(task, policy, theta, G, advantage, length):
+    """E[ĝ] and E‖ĝ‖² over every group of G responses per prompt (uniform prompts)."""
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_p = torch_log_probs(task, t, responses)
+    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
+    p = np.exp(log_p.detach().numpy())
+    mean, square = 0.0, 0.0
+    for x in range(3):
+        idx = [i for i, (y, *_) in enumerate(responses) if y == x]
+        for combo in itertools.product(idx, repeat=G):
+            combo = list(combo)
+            r = np.array([responses[i][4] for i in combo])
+            A = advantage(r)
+            if length:
+                A = A / np.array([len(responses[i][2]) for i in combo])
+            g = (A[:, None] * scores[combo]).sum(axis=0) / G
+            weight = np.prod(p[combo]) / 3
+            mean, square = mean + weight * g, square + weight * g @ g
+    return mean.reshape(theta.shape), square - mean @ mean
+
+
+def grpo_advantage(r):
+    spread = r.std(ddof=1)
+    return (r - r.mean()) / spread if spread > 0 else np.zeros_like(r)
+
+
+ADVANTAGES = {
+    "none": (dict(baseline="none"), lambda r: r),
+    "leave-one-out": (dict(baseline="leave-one-out"), lambda r: r - (r.sum() - r) / (len(r) - 1)),
+    "group mean": (dict(baseline="group mean"), lambda r: r - r.mean()),
+    "GRPO std": (dict(baseline="group mean", std=True), grpo_advantage),
+}
+
+
+@pytest.mark.parametrize("length", [False, True])
+@pytest.mark.parametrize("name", list(ADVANTAGES))
+@pytest.mark.parametrize("G", [2, pytest.param(3, marks=pytest.mark.slow)])  # G = 3: 89 373 groups, ~5 s each
+def test_expected_group_update_against_every_group(G, name, length):
+    task, policy, theta = setting()
+    options, advantage = ADVANTAGES[name]
+    expected, _ = brute_force(task, policy, theta, G, advantage, length)
+    found = sq.expected_group_update(task, policy, theta, G, length=length, **options)
+    assert np.allclose(found, expected, atol=1e-12, rtol=1e-9)
+
+
+@pytest.mark.parametrize("G", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_group_variance_against_every_group(G):
+    task, policy, theta = setting()
+    for baseline, advantage in (("none", lambda r: r), ("leave-one-out", ADVANTAGES["leave-one-out"][1])):
+        _, variance = brute_force(task, policy, theta, G, advantage, False)
+        assert sq.group_variance(task, policy, theta, G, baseline=baseline) == pytest.approx(variance, rel=1e-9)
+
+
+def test_group_variance_with_a_critic_against_sampled_updates():
+    """A per-state critic: the exact variance against the sample variance of 40 000 single-response updates
+    computed here from the listed responses. The sample variance of a sum of squares has a relative standard
+    error below 2% here; the tolerance is 10% (a false failure needs a 5-sigma deviation, < 1e-6)."""
+    task, policy, theta = setting()
+    values = pg.state_values(task.mdp, policy, theta)
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_pi = torch.log_softmax(t, dim=1)
+    vectors = []
+    for _, path, acts, _, r in responses:
+        loss = sum((r - values[s]) * log_pi[s, a] for s, a in zip(path, acts, strict=True))
+        vectors.append(torch.autograd.grad(loss, t, retain_graph=True)[0].numpy().ravel())
+    p = np.exp(torch_log_probs(task, t, responses).detach().numpy()) / 3
+    rng = np.random.default_rng(7)
+    draws = rng.choice(len(responses), size=40_000, p=p / p.sum())
+    samples = np.stack(vectors)[draws]
+    sampled = samples.var(axis=0, ddof=1).sum()
+    assert sq.group_variance(task, policy, theta, 1, baseline=values) == pytest.approx(sampled, rel=0.10)
+
+
+def test_dr_grpo_is_the_gradient_times_one_minus_one_over_g():
+    task, policy, theta = setting()
+    exact = pg.exact_gradient(task.mdp, policy, theta)
+    for G in (2, 5, 16):
+        update = sq.expected_group_update(task, policy, theta, G, baseline="group mean")
+        assert np.allclose(update, (1 - 1 / G) * exact, atol=1e-14)
+
+
+def test_rloo_and_grpo_samples_against_their_expectations():
+    """20 000 sampled groups of 4, per estimator: every component within 4.5 standard errors of the exact
+    expectation (RLOO's is ∇J itself). P(|z| > 4.5) = 6.8e-6 per component; 2 × 138 components make a false
+    failure below 0.2% (and the seed is fixed)."""
+    task, policy, theta = setting()
+    groups = sq.sample_groups(task, policy, theta, 4, 20_000, seed=11)
+    rloo = sq.group_update(task, policy, theta, groups, baseline="leave-one-out")
+    assert np.abs(pg.stats.z_scores(rloo, pg.exact_gradient(task.mdp, policy, theta))).max() < 4.5
+    grpo = dict(baseline="group mean", std=True, length=True)
+    sampled = sq.group_update(task, policy, theta, groups, **grpo)
+    expected = sq.expected_group_update(task, policy, theta, 4, **grpo)
+    assert np.abs(pg.stats.z_scores(sampled, expected)).max() < 4.5
+
+
+def test_sampled_responses_follow_the_policy():
+    """Token-by-token sampling against the listed probabilities: a chi-square test per prompt at 1e-4."""
+    from scipy.stats import chisquare
+
+    task, policy, theta = setting()
+    groups = sq.sample_groups(task, policy, theta, 8, 6_000, seed=3)
+    p = np.exp(torch_log_probs(task, torch.tensor(theta), listed(task)).numpy())
+    index = {(x, text): i for i, (x, _, _, text, _) in enumerate(listed(task))}
+    counts = np.zeros(len(p))
+    for prompt, row in zip(groups.prompts, groups.responses, strict=True):
+        for i in row:
+            counts[index[(task.prompt[i], task.texts[i])]] += 1
+            assert task.prompt[i] == prompt
+    for x in range(3):
+        mine = np.array([y == x for y, *_ in listed(task)])
+        expected = p[mine] * counts[mine].sum()
+        keep = expected > 5
+        observed, expected = counts[mine][keep], expected[keep]
+        if not keep.all():  # the rare responses, lumped into one cell
+            observed = np.append(observed, counts[mine][~keep].sum())
+            expected = np.append(expected, p[mine][~keep].sum() * counts[mine].sum())
+        assert chisquare(observed, expected).pvalue > 1e-4
+
+
+def test_kl_and_its_estimators_against_autograd():
+    task, policy, theta = setting(4)
+    reference = policy.init_params(seed=9)
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    ref = torch.log_softmax(torch.tensor(reference), dim=1)
+    log_p = torch_log_probs(task, t, responses)
+    log_ref = torch_log_probs(task, torch.tensor(reference), responses)
+    kl = (torch.exp(log_p) * (log_p - log_ref)).sum() / 3
+    (grad,) = torch.autograd.grad(kl, t, retain_graph=True)
+    assert sq.kl_divergence(task, policy, theta, reference) == pytest.approx(kl.item(), abs=1e-13)
+    assert np.allclose(sq.kl_gradient(task, policy, theta, reference), grad.numpy(), atol=1e-13)
+    weights = torch.exp(log_p).detach() / 3
+    log_pi = torch.log_softmax(t, dim=1)
+    estimators = {
+        "k1": lambda lr: -lr,
+        "k2": lambda lr: 0.5 * lr**2,
+        "k3": lambda lr: torch.exp(lr) - 1 - lr,
+    }
+    for name, k in estimators.items():
+        loss = sum(
+            weights[i] * sum(k(ref[s, a] - log_pi[s, a]) for s, a in zip(path, acts, strict=True))
+            for i, (_, path, acts, _, _) in enumerate(responses)
+        )
+        (expected,) = torch.autograd.grad(loss, t, retain_graph=True)
+        found = sq.expected_kl_estimator_gradient(task, policy, theta, reference, name)
+        assert np.allclose(found, expected.numpy(), atol=1e-13), name
+    # the estimators' values are unbiased for the per-token KL only in k1 and k3; their gradients are biased:
+    assert not np.allclose(sq.expected_kl_estimator_gradient(task, policy, theta, reference, "k3"), grad.numpy())
+
+
+def test_bad_input_is_named():
+    task, policy, theta = setting()
+    with pytest.raises(ValueError, match="baseline must be"):
+        sq.expected_group_update(task, policy, theta, 4, baseline="mean")
+    with pytest.raises(ValueError, match="group_size of at least 2"):
+        sq.expected_group_update(task, policy, theta, 1, baseline="leave-one-out")
+    with pytest.raises(TypeError, match="task must be"):
+        sq.prompt_success(task.mdp, policy, theta)
+    with pytest.raises(ValueError, match="kl_estimator must be"):
+        sq.expected_kl_estimator_gradient(task, policy, theta, theta, "k4")
+    with pytest.raises(ValueError, match="prompts must be distinct"):
+        sq.token_task(["a", "a"], lambda p, t: 0.0)
+    with pytest.raises(ValueError, match="vocabulary must be"):
+        sq.token_task(["a"], lambda p, t: 0.0, vocabulary="a.")
+    with pytest.raises(ValueError, match="only for rewards that are 0 or 1"):
+        other = sq.token_task(["a"], lambda p, t: 0.5 * len(t), horizon=2)
+        pol = pg.TabularSoftmax(other.mdp.n_states, other.mdp.n_actions)
+        sq.expected_group_update(other, pol, np.zeros(pol.param_shape), 3, baseline="group mean", std=True)
