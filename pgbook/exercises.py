@@ -540,7 +540,7 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
     enters only the state moment, :math:`\Sigma_K(\sigma) = \Sigma_K(0) + \sigma^2 L`.
 
     The check's answer is the difference of central differences (step 1e-5) of the exact cost
-    :func:`pgbook.lqr.lqr_cost` at σ = 1 and σ = 0, never :math:`\nabla_a Q` or a state moment. The reader's code
+    :func:`pgbook.lqr.cost` at σ = 1 and σ = 0, never :math:`\nabla_a Q` or a state moment. The reader's code
     may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`): not :func:`pgbook.lqr.state_covariance` (the
     difference of two of them is L), the gradients or the cost.
 
@@ -553,10 +553,9 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
     ...     return -G @ L
     >>> check_noise_gap(gap)
     Correct. gap(system, gain) matched on 3 cases.
-    >>> from pgbook.lqr import lqr_gradient
-    >>> check_noise_gap(lambda s, k: lqr_gradient(s, k, noise_std=1.0) - lqr_gradient(s, k, noise_std=0.0))
+    >>> check_noise_gap(lambda s, k: lqr.gradient(s, k, noise_std=1.0) - lqr.gradient(s, k, noise_std=0.0))
     ... # doctest: +ELLIPSIS
-    Not yet. gap(system, gain) called pgbook's lqr_gradient, ...
+    Not yet. gap(system, gain) called pgbook's gradient, ...
     """
 
     def gradient(system: lqr.LinearQuadratic, gain: np.ndarray, sigma: float) -> np.ndarray:
@@ -565,8 +564,7 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
             nudge = np.zeros_like(gain)
             nudge[index] = step
             slopes[index] = (
-                lqr.lqr_cost(system, gain + nudge, noise_std=sigma)
-                - lqr.lqr_cost(system, gain - nudge, noise_std=sigma)
+                lqr.cost(system, gain + nudge, noise_std=sigma) - lqr.cost(system, gain - nudge, noise_std=sigma)
             ) / (2 * step)
         return slopes
 
@@ -590,7 +588,7 @@ def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndar
     says that then :math:`\nabla_\theta C = G w` with :math:`G = \sum_t \gamma^t E[\nabla_\theta m^\top
     \nabla_\theta m]`, :math:`G_{jk} = \operatorname{tr}(B_j^\top B_k \Sigma_K)`; the check's answer is
     :math:`G^{-1} \nabla_\theta C`, with :math:`\nabla_\theta C` by central differences of the exact cost
-    (:func:`pgbook.lqr.lqr_cost`, step 1e-5) and :math:`\Sigma_K` summed forward in time, never from
+    (:func:`pgbook.lqr.cost`, step 1e-5) and :math:`\Sigma_K` summed forward in time, never from
     :math:`\nabla_a Q`. So it checks the theorem as well as the answer.
 
     The reader's code may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`) and
@@ -632,8 +630,7 @@ def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndar
             step = 1e-5
             slopes = np.array(
                 [
-                    lqr.lqr_cost(system, gain + step * b, noise_std=0.0)
-                    - lqr.lqr_cost(system, gain - step * b, noise_std=0.0)
+                    lqr.cost(system, gain + step * b, noise_std=0.0) - lqr.cost(system, gain - step * b, noise_std=0.0)
                     for b in basis
                 ]
             ) / (2 * step)

@@ -43,7 +43,7 @@ from pgbook.deterministic import action_gradient_matrix
 from pgbook.estimators import _check_batch_and_policy, score_sums
 from pgbook.evaluation import action_values, state_values
 from pgbook.gradient_estimate import GradientEstimate
-from pgbook.lqr import LinearQuadratic, _checked_gain
+from pgbook.lqr import LinearQuadratic, checked_gain
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Policy, check_fit, policy_table
 from pgbook.trajectories import enumerate_episodes
@@ -350,14 +350,14 @@ def off_policy_deterministic_gradient(system: LinearQuadratic, gain: Any, state_
 
     shape (m, n). The gradient of the excursion cost :math:`E_{x_0 \sim b}[V_K(x_0)]` is
     :math:`-\Gamma_K \Sigma_K` with :math:`\Sigma_K` the discounted state moment from :math:`\Sigma_0 = S_b`
-    (:func:`pgbook.deterministic.deterministic_policy_gradient`); :math:`g` drops the term with
+    (:func:`pgbook.deterministic.policy_gradient`); :math:`g` drops the term with
     :math:`\nabla_K Q_K`, as Off-PAC does.
 
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
     >>> off_policy_deterministic_gradient(system, [[0.5]], [[2.0]]).round(6)   # Γ_K = 0.451613
     array([[-0.903226]])
     """
-    gain = _checked_gain(system, gain)
+    gain = checked_gain(system, gain)
     moment = as_real_array("state_moment", state_moment, ndim=2)
     check_shape("state_moment", moment, (system.n_states, system.n_states))
     if not np.allclose(moment, moment.T) or np.linalg.eigvalsh(moment).min() < -1e-12 * max(1.0, np.abs(moment).max()):

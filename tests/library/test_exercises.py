@@ -405,7 +405,7 @@ def test_noise_gap_check():
         result = exercises.check_noise_gap(wrong)
         assert not result.passed and repr(result).startswith("Not yet.")
     for name, library in (  # the library's answers
-        ("lqr_gradient", lambda s, k: lqr.lqr_gradient(s, k, noise_std=1.0) - lqr.lqr_gradient(s, k, noise_std=0.0)),
+        ("gradient", lambda s, k: lqr.gradient(s, k, noise_std=1.0) - lqr.gradient(s, k, noise_std=0.0)),
         (
             "state_covariance",
             lambda s, k: -action_gradient(s, k) @ (lqr.state_covariance(s, k, 1.0) - lqr.state_covariance(s, k, 0.0)),
@@ -414,7 +414,7 @@ def test_noise_gap_check():
             "action_gradient_matrix",
             lambda s, k: -pg.deterministic.action_gradient_matrix(s, k) @ moment(s, k, s.gamma / (1 - s.gamma)),
         ),
-        ("deterministic_policy_gradient", lambda s, k: deterministic_policy_gradient(s, k) * 0),
+        ("policy_gradient", lambda s, k: deterministic.policy_gradient(s, k) * 0),
     ):
         verdict = exercises.check_noise_gap(library)
         assert not verdict and f"called pgbook's {name}" in repr(verdict), repr(verdict)
@@ -526,8 +526,8 @@ def test_compatible_dpg_weights_check():
         assert not verdict and repr(verdict).startswith("Not yet."), repr(verdict)
     for name, library in (
         (
-            "deterministic_policy_gradient",
-            lambda s, k, b: np.einsum("jmn,mn->j", b, deterministic_policy_gradient(s, k)),
+            "policy_gradient",
+            lambda s, k, b: np.einsum("jmn,mn->j", b, deterministic.policy_gradient(s, k)),
         ),
         (
             "action_gradient_matrix",

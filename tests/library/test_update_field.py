@@ -118,7 +118,7 @@ def test_two_parameter_counterexample_against_its_episodes_and_its_curl(gamma):
     for theta in (np.array([0.0, 0.0]), np.array([1.0, 3.0]), np.array([-0.7, 1.4])):
         objective, update = _enumerated_two_parameter_counterexample(gamma, theta)
         assert pg.exact_objective(mdp, policy, theta) == pytest.approx(objective, rel=1e-12)
-        np.testing.assert_allclose(update_field(mdp, policy, theta), update, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(expected_update(mdp, policy, theta), update, rtol=1e-12, atol=1e-15)
         # the curl worked by hand: (γ² + γ − 2) pq p̃q̃ (the is-it-a-gradient curl exercise)
         p, p_de = 1 / (1 + np.exp(-theta[0])), 1 / (1 + np.exp(-theta[1]))
         jacobian = update_jacobian(mdp, policy, theta)

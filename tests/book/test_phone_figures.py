@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from pgbook.figures.frames import PHONE_MEDIA, PHONE_WIDTH, encode_phone_svg, frames_html
 from pgbook.plotting import PHONE_KEY
 
-from conftest import ROOT
+from pages import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
