@@ -703,7 +703,7 @@ def check_counterexample_curl(curl: Callable[[float, np.ndarray], Any]) -> Check
     by hand as a closed form in γ and θ.
 
     The expected value is the curl by central differences (step 1e-5, error ~1e-10) of the library's field
-    (:func:`pgbook.update_field.update_field`, itself checked against the sum over time steps and Monte Carlo);
+    (:func:`pgbook.update_field.expected_update`, itself checked against the sum over time steps and Monte Carlo);
     the reader's code may call nothing from pgbook.
 
     >>> def curl(gamma, theta):
@@ -714,7 +714,7 @@ def check_counterexample_curl(curl: Callable[[float, np.ndarray], Any]) -> Check
     >>> check_counterexample_curl(lambda gamma, theta: 0.0)  # doctest: +ELLIPSIS
     Not yet. ...
     """
-    from pgbook.update_field import update_field
+    from pgbook.update_field import expected_update
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
         for gamma, theta in (
@@ -727,8 +727,8 @@ def check_counterexample_curl(curl: Callable[[float, np.ndarray], Any]) -> Check
             mdp, policy = coordination_counterexample(gamma, n_params=2)
             step, at = 1e-5, np.array(theta)
             nudges = step * np.eye(2)
-            d_u1 = update_field(mdp, policy, at + nudges[0])[1] - update_field(mdp, policy, at - nudges[0])[1]
-            d_u0 = update_field(mdp, policy, at + nudges[1])[0] - update_field(mdp, policy, at - nudges[1])[0]
+            d_u1 = expected_update(mdp, policy, at + nudges[0])[1] - expected_update(mdp, policy, at - nudges[0])[1]
+            d_u0 = expected_update(mdp, policy, at + nudges[1])[0] - expected_update(mdp, policy, at - nudges[1])[0]
             yield (gamma, at.copy()), np.asarray((d_u1 - d_u0) / (2 * step))
 
     return _compare("curl(gamma, theta)", curl, cases(), rtol=1e-8)
