@@ -662,3 +662,29 @@ def test_entropy_checks_accept_the_derivation_and_refuse_the_library_and_wrong_a
     verdict = exercises.check_soft_bandit_value(library_value)
     assert not verdict and "soft_optimum" in repr(verdict), repr(verdict)
     assert sys.getprofile() is None
+
+
+def test_regularised_natural_step_check():
+    def step(pi, Q, eta, zeta, gamma):
+        logits = (1 - eta * zeta / (1 - gamma)) * np.log(pi) + eta * Q / (1 - gamma)
+        new = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return new / new.sum(axis=1, keepdims=True)
+
+    def unregularised(pi, Q, eta, zeta, gamma):  # the step of the unregularised natural gradient
+        return step(pi, Q, eta, 0.0, gamma)
+
+    def boltzmann(pi, Q, eta, zeta, gamma):  # soft policy iteration, whatever the step
+        return step(pi, Q, (1 - gamma) / zeta, zeta, gamma)
+
+    assert exercises.check_regularised_natural_step(step)
+    for wrong in (unregularised, boltzmann):
+        assert not exercises.check_regularised_natural_step(wrong), wrong.__name__
+
+    def library(pi, Q, eta, zeta, gamma):
+        from pgbook.entropy import regularised_natural_policy_iteration
+
+        bandit = pg.FiniteMDP(np.ones((1, pi.shape[1], 1)), Q[:1], gamma=0.0, initial=[1.0])
+        return regularised_natural_policy_iteration(bandit, pi[:1], temperature=zeta, step_size=eta, n_iterations=1)
+
+    verdict = exercises.check_regularised_natural_step(library)
+    assert not verdict and "regularised_natural_policy_iteration" in repr(verdict), repr(verdict)
