@@ -30,7 +30,7 @@ import numpy as np
 from pgbook import examples, lqr
 from pgbook.compatible import critic_gradient
 from pgbook.evaluation import exact_objective
-from pgbook.fisher import fisher_matrix
+from pgbook.fisher import fisher_matrix, natural_gradient
 from pgbook.gradients import autodiff_gradient, exact_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Policy, TabularSoftmax, policy_table
@@ -1140,6 +1140,38 @@ def check_soft_bandit_value(value: Callable[[np.ndarray, float], Any]) -> CheckR
             yield (means, zeta), np.asarray(-found.fun)
 
     return _compare("value(means, zeta)", value, cases(), rtol=1e-8)
+
+
+def check_regularised_natural_step(step: Callable[[np.ndarray, np.ndarray, float, float, float], Any]) -> CheckResult:
+    r"""Check ``step(pi, Q, eta, zeta, gamma)``: the policy table after one entropy-regularised natural-gradient step
+    :math:`\theta \leftarrow \theta + \frac{\eta}{1-\gamma} F^+ \nabla J_\zeta` of a tabular softmax policy, from its
+    table ``pi`` and its soft action values ``Q`` (:math:`Q_\zeta`), with the Fisher matrix of the unnormalised
+    visitation (every state visited).
+
+    The expected table is the policy after a step along :func:`pgbook.natural_gradient` (the Fisher matrix's
+    pseudo-inverse) of the problem with the reward :math:`R - \zeta \log\pi` held fixed, whose gradient is
+    :math:`\nabla J_\zeta`; the reader's code may call nothing from pgbook.
+
+    >>> def regularised(pi, Q, eta, zeta, gamma):
+    ...     new = pi ** (1 - eta * zeta / (1 - gamma)) * np.exp(eta * Q / (1 - gamma))
+    ...     return new / new.sum(axis=1, keepdims=True)
+    >>> check_regularised_natural_step(regularised)
+    Correct. step(pi, Q, eta, zeta, gamma) matched on 4 cases.
+    >>> check_regularised_natural_step(lambda pi, Q, eta, zeta, gamma: regularised(pi, Q, eta, 0.0, gamma))
+    ... # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    cases = []
+    for seed, (gamma, eta, zeta) in enumerate([(0.9, 0.05, 0.5), (0.5, 0.2, 1.0), (0.8, 0.1, 0.1), (0.95, 0.01, 2.0)]):
+        mdp = examples.random_mdp(4, 3, gamma=gamma, seed=seed)
+        policy = TabularSoftmax(4, 3)
+        theta = policy.init_params(seed=seed)
+        pi = policy.probabilities(theta)
+        frozen = FiniteMDP(mdp.P, mdp.R - zeta * np.log(pi), gamma=gamma, initial=mdp.initial)
+        soft_q = mdp.R + gamma * mdp.P @ frozen.state_values(pi)  # Q_ζ: the entropy of the next states only
+        new_theta = theta + eta / (1 - gamma) * natural_gradient(frozen, policy, theta)
+        cases.append(((pi, soft_q, eta, zeta, gamma), policy.probabilities(new_theta)))
+    return _compare("step(pi, Q, eta, zeta, gamma)", step, iter(cases), rtol=1e-8)
 
 
 # Part IV: off-policy gradients ------------------------------------------------------------------------------

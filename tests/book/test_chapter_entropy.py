@@ -205,9 +205,9 @@ def test_entropy_page(built_book):
     assert soft_value == pytest.approx(mdp.initial @ evaluate(mdp.P, mdp.R, pi, 0.9, mdp.initial, 0.5)[0], abs=6e-5)
     assert plain_value == pytest.approx(mdp.initial @ evaluate(mdp.P, mdp.R, pi, 0.9, mdp.initial)[0], abs=6e-5)
 
-    # two figures, two checked exercises folded in their solutions, the chapter numbered
+    # two figures, three checked exercises folded in their solutions, the chapter numbered
     assert len(re.findall(r'id="fig-entropy-(?:bias|rates)"', source)) == 2
-    assert text.count("Correct.") == 2 and "Not yet." not in text
+    assert text.count("Correct.") == 3 and "Not yet." not in text
     import yaml
 
     from conftest import ROOT

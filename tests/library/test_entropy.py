@@ -212,26 +212,3 @@ def test_cen_bound_holds_and_soft_policy_iteration_reaches_the_soft_optimum():
 def test_bad_input_is_named(call, error, words):
     with pytest.raises(error, match=words):
         call()
-
-
-def test_exercise_checks_refuse_the_library_and_wrong_answers():
-    def library(mdp, pi, zeta):
-        return ent.regularised_gradient(mdp, pg.TabularSoftmax(*pi.shape), np.log(pi), temperature=zeta)
-
-    verdict = pg.exercises.check_soft_gradient(library)
-    assert not verdict.passed and "regularised_gradient" in verdict.message
-
-    def wrong(mdp, pi, zeta):  # the entropy of the current state only, no soft values
-        v = mdp.state_values(pi)
-        q = mdp.action_values(pi, v)
-        return mdp.discounted_visitation(pi)[:, None] * pi * (q - zeta * np.log(pi) - v[:, None])
-
-    assert not pg.exercises.check_soft_gradient(wrong).passed
-
-    def library_value(means, zeta):
-        bandit = pg.FiniteMDP(np.ones((1, len(means), 1)), np.asarray(means)[None], gamma=0.0, initial=[1.0])
-        return float(ent.soft_optimum(bandit, temperature=zeta).values[0])
-
-    verdict = pg.exercises.check_soft_bandit_value(library_value)
-    assert not verdict.passed and "soft_optimum" in verdict.message
-    assert not pg.exercises.check_soft_bandit_value(lambda means, zeta: float(np.max(means))).passed

@@ -732,7 +732,7 @@ def test_natural_gradient_rate_check():
     assert "called pgbook's exact_ascent" in repr(exercises.check_natural_gradient_rate(measured))
 
 
-# Part IV ------------------------------------------------------------------------------------------------
+# Part IV: off-policy gradients and language models -------------------------------------------------------
 
 
 def test_per_decision_weights_check():
@@ -780,3 +780,71 @@ def test_excursion_gradient_check():
     for library in (off_policy.excursion_gradient, lambda m, p, t, nu: pg.off_policy.excursion_gradient(m, p, t, nu)):
         verdict = exercises.check_excursion_gradient(library)
         assert not verdict and "does not let you use" in repr(verdict), repr(verdict)
+
+
+# Part IV -----------------------------------------------------------------------------------------------------
+
+
+def test_entropy_checks_accept_the_derivation_and_refuse_the_library_and_wrong_answers():
+    from pgbook.entropy import regularised_gradient, soft_optimum  # bound before the check
+
+    def soft(mdp, pi, zeta):
+        P_pi, r_pi = mdp.markov_chain(pi)
+        live = ~mdp.terminal
+        V = np.zeros(mdp.n_states)
+        system = np.eye(live.sum()) - mdp.gamma * P_pi[np.ix_(live, live)]
+        V[live] = np.linalg.solve(system, (r_pi - zeta * (pi * np.log(pi)).sum(1))[live])
+        Q = mdp.R + mdp.gamma * mdp.P @ V
+        return mdp.discounted_visitation(pi)[:, None] * pi * (Q - zeta * np.log(pi) - V[:, None])
+
+    def unregularised_values(mdp, pi, zeta):  # the entropy of the current state only, the ordinary V and Q
+        V = mdp.state_values(pi)
+        return mdp.discounted_visitation(pi)[:, None] * pi * (mdp.action_values(pi, V) - zeta * np.log(pi) - V[:, None])
+
+    def library(mdp, pi, zeta):
+        return regularised_gradient(mdp, pg.TabularSoftmax(*pi.shape), np.log(pi), temperature=zeta)
+
+    assert exercises.check_soft_gradient(soft)
+    assert not exercises.check_soft_gradient(unregularised_values)
+    verdict = exercises.check_soft_gradient(library)
+    assert not verdict and "regularised_gradient" in repr(verdict), repr(verdict)
+
+    def soft_max(means, zeta):
+        return float(np.max(means) + zeta * np.log(np.sum(np.exp((means - np.max(means)) / zeta))))
+
+    def library_value(means, zeta):
+        bandit = pg.FiniteMDP(np.ones((1, len(means), 1)), np.asarray(means)[None], gamma=0.0, initial=[1.0])
+        return float(soft_optimum(bandit, temperature=zeta).values[0])
+
+    assert exercises.check_soft_bandit_value(soft_max)
+    assert not exercises.check_soft_bandit_value(lambda means, zeta: float(np.max(means)))  # ζ forgotten
+    assert not exercises.check_soft_bandit_value(lambda means, zeta: float(np.mean(means) + zeta * np.log(len(means))))
+    verdict = exercises.check_soft_bandit_value(library_value)
+    assert not verdict and "soft_optimum" in repr(verdict), repr(verdict)
+    assert sys.getprofile() is None
+
+
+def test_regularised_natural_step_check():
+    def step(pi, Q, eta, zeta, gamma):
+        logits = (1 - eta * zeta / (1 - gamma)) * np.log(pi) + eta * Q / (1 - gamma)
+        new = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return new / new.sum(axis=1, keepdims=True)
+
+    def unregularised(pi, Q, eta, zeta, gamma):  # the step of the unregularised natural gradient
+        return step(pi, Q, eta, 0.0, gamma)
+
+    def boltzmann(pi, Q, eta, zeta, gamma):  # soft policy iteration, whatever the step
+        return step(pi, Q, (1 - gamma) / zeta, zeta, gamma)
+
+    assert exercises.check_regularised_natural_step(step)
+    for wrong in (unregularised, boltzmann):
+        assert not exercises.check_regularised_natural_step(wrong), wrong.__name__
+
+    def library(pi, Q, eta, zeta, gamma):
+        from pgbook.entropy import regularised_natural_policy_iteration
+
+        bandit = pg.FiniteMDP(np.ones((1, pi.shape[1], 1)), Q[:1], gamma=0.0, initial=[1.0])
+        return regularised_natural_policy_iteration(bandit, pi[:1], temperature=zeta, step_size=eta, n_iterations=1)
+
+    verdict = exercises.check_regularised_natural_step(library)
+    assert not verdict and "regularised_natural_policy_iteration" in repr(verdict), repr(verdict)
