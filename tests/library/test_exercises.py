@@ -732,7 +732,7 @@ def test_natural_gradient_rate_check():
     assert "called pgbook's exact_ascent" in repr(exercises.check_natural_gradient_rate(measured))
 
 
-# Part IV: off-policy gradients and language models -------------------------------------------------------
+# Part IV: off-policy gradients ---------------------------------------------------------------------------------
 
 
 def test_per_decision_weights_check():
@@ -782,7 +782,7 @@ def test_excursion_gradient_check():
         assert not verdict and "does not let you use" in repr(verdict), repr(verdict)
 
 
-# Part IV -----------------------------------------------------------------------------------------------------
+# Part IV: entropy regularisation -------------------------------------------------------------------------------
 
 
 def test_entropy_checks_accept_the_derivation_and_refuse_the_library_and_wrong_answers():
