@@ -137,7 +137,7 @@ COMPILED_LOOP_EPISODES = 256
 #: Without numba, batches of at most this many episodes are stepped by the same loop in plain Python, on
 #: memoryviews (for a few episodes it is faster than a dozen numpy calls per step on arrays of that size).
 PYTHON_LOOP_EPISODES = 16
-#: Uniforms drawn at a time by the compiled loop (8 MB).
+#: The most uniforms the per-episode loop draws at a time (8 MB).
 _CHUNK = 2**20
 
 
@@ -150,8 +150,10 @@ def _steps_per_episode(kernel, mdp, pi, transitions, state, running, max_steps, 
     running, pieces = running.copy(), []
     saved = rng.bit_generator.state if restore else None
     leftover, drawn, used, taken, n_running = np.zeros(0), 0, 0, 0, len(running)
+    chunk_steps = 64  # doubled at each refill: short episodes draw little, long ones few times
     while taken < max_steps and n_running:
-        fresh = rng.random(2 * n_running * min(max_steps - taken, max(1, _CHUNK // (2 * n_running))))
+        chunk_steps = min(max_steps - taken, max(1, _CHUNK // (2 * n_running)), 2 * chunk_steps)
+        fresh = rng.random(2 * n_running * chunk_steps)
         u = np.concatenate([leftover, fresh]) if leftover.size else fresh
         drawn += fresh.size
         out = np.empty((3, u.size // 2), dtype=np.int64)
