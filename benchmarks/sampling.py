@@ -1,8 +1,9 @@
 """Sampling throughput on one core: steps per second against the number of states, beside the previous sampler.
 
 1. |S| = 10, 100, 1000 (4 actions, 4096 continuing episodes of 200 steps): pgbook's sampler (numpy and torch
-   backends) and the previous implementation (commit common.PREVIOUS, whose draws compare u with every entry of
-   a cumulative row, so cost grows with |S|);
+   backends) and the one before issue 24 (commit common.PREVIOUS, whose draws compare u with every entry of a
+   cumulative row, so cost grows with |S|; the vectorised loop that steps these batches has not changed since
+   common.LAST_ROUND);
 2. ten continuing episodes of 2·10⁵ steps at |S| = 5000 (2 actions): the small-batch, long-horizon case, with
    numba (the optional extra pgbook[fast]) and without, the vectorised loop, the previous sampler and the one
    before issue 24;
@@ -26,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import PREVIOUS, previous, write_table  # noqa: E402
+from common import LAST_ROUND, PREVIOUS, previous, write_table  # noqa: E402
 
 import pgbook as pg  # noqa: E402
 from pgbook import sampling  # noqa: E402
@@ -38,9 +39,9 @@ POLICY = pg.TabularSoftmax(10, 4)
 THETA = POLICY.init_params(seed=0)
 
 
-OLD = previous("sampling")
-BEFORE = "5f2d713"  # before the first round of issue 24: cost grew with |S|
-BEFORE_SAMPLING = previous("sampling", commit=BEFORE)
+OLD = previous("sampling", commit=LAST_ROUND)
+BEFORE = PREVIOUS  # before issue 24: cost grew with |S|
+BEFORE_SAMPLING = previous("sampling")
 SIZES = (10, 100, 1000)
 LONG = dict(n_states=5000, n_actions=2, n_episodes=10, max_steps=200_000)
 
@@ -104,7 +105,7 @@ def paired_steps_per_second(samplers: dict, repeats: int = 3) -> dict:
 
 def by_size() -> tuple[list[str], dict[int, float]]:
     lines = [
-        "| \\|S\\| | pgbook numpy | previous numpy | pgbook torch | previous torch | numpy: new / previous |",
+        "| \\|S\\| | pgbook numpy | before issue 24, numpy | pgbook torch | before, torch | numpy: new / before |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     new_rates = {}
@@ -115,13 +116,13 @@ def by_size() -> tuple[list[str], dict[int, float]]:
             {
                 (sample, backend): partial(vectorized, backend, mdp, policy, theta, sample)
                 for backend in ("numpy", "torch")
-                for sample in (pg.sample_episodes, OLD.sample_episodes)
+                for sample in (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)
             }
         )
         new_rates[n_states] = rates[pg.sample_episodes, "numpy"]
         cells = [f"{rates[sample, backend] / 1e6:.2f} M" for backend in ("numpy", "torch") for sample in
-                 (pg.sample_episodes, OLD.sample_episodes)]  # fmt: skip
-        ratio = rates[pg.sample_episodes, "numpy"] / rates[OLD.sample_episodes, "numpy"]
+                 (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)]  # fmt: skip
+        ratio = rates[pg.sample_episodes, "numpy"] / rates[BEFORE_SAMPLING.sample_episodes, "numpy"]
         lines.append(f"| {n_states} | " + " | ".join(cells) + f" | {ratio:.1f}× |")
     return lines, new_rates
 
@@ -152,7 +153,7 @@ def long_episodes() -> list[str]:
         ("pgbook, again (tables kept for this MDP)", pg.sample_episodes),
         ("pgbook without numba (the per-episode loop in plain Python)", forcing(lambda n: sampling._on_memoryviews)),
         ("pgbook's vectorised loop (for batches of more than 16 episodes without numba)", forcing(lambda n: None)),
-        (f"previous ({PREVIOUS})", OLD.sample_episodes),
+        (f"previous ({LAST_ROUND})", OLD.sample_episodes),
         (f"before issue 24 ({BEFORE})", BEFORE_SAMPLING.sample_episodes),
     ]
     times, batches = {}, []
@@ -174,7 +175,7 @@ def long_episodes() -> list[str]:
         "",
         f"Target: under 1 s — {'met' if again < 1 else 'NOT met'} ({again:.2f} s; {how}). Without numba "
         f"{times['pgbook without numba (the per-episode loop in plain Python)']:.1f} s, the previous sampler "
-        f"{times[f'previous ({PREVIOUS})']:.1f} s: with ten episodes each step of the vectorised loop is a few "
+        f"{times[f'previous ({LAST_ROUND})']:.1f} s: with ten episodes each step of the vectorised loop is a few "
         "dozen numpy calls on arrays of ten, and the interpreter's per-call overhead, 2·10⁵ times, is the cost; "
         "the per-episode loop in plain Python pays the interpreter for each of the 2·10⁶ steps instead. "
         f"All six draw the same batch: {'yes' if same else 'NO'}.",
@@ -223,7 +224,10 @@ def main() -> None:
         "uniforms in the same order. The table by |S| has batches of 4096 episodes: the vectorised loop, "
         "unchanged since the previous commit, so its two columns measure the same code."
     ]
-    write_table("sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines)
+    write_table(
+        "sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines,
+        previous_commit=LAST_ROUND,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
