@@ -20,9 +20,10 @@ import torch
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
-#: The implementation every table is timed against, in the same run: main before the second round of issue 24's
-#: scaling work (5f2d713, before the first round, is what the results of that round were timed against).
-PREVIOUS = "29c2366"
+#: The implementation the tables are timed against, in the same run: pgbook before issue 24's scaling work.
+PREVIOUS = "5f2d713"
+#: Main before the second round of that work: the reference of the tables that round reran (sampling, natural).
+LAST_ROUND = "29c2366"
 _LOAD_AT_START = os.getloadavg()
 
 
@@ -110,8 +111,11 @@ def machine() -> str:
     )
 
 
-def write_table(name: str, title: str, command: str, notes: list[str], lines: list[str]) -> None:
-    """Write benchmarks/results/<name>.md with the command, the machine, its load and the date, and print it."""
+def write_table(
+    name: str, title: str, command: str, notes: list[str], lines: list[str], *, previous_commit: str = PREVIOUS
+) -> None:
+    """Write benchmarks/results/<name>.md with the command, the machine, its load, the date and the commit of
+    the previous implementation timed beside (``previous_commit``), and print it."""
     ran = shlex.join(["python", *sys.argv])
     text = "\n".join(
         [
@@ -119,7 +123,7 @@ def write_table(name: str, title: str, command: str, notes: list[str], lines: li
             "",
             f"Command: `{command}` (ran `{ran}`), {date.today().isoformat()}.  ",
             f"Machine: {machine()}; {load()}.  ",
-            f"Previous implementation: pgbook at commit {PREVIOUS}, timed in the same run.",
+            f"Previous implementation: pgbook at commit {previous_commit}, timed in the same run.",
             "",
         ]
         + notes

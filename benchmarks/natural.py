@@ -1,5 +1,5 @@
 """Time the Part III oracles beside exact_gradient on random MDPs with |S| = 10, 100, 1000 and |A| = 4, and the
-previous implementation (commit common.PREVIOUS) of the Fisher matrix, natural gradient, compatible fit and exact
+previous implementation (commit common.LAST_ROUND) of the Fisher matrix, natural gradient, compatible fit and exact
 ascent beside today's, in the same run.
 
 Run with `make bench`; writes benchmarks/results/natural.md. Times are medians of repeated runs in one process.
@@ -13,13 +13,15 @@ from __future__ import annotations
 import sys
 from functools import partial
 
-from common import paired_median_seconds, previous, write_table
+from common import LAST_ROUND, paired_median_seconds, previous, write_table
 
 import pgbook as pg
 
 SIZES = (10, 100, 1000)
 N_ACTIONS = 4
-OLD_FISHER, OLD_COMPATIBLE, OLD_ASCENT = previous("fisher"), previous("compatible"), previous("exact_ascent")
+OLD_FISHER, OLD_COMPATIBLE, OLD_ASCENT = (
+    previous(module, commit=LAST_ROUND) for module in ("fisher", "compatible", "exact_ascent")
+)
 ASCENT_ITERATIONS = 10
 
 
@@ -42,12 +44,14 @@ def measure(n_states: int) -> tuple[int, int, dict[str, float]]:
         "previous compatible_fit": lambda: OLD_COMPATIBLE.compatible_fit(mdp, policy, theta),
         "performance_difference": lambda: pg.performance_difference(mdp, policy, theta, other),
     }
+    times = paired_median_seconds(calls, repeats=5)
+    ascents = {}  # timed apart: their runs (up to a second each) would stand between the others' blocks
     for direction in ("gradient", "natural"):
         for name, ascent in (("exact_ascent", pg.exact_ascent), ("previous exact_ascent", OLD_ASCENT.exact_ascent)):
-            calls[f"{name} ({direction})"] = partial(
+            ascents[f"{name} ({direction})"] = partial(
                 ascent, mdp, policy, theta, step_size=0.5, n_iterations=ASCENT_ITERATIONS, direction=direction
             )
-    times = paired_median_seconds(calls, repeats=5)
+    times |= paired_median_seconds(ascents, repeats=5)
     print(f"|S|={n_states}: " + ", ".join(f"{k} {format_time(v)}" for k, v in times.items()), file=sys.stderr)
     return n_states, theta.size, times
 
@@ -99,7 +103,7 @@ def main() -> None:
     ]
     write_table(
         "natural", "Part III oracles beside the exact gradient: time per call",
-        "make bench (python benchmarks/natural.py)", notes, lines,
+        "make bench (python benchmarks/natural.py)", notes, lines, previous_commit=LAST_ROUND,
     )  # fmt: skip
 
 

@@ -1,10 +1,12 @@
 """Sampling throughput on one core: steps per second against the number of states, beside the previous sampler.
 
 1. |S| = 10, 100, 1000 (4 actions, 4096 continuing episodes of 200 steps): pgbook's sampler (numpy and torch
-   backends) and the previous implementation (commit common.PREVIOUS, whose draws compare u with every entry of
-   a cumulative row, so cost grows with |S|);
+   backends) and the one before issue 24 (commit common.PREVIOUS, whose draws compare u with every entry of a
+   cumulative row, so cost grows with |S|; the vectorised loop that steps these batches has not changed since
+   common.LAST_ROUND);
 2. ten continuing episodes of 2·10⁵ steps at |S| = 5000 (2 actions): the small-batch, long-horizon case, with
-   numba (the optional extra pgbook[fast]) and without, beside the previous sampler and the one before issue 24;
+   numba (the optional extra pgbook[fast]) and without, the vectorised loop, the previous sampler and the one
+   before issue 24;
 3. at |S| = 10: a plain Python loop over episodes and steps, and gymnasium's SyncVectorEnv stepping the same MDP
    (pg.FiniteMDPEnv).
 
@@ -25,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import PREVIOUS, previous, write_table  # noqa: E402
+from common import LAST_ROUND, PREVIOUS, previous, write_table  # noqa: E402
 
 import pgbook as pg  # noqa: E402
 from pgbook import sampling  # noqa: E402
@@ -37,9 +39,9 @@ POLICY = pg.TabularSoftmax(10, 4)
 THETA = POLICY.init_params(seed=0)
 
 
-OLD = previous("sampling")
-BEFORE = "5f2d713"  # before the first round of issue 24: cost grew with |S|
-BEFORE_SAMPLING = previous("sampling", commit=BEFORE)
+OLD = previous("sampling", commit=LAST_ROUND)
+BEFORE = PREVIOUS  # before issue 24: cost grew with |S|
+BEFORE_SAMPLING = previous("sampling")
 SIZES = (10, 100, 1000)
 LONG = dict(n_states=5000, n_actions=2, n_episodes=10, max_steps=200_000)
 
@@ -103,7 +105,7 @@ def paired_steps_per_second(samplers: dict, repeats: int = 3) -> dict:
 
 def by_size() -> tuple[list[str], dict[int, float]]:
     lines = [
-        "| \\|S\\| | pgbook numpy | previous numpy | pgbook torch | previous torch | numpy: new / previous |",
+        "| \\|S\\| | pgbook numpy | before issue 24, numpy | pgbook torch | before, torch | numpy: new / before |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     new_rates = {}
@@ -114,13 +116,13 @@ def by_size() -> tuple[list[str], dict[int, float]]:
             {
                 (sample, backend): partial(vectorized, backend, mdp, policy, theta, sample)
                 for backend in ("numpy", "torch")
-                for sample in (pg.sample_episodes, OLD.sample_episodes)
+                for sample in (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)
             }
         )
         new_rates[n_states] = rates[pg.sample_episodes, "numpy"]
         cells = [f"{rates[sample, backend] / 1e6:.2f} M" for backend in ("numpy", "torch") for sample in
-                 (pg.sample_episodes, OLD.sample_episodes)]  # fmt: skip
-        ratio = rates[pg.sample_episodes, "numpy"] / rates[OLD.sample_episodes, "numpy"]
+                 (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)]  # fmt: skip
+        ratio = rates[pg.sample_episodes, "numpy"] / rates[BEFORE_SAMPLING.sample_episodes, "numpy"]
         lines.append(f"| {n_states} | " + " | ".join(cells) + f" | {ratio:.1f}× |")
     return lines, new_rates
 
@@ -134,18 +136,24 @@ def long_episodes() -> list[str]:
     theta = policy.init_params(seed=0)
     compiled = sampling._compiled_steps() is not None
 
-    def vectorised(*args, **kwargs):
-        kept, sampling.COMPILED_LOOP_EPISODES = sampling.COMPILED_LOOP_EPISODES, 0
-        try:
-            return pg.sample_episodes(*args, **kwargs)
-        finally:
-            sampling.COMPILED_LOOP_EPISODES = kept
+    def forcing(loop):
+        """pg.sample_episodes with the per-episode loop chosen: ``loop(n_episodes)``."""
+
+        def sample(*args, **kwargs):
+            chosen, sampling._per_episode_loop = sampling._per_episode_loop, loop
+            try:
+                return pg.sample_episodes(*args, **kwargs)
+            finally:
+                sampling._per_episode_loop = chosen
+
+        return sample
 
     runs = [
         ("pgbook, first call (builds the tables; compiles or loads the compiled loop)", pg.sample_episodes),
         ("pgbook, again (tables kept for this MDP)", pg.sample_episodes),
-        ("pgbook without numba (the vectorised loop)", vectorised),
-        (f"previous ({PREVIOUS})", OLD.sample_episodes),
+        ("pgbook without numba (the per-episode loop in plain Python)", forcing(lambda n: sampling._on_memoryviews)),
+        ("pgbook's vectorised loop (for batches of more than 16 episodes without numba)", forcing(lambda n: None)),
+        (f"previous ({LAST_ROUND})", OLD.sample_episodes),
         (f"before issue 24 ({BEFORE})", BEFORE_SAMPLING.sample_episodes),
     ]
     times, batches = {}, []
@@ -166,10 +174,11 @@ def long_episodes() -> list[str]:
     lines += [
         "",
         f"Target: under 1 s — {'met' if again < 1 else 'NOT met'} ({again:.2f} s; {how}). Without numba "
-        f"{times['pgbook without numba (the vectorised loop)']:.1f} s, the previous sampler "
-        f"{times[f'previous ({PREVIOUS})']:.1f} s: with ten episodes each step of the vectorised loop is a few "
-        "dozen numpy calls on arrays of ten, and the interpreter's per-call overhead, 2·10⁵ times, is the cost. "
-        f"All five draw the same batch: {'yes' if same else 'NO'}.",
+        f"{times['pgbook without numba (the per-episode loop in plain Python)']:.1f} s, the previous sampler "
+        f"{times[f'previous ({LAST_ROUND})']:.1f} s: with ten episodes each step of the vectorised loop is a few "
+        "dozen numpy calls on arrays of ten, and the interpreter's per-call overhead, 2·10⁵ times, is the cost; "
+        "the per-episode loop in plain Python pays the interpreter for each of the 2·10⁶ steps instead. "
+        f"All six draw the same batch: {'yes' if same else 'NO'}.",
     ]
     return lines
 
@@ -212,10 +221,13 @@ def main() -> None:
         "The new sampler draws exactly what the previous one drew (same seed, same batch): guide tables "
         "(Chen & Asau 1974) find the same inverse-CDF outcome without comparing u with every entry of the row, "
         "and the compiled loop (batches of at most 256 episodes, where numba is installed) takes the same "
-        "uniforms in the same order. The table by |S| has batches of 4096 episodes: the vectorised loop, "
-        "unchanged since the previous commit, so its two columns measure the same code."
+        "uniforms in the same order. The table by |S| has batches of 4096 episodes, stepped by the vectorised "
+        f"loop, unchanged since {LAST_ROUND}: it is timed beside the sampler before issue 24 ({PREVIOUS})."
     ]
-    write_table("sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines)
+    write_table(
+        "sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines,
+        previous_commit=LAST_ROUND,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

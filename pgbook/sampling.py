@@ -5,8 +5,9 @@ whatever the number of episodes. Actions and next states are drawn by inverse-CD
 uniform number each, through guide tables when there are many outcomes (so that the cost of a step does not
 grow with the number of states). The same loop runs on numpy arrays or torch tensors. A few long episodes
 would make that loop's per-step overhead the cost: where numba is installed (``pip install pgbook[fast]``),
-batches of at most ``COMPILED_LOOP_EPISODES`` episodes are stepped by a compiled loop instead, which draws
-exactly the same uniforms in the same order, so the batch does not depend on whether numba is there.
+batches of at most ``COMPILED_LOOP_EPISODES`` episodes are stepped one episode at a time by a compiled loop
+instead (without numba, batches of at most ``PYTHON_LOOP_EPISODES`` by the same loop in plain Python). It draws
+exactly the same uniforms in the same order, so the batch does not depend on which loop ran.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def simulate(
     state = _InverseCdf(mdp.initial, to_backend).draw(xp.zeros(n_episodes, dtype=xp.int64), uniform(n_episodes))
     running = xp.where(~terminal[state])[0]  # only these episodes are stepped
     transitions = _transition_tables(mdp, backend, to_backend)
-    kernel = _compiled_steps() if backend == "numpy" and n_episodes <= COMPILED_LOOP_EPISODES else None
+    kernel = _per_episode_loop(n_episodes) if backend == "numpy" else None
     if kernel is not None:
-        steps = _steps_compiled(
+        steps = _steps_per_episode(
             kernel, mdp, pi, transitions, state, running, max_steps, rng, isinstance(seed, np.random.Generator)
         )
     else:
@@ -133,21 +134,26 @@ def _steps_vectorized(mdp, pi, transitions, state, running, max_steps, uniform, 
 #: Batches of at most this many episodes are stepped by a compiled loop when numba is installed (the optional
 #: extra ``pgbook[fast]``): one episode at a time, drawing exactly what the vectorised loop draws.
 COMPILED_LOOP_EPISODES = 256
-#: Uniforms drawn at a time by the compiled loop (8 MB).
+#: Without numba, batches of at most this many episodes are stepped by the same loop in plain Python, on
+#: memoryviews (for a few episodes it is faster than a dozen numpy calls per step on arrays of that size).
+PYTHON_LOOP_EPISODES = 16
+#: The most uniforms the per-episode loop draws at a time (8 MB).
 _CHUNK = 2**20
 
 
-def _steps_compiled(kernel, mdp, pi, transitions, state, running, max_steps, rng, restore) -> tuple:
-    """:func:`_steps_vectorized` by the compiled loop :func:`_advance`, on the same uniforms in the same order:
-    they are drawn in chunks, and when the caller's generator (``restore``) was asked for more than the steps
-    used, its state is rewound to where the vectorised loop leaves it."""
+def _steps_per_episode(kernel, mdp, pi, transitions, state, running, max_steps, rng, restore) -> tuple:
+    """:func:`_steps_vectorized` by the per-episode loop ``kernel`` (:func:`_advance`), on the same uniforms in
+    the same order: they are drawn in chunks, and when the caller's generator (``restore``) was asked for more
+    than the steps used, its state is rewound to where the vectorised loop leaves it."""
     actions = _InverseCdf(pi, np.asarray)
     terminal = np.asarray(mdp.terminal)
     running, pieces = running.copy(), []
     saved = rng.bit_generator.state if restore else None
     leftover, drawn, used, taken, n_running = np.zeros(0), 0, 0, 0, len(running)
+    chunk_steps = 64  # doubled at each refill: short episodes draw little, long ones few times
     while taken < max_steps and n_running:
-        fresh = rng.random(2 * n_running * min(max_steps - taken, max(1, _CHUNK // (2 * n_running))))
+        chunk_steps = min(max_steps - taken, max(1, _CHUNK // (2 * n_running)), 2 * chunk_steps)
+        fresh = rng.random(2 * n_running * chunk_steps)
         u = np.concatenate([leftover, fresh]) if leftover.size else fresh
         drawn += fresh.size
         out = np.empty((3, u.size // 2), dtype=np.int64)
@@ -173,10 +179,10 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
     time step at a time while ``u`` holds the uniforms of a whole step and fewer than ``steps_left`` steps have
     been taken: at each step an action for every running episode, then a successor for each, in the vectorised
     loop's order. ``actions`` and ``transitions`` are pairs (cumulative table, its guide table, empty for short
-    rows) of :class:`_InverseCdf`; a draw is the number of cumulative probabilities ≤ u, the guide table
-    bracketing it first. Records (episode, state, action) in ``out`` and the episodes stepped in ``counts``;
-    returns the uniforms used, the steps recorded, the time steps taken and the episodes still running. Plain
-    Python, compiled by numba."""
+    rows) of :class:`_InverseCdf`; a draw is the number of cumulative probabilities ≤ u, found by bisection
+    in the guide table's bracket (or the whole row). Records (episode, state, action) in ``out`` and the episodes
+    stepped in ``counts``; returns the uniforms used, the steps recorded, the time steps taken and the episodes
+    still running. Plain Python: compiled by numba, or run on memoryviews (:func:`_on_memoryviews`)."""
     n_states, n_actions = terminal.shape[0], actions[0].shape[1]
     position, n_recorded, n_steps = 0, 0, 0
     while n_steps < steps_left and n_running > 0 and position + 2 * n_running <= u.shape[0]:
@@ -195,7 +201,13 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
                 if guide.shape[0]:
                     cell = row * (n_outcomes + 2) + int(uniform * n_outcomes)
                     low, high = guide[cell], guide[cell + 1]
-                outcome = low + np.searchsorted(table[row, low:high], uniform, side="right")
+                while low < high:  # the first outcome whose cumulative probability exceeds u
+                    middle = (low + high) // 2
+                    if table[row, middle] > uniform:
+                        high = middle
+                    else:
+                        low = middle + 1
+                outcome = low
                 if phase:
                     state[episode] = outcome
                     if not terminal[outcome]:
@@ -209,6 +221,26 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
         n_steps += 1
         n_running = kept
     return position, n_recorded, n_steps, n_running
+
+
+def _per_episode_loop(n_episodes: int):
+    """The loop that steps a batch of ``n_episodes`` one episode at a time: :func:`_advance` compiled by numba,
+    or in plain Python on memoryviews, or None (the vectorised loop is faster)."""
+    compiled = _compiled_steps() if n_episodes <= COMPILED_LOOP_EPISODES else None
+    if compiled is None and n_episodes <= PYTHON_LOOP_EPISODES:
+        return _on_memoryviews
+    return compiled
+
+
+def _on_memoryviews(u, state, running, n_running, actions, transitions, per_episode, terminal, steps_left, out,
+                    counts):  # fmt: skip
+    """:func:`_advance` in plain Python on memoryviews of its arrays (whose items read as Python numbers, ten
+    times faster than numpy's scalars)."""
+    view = memoryview
+    return _advance(
+        view(u), view(state), view(running), n_running, tuple(view(table) for table in actions),
+        tuple(view(table) for table in transitions), per_episode, view(terminal), steps_left, view(out), view(counts),
+    )  # fmt: skip
 
 
 _COMPILED: list = []

@@ -237,10 +237,11 @@ def test_a_max_steps_that_no_memory_could_record_is_refused():
 
 
 def _kernels():
-    """The per-episode loop in plain Python (always), and compiled by numba where numba is installed."""
+    """The per-episode loop in plain Python on memoryviews (always), and compiled by numba where numba is
+    installed."""
     from pgbook import sampling
 
-    kernels = [pytest.param(sampling._advance, id="python")]
+    kernels = [pytest.param(sampling._on_memoryviews, id="python")]
     try:
         import numba
 
@@ -258,10 +259,11 @@ def _kernels():
 def test_the_compiled_loop_draws_exactly_what_the_vectorised_loop_draws(
     kernel, n_states, n_actions, n_terminal, per_episode, monkeypatch
 ):
-    """Small batches (at most COMPILED_LOOP_EPISODES episodes) are stepped one episode at a time by a compiled
-    loop where numba is installed. Draw for draw it gives the vectorised loop's batch (short rows and guide
-    tables, episodes that end and episodes cut off, one policy per episode), and leaves a generator passed as
-    ``seed`` where the vectorised loop leaves it, although it draws its uniforms in chunks."""
+    """Small batches are stepped one episode at a time: by a compiled loop where numba is installed (at most
+    COMPILED_LOOP_EPISODES episodes), by the same loop in plain Python otherwise (at most PYTHON_LOOP_EPISODES).
+    Draw for draw it gives the vectorised loop's batch (short rows and guide tables, episodes that end and
+    episodes cut off, one policy per episode), and leaves a generator passed as ``seed`` where the vectorised
+    loop leaves it, although it draws its uniforms in chunks."""
     from pgbook import sampling
 
     mdp = pg.examples.random_mdp(n_states, n_actions, gamma=0.95, seed=n_states, n_terminal=n_terminal)
@@ -273,7 +275,7 @@ def test_the_compiled_loop_draws_exactly_what_the_vectorised_loop_draws(
         pi = policy.probabilities(policy.init_params(seed=1, scale=3.0))
     batches, generators = [], []
     for chosen in (None, kernel):
-        monkeypatch.setattr(sampling, "_COMPILED", [chosen])
+        monkeypatch.setattr(sampling, "_per_episode_loop", lambda n_episodes, chosen=chosen: chosen)
         monkeypatch.setattr(sampling, "_CHUNK", 64)  # many chunks
         generators.append(np.random.default_rng(5))
         batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=60, seed=generators[-1]))
@@ -282,3 +284,14 @@ def test_the_compiled_loop_draws_exactly_what_the_vectorised_loop_draws(
     for name in ("states", "actions", "rewards", "alive", "final_states", "terminated"):
         np.testing.assert_array_equal(getattr(compiled, name), getattr(vectorised, name), err_msg=name)
     assert generators[0].random() == generators[1].random(), "the generator was left elsewhere"
+
+
+def test_which_loop_steps_a_batch():
+    """The vectorised loop for large batches; one episode at a time for small ones, compiled where numba is
+    installed, in plain Python for the smallest otherwise."""
+    from pgbook import sampling
+
+    compiled = sampling._compiled_steps()
+    assert sampling._per_episode_loop(sampling.COMPILED_LOOP_EPISODES + 1) is None
+    assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES) is (compiled or sampling._on_memoryviews)
+    assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES + 1) is compiled
