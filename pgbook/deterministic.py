@@ -80,8 +80,9 @@ def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
 def policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = None) -> np.ndarray:
     r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -G_K \Sigma_K`, shape (m, n).
 
-    The sum over states of :math:`\nabla_K \mu(x)^\top \nabla_u Q(x, \mu(x))` weighted by the discounted state
-    density: the contraction of :math:`\nabla_u Q = G_K x` with :math:`-x^\top` over :math:`\Sigma_K`.
+    The sum over states of :math:`\nabla_K m(x)^\top \nabla_u Q(x, m(x))`, for the policy :math:`m(x) = -Kx`,
+    weighted by the discounted state density: the contraction of :math:`\nabla_u Q = G_K x` with :math:`-x^\top`
+    over :math:`\Sigma_K`.
     ``process_noise`` is the covariance :math:`\Sigma_w` (shape (n, n)) of additive noise in the dynamics,
     :math:`x' = Ax + Bu + w`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
 

@@ -537,20 +537,20 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
     r"""Check ``gap(system, gain)``: the matrix :math:`(\nabla_K C_\sigma - \nabla_K C_0)/\sigma^2` by which the
     exact gradient of the Gaussian policy :math:`a = -Kx + \sigma\varepsilon` differs from the deterministic
     policy gradient, shape (m, n). It does not depend on σ: the noise leaves :math:`\nabla_a Q` unchanged and
-    enters only the state moment, :math:`\Sigma_K(\sigma) = \Sigma_K(0) + \sigma^2 L`.
+    enters only the state moment, :math:`\Sigma_K(\sigma) = \Sigma_K(0) + \sigma^2 \Sigma_\varepsilon`.
 
     The check's answer is the difference of central differences (step 1e-5) of the exact cost
     :func:`pgbook.lqr.cost` at σ = 1 and σ = 0, never :math:`\nabla_a Q` or a state moment. The reader's code
     may call only :func:`pgbook.lqr.value_matrix` (:math:`S_K`): not :func:`pgbook.lqr.state_covariance` (the
-    difference of two of them is L), the gradients or the cost.
+    difference of two of them is :math:`\Sigma_\varepsilon`), the gradients or the cost.
 
     >>> from scipy.linalg import solve_discrete_lyapunov
     >>> from pgbook.lqr import value_matrix
     >>> def gap(system, gain):
     ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
     ...     G = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
-    ...     L = solve_discrete_lyapunov(np.sqrt(g) * (F - H @ gain), g / (1 - g) * H @ H.T)
-    ...     return -G @ L
+    ...     Sigma_eps = solve_discrete_lyapunov(np.sqrt(g) * (F - H @ gain), g / (1 - g) * H @ H.T)
+    ...     return -G @ Sigma_eps
     >>> check_noise_gap(gap)
     Correct. gap(system, gain) matched on 3 cases.
     >>> check_noise_gap(lambda s, k: lqr.gradient(s, k, noise_std=1.0) - lqr.gradient(s, k, noise_std=0.0))
@@ -579,15 +579,15 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
 
 def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndarray, np.ndarray], Any]) -> CheckResult:
     r"""Check ``weights(system, gain, basis)``: the weights w of the compatible critic of the deterministic
-    policy gradient (Silver et al. 2014, Theorem 3) for the gains :math:`K(\theta) = K + \sum_j \theta_j B_j`
-    at θ = 0, ``basis`` of shape (p, m, n), a vector of shape (p,).
+    policy gradient (Silver et al. 2014, Theorem 3) for the gains :math:`K(\theta) = K + \sum_j \theta_j D_j`
+    at θ = 0, ``basis`` (the :math:`D_j`) of shape (p, m, n), a vector of shape (p,).
 
     The critic is :math:`Q^w(x, a) = (a - m_\theta(x))^\top \nabla_\theta m_\theta(x)\, w + V(x)`, with
     :math:`m_\theta(x) = -K(\theta) x`, and w minimises
     :math:`\sum_t \gamma^t E\lVert \nabla_a Q^w(x_t, m(x_t)) - \nabla_a Q_K(x_t, m(x_t)) \rVert^2`. Theorem 3
-    says that then :math:`\nabla_\theta C = G w` with :math:`G = \sum_t \gamma^t E[\nabla_\theta m^\top
-    \nabla_\theta m]`, :math:`G_{jk} = \operatorname{tr}(B_j^\top B_k \Sigma_K)`; the check's answer is
-    :math:`G^{-1} \nabla_\theta C`, with :math:`\nabla_\theta C` by central differences of the exact cost
+    says that then :math:`\nabla_\theta C = \Sigma_m w` with :math:`\Sigma_m = \sum_t \gamma^t E[\nabla_\theta m^\top
+    \nabla_\theta m]`, :math:`(\Sigma_m)_{jk} = \operatorname{tr}(D_j^\top D_k \Sigma_K)`; the check's answer is
+    :math:`\Sigma_m^{-1} \nabla_\theta C`, with :math:`\nabla_\theta C` by central differences of the exact cost
     (:func:`pgbook.lqr.cost`, step 1e-5) and :math:`\Sigma_K` summed forward in time, never from
     :math:`\nabla_a Q`. So it checks the theorem as well as the answer.
 

@@ -358,6 +358,9 @@ REUSES = (
     (r"\\Delta\^\\top|\\omega\(", "a step in the parameters is Δθ; ω is the dynamics' noise, TRPO's multiplier is χ"),
     (r"(?<![\\\w])L\(w\)|\\nabla_w L\b", "L is the surrogate; the compatible critic's error is err(w)"),
     (r"\\chi_\\nu|\(1 - \\nu\)", "ν is a start distribution and χ a multiplier; a mixing coordinate is ξ"),
+    (r"\\sigma\^2 \\Xi", "Ξ is Mei et al.'s rate constant; the σ² part of the state moment is Σ_ε"),
+    (r"p_1\(s\)|V\^v", "p₁ is a probability of the off-policy counterexample, v a direction: μ0, any function of s"),
+    (r"(?<![\\\w])pq\b|\\tilde p\s*\\tilde q", "q is a prompt and q̃ a differential action value: write 1 − p"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -383,7 +386,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
     examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top", r"-G_K \Sigma_K",
                 r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
-                r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi"]  # fmt: skip
+                r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
+                r"V^v(s)", r"\tilde p \tilde q"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]

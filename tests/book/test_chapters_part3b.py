@@ -77,9 +77,9 @@ def test_deterministic_policy_gradient_page(built_book):
     assert episode_gap < 1e-9  # "agree episode by episode"
     (z, threshold) = one(rf"max \|z\| against the theorem = {NUMBER} \(threshold {NUMBER}", text)
     assert z < threshold
-    # the compatible critic (Theorem 3 of Silver et al.): a poor fit of ∇_a Q, yet the exact gradient along B₁
+    # the compatible critic (Theorem 3 of Silver et al.): a poor fit of ∇_a Q, yet the exact gradient along D₁
     (misfit,) = one(rf"compatible critic: relative error of ∇_a Q {NUMBER}", text)
-    (along, differences) = one(rf"its gradient along B₁ {NUMBER}, finite differences {NUMBER}", text)
+    (along, differences) = one(rf"its gradient along D₁ {NUMBER}, finite differences {NUMBER}", text)
     assert misfit > 0.5  # "its error stays large"
     assert along == pytest.approx(deterministic[0, 1], rel=1e-7) and differences == pytest.approx(along, rel=1e-7)
 
@@ -133,6 +133,10 @@ def test_is_it_a_gradient_page(built_book):
         q = 1 - p
         assert j == pytest.approx(gamma**2 * (1 - p * q), abs=1e-6)
         assert u == pytest.approx((gamma**2 + gamma - 1) * p * q * (2 * p - 1), abs=1e-6)
+    # "near p = 1/2, U ≈ (γ² + γ − 1) θ/8: at γ = 1/2 the logit decays like e^{−t/32}"; the slope of U at θ = 0
+    # by hand: p(1 − p)(2p − 1) = tanh(θ/2)/(4 cosh²(θ/2)), whose derivative at 0 is 1/8
+    (slope, slope_closed) = one(rf"near p = 1/2: U/θ = {NUMBER} \(closed form \(γ² \+ γ − 1\)/8 = {NUMBER}\)", text)
+    assert slope == pytest.approx(-1 / 32, abs=2e-6) and slope_closed == pytest.approx(-1 / 32, abs=1e-6)
     ends = numbers(rf"J(?:_γ|₁) *: at the end of the flow {NUMBER}; smallest on the grid {NUMBER}, largest "
                    rf"\(p = 0 or 1\) {NUMBER}", text, 2)  # fmt: skip
     for scale, (final, smallest, largest) in zip((gamma**2, 1.0), ends, strict=True):
