@@ -132,11 +132,23 @@ def test_entropy_page(built_book):
     assert gaps[0.01] < 1e-3 and gaps[0.1] > 0.95 * optimum  # "tiny below 0.01", "nearly all of J* by 0.1"
     assert all(middle / gap < 6 for zeta, gap, middle, _, _ in bias if 0.02 < zeta < 0.2)  # "a factor of a few"
     assert bias[2][2] / bias[2][1] > 100  # "elsewhere loose"
+    # π*_ζ(right | the last state before the goal), by soft policy iteration written here
+    right = numbers(r"ζ = (\d\.\d{3}): (\d\.\d{3})(?=;|\s)", text, 3)
+    for zeta, probability in right:
+        pi = soft_policy_iteration(P, R, GAMMA, zeta, state0)
+        assert probability == pytest.approx(pi[N - 2, 1], abs=6e-4)
+    assert [z for z, _ in right] == [0.01, 0.1, 1.0]
+    assert right[0][1] > 0.99 and right[1][1] < 0.25 / 4  # right almost surely; "far less often than ... 1/4"
 
     # softmax PG on J_ζ from the uniform start: plain ascent with the closed-form gradient d π A_ζ
-    ((rate, c_zeta),) = numbers(r"gap ×" + NUMBER + r" per iteration over t = 2000..3000; c_ζ = " + NUMBER, text, 1)
+    ((rate, run_min, limit_min, pi_min),) = numbers(
+        r"gap ×" + NUMBER + r" per iteration over t = 2000..3000; smallest probability " + NUMBER
+        + r" over the run, " + NUMBER + r" in π\*_ζ, so π_min,ζ ≤ " + NUMBER,
+        text,
+        1,
+    )  # fmt: skip
     ((per_step, theorem, eta_theorem),) = numbers(
-        r"measured \(1 − rate\)/η = " + NUMBER + r"; theorem Ξ/η = " + NUMBER + r" \(η = " + NUMBER, text, 1
+        r"measured \(1 − rate\)/η = " + NUMBER + r"; theorem Ξ/η ≤ " + NUMBER + r" \(η = " + NUMBER, text, 1
     )
     nu = np.full(N - 1, 0.25)
     best = soft_policy_iteration(P, R, GAMMA, ZETA, nu)
@@ -149,7 +161,10 @@ def test_entropy_page(built_book):
         smallest = min(smallest, pi.min())
         theta = theta + d[:, None] * pi * (Q - ZETA * np.log(pi) - V[:, None])
     measured = (gaps_run[3000] / gaps_run[2000]) ** (1 / 1000)
-    assert rate == pytest.approx(measured, abs=6e-6) and c_zeta == pytest.approx(smallest, rel=6e-3)
+    assert rate == pytest.approx(measured, abs=6e-6) and run_min == pytest.approx(smallest, rel=6e-3)
+    assert limit_min == pytest.approx(best.min(), rel=6e-3) and pi_min == min(run_min, limit_min)
+    assert limit_min < run_min  # "below any the run has reached"
+    smallest = min(smallest, best.min())
     assert per_step == pytest.approx(1 - measured, rel=2e-2)
     eta = (1 - GAMMA) ** 3 / (8 + ZETA * (4 + 8 * np.log(4)))
     d_star = (1 - GAMMA) * evaluate(P, R, best, GAMMA, nu)[1]
