@@ -87,9 +87,11 @@ def test_entropy_page(built_book):
     assert z < 4.5 and count == 16
 
     # the exact pieces along the unregularised run, recomputed: plain ascent, central differences, visitations
-    table = numbers(r"\n\s*(\d+)\s+(0\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{3})(?=\s)", text, 4)
+    table = numbers(
+        r"\n\s*(\d+)\s+(0\.\d{4})" + r"\s+(\d\.\d{3})\s+(\d\.\d{4})" + r"\s+(\d\.\d{3})" * 3 + r"(?=\s)", text, 4
+    )
     theta, t = np.zeros((N - 1, N_ACTIONS)), 0
-    for recorded, objective, share, cosine, ratio, total in table:
+    for recorded, objective, share, cosine, ratio, total, scaled in table:
         while t < recorded:
             pi = softmax(theta)
             V, d, Q = evaluate(P, R, pi, GAMMA, state0)
@@ -111,6 +113,8 @@ def test_entropy_page(built_book):
         cos = bonus.ravel() @ part.ravel() / np.linalg.norm(bonus) / np.linalg.norm(part)
         assert cosine == pytest.approx(cos, abs=2e-4)
         assert ratio == pytest.approx(np.linalg.norm(bonus) / np.linalg.norm(part), abs=2e-3)
+        assert scaled == pytest.approx(d.sum() * np.linalg.norm(bonus) / np.linalg.norm(part), abs=6e-3)
+        assert 0.65 <= scaled < 0.95  # "the ratio is 0.7 to 0.9"
     assert all(row[3] > 0.99 for row in table)  # "a cosine above 0.99"
     assert table[0][2] == pytest.approx(0.29, abs=0.005)  # "carries 29 % of that part"
     assert all(3.5 < 1 / row[4] < 6.5 for row in table)  # "4 to 6 times smaller" (rounded)
