@@ -257,8 +257,9 @@ def regularised_natural_policy_iteration(
     the step :math:`\theta \leftarrow \theta + \frac{\eta}{1-\gamma} F^+ \nabla J_\zeta` of tabular softmax (the
     Fisher matrix of the unnormalised visitation), in every state. With :math:`\eta = (1-\gamma)/\zeta` it is soft
     policy iteration, :math:`\pi_{t+1} \propto \exp(Q_\zeta^{(t)}/\zeta)` (Haarnoja et al. 2018, Lemma 2).
-    Cen et al. prove :math:`\|Q^*_\zeta - Q_\zeta^{(t+1)}\|_\infty \le C_1 \gamma (1 - \eta\zeta)^t` for
-    :math:`0 < \eta \le (1-\gamma)/\zeta`.
+    Cen et al. prove :math:`\|Q^*_\zeta - Q_\zeta^{(t+1)}\|_\infty \le \Upsilon \gamma (1 - \eta\zeta)^t` for
+    :math:`0 < \eta \le (1-\gamma)/\zeta`, with :math:`\Upsilon = \|Q^*_\zeta - Q_\zeta^{(0)}\|_\infty
+    + 2\zeta(1 - \frac{\eta\zeta}{1-\gamma})\|\log\pi^*_\zeta - \log\pi^{(0)}\|_\infty` (their :math:`C_1`).
 
     References
     ----------

@@ -82,14 +82,16 @@ def test_entropy_page(built_book):
         V, _, _ = evaluate(P, R, softmax(theta), GAMMA, state0, ZETA)
         assert value == pytest.approx(V[0], abs=6e-7) and difference < 1e-8
 
-    # the bonus as coded, sampled, against its expectation: P(|z| > 4.5 among 16) < 1.1e-4 for a correct page
+    # the bonus as coded, sampled, against its expectation: P(some |z| > 4.5 of 16) < 16 · 2 · P(t_49 > 4.5) < 7e-4
     ((z, count),) = numbers(r"largest \|z\| = " + NUMBER + r" over (\d+) components", text, 1)
     assert z < 4.5 and count == 16
 
     # the exact pieces along the unregularised run, recomputed: plain ascent, central differences, visitations
-    table = numbers(r"\n\s*(\d+)\s+(0\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{3})(?=\s)", text, 4)
+    table = numbers(
+        r"\n\s*(\d+)\s+(0\.\d{4})" + r"\s+(\d\.\d{3})\s+(\d\.\d{4})" + r"\s+(\d\.\d{3})" * 3 + r"(?=\s)", text, 4
+    )
     theta, t = np.zeros((N - 1, N_ACTIONS)), 0
-    for recorded, objective, share, cosine, ratio, total in table:
+    for recorded, objective, share, cosine, ratio, total, scaled in table:
         while t < recorded:
             pi = softmax(theta)
             V, d, Q = evaluate(P, R, pi, GAMMA, state0)
@@ -111,6 +113,8 @@ def test_entropy_page(built_book):
         cos = bonus.ravel() @ part.ravel() / np.linalg.norm(bonus) / np.linalg.norm(part)
         assert cosine == pytest.approx(cos, abs=2e-4)
         assert ratio == pytest.approx(np.linalg.norm(bonus) / np.linalg.norm(part), abs=2e-3)
+        assert scaled == pytest.approx(d.sum() * np.linalg.norm(bonus) / np.linalg.norm(part), abs=6e-3)
+        assert 0.65 <= scaled < 0.95  # "the ratio is 0.7 to 0.9"
     assert all(row[3] > 0.99 for row in table)  # "a cosine above 0.99"
     assert table[0][2] == pytest.approx(0.29, abs=0.005)  # "carries 29 % of that part"
     assert all(3.5 < 1 / row[4] < 6.5 for row in table)  # "4 to 6 times smaller" (rounded)
@@ -132,11 +136,23 @@ def test_entropy_page(built_book):
     assert gaps[0.01] < 1e-3 and gaps[0.1] > 0.95 * optimum  # "tiny below 0.01", "nearly all of J* by 0.1"
     assert all(middle / gap < 6 for zeta, gap, middle, _, _ in bias if 0.02 < zeta < 0.2)  # "a factor of a few"
     assert bias[2][2] / bias[2][1] > 100  # "elsewhere loose"
+    # π*_ζ(right | the last state before the goal), by soft policy iteration written here
+    right = numbers(r"ζ = (\d\.\d{3}): (\d\.\d{3})(?=;|\s)", text, 3)
+    for zeta, probability in right:
+        pi = soft_policy_iteration(P, R, GAMMA, zeta, state0)
+        assert probability == pytest.approx(pi[N - 2, 1], abs=6e-4)
+    assert [z for z, _ in right] == [0.01, 0.1, 1.0]
+    assert right[0][1] > 0.99 and right[1][1] < 0.25 / 4  # right almost surely; "far less often than ... 1/4"
 
     # softmax PG on J_ζ from the uniform start: plain ascent with the closed-form gradient d π A_ζ
-    ((rate, c_zeta),) = numbers(r"gap ×" + NUMBER + r" per iteration over t = 2000..3000; c_ζ = " + NUMBER, text, 1)
+    ((rate, run_min, limit_min, pi_min),) = numbers(
+        r"gap ×" + NUMBER + r" per iteration over t = 2000..3000; smallest probability " + NUMBER
+        + r" over the run, " + NUMBER + r" in π\*_ζ, so π_min,ζ ≤ " + NUMBER,
+        text,
+        1,
+    )  # fmt: skip
     ((per_step, theorem, eta_theorem),) = numbers(
-        r"measured \(1 − rate\)/η = " + NUMBER + r"; theorem Ξ/η = " + NUMBER + r" \(η = " + NUMBER, text, 1
+        r"measured \(1 − rate\)/η = " + NUMBER + r"; theorem Ξ/η ≤ " + NUMBER + r" \(η = " + NUMBER, text, 1
     )
     nu = np.full(N - 1, 0.25)
     best = soft_policy_iteration(P, R, GAMMA, ZETA, nu)
@@ -149,7 +165,10 @@ def test_entropy_page(built_book):
         smallest = min(smallest, pi.min())
         theta = theta + d[:, None] * pi * (Q - ZETA * np.log(pi) - V[:, None])
     measured = (gaps_run[3000] / gaps_run[2000]) ** (1 / 1000)
-    assert rate == pytest.approx(measured, abs=6e-6) and c_zeta == pytest.approx(smallest, rel=6e-3)
+    assert rate == pytest.approx(measured, abs=6e-6) and run_min == pytest.approx(smallest, rel=6e-3)
+    assert limit_min == pytest.approx(best.min(), rel=6e-3) and pi_min == min(run_min, limit_min)
+    assert limit_min < run_min  # "below any the run has reached"
+    smallest = min(smallest, best.min())
     assert per_step == pytest.approx(1 - measured, rel=2e-2)
     eta = (1 - GAMMA) ** 3 / (8 + ZETA * (4 + 8 * np.log(4)))
     d_star = (1 - GAMMA) * evaluate(P, R, best, GAMMA, nu)[1]

@@ -147,6 +147,54 @@ def test_the_bias_bound_holds_on_random_problems():
             assert -1e-10 <= gap <= zeta * np.log(3) * length + 1e-10 <= zeta * np.log(3) / 0.1 + 1e-10
 
 
+def test_the_episodic_bias_bound_holds_when_every_policy_ends():
+    """γ = 1, every action ends the episode with probability at least 0.3: soft and plain value iteration written
+    here (each backup a 0.7-contraction), the bound J* − J(π*_ζ) ≤ ζ log|A| E[T] of the chapter's proposition."""
+    rng = np.random.default_rng(7)
+    live, n_actions = 4, 3
+    P = np.zeros((live + 1, n_actions, live + 1))
+    P[:live, :, :live] = 0.7 * rng.dirichlet(np.ones(live), size=(live, n_actions))
+    P[:live, :, live] = 0.3
+    P[live, :, live] = 1.0
+    R = np.zeros((live + 1, n_actions))
+    R[:live] = rng.uniform(size=(live, n_actions))
+    start = np.r_[1.0, np.zeros(live)]
+    mdp = pg.FiniteMDP(P, R, gamma=1.0, initial=start, terminal=[live])
+    Pl, Rl = P[:live, :, :live], R[:live]
+    best_plain = np.zeros(live)
+    for _ in range(200):
+        best_plain = (Rl + Pl @ best_plain).max(axis=1)
+    for zeta in (0.05, 0.3, 1.0):
+        V = np.zeros(live)
+        for _ in range(200):
+            Q = Rl + Pl @ V
+            V = Q.max(1) + zeta * np.log(np.exp((Q - Q.max(1, keepdims=True)) / zeta).sum(1))
+        Q = Rl + Pl @ V
+        soft = np.exp((Q - V[:, None]) / zeta)
+        pi = np.vstack([soft / soft.sum(1, keepdims=True), np.full(n_actions, 1 / n_actions)])
+        M = np.eye(live) - np.einsum("sa,sat->st", pi[:live], Pl)
+        plain_value = np.linalg.solve(M, (pi[:live] * Rl).sum(1))[0]
+        length = np.linalg.solve(M.T, start[:live]).sum()  # E[T] from state 0
+        gap = best_plain[0] - plain_value
+        assert 0 <= gap <= zeta * np.log(n_actions) * length
+        # the library at γ = 1 agrees with soft value iteration written here
+        policy = pg.TabularSoftmax(live + 1, n_actions)
+        assert ent.regularised_objective(mdp, policy, np.log(pi), temperature=zeta) == pytest.approx(V[0], abs=1e-10)
+
+
+def test_without_termination_for_every_policy_the_regularised_objective_is_unbounded():
+    """The chain with γ = 1: lowering the probability of "right" makes episodes, and their entropy, as long as one
+    likes, so J_ζ has no maximiser (the chapter's caveat to its episodic bound)."""
+    chain = pg.examples.chain(5, gamma=1.0, n_actions=4)
+    policy = pg.TabularSoftmax(5, 4)
+    values = []
+    for right in (0.5, 0.1, 0.02):
+        pi = np.full((5, 4), (1 - right) / 3)
+        pi[:, 1] = right
+        values.append(ent.regularised_objective(chain, policy, np.log(pi), temperature=0.1))
+    assert values[0] < values[1] < values[2] and values[2] > 1e3
+
+
 def test_regularised_natural_step_is_the_natural_gradient_of_the_frozen_reward_problem():
     """θ + η/(1−γ) F⁺∇J_ζ, with ∇J_ζ the theorem on the reward R − ζ log π_θ held fixed (pg.natural_gradient: the
     Fisher pseudo-inverse), gives the table of one step of the library's update in every visited state."""

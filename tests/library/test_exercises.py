@@ -836,8 +836,11 @@ def test_regularised_natural_step_check():
     def boltzmann(pi, Q, eta, zeta, gamma):  # soft policy iteration, whatever the step
         return step(pi, Q, (1 - gamma) / zeta, zeta, gamma)
 
+    def without_horizon(pi, Q, eta, zeta, gamma):  # θ + η F⁺∇J_ζ: the 1/(1 − γ) of the book's step dropped
+        return step(pi, Q, eta * (1 - gamma), zeta, gamma)
+
     assert exercises.check_regularised_natural_step(step)
-    for wrong in (unregularised, boltzmann):
+    for wrong in (unregularised, boltzmann, without_horizon):
         assert not exercises.check_regularised_natural_step(wrong), wrong.__name__
 
     def library(pi, Q, eta, zeta, gamma):
