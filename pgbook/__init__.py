@@ -121,6 +121,7 @@ __all__ = [
     "expectations",
     "lqr",
     "mistakes",
+    "sequences",
     "stats",
     "surrogate",
     "training",
