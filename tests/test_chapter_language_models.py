@@ -288,3 +288,33 @@ def test_exercise_checks():
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1.0)
     result = pg.exercises.check_grpo_weight(lambda n, j: sq.grpo_weight(n, j))
     assert not result and "which this exercise does not let you use" in repr(result)
+
+
+@reads_the_page
+def test_check_estimator_names_grpo(built_book):
+    """The printed verdicts: biased in direction, with an angle interval that covers the angle of GRPO's exact
+    large-group expectation computed here from the listed responses; and the diagnosis names GRPO."""
+    text = outputs(built_book, PAGE)
+    found = numbers(rf"θ seed (\d): biased in direction by {NUMBER}° \[{NUMBER}°, {NUMBER}°\]", text, count=2)
+    for seed, measured, low, high in found:
+        task = sq.counting_task()
+        policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
+        theta = policy.init_params(seed=int(seed), scale=0.5)
+        responses = listed(task)
+        th = torch.tensor(theta, requires_grad=True)
+        log_p = torch_log_probs(task, th, responses)
+        scores = np.stack([torch.autograd.grad(lp, th, retain_graph=True)[0].numpy().ravel() for lp in log_p])
+        p = np.exp(log_p.detach().numpy())
+        prompt = np.array([x for x, *_ in responses])
+        reward = np.array([r for *_, r in responses])
+        size = np.array([len(a) for _, _, a, _, _ in responses])
+        expected = 0
+        for q in range(3):
+            mine = prompt == q
+            J = p[mine] @ reward[mine]
+            expected = expected + (p[mine] * (reward[mine] - J) / size[mine] / np.sqrt(J * (1 - J))) @ scores[mine]
+        exact = pg.exact_gradient(task.mdp, policy, theta).ravel()
+        assert low <= angle(expected, exact) <= high and low <= measured <= high
+        assert angle(expected, exact) > 5
+    assert "looks like: GRPO's advantages: returns normalised per start state (group std), each episode's terms " \
+        "divided by its length — matches within" in text  # fmt: skip
