@@ -289,6 +289,17 @@ def test_exercise_checks():
     result = pg.exercises.check_grpo_weight(lambda n, j: sq.grpo_weight(n, j))
     assert not result and "which this exercise does not let you use" in repr(result)
 
+    def via_the_library(n):
+        task = sq.counting_task()
+        policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
+        theta = policy.init_params(seed=0)
+        update = sq.expected_group_update(task, policy, theta, n, baseline="group mean").ravel()
+        exact = pg.exact_gradient(task.mdp, policy, theta).ravel()
+        return update @ exact / (exact @ exact)
+
+    result = pg.exercises.check_dr_grpo_factor(via_the_library)
+    assert not result and "which this exercise does not let you use" in repr(result)
+
 
 @reads_the_page
 def test_check_estimator_names_grpo(built_book):
