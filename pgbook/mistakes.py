@@ -513,6 +513,131 @@ def rollout_models(n_steps: int, lam: float = 1.0) -> tuple[Mistake, ...]:
     )
 
 
+# Group normalisations: GRPO and its relatives ---------------------------------------------------------------
+
+
+def _length_tables(mdp: FiniteMDP, pi: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""For every step t < ``horizon``: :math:`E[1/T \mid s_t = s, a_t = a]` and :math:`E[G_t / T \mid s_t = s,
+    a_t = a]`, shape (horizon, n_states, n_actions), with :math:`T` the episode's length (cut at ``horizon``).
+
+    A backward recursion in the steps left :math:`k` on the joint law of the remaining length :math:`L`:
+    :math:`N_k(l) = \Pr(L = l \mid s, a)`, :math:`M_k(l) = E[G\, [L = l] \mid s, a]`, with
+    :math:`N_1(1) = 1`, :math:`M_1(1) = R`; for :math:`k > 1`, :math:`N_k(1)` is the probability of ending,
+    :math:`M_k(1) = R N_k(1)`, and :math:`N_k(l) = C \pi N_{k-1}(l-1)`,
+    :math:`M_k(l) = R N_k(l) + \gamma C \pi M_{k-1}(l-1)` over the continuing transitions :math:`C`."""
+    live = ~mdp.terminal
+    cont = mdp.P * live
+    end = 1.0 - cont.sum(axis=2)
+    inverse, weighted = np.empty((horizon, *pi.shape)), np.empty((horizon, *pi.shape))
+    N = np.ones((1, *pi.shape))
+    M = mdp.R[None].copy()
+    for k in range(1, horizon + 1):
+        if k > 1:
+            N_next = np.einsum("sat,lt->lsa", cont, np.sum(pi * N, axis=2))
+            M_next = mdp.R * N_next + mdp.gamma * np.einsum("sat,lt->lsa", cont, np.sum(pi * M, axis=2))
+            N = np.concatenate([end[None], N_next])
+            M = np.concatenate([(mdp.R * end)[None], M_next])
+        t = horizon - k
+        lengths = t + np.arange(1, k + 1)
+        inverse[t] = np.tensordot(1.0 / lengths, N, axes=1)
+        weighted[t] = np.tensordot(1.0 / lengths, M, axes=1)
+    return inverse, weighted
+
+
+def _group_normalised(setting: Setting, spread: bool, length: bool) -> Recipe:
+    """The large-batch limit of an update that gives each episode the advantage (G_0 − J(s_0)), divided by the
+    spread of G_0 from the same start state (``spread``), on every step's score, divided by the episode's
+    length (``length``)."""
+    mdp, pi, H, tables = setting.mdp, setting.pi, setting.max_steps, setting.tables
+    live = (~mdp.terminal).astype(float)
+    start_value = np.sum(pi * tables.returns[0], axis=1)
+    start_square = np.sum(pi * tables.squares[0], axis=1)
+    deviation = np.sqrt(np.maximum(start_square - start_value**2, 0.0))
+    scale = np.ones(mdp.n_states)
+    if spread:
+        scale = np.divide(1.0, deviation, out=np.zeros(mdp.n_states), where=deviation > 1e-12)
+    if length:
+        inverse, weighted = _length_tables(mdp, pi, H)
+    else:
+        inverse, weighted = np.ones((H, *pi.shape)), tables.returns
+    starts = np.flatnonzero(mdp.initial * live > 0)
+    occupancy = np.zeros((starts.size, mdp.n_states))  # Pr(s_t = s, running | s_0), one row per start
+    occupancy[np.arange(starts.size), starts] = 1.0
+    past = np.zeros_like(occupancy)  # E[Σ_{k<t} γ^k r_{k+1} [s_t = s, running] | s_0]
+    weight = mdp.initial[starts] * scale[starts]
+    values = start_value[starts]
+    pair_values = np.zeros(pi.shape)
+    for t in range(H):
+        discount = mdp.gamma**t
+        pair_values += np.einsum("k,ks,sa->sa", weight, past, inverse[t])
+        pair_values += np.einsum("k,ks,sa->sa", weight, occupancy, discount * weighted[t])
+        pair_values -= np.einsum("k,ks,sa->sa", weight * values, occupancy, inverse[t])
+        flow = occupancy[:, :, None] * pi
+        past = (np.einsum("ksa,sat->kt", past[:, :, None] * pi, mdp.P)
+                + discount * np.einsum("ksa,sa,sat->kt", flow, mdp.R, mdp.P)) * live  # fmt: skip
+        occupancy = np.einsum("ksa,sat->kt", flow, mdp.P) * live
+    start = tables.occupancy[0][:, None] * pi
+    return Recipe(
+        pair_values,
+        float(tables.occupancy.sum()),
+        None,
+        None,
+        float(np.sum(start * tables.returns[0])),
+        float(np.sum(start * tables.squares[0])),
+    )
+
+
+def group_models() -> tuple[Mistake, ...]:
+    r"""GRPO's normalisations (Shao et al. 2024), as catalogue entries in their large-batch limit: each
+    episode's advantage is its return less the mean return of the episodes from the same start state (the
+    prompt: a group), divided by their standard deviation, and put on every step's score; and each episode's
+    terms divided by its length :math:`T` (:math:`1/|o|`). With the start state's exact mean :math:`J(s_0)` and
+    deviation :math:`\sigma(s_0)` of :math:`G_0`, the expectation is
+
+    .. math::
+        E[\hat g] &= \textstyle\sum_{s_0} \mu_0(s_0)\, \sigma(s_0)^{-1} \\
+        &\quad \times E\big[\tfrac{G_0 - J(s_0)}{T} \sum_t \nabla\log\pi(a_t|s_t) \,\big|\, s_0\big],
+
+    computed with :math:`E[1/T \mid s_t, a_t]` and :math:`E[G_t/T \mid s_t, a_t]` from a recursion on the
+    remaining length, and the rewards before :math:`t` carried forward. Three entries: both normalisations
+    (GRPO), the standard deviation alone, and the length alone (with the group mean subtracted); without either
+    (Dr. GRPO, Liu et al. 2025) the update is unbiased in this limit. A finite group of :math:`n` multiplies
+    the mean-subtracted update by :math:`1 - 1/n` and the standard deviation's weight by a factor
+    (:func:`pgbook.sequences.grpo_weight`); the limit is what a batch that groups many episodes per start state
+    computes. Add them to a check: ``catalogue=CATALOGUE + group_models()``.
+
+    Examples
+    --------
+    >>> import pgbook as pg
+    >>> mdp = pg.examples.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1)
+    >>> policy = pg.TabularSoftmax(4, 2)
+    >>> theta = policy.init_params(seed=0)
+    >>> [m.name for m in group_models()][0]
+    "GRPO's advantages: returns normalised per start state (group std), each episode's terms divided by its length"
+    """
+    entries = (
+        (
+            "GRPO's advantages: returns normalised per start state (group std), each episode's terms divided by "
+            "its length",
+            True,
+            True,
+        ),
+        ("returns normalised per start state (GRPO's group std)", True, False),
+        ("each episode's terms divided by its length (GRPO's 1/|o|), group mean subtracted", False, True),
+    )
+    return tuple(
+        Mistake(
+            name,
+            "pipeline",
+            ("(G_0 − mean) / std over the episodes from the same start state" if spread else "G_0 − mean")
+            + (" / T" if length else "")
+            + " on every step's score",
+            pipeline=lambda setting, spread=spread, length=length: _group_normalised(setting, spread, length),
+        )
+        for name, spread, length in entries
+    )
+
+
 def _stationary(moves: np.ndarray) -> np.ndarray:
     """The stationary distribution of a state chain (the left eigenvector of eigenvalue 1, by least squares)."""
     n = moves.shape[0]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import comb
 
 from pgbook.arguments import as_count, as_distributions, as_flag, as_real, as_seed, check_shape, check_type
 from pgbook.gradient_estimate import GradientEstimate
@@ -511,7 +511,7 @@ def _binary_weights(
 ) -> tuple[float, float]:
     r""":math:`E[A(1, 1 + j)]` and :math:`E[A(0, j)]` for :math:`j \sim \mathrm{Binomial}(G-1, p)`."""
     j = np.arange(G)
-    weights = binom.pmf(j, G - 1, p)
+    weights = comb(G - 1, j) * p**j * (1 - p) ** (G - 1 - j)  # Binomial(G − 1, p); scipy.stats is slow to import
     expected = []
     for r, k in ((1.0, j + 1), (0.0, j)):
         group = np.zeros((G, G))  # one row per j: a group with k successes, its member 0 has reward r
