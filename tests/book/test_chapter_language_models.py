@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import binom, t
-from test_sequences import brute_force, listed, torch_log_probs
+from sequence_oracle import brute_force, listed, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq

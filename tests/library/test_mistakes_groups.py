@@ -7,7 +7,7 @@ end), and their diagnosis by check_estimator.
 import numpy as np
 import pytest
 import torch
-from test_sequences import listed, torch_log_probs
+from sequence_oracle import listed, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq

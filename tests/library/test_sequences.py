@@ -1,53 +1,16 @@
-"""pgbook.sequences against oracles that share none of its code: every response listed here with itertools, its
+"""pgbook.sequences against oracles that share none of its code: every response listed with itertools (tests/sequence_oracle.py), its
 probability a product of softmaxes computed in torch, gradients by torch autograd, and group updates by brute force
 over every group of G responses (G = 2, 3). The statistical tests use fixed seeds; each states its false-failure
 probability.
 """
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
+from sequence_oracle import brute_force, listed, setting, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq
-
-END = "."
-
-
-def setting(seed=4):
-    task = sq.counting_task()
-    policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
-    return task, policy, policy.init_params(seed=seed)
-
-
-def listed(task):
-    """Every response, from the definition: (prompt index, tokens as action indices, text, reward)."""
-    tokens = (*task.vocabulary, END)
-    state = {prefix: s for s, prefix in enumerate(task.prefixes)}
-    rules = {x: int(prompt[0]) for x, prompt in enumerate(task.prompts)}
-    out = []
-    for x in range(len(task.prompts)):
-        for n in range(1, task.horizon + 1):
-            for body in itertools.product(task.vocabulary, repeat=n - 1):
-                text = "".join(body)
-                for last in tokens:
-                    if n < task.horizon and last != END:
-                        continue  # not finished yet
-                    written = text + last
-                    reward = float(written.endswith(END) and written.count("a") == rules[x])
-                    path = [state[(x, written[:t])] for t in range(n)]
-                    out.append((x, path, [tokens.index(c) for c in written], written, reward))
-    return out
-
-
-def torch_log_probs(task, theta, responses):
-    """log π(o|x) per response, differentiable in theta (a tensor)."""
-    log_pi = torch.log_softmax(theta, dim=1)
-    return torch.stack(
-        [sum(log_pi[s, a] for s, a in zip(path, acts, strict=True)) for _, path, acts, _, _ in responses]
-    )
 
 
 def test_the_listed_responses_are_the_tasks():
@@ -76,28 +39,6 @@ def test_objective_and_gradient_by_enumeration(seed):
     weighted = (torch.exp(torch_log_probs(task, t, responses)) * rewards).detach()
     success = [float(weighted[prompts == x].sum()) for x in range(3)]
     assert np.allclose(sq.prompt_success(task, policy, theta), success, atol=1e-13)
-
-
-def brute_force(task, policy, theta, G, advantage, length):
-    """E[ĝ] and E‖ĝ‖² over every group of G responses per prompt (uniform prompts)."""
-    responses = listed(task)
-    t = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, t, responses)
-    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
-    p = np.exp(log_p.detach().numpy())
-    mean, square = 0.0, 0.0
-    for x in range(3):
-        idx = [i for i, (y, *_) in enumerate(responses) if y == x]
-        for combo in itertools.product(idx, repeat=G):
-            combo = list(combo)
-            r = np.array([responses[i][4] for i in combo])
-            A = advantage(r)
-            if length:
-                A = A / np.array([len(responses[i][2]) for i in combo])
-            g = (A[:, None] * scores[combo]).sum(axis=0) / G
-            weight = np.prod(p[combo]) / 3
-            mean, square = mean + weight * g, square + weight * g @ g
-    return mean.reshape(theta.shape), square - mean @ mean
 
 
 def grpo_advantage(r):
