@@ -9,7 +9,9 @@ sense for it, and refuses the others with the list of those it accepts:
 - ``None``: no baseline, :math:`b = 0` (the default everywhere; ``"none"`` is the same);
 - a number: that constant;
 - an array ``V[s]``: a state-value baseline :math:`b(s)`, shape (n_states,);
-- ``"mean"``: the mean return of the *other* episodes (leave-one-out);
+- ``"mean"``: the mean return of the *other* episodes (leave-one-out; in a group of responses, RLOO);
+- ``"group mean"``: the mean return of the group *including* the episode itself (GRPO's, Dr. GRPO's), which
+  scales the expected update by :math:`1 - 1/n` in groups of :math:`n`;
 - ``"optimal"``: the variance-optimal constant :math:`b^*`, estimated from the other samples;
 - ``"learned"``: Monte-Carlo state values fitted on the other half of the batch (cross-fitted);
 - ``"normalized"``: returns centred and divided by their spread over the batch (biased; REINFORCE only).
@@ -26,11 +28,13 @@ import numpy as np
 
 from pgbook.arguments import as_real_array, check_shape
 
-Baseline: TypeAlias = None | float | np.ndarray | Literal["none", "mean", "optimal", "learned", "normalized"]
+Baseline: TypeAlias = (
+    None | float | np.ndarray | Literal["none", "mean", "group mean", "optimal", "learned", "normalized"]
+)
 """What a ``baseline`` argument may be (see the module's list; a number or V[s] as anything numpy reads as one)."""
 
-Kind = Literal["none", "constant", "values", "mean", "optimal", "learned", "normalized"]
-NAMED = ("mean", "optimal", "learned", "normalized")  # the spellings that are words; "none" is None
+Kind = Literal["none", "constant", "values", "mean", "group mean", "optimal", "learned", "normalized"]
+NAMED = ("mean", "group mean", "optimal", "learned", "normalized")  # the spellings that are words; "none" is None
 _WRITTEN = {
     "none": "None",
     "constant": "a number",

@@ -27,15 +27,14 @@ import numpy as np
 from scipy.special import comb
 
 from pgbook.arguments import as_count, as_distributions, as_flag, as_real, as_seed, check_shape, check_type
+from pgbook.baselines import Baseline, parse_baseline
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.gradients import exact_gradient
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import Policy, check_fit
+from pgbook.policies import Params, Policy, check_fit
 
 END = "."
 """The end token, written after a response that ends before the horizon."""
-
-Baseline = Literal["none", "leave-one-out", "group mean"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,7 +215,7 @@ def counting_task() -> TokenTask:
     return token_task(("0 a's", "1 a's", "2 a's"), counting_reward, horizon=4)
 
 
-def _check(task: TokenTask, policy: Policy, theta: Any) -> tuple[np.ndarray, np.ndarray]:
+def _check(task: TokenTask, policy: Policy, theta: Params) -> tuple[np.ndarray, np.ndarray]:
     """θ checked; the policy table and the log-probability of every response."""
     check_type("task", task, TokenTask, "a pgbook.sequences.TokenTask (made by token_task)")
     check_fit(task.mdp, policy)
@@ -227,7 +226,7 @@ def _check(task: TokenTask, policy: Policy, theta: Any) -> tuple[np.ndarray, np.
     return theta, log_response
 
 
-def response_probabilities(task: TokenTask, policy: Policy, theta: Any) -> np.ndarray:
+def response_probabilities(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
     r"""Every response's probability given its prompt, :math:`\pi_\theta(o \mid x) = \prod_t \pi_\theta(o_t \mid x,
     o_{<t})`, shape (n_responses,); they sum to 1 over each prompt's responses.
 
@@ -241,7 +240,7 @@ def response_probabilities(task: TokenTask, policy: Policy, theta: Any) -> np.nd
     return np.exp(_check(task, policy, theta)[1])
 
 
-def response_scores(task: TokenTask, policy: Policy, theta: Any, weights: Any = None) -> np.ndarray:
+def response_scores(task: TokenTask, policy: Policy, theta: Params, weights: Any = None) -> np.ndarray:
     r"""Per response, :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(o_t \mid x, o_{<t})`; with no ``weights``
     (:math:`w_t = 1`) the score of the whole response, :math:`\nabla_\theta \log \pi_\theta(o \mid x)`. Shape
     (n_responses, \*param_shape). ``weights`` has shape (n_responses, horizon), or (n_responses,)."""
@@ -250,14 +249,14 @@ def response_scores(task: TokenTask, policy: Policy, theta: Any, weights: Any = 
     return policy.weighted_score(theta, task.pair_counts(weights))
 
 
-def prompt_success(task: TokenTask, policy: Policy, theta: Any) -> np.ndarray:
+def prompt_success(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
     r"""Each prompt's expected reward :math:`J_x = \sum_o \pi_\theta(o \mid x) r(x, o)` (its probability of
     success when the reward is 0 or 1), by enumeration, shape (n_prompts,)."""
     p = response_probabilities(task, policy, theta)
     return np.bincount(task.prompt, weights=p * task.reward, minlength=len(task.prompts))
 
 
-def enumerated_gradient(task: TokenTask, policy: Policy, theta: Any) -> np.ndarray:
+def enumerated_gradient(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
     r""":math:`\nabla J = \sum_x \mu_0(x) \sum_o \pi_\theta(o \mid x)\, r(x, o)\, \nabla_\theta \log \pi_\theta(o
     \mid x)`, the log-derivative trick summed over every response rather than sampled.
 
@@ -290,7 +289,7 @@ class Groups:
 
 
 def sample_groups(
-    task: TokenTask, policy: Policy, theta: Any, group_size: int, n_groups: int, seed: int | np.random.Generator
+    task: TokenTask, policy: Policy, theta: Params, group_size: int, n_groups: int, seed: int | np.random.Generator
 ) -> Groups:
     r"""``n_groups`` prompts drawn from :math:`\mu_0`, and for each ``group_size`` responses written token by
     token from :math:`\pi_\theta`.
@@ -339,7 +338,7 @@ def _advantages(
         centred = rewards - prompt_values[:, None]
     elif baseline == "none":
         centred = rewards
-    elif baseline == "leave-one-out":
+    elif baseline == "mean":
         centred = rewards - (rewards.sum(axis=1, keepdims=True) - rewards) / (G - 1)
     else:
         centred = rewards - rewards.mean(axis=1, keepdims=True)
@@ -349,18 +348,17 @@ def _advantages(
     return centred
 
 
-def _check_update_options(baseline: Any, std: bool, length: bool, group_size: int, task: TokenTask) -> Any:
-    if isinstance(baseline, str):
-        if baseline not in ("none", "leave-one-out", "group mean"):
-            raise ValueError(
-                f'baseline must be "none", "leave-one-out", "group mean" or an array V(x) per prompt; got {baseline!r}'
-            )
-        if baseline == "leave-one-out" and group_size < 2:
-            raise ValueError("the leave-one-out baseline needs a group_size of at least 2")
-    else:
-        values = np.asarray(baseline, dtype=float)
-        check_shape("baseline", values, (len(task.prompts),))
-        baseline = values
+def _check_baseline(baseline: Baseline, accepts: tuple, group_size: int, n_values: int) -> str | np.ndarray:
+    """The baseline in the library's vocabulary (:func:`pgbook.baselines.parse_baseline`): its kind, or the array
+    of values."""
+    parsed = parse_baseline(baseline, accepts=accepts, n_states=n_values)
+    if parsed.kind == "mean" and group_size < 2:
+        raise ValueError('baseline "mean" (the other responses\' mean, RLOO) needs a group_size of at least 2')
+    return parsed.value if parsed.kind == "values" else parsed.kind
+
+
+def _check_update_options(baseline: Baseline, std: bool, length: bool, group_size: int, task: TokenTask) -> Any:
+    baseline = _check_baseline(baseline, ("none", "values", "mean", "group mean"), group_size, len(task.prompts))
     as_flag("std", std)
     as_flag("length", length)
     if std and group_size < 2:
@@ -371,10 +369,10 @@ def _check_update_options(baseline: Any, std: bool, length: bool, group_size: in
 def group_update(
     task: TokenTask,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     groups: Groups,
     *,
-    baseline: Baseline | Any = "none",
+    baseline: Baseline = None,
     std: bool = False,
     length: bool = False,
     epsilon: float = 0.0,
@@ -388,10 +386,11 @@ def group_update(
         b_i &= 0,\ \textstyle\frac{1}{G-1}\sum_{j \ne i} r_j,\
         \bar r \text{ or } V(x)
 
-    for ``baseline`` "none", "leave-one-out" (RLOO), "group mean" or an array of a value per prompt, and
+    for ``baseline`` None, ``"mean"`` (the other responses' mean: RLOO), ``"group mean"`` or an array of a value
+    per prompt (:mod:`pgbook.baselines`), and
     :math:`s = 1` if ``std`` (0 where the group's rewards are all equal). GRPO (Shao et al. 2024) is "group mean"
     with ``std`` and ``length`` (the standard deviation with ``ddof=1``, as ``torch.std``); Dr. GRPO (Liu et al.
-    2025) is "group mean" with neither; RLOO (Kool et al. 2019; Ahmadian et al. 2024) is "leave-one-out".
+    2025) is "group mean" with neither; RLOO (Kool et al. 2019; Ahmadian et al. 2024) is ``"mean"``.
     Returns one sample per group.
 
     Examples
@@ -401,7 +400,7 @@ def group_update(
     >>> policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
     >>> theta = policy.init_params(seed=1)
     >>> groups = sample_groups(task, policy, theta, 4, 20_000, seed=2)
-    >>> rloo = group_update(task, policy, theta, groups, baseline="leave-one-out")
+    >>> rloo = group_update(task, policy, theta, groups, baseline="mean")
     >>> z = pg.stats.z_scores(rloo, pg.exact_gradient(task.mdp, policy, theta))
     >>> bool(np.abs(z).max() < 4.5)
     True
@@ -424,10 +423,10 @@ def group_update(
 def expected_group_update(
     task: TokenTask,
     policy: Policy,
-    theta: Any,
+    theta: Params,
     group_size: int,
     *,
-    baseline: Baseline | Any = "none",
+    baseline: Baseline = None,
     std: bool = False,
     length: bool = False,
     epsilon: float = 0.0,
@@ -494,7 +493,7 @@ def expected_group_update(
             factors_r[x], factors_1[x] = one - zero, zero  # A1 S_r + A0 (S − S_r)
     elif isinstance(baseline, np.ndarray):
         factors_1 = -baseline
-    elif baseline == "leave-one-out":
+    elif baseline == "mean":
         factors_1 = -success
     elif baseline == "group mean":
         factors_r, factors_1 = np.full(n_prompts, 1 - 1 / G), -(1 - 1 / G) * success
@@ -548,9 +547,11 @@ def grpo_weight(group_size: int, success: float, *, epsilon: float = 0.0, ddof: 
     return one - zero
 
 
-def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int, *, baseline: Any = "none") -> float:
+def group_variance(
+    task: TokenTask, policy: Policy, theta: Params, group_size: int, *, baseline: Baseline = None
+) -> float:
     r"""The exact total variance :math:`\operatorname{tr}\operatorname{Cov}(\hat g)` of one group's update
-    (:func:`group_update` without normalisations), for ``baseline`` "none", "leave-one-out" or an array of
+    (:func:`group_update` without normalisations), for ``baseline`` None, ``"mean"`` (RLOO) or an array of
     per-state values :math:`b(s)` (a critic, used at every token: :math:`\sum_t (r - b(s_t)) \nabla\log\pi(o_t|s_t)`;
     a per-prompt value is the critic that gives every prefix its prompt's value).
 
@@ -576,15 +577,7 @@ def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int,
     """
     theta, _ = _check(task, policy, theta)
     G = as_count("group_size", group_size)
-    if isinstance(baseline, str):
-        if baseline not in ("none", "leave-one-out"):
-            raise ValueError(f'baseline must be "none", "leave-one-out" or an array b(s) per state; got {baseline!r}')
-        if baseline == "leave-one-out" and G < 2:
-            raise ValueError("the leave-one-out baseline needs a group_size of at least 2")
-    else:
-        values = np.asarray(baseline, dtype=float)
-        check_shape("baseline", values, (task.mdp.n_states,))
-        baseline = values
+    baseline = _check_baseline(baseline, ("none", "values", "mean"), G, task.mdp.n_states)
     p = response_probabilities(task, policy, theta)
     n_prompts = len(task.prompts)
     mu = task.mdp.initial[task.roots]
@@ -603,7 +596,7 @@ def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int,
     np.add.at(means, task.prompt, p[:, None] * z)
     mean_squares = np.sum(means**2, axis=1)
     square = per_prompt(np.sum(z**2, axis=1)) / G + (1 - 1 / G) * mean_squares
-    if isinstance(baseline, str) and baseline == "leave-one-out":
+    if isinstance(baseline, str) and baseline == "mean":
         v2 = np.sum(v**2, axis=1)
         J, r2, v_sq, r_v = (
             per_prompt(task.reward),
@@ -622,7 +615,9 @@ def group_variance(task: TokenTask, policy: Policy, theta: Any, group_size: int,
 KLChoice = Literal["k1", "k2", "k3"]
 
 
-def _log_ratio(task: TokenTask, policy: Policy, theta: Any, reference_theta: Any) -> tuple[np.ndarray, np.ndarray]:
+def _log_ratio(
+    task: TokenTask, policy: Policy, theta: Params, reference_theta: Params
+) -> tuple[np.ndarray, np.ndarray]:
     theta, _ = _check(task, policy, theta)
     reference_theta = policy.check_params(reference_theta)
     log_pi = policy.log_probabilities(theta)
@@ -635,7 +630,7 @@ def _kl_mdp(task: TokenTask, log_ratio: np.ndarray) -> FiniteMDP:
     return FiniteMDP(task.mdp.P, R, gamma=1.0, initial=task.mdp.initial, terminal=task.mdp.terminal)
 
 
-def kl_divergence(task: TokenTask, policy: Policy, theta: Any, reference_theta: Any) -> float:
+def kl_divergence(task: TokenTask, policy: Policy, theta: Params, reference_theta: Params) -> float:
     r"""The KL divergence of the responses to the reference policy's, averaged over prompts:
 
     .. math::
@@ -655,7 +650,7 @@ def kl_divergence(task: TokenTask, policy: Policy, theta: Any, reference_theta: 
     return _kl_mdp(task, log_ratio).objective(policy.probabilities(theta))
 
 
-def kl_gradient(task: TokenTask, policy: Policy, theta: Any, reference_theta: Any) -> np.ndarray:
+def kl_gradient(task: TokenTask, policy: Policy, theta: Params, reference_theta: Params) -> np.ndarray:
     r"""The exact :math:`\nabla_\theta \mathrm{KL}`: the policy gradient theorem on the tree whose reward is
     :math:`c(s, a) = \log \pi_\theta(a|s)/\pi_{\text{ref}}(a|s)`, since the term of :math:`\nabla c` has expectation
     :math:`E[\sum_t \nabla\log\pi_\theta(o_t|s_t)] = 0`:
@@ -668,7 +663,7 @@ def kl_gradient(task: TokenTask, policy: Policy, theta: Any, reference_theta: An
 
 
 def expected_kl_estimator_gradient(
-    task: TokenTask, policy: Policy, theta: Any, reference_theta: Any, kl_estimator: KLChoice
+    task: TokenTask, policy: Policy, theta: Params, reference_theta: Params, kl_estimator: KLChoice
 ) -> np.ndarray:
     r"""The expected gradient of a per-token KL estimator used as a loss, :math:`E_{o \sim \pi_\theta}[\sum_t
     \nabla_\theta k(o_t | s_t)]`, the samples held fixed (as GRPO's loss does). With :math:`\rho = \pi_{\text{ref}}

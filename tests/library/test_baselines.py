@@ -17,6 +17,12 @@ THETA = POLICY.init_params(seed=0)
 BATCH = pg.sample_episodes(MDP, POLICY, THETA, 8, max_steps=30, seed=1)
 
 
+TASK = pg.sequences.token_task(["0 a's", "1 a's", "2 a's", "3 a's"], pg.sequences.counting_reward, horizon=3)
+TOKENS = pg.TabularSoftmax(TASK.mdp.n_states, TASK.mdp.n_actions)
+TOKEN_THETA = TOKENS.init_params(seed=0)
+GROUPS = pg.sequences.sample_groups(TASK, TOKENS, TOKEN_THETA, 3, 5, seed=1)
+
+
 def _bandit_reward(actions):
     return -((actions[:, 0] - 1.0) ** 2)
 
@@ -54,13 +60,28 @@ CALLS = {
         ),
         ("none", "constant", "values"),
     ),
+    "pgbook.sequences.group_update": (
+        lambda baseline: pg.sequences.group_update(TASK, TOKENS, TOKEN_THETA, GROUPS, baseline=baseline).per_episode,
+        ("none", "values", "mean", "group mean"),
+    ),
+    "pgbook.sequences.expected_group_update": (
+        lambda baseline: pg.sequences.expected_group_update(TASK, TOKENS, TOKEN_THETA, 3, baseline=baseline),
+        ("none", "values", "mean", "group mean"),
+    ),
+    "pgbook.sequences.group_variance": (
+        lambda baseline: np.array(pg.sequences.group_variance(TASK, TOKENS, TOKEN_THETA, 3, baseline=baseline)),
+        ("none", "values", "mean"),
+    ),
 }
+# A values table V[s] has one entry per state of the problem the call uses (per prompt, for a group update).
+VALUES = {"pgbook.sequences.group_variance": np.linspace(-1.0, 1.0, TASK.mdp.n_states)}
 # `baseline` there is something else: the reader's own function, which the exercise checks.
 NOT_A_BASELINE_ARGUMENT = {"pgbook.exercises.check_optimal_state_baseline", "pgbook.baselines.parse_baseline"}
 SPELLINGS = {
     "constant": 1.5,
     "values": np.linspace(-1.0, 1.0, 4),
     "mean": "mean",
+    "group mean": "group mean",
     "optimal": "optimal",
     "learned": "learned",
     "normalized": "normalized",
@@ -96,7 +117,7 @@ def test_no_baseline_is_none_spelled_either_way_and_the_default(name):
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_each_function_accepts_its_kinds_and_refuses_the_others_naming_what_it_accepts(name):
     call, accepts = CALLS[name]
-    for kind, spelling in SPELLINGS.items():
+    for kind, spelling in {**SPELLINGS, "values": VALUES.get(name, SPELLINGS["values"])}.items():
         if kind in accepts:
             assert np.all(np.isfinite(call(spelling))), kind
         else:
