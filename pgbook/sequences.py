@@ -378,8 +378,8 @@ def group_update(
     epsilon: float = 0.0,
     ddof: int = 1,
 ) -> GradientEstimate:
-    r"""One update per group: :math:`\hat g = \frac1G \sum_{i=1}^G \frac{\hat A_i}{|o_i|^{\ell}}
-    \nabla_\theta \log \pi_\theta(o_i \mid x)`, with :math:`\ell = 1` if ``length`` else 0, and
+    r"""One update per group: :math:`\hat g = \frac1G \sum_{i=1}^G \frac{\hat A_i}{|o_i|^{\mathbb 1_{\text{len}}}}
+    \nabla_\theta \log \pi_\theta(o_i \mid x)`, with :math:`\mathbb 1_{\text{len}} = 1` if ``length`` else 0, and
 
     .. math::
         \hat A_i &= (r_i - b_i) / (\mathrm{std}(r) + \epsilon)^{s}, \\

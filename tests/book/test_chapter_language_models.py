@@ -197,7 +197,7 @@ def test_grpo_weights_and_length_bias(built_book):
         "GRPO, std only": sum(grpo_expectation(prompt, reward, length, p, scores, q, n, False) for q in range(3)) / 3,
         "GRPO": sum(grpo_expectation(prompt, reward, length, p, scores, q, n, True) for q in range(3)) / 3,
     }
-    # 1/|o| without the std: the group mean with weights 1/|o|, (1 − 1/n)(Ξ_r − J_q Ξ), from its definition
+    # 1/|o| without the std: the group mean with weights 1/|o|, (1 − 1/n)(ψ¹_q − J_q ψ_q), from its definition
     only = 0
     for q in range(3):
         mine = prompt == q
