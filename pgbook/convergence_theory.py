@@ -311,11 +311,12 @@ class Smoothness:
 def smoothness(mdp: FiniteMDP, theta: Any, direction: Any, *, mu: Any = None) -> Smoothness:
     r"""Every line of the smoothness bound of :math:`J_\mu` for a tabular softmax policy with logits ``theta``
     (shape (n_states, n_actions)), along ``direction`` (same shape; scaled here to unit norm): see
-    :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution).
+    :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution). For every
+    :math:`\theta` and every :math:`v` with :math:`\|v\|_2 = 1`,
 
     .. math::
         &\Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \\
-        &\quad \le \frac{2}{(1-\gamma)^3} \le \frac{8}{(1-\gamma)^3}\qquad (\|v\|_2 = 1)
+        &\quad \le \frac{2}{(1-\gamma)^3} \le \frac{8}{(1-\gamma)^3}
 
     References
     ----------
