@@ -264,17 +264,22 @@ class Smoothness:
     :math:`d/d\xi`, ``curvature`` is the sum of the four ``terms``:
 
     .. math::
-        J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V + \gamma\, \mu^\top M P_\pi'' V \\
-        &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' + \mu^\top M r_\pi''
+        J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V \\
+        &\quad + \gamma\, \mu^\top M P_\pi'' V \\
+        &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' \\
+        &\quad + \mu^\top M r_\pi''
 
     with :math:`\pi'(a|s) = \pi(a|s)(v(s,a) - \bar v(s))` and
-    :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2 - \operatorname{Var}_\pi v(s))`
+    :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2`
+    :math:`{} - \operatorname{Var}_\pi v(s))`
     (:math:`\bar v(s)`, :math:`\operatorname{Var}_\pi v(s)` the mean and variance of :math:`v(s, \cdot)` under
     :math:`\pi`), so that
 
     .. math::
-        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1, \\
-        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \le 2 \max_s \operatorname{Var}_\pi v(s) \le 2
+        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \\
+        &\le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1, \\
+        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \\
+        &\le 2 \max_s \operatorname{Var}_\pi v(s) \le 2
 
     (``first_order`` is :math:`\zeta_1`, ``spread`` the square root in between, ``second_order`` :math:`\zeta_2`).
 
@@ -289,7 +294,8 @@ class Smoothness:
         \frac{2\gamma \zeta_1^2}{(1-\gamma)^2},\ \frac{\zeta_2}{1-\gamma},
 
     whose sum (``bound``) with :math:`\zeta_1 \le 1`, :math:`\zeta_2 \le 2` is at most
-    :math:`(2\gamma^2 + 4\gamma(1-\gamma) + 2(1-\gamma)^2)/(1-\gamma)^3 = 2/(1-\gamma)^3` (``constant``).
+    :math:`(2\gamma^2 + 4\gamma(1-\gamma)` :math:`{} + 2(1-\gamma)^2)/(1-\gamma)^3`
+    :math:`{} = 2/(1-\gamma)^3` (``constant``).
     """
 
     curvature: float
@@ -305,11 +311,12 @@ class Smoothness:
 def smoothness(mdp: FiniteMDP, theta: Any, direction: Any, *, mu: Any = None) -> Smoothness:
     r"""Every line of the smoothness bound of :math:`J_\mu` for a tabular softmax policy with logits ``theta``
     (shape (n_states, n_actions)), along ``direction`` (same shape; scaled here to unit norm): see
-    :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution).
+    :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution). For every
+    :math:`\theta` and every :math:`v` with :math:`\|v\|_2 = 1`,
 
     .. math::
-        \Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \le \frac{2}{(1-\gamma)^3}
-        \le \frac{8}{(1-\gamma)^3}\qquad (\|v\|_2 = 1)
+        &\Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \\
+        &\quad \le \frac{2}{(1-\gamma)^3} \le \frac{8}{(1-\gamma)^3}
 
     References
     ----------

@@ -204,8 +204,8 @@ def chain_plateaus(
     gradient, Mei et al. 2020; Li et al. 2023):
 
     .. math::
-        \theta_{k+1} = \theta_k + \eta\, \nabla J_\nu(\theta_k) \quad\text{or}\quad
-        \theta_{k+1} = \theta_k + \tfrac{\eta}{1-\gamma} F_\nu^+ \nabla J_\nu(\theta_k).
+        &\theta_{k+1} = \theta_k + \eta\, \nabla J_\nu(\theta_k) \quad\text{or} \\
+        &\theta_{k+1} = \theta_k + \tfrac{\eta}{1-\gamma} F_\nu^+ \nabla J_\nu(\theta_k).
 
     Parameters
     ----------

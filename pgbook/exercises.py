@@ -798,8 +798,8 @@ def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> Che
 def check_clipped_gradient(gradient: Callable[[np.ndarray, np.ndarray, np.ndarray, float], Any]) -> CheckResult:
     r"""Check ``gradient(pi_old, theta, advantage, epsilon)``: in one state with logits ``theta``
     (:math:`\pi_\theta = \operatorname{softmax}(\theta)`), the gradient with respect to ``theta`` of PPO's clipped
-    terms :math:`\sum_a \pi_{\text{old}}(a) \min\big(\rho(a) A(a),\
-    \operatorname{clip}(\rho(a), 1-\epsilon, 1+\epsilon) A(a)\big)`, :math:`\rho = \pi_\theta/\pi_{\text{old}}`,
+    terms :math:`\sum_a \pi_{\text{old}}(a) \min\big(\rho(a) A(a),`
+    :math:`\operatorname{clip}(\rho(a), 1-\epsilon, 1+\epsilon) A(a)\big)`, :math:`\rho = \pi_\theta/\pi_{\text{old}}`,
     an array shaped like ``theta``.
 
     The expected gradients are central differences of that sum, at logits whose ratios stay away from the kinks
@@ -896,7 +896,8 @@ def check_bandit_hessian(hessian: Callable[[np.ndarray, np.ndarray], Any]) -> Ch
 
 def check_proximal_value(value: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
     r"""Check ``value(pi, A, eta, gamma)``: per state, the optimal value of the natural step's KL-proximal problem,
-    :math:`\max_p \sum_a p(a) A(s,a) - \frac{1-\gamma}{\eta} \mathrm{KL}(p \,\|\, \pi(\cdot|s))` over distributions
+    :math:`\max_p \sum_a p(a) A(s,a)` :math:`{} - \frac{1-\gamma}{\eta} \mathrm{KL}(p \,\|\, \pi(\cdot|s))`
+    over distributions
     :math:`p`, an array of shape (n_states,).
 
     The expected values are the objective evaluated at the maximiser :math:`p \propto \pi e^{\eta A/(1-\gamma)}`;

@@ -286,7 +286,7 @@ ENVIRONMENTS = {
     "variance-reduction": {"proof lemma": 1, "proof": 1},
     "compatible-features": {"proof theorem": 1, "proof": 1},
     "natural-gradient": {"proof theorem": 1, "proof": 1},
-    "convergence": {"proof lemma": 3, "proof theorem": 1, "proof": 4},
+    "convergence": {"proof lemma": 4, "proof theorem": 1, "proof": 5},
     "deterministic-policy-gradient": {"proof theorem": 1, "proof": 1},
     "is-it-a-gradient": {"proof theorem": 1, "proof": 1},
     "surrogate-objectives": {"proof theorem": 1, "proof": 1},
