@@ -40,7 +40,7 @@ from pgbook.arguments import as_count, as_flag, as_real, as_real_array, check_sh
 from pgbook.average_reward import stationary_distribution
 from pgbook.batch import Batch
 from pgbook.deterministic import action_gradient_matrix
-from pgbook.estimators import _check_batch_and_policy, score_sums
+from pgbook.estimators import check_batch_and_policy, score_sums
 from pgbook.evaluation import action_values, state_values
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, checked_gain
@@ -76,7 +76,7 @@ def off_policy_gradient(
     >>> estimate.per_episode.shape
     (5, 3, 2)
     """
-    theta = _check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
+    theta = check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
     behaviour_theta = policy.check_params(behaviour_theta)
     per_decision = as_flag("per_decision", per_decision)
     log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
@@ -253,7 +253,7 @@ def follow_on_visits(
     >>> follow_on_visits(batch, policy, np.zeros(4), behaviour).per_episode.shape
     (4, 4)
     """
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     behaviour_theta = policy.check_params(behaviour_theta)
     if not np.all(batch.terminated):
         raise ValueError("batch must hold complete episodes (some were cut off at max_steps): raise max_steps")
