@@ -236,11 +236,11 @@ def off_pac_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: 
 def follow_on_visits(
     batch: Batch, policy: Policy, theta: Any, behaviour_theta: Any, *, interest: Any = None
 ) -> GradientEstimate:
-    r"""Per-episode sums :math:`\sum_t F_t\, e_{s_t}` of the follow-on trace (Sutton, Mahmood & White 2016;
+    r"""Per-episode sums :math:`\sum_t \mathcal F_t\, [s_t = s]` of the follow-on trace (Sutton, Mahmood & White 2016;
     Imani et al. 2018), along episodes of the behaviour policy:
 
     .. math::
-        F_0 = i(s_0), \qquad F_t = i(s_t) + \gamma \rho_{t-1} F_{t-1},
+        \mathcal F_0 = i(s_0), \qquad \mathcal F_t = i(s_t) + \gamma \rho_{t-1} \mathcal F_{t-1},
 
     with :math:`\rho_t = \pi_\theta(a_t|s_t) / b(a_t|s_t)` and the interest :math:`i` (default 1). Their
     expectation is :math:`E_b[T]\, m`, with :math:`m` the :func:`emphatic_weightings` for :math:`\nu = d_b \circ i`
