@@ -342,11 +342,11 @@ def imani_counterexample() -> tuple[FiniteMDP, LinearSoftmax, np.ndarray]:
 
 def off_policy_deterministic_gradient(system: LinearQuadratic, gain: Any, state_moment: Any) -> np.ndarray:
     r"""The off-policy deterministic policy gradient (Silver et al. 2014, §4.2, eq. 15; the actor update of DDPG,
-    Lillicrap et al. 2016) of the cost on linear-quadratic control, for the policy :math:`a = -Kx` and states
+    Lillicrap et al. 2016) of the cost on linear-quadratic control, for the policy :math:`a = m(x) = -Kx` and states
     from a behaviour distribution with second moment :math:`S_b = E_b[x x^\top]`:
 
     .. math::
-        g = E_{x \sim b}\big[\nabla_K \mu(x)^\top \nabla_a Q_K(x, a)|_{a = -Kx}\big] = -\Gamma_K S_b,
+        g = E_{x \sim b}\big[\nabla_K m(x)^\top \nabla_a Q_K(x, a)|_{a = -Kx}\big] = -\Gamma_K S_b,
 
     shape (m, n). The gradient of the excursion cost :math:`E_{x_0 \sim b}[V_K(x_0)]` is
     :math:`-\Gamma_K \Sigma_K` with :math:`\Sigma_K` the discounted state moment from :math:`\Sigma_0 = S_b`

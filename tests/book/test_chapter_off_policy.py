@@ -206,6 +206,7 @@ def test_deterministic_numbers(built_book):
     )
     # the behaviour's normalised discounted state moment, summed forward: x' = (A − B K_b) x + B σ ε
     closed_b = system.A - system.B @ np.array([[0.0, 0.5]])
+    assert np.abs(np.linalg.eigvals(closed_b)).max() == pytest.approx(1.0)  # "an eigenvalue 1 of the closed loop"
     moment, behaviour_moment = system.initial_covariance.copy(), np.zeros((2, 2))
     for t in range(2_000):
         behaviour_moment += (1 - system.gamma) * system.gamma**t * moment
