@@ -104,7 +104,10 @@ def test_importance_sampling_numbers(built_book):
     assert threshold == pytest.approx(norm.isf(1e-3 / (2 * 2 * 26)), abs=0.006)  # Bonferroni over 2 × 26, two-sided
     sampled = numbers(rf"(?:per-decision|trajectory-wise): max \|z\| = {NUMBER}; tr Cov sampled {NUMBER} ± {NUMBER},"
                       rf" exact {NUMBER}", text, count=2)  # fmt: skip
-    for z, variance, error, exact in sampled:
+    plain, _ = plain_kappas(6, 1.0)
+    gradient = pg.autodiff_gradient(mdp, policy, np.tile([0.5, -0.5], (13, 1))).ravel()
+    for (z, variance, error, exact), per_decision in zip(sampled, (True, False), strict=True):
+        assert exact == pytest.approx(plain[per_decision][1] * np.sum(gradient**2), rel=1e-3)  # κ ‖∇J‖²
         # 4 standard errors of the sample variance (CLT): false failure 6e-5 per estimator, fixed seed
         assert z < threshold and abs(variance - exact) < 4 * error
     by_length = numbers(
@@ -214,12 +217,18 @@ def test_deterministic_numbers(built_book):
     gain = np.array([[0.3, 0.8]])
     exact = pg.finite_difference(lambda k: forward_cost(system, k, behaviour_moment), gain)
     step = 1e-5
-    g_dpg = np.zeros((1, 2))
-    values, vectors = np.linalg.eigh(behaviour_moment)
-    for value, x in zip(values, vectors.T, strict=True):  # S_b = Σ value x xᵀ
-        a = -gain @ x
-        up, down = lqr_action_value(system, gain, [x], [a + step]), lqr_action_value(system, gain, [x], [a - step])
-        g_dpg -= value * ((up - down)[0] / (2 * step)) * x[None, :]
+
+    def dpg(moment):
+        """E[−∇_a Q_K(x, −Kx) xᵀ] for states of second moment Σ value x xᵀ, ∇_a Q by central differences."""
+        g = np.zeros((1, 2))
+        values, vectors = np.linalg.eigh(moment)
+        for value, x in zip(values, vectors.T, strict=True):
+            a = -gain @ x
+            up, down = lqr_action_value(system, gain, [x], [a + step]), lqr_action_value(system, gain, [x], [a - step])
+            g -= value * ((up - down)[0] / (2 * step)) * x[None, :]
+        return g
+
+    g_dpg = dpg(behaviour_moment)
     printed = numbers(rf"g_DPG: \[\[ *{NUMBER} +{NUMBER}\]\]\s+∇C_ν: +\[\[ *{NUMBER} +{NUMBER}\]\]\s+cosine {NUMBER}",
                       text, count=1)[0]  # fmt: skip
     np.testing.assert_allclose(printed[:2], g_dpg.ravel(), atol=1e-4)
@@ -242,4 +251,8 @@ def test_deterministic_numbers(built_book):
     (gap,) = one(rf"compatible critic's gradient vs g_DPG on the same states: largest difference {NUMBER}", text)
     assert gap < 1e-12
     (relative,) = one(rf"its distance to ∇C_ν, relative: {NUMBER}", text)
+    # the compatible critic's gradient is g_DPG on the page's 2,000 sampled states (the same draws: numpy's)
+    states = np.random.default_rng(3).multivariate_normal(np.zeros(2), behaviour_moment, size=2_000)
+    on_states = dpg(states.T @ states / len(states))
+    assert relative == pytest.approx(np.linalg.norm(on_states - exact) / np.linalg.norm(exact), abs=1e-3)
     assert relative > 0.5  # "not the dropped term"
