@@ -96,7 +96,7 @@ def score_sums(batch: Batch, policy: Policy, theta: Params, weights: np.ndarray)
     (n_states · n_actions) × dim θ score table: memory grows with n_episodes · n_states · n_actions, not with
     the episodes' length nor with the square of the table.
     """
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     weights = as_real_array("weights", weights, ndim=2)
     check_shape("weights", weights, batch.actions.shape)
     return _score_sums(batch, policy, theta, weights)
@@ -173,7 +173,7 @@ def reinforce(
     >>> bool(np.all(np.abs(estimate.mean - exact) < 4.5 * estimate.standard_error))
     True
     """
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     baseline = parse_baseline(
         baseline, accepts=("none", "constant", "values", "mean", "optimal", "learned", "normalized")
     )
@@ -229,7 +229,7 @@ def reward_to_go(
     """
     if weighting not in ("discounted", "undiscounted"):
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     baseline = parse_baseline(baseline, accepts=("none", "constant", "values", "mean", "optimal", "learned"))
     weights = (batch.discounts() if weighting == "discounted" else np.ones(batch.actions.shape)) * batch.alive
     if not _is_state_baseline(baseline):
@@ -242,7 +242,7 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Params, advantages:
     r""":math:`\hat g_i = \sum_t \gamma^t A(s_{i,t}, a_{i,t}) \nabla \log \pi(a_{i,t}|s_{i,t})` with a given
     advantage table (the exact :func:`pgbook.advantages` makes it an oracle-assisted, unbiased estimator).
     """
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     _require_state_indices(batch, "the advantage estimator")
     advantages = as_real_array("advantages", advantages, ndim=2)
     check_shape("advantages", advantages, (policy.n_states, policy.n_actions))
@@ -271,7 +271,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, l
     lam : float in [0, 1]
     """
     lam = as_unit_interval("lam", lam)
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     tables = _value_tables(batch, policy.n_states, values, name="values")
     state_values = np.take_along_axis(tables, batch.states, axis=1)
     final_values = tables[np.arange(batch.n_episodes), batch.final_states]
@@ -406,7 +406,25 @@ def _require_state_indices(batch: Batch, what: str) -> None:
         )
 
 
-def _check_batch_and_policy(batch: Batch, policy: Policy, theta: Params) -> np.ndarray:
+def check_batch_and_policy(batch: Batch, policy: Policy, theta: Params) -> np.ndarray:
+    r"""Validate an estimator's arguments and return ``theta`` as checked float64 parameters.
+
+    ``batch`` must be a :class:`~pgbook.Batch` and ``policy`` a :class:`~pgbook.policies.Policy`; the batch's
+    states and actions must lie in the policy's tables, and every action taken must have
+    :math:`\pi_\theta(a_t|s_t) > 0`, so that its score :math:`\nabla_\theta \log \pi_\theta(a_t|s_t)` is
+    defined (a batch of observation vectors needs a :class:`~pgbook.ModulePolicy`). Every estimator here, and
+    those of :mod:`pgbook.off_policy`, begins with it; a ``ValueError`` or ``TypeError`` names what does not fit.
+
+    >>> import pgbook as pg
+    >>> mdp, policy = pg.examples.random_mdp(3, 2, gamma=0.9, seed=0, n_terminal=1), pg.TabularSoftmax(3, 2)
+    >>> batch = pg.sample_episodes(mdp, policy, np.zeros((3, 2)), 4, max_steps=20, seed=0)
+    >>> check_batch_and_policy(batch, policy, [[0, 0], [0, 0], [0, 0]]).dtype
+    dtype('float64')
+    >>> check_batch_and_policy(batch, pg.TabularSoftmax(1, 2), np.zeros((1, 2)))   # a policy for 1 state
+    Traceback (most recent call last):
+    ...
+    ValueError: batch holds states or actions outside the policy's 1 states and 2 actions
+    """
     if not isinstance(batch, Batch):
         raise TypeError(f"batch must be a pgbook.Batch; got {type(batch).__name__}")
     if not isinstance(policy, Policy):

@@ -40,7 +40,7 @@ from pgbook.arguments import as_count, as_flag, as_real, as_real_array, check_sh
 from pgbook.average_reward import stationary_distribution
 from pgbook.batch import Batch
 from pgbook.deterministic import action_gradient_matrix
-from pgbook.estimators import _check_batch_and_policy, score_sums
+from pgbook.estimators import check_batch_and_policy, score_sums
 from pgbook.evaluation import action_values, state_values
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, checked_gain
@@ -76,7 +76,7 @@ def off_policy_gradient(
     >>> estimate.per_episode.shape
     (5, 3, 2)
     """
-    theta = _check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
+    theta = check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
     behaviour_theta = policy.check_params(behaviour_theta)
     per_decision = as_flag("per_decision", per_decision)
     log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
@@ -236,11 +236,11 @@ def off_pac_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: 
 def follow_on_visits(
     batch: Batch, policy: Policy, theta: Any, behaviour_theta: Any, *, interest: Any = None
 ) -> GradientEstimate:
-    r"""Per-episode sums :math:`\sum_t F_t\, e_{s_t}` of the follow-on trace (Sutton, Mahmood & White 2016;
+    r"""Per-episode sums :math:`\sum_t \mathcal F_t\, [s_t = s]` of the follow-on trace (Sutton, Mahmood & White 2016;
     Imani et al. 2018), along episodes of the behaviour policy:
 
     .. math::
-        F_0 = i(s_0), \qquad F_t = i(s_t) + \gamma \rho_{t-1} F_{t-1},
+        \mathcal F_0 = i(s_0), \qquad \mathcal F_t = i(s_t) + \gamma \rho_{t-1} \mathcal F_{t-1},
 
     with :math:`\rho_t = \pi_\theta(a_t|s_t) / b(a_t|s_t)` and the interest :math:`i` (default 1). Their
     expectation is :math:`E_b[T]\, m`, with :math:`m` the :func:`emphatic_weightings` for :math:`\nu = d_b \circ i`
@@ -253,7 +253,7 @@ def follow_on_visits(
     >>> follow_on_visits(batch, policy, np.zeros(4), behaviour).per_episode.shape
     (4, 4)
     """
-    theta = _check_batch_and_policy(batch, policy, theta)
+    theta = check_batch_and_policy(batch, policy, theta)
     behaviour_theta = policy.check_params(behaviour_theta)
     if not np.all(batch.terminated):
         raise ValueError("batch must hold complete episodes (some were cut off at max_steps): raise max_steps")
@@ -342,11 +342,11 @@ def imani_counterexample() -> tuple[FiniteMDP, LinearSoftmax, np.ndarray]:
 
 def off_policy_deterministic_gradient(system: LinearQuadratic, gain: Any, state_moment: Any) -> np.ndarray:
     r"""The off-policy deterministic policy gradient (Silver et al. 2014, §4.2, eq. 15; the actor update of DDPG,
-    Lillicrap et al. 2016) of the cost on linear-quadratic control, for the policy :math:`a = -Kx` and states
+    Lillicrap et al. 2016) of the cost on linear-quadratic control, for the policy :math:`a = m(x) = -Kx` and states
     from a behaviour distribution with second moment :math:`S_b = E_b[x x^\top]`:
 
     .. math::
-        g = E_{x \sim b}\big[\nabla_K \mu(x)^\top \nabla_a Q_K(x, a)|_{a = -Kx}\big] = -\Gamma_K S_b,
+        g = E_{x \sim b}\big[\nabla_K m(x)^\top \nabla_a Q_K(x, a)|_{a = -Kx}\big] = -\Gamma_K S_b,
 
     shape (m, n). The gradient of the excursion cost :math:`E_{x_0 \sim b}[V_K(x_0)]` is
     :math:`-\Gamma_K \Sigma_K` with :math:`\Sigma_K` the discounted state moment from :math:`\Sigma_0 = S_b`

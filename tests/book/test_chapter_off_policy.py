@@ -104,7 +104,11 @@ def test_importance_sampling_numbers(built_book):
     assert threshold == pytest.approx(norm.isf(1e-3 / (2 * 2 * 26)), abs=0.006)  # Bonferroni over 2 × 26, two-sided
     sampled = numbers(rf"(?:per-decision|trajectory-wise): max \|z\| = {NUMBER}; tr Cov sampled {NUMBER} ± {NUMBER},"
                       rf" exact {NUMBER}", text, count=2)  # fmt: skip
-    for z, variance, error, exact in sampled:
+    plain, _ = plain_kappas(6, 1.0)
+    gradient = pg.autodiff_gradient(mdp, policy, np.tile([0.5, -0.5], (13, 1))).ravel()
+    for (z, variance, error, exact), per_decision in zip(sampled, (True, False), strict=True):
+        assert exact == pytest.approx(plain[per_decision][1] * np.sum(gradient**2), rel=1e-3)  # κ ‖∇J‖²
+        # 4 standard errors of the sample variance (CLT): false failure 6e-5 per estimator, fixed seed
         assert z < threshold and abs(variance - exact) < 4 * error
     by_length = numbers(
         rf"{NUMBER} steps: κ per-decision {NUMBER}, trajectory-wise {NUMBER}, ratio {NUMBER}", text, count=7
@@ -146,10 +150,10 @@ def test_excursion_objective_numbers(built_book):
     term, d_nu = nu.copy(), np.zeros(5)
     for _ in range(600):
         d_nu, term = d_nu + term, mdp.gamma * P_pi.T @ term
-    for label, expected, tolerance in (("d_ν \\(exact\\)", d_nu[live], 1e-4), ("ν = d_πb", nu[live], 1e-4)):
+    for label, expected, tolerance in (("d_ν exact", d_nu[live], 1e-4), ("ν = d_πb", nu[live], 1e-4)):
         (row,) = re.findall(rf"{label}: +\[([-\d. ]+)\]", text)
         np.testing.assert_allclose(np.array(row.split(), dtype=float), expected, atol=tolerance)
-    (row,) = re.findall(r"d_ν \(follow-on\): +\[([-\d. ]+)\]", text)
+    (row,) = re.findall(r"d_ν traces: +\[([-\d. ]+)\]", text)
     assert np.abs(np.array(row.split(), dtype=float) - d_nu[live]).max() < 0.1
     # Off-PAC's g from the closed-form softmax score, and ∇J_ν by central differences of ν·V
     q_values = mdp.R + mdp.gamma * mdp.P @ mdp.state_values(pi)
@@ -170,13 +174,13 @@ def test_counterexample_numbers(built_book):
     _, text = page_text(built_book, PAGE)
     (row,) = re.findall(r"d_πb = \[([-\d. ]+)\]", text)
     np.testing.assert_allclose(np.array(row.split(), dtype=float), [0.5, 0.125, 0.375])
-    runs = re.findall(
-        rf"from \({NUMBER}, {NUMBER}\), (excursion|off-pac) *: p0 = {NUMBER}, p1 = {NUMBER}, J = {NUMBER},"
-        rf" J_ν = {NUMBER}",
-        text,
-    )
-    assert len(runs) == 6 and sorted(r[2] for r in runs) == ["excursion"] * 3 + ["off-pac"] * 3
-    for _, _, direction, *values in runs:
+    assert re.search(r"ascent +p0 +p1 +J +J_ν", text)  # the table's header
+    row = rf" +{NUMBER} {NUMBER} {NUMBER} {NUMBER}"
+    starts = re.findall(rf"from \({NUMBER}, {NUMBER}\):\s+∇J_ν{row}\s+Off-PAC{row}", text)
+    assert [(float(a), float(b)) for a, b, *_ in starts] == [(0.5, 0.5), (0.9, 0.9), (0.2, 0.8)]
+    runs = [(direction, values) for _, _, *ends in starts
+            for direction, values in (("excursion", ends[:4]), ("off-pac", ends[4:]))]  # fmt: skip
+    for direction, values in runs:
         p0, p1, j, j_nu = (float(v) for v in values)
         # the closed forms J = 2 p0 p1 + (1 − p0)(1 − p1) and J_ν of eq. (off-policy-counterexample)
         assert j == pytest.approx(2 * p0 * p1 + (1 - p0) * (1 - p1), abs=2e-4)
@@ -205,6 +209,7 @@ def test_deterministic_numbers(built_book):
     )
     # the behaviour's normalised discounted state moment, summed forward: x' = (A − B K_b) x + B σ ε
     closed_b = system.A - system.B @ np.array([[0.0, 0.5]])
+    assert np.abs(np.linalg.eigvals(closed_b)).max() == pytest.approx(1.0)  # "an eigenvalue 1 of the closed loop"
     moment, behaviour_moment = system.initial_covariance.copy(), np.zeros((2, 2))
     for t in range(2_000):
         behaviour_moment += (1 - system.gamma) * system.gamma**t * moment
@@ -212,14 +217,20 @@ def test_deterministic_numbers(built_book):
     gain = np.array([[0.3, 0.8]])
     exact = pg.finite_difference(lambda k: forward_cost(system, k, behaviour_moment), gain)
     step = 1e-5
-    g_dpg = np.zeros((1, 2))
-    values, vectors = np.linalg.eigh(behaviour_moment)
-    for value, x in zip(values, vectors.T, strict=True):  # S_b = Σ value x xᵀ
-        a = -gain @ x
-        up, down = lqr_action_value(system, gain, [x], [a + step]), lqr_action_value(system, gain, [x], [a - step])
-        g_dpg -= value * ((up - down)[0] / (2 * step)) * x[None, :]
-    printed = numbers(rf"g_DPG \[\[ *{NUMBER} +{NUMBER}\]\], ∇C_ν \[\[ *{NUMBER} +{NUMBER}\]\]: cosine {NUMBER}", text,
-                      count=1)[0]  # fmt: skip
+
+    def dpg(moment):
+        """E[−∇_a Q_K(x, −Kx) xᵀ] for states of second moment Σ value x xᵀ, ∇_a Q by central differences."""
+        g = np.zeros((1, 2))
+        values, vectors = np.linalg.eigh(moment)
+        for value, x in zip(values, vectors.T, strict=True):
+            a = -gain @ x
+            up, down = lqr_action_value(system, gain, [x], [a + step]), lqr_action_value(system, gain, [x], [a - step])
+            g -= value * ((up - down)[0] / (2 * step)) * x[None, :]
+        return g
+
+    g_dpg = dpg(behaviour_moment)
+    printed = numbers(rf"g_DPG: \[\[ *{NUMBER} +{NUMBER}\]\]\s+∇C_ν: +\[\[ *{NUMBER} +{NUMBER}\]\]\s+cosine {NUMBER}",
+                      text, count=1)[0]  # fmt: skip
     np.testing.assert_allclose(printed[:2], g_dpg.ravel(), atol=1e-4)
     np.testing.assert_allclose(printed[2:4], exact.ravel(), atol=1e-4)
     cosine = float(g_dpg.ravel() @ exact.ravel() / np.linalg.norm(g_dpg) / np.linalg.norm(exact))
@@ -240,4 +251,8 @@ def test_deterministic_numbers(built_book):
     (gap,) = one(rf"compatible critic's gradient vs g_DPG on the same states: largest difference {NUMBER}", text)
     assert gap < 1e-12
     (relative,) = one(rf"its distance to ∇C_ν, relative: {NUMBER}", text)
+    # the compatible critic's gradient is g_DPG on the page's 2,000 sampled states (the same draws: numpy's)
+    states = np.random.default_rng(3).multivariate_normal(np.zeros(2), behaviour_moment, size=2_000)
+    on_states = dpg(states.T @ states / len(states))
+    assert relative == pytest.approx(np.linalg.norm(on_states - exact) / np.linalg.norm(exact), abs=1e-3)
     assert relative > 0.5  # "not the dropped term"

@@ -744,6 +744,16 @@ def test_per_decision_weights_check():
     no_discount = exercises.check_per_decision_weights(lambda r, rho, g: per_decision(r, rho, 1.0))
     assert not no_discount and "but the answer is" in repr(no_discount)
 
+    def ratios_before(rewards, ratios, gamma):  # ρ_{0:k-1}: the ratio of a_k itself left out
+        return per_decision(rewards, np.concatenate([[1.0], ratios[:-1]]), gamma)
+
+    def ratios_from_t(rewards, ratios, gamma):  # Σ_{k≥t} γ^k ρ_{t:k} r_{k+1}: the ratios before t left out
+        return np.array([per_decision(rewards[t:], ratios[t:], gamma)[0] * gamma**t for t in range(len(rewards))])
+
+    for wrong in (ratios_before, ratios_from_t):
+        verdict = exercises.check_per_decision_weights(wrong)
+        assert not verdict and "but the answer is" in repr(verdict), wrong.__name__
+
     def through_the_library(rewards, ratios, gamma):  # one episode through off_policy_gradient's weights
         batch = pg.Batch(
             states=np.zeros((1, len(rewards)), dtype=np.int64),

@@ -115,6 +115,27 @@ def test_closed_forms_on_the_counterexample(p, q):
     np.testing.assert_allclose(exact, [first, -first, shared, -shared], atol=1e-14)
 
 
+def test_the_counterexample_has_a_saddle_inside_and_its_maxima_at_two_corners():
+    """J_b's derivatives in p and q, ½(3q − 1) and 3p/2 − 5/8, vanish at (5/12, 1/3), where the closed form's
+    Hessian [[0, 3/2], [3/2, 0]] makes a saddle: J_b rises along (1, 1) and falls along (1, −1). Off-PAC's
+    shared component −q(1 − q)/8 = −1/36 does not vanish there. The two corners: J_b = 7/8 at (0, 0), 5/4 at
+    (1, 1), each a local maximum on the square."""
+    d_b = op.behaviour_distribution(IMANI, IMANI_POLICY, IMANI_BEHAVIOUR)
+    saddle = imani_params(5 / 12, 1 / 3)
+    np.testing.assert_allclose(op.excursion_gradient(IMANI, IMANI_POLICY, saddle, d_b), 0.0, atol=1e-15)
+    assert op.off_pac_gradient(IMANI, IMANI_POLICY, saddle, d_b)[2] == pytest.approx(-1 / 36, rel=1e-12)
+
+    def j_b(p, q):
+        return op.excursion_objective(IMANI, IMANI_POLICY, imani_params(p, q), d_b)
+
+    h = 0.01
+    assert j_b(5 / 12 + h, 1 / 3 + h) > j_b(5 / 12, 1 / 3) > j_b(5 / 12 + h, 1 / 3 - h)
+    for corner, value, inward in ((0.0, 7 / 8, h), (1.0, 5 / 4, -h)):
+        edge = min(max(corner, 1e-12), 1 - 1e-12)
+        assert j_b(edge, edge) == pytest.approx(value, abs=1e-9)
+        assert j_b(edge + inward, edge) < j_b(edge, edge) and j_b(edge, edge + inward) < j_b(edge, edge)
+
+
 @pytest.mark.parametrize("gamma, n_terminal", [(0.9, 0), (0.9, 1), (1.0, 1)])
 def test_excursion_gradient_is_the_gradient_of_the_excursion_objective(gamma, n_terminal):
     mdp = pg.examples.random_mdp(5, 3, gamma=gamma, seed=12, n_terminal=n_terminal)
@@ -144,7 +165,7 @@ def test_emphatic_weightings_against_a_neumann_series():
 @pytest.mark.slow  # statistical: 50,000 episodes per problem
 @pytest.mark.parametrize("problem", ["imani", "random"])
 def test_follow_on_traces_estimate_the_emphatic_weightings(problem):
-    """The per-episode Σ_t F_t e_{s_t} have mean E_b[T] m (m for ν = d_b ∘ i); z-scores on the live states,
+    """The per-episode Σ_t 𝓕_t [s_t = s] have mean E_b[T] m (m for ν = d_b ∘ i); z-scores on the live states,
     false-failure rate 1e-3 (Bonferroni), fixed seed."""
     if problem == "imani":
         mdp, policy, behaviour = IMANI, IMANI_POLICY, IMANI_BEHAVIOUR
