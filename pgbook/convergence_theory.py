@@ -25,6 +25,7 @@ import numpy as np
 
 from pgbook.arguments import as_count, as_real, as_real_array, check_type
 from pgbook.mdp import FiniteMDP
+from pgbook.policies import Params
 
 __all__ = [
     "GradientDomination",
@@ -276,24 +277,24 @@ class Smoothness:
     :math:`\pi`), so that
 
     .. math::
-        \zeta_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \\
+        y_1 &= \max_s \textstyle\sum_a |\pi'(a|s)| \\
         &\le \max_s (\operatorname{Var}_\pi v(s))^{1/2} \le 1, \\
-        \zeta_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \\
+        y_2 &= \max_s \textstyle\sum_a |\pi''(a|s)| \\
         &\le 2 \max_s \operatorname{Var}_\pi v(s) \le 2
 
-    (``first_order`` is :math:`\zeta_1`, ``spread`` the square root in between, ``second_order`` :math:`\zeta_2`).
+    (``first_order`` is :math:`y_1`, ``spread`` the square root in between, ``second_order`` :math:`y_2`).
 
     Every row of :math:`M` sums to at most :math:`1/(1-\gamma)`,
-    :math:`\|P_\pi' x\|_\infty \le \zeta_1 \|x\|_\infty`, :math:`\|P_\pi'' x\|_\infty \le \zeta_2 \|x\|_\infty`,
-    :math:`\|r_\pi'\|_\infty \le \zeta_1`,
-    :math:`\|r_\pi''\|_\infty \le \zeta_2` and :math:`0 \le V \le 1/(1-\gamma)`, so the four terms are at most
+    :math:`\|P_\pi' x\|_\infty \le y_1 \|x\|_\infty`, :math:`\|P_\pi'' x\|_\infty \le y_2 \|x\|_\infty`,
+    :math:`\|r_\pi'\|_\infty \le y_1`,
+    :math:`\|r_\pi''\|_\infty \le y_2` and :math:`0 \le V \le 1/(1-\gamma)`, so the four terms are at most
     (``term_bounds``)
 
     .. math::
-        \frac{2\gamma^2 \zeta_1^2}{(1-\gamma)^3},\ \frac{\gamma \zeta_2}{(1-\gamma)^2},\
-        \frac{2\gamma \zeta_1^2}{(1-\gamma)^2},\ \frac{\zeta_2}{1-\gamma},
+        \frac{2\gamma^2 y_1^2}{(1-\gamma)^3},\ \frac{\gamma y_2}{(1-\gamma)^2},\
+        \frac{2\gamma y_1^2}{(1-\gamma)^2},\ \frac{y_2}{1-\gamma},
 
-    whose sum (``bound``) with :math:`\zeta_1 \le 1`, :math:`\zeta_2 \le 2` is at most
+    whose sum (``bound``) with :math:`y_1 \le 1`, :math:`y_2 \le 2` is at most
     :math:`(2\gamma^2 + 4\gamma(1-\gamma)` :math:`{} + 2(1-\gamma)^2)/(1-\gamma)^3`
     :math:`{} = 2/(1-\gamma)^3` (``constant``).
     """
@@ -308,7 +309,7 @@ class Smoothness:
     constant: float
 
 
-def smoothness(mdp: FiniteMDP, theta: Any, direction: Any, *, mu: Any = None) -> Smoothness:
+def smoothness(mdp: FiniteMDP, theta: Params, direction: Any, *, mu: Any = None) -> Smoothness:
     r"""Every line of the smoothness bound of :math:`J_\mu` for a tabular softmax policy with logits ``theta``
     (shape (n_states, n_actions)), along ``direction`` (same shape; scaled here to unit norm): see
     :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution). For every

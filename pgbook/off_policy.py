@@ -45,7 +45,7 @@ from pgbook.evaluation import action_values, state_values
 from pgbook.gradient_estimate import GradientEstimate
 from pgbook.lqr import LinearQuadratic, checked_gain
 from pgbook.mdp import FiniteMDP
-from pgbook.policies import LinearSoftmax, Policy, check_fit, policy_table
+from pgbook.policies import LinearSoftmax, Params, Policy, check_fit, policy_table
 from pgbook.trajectories import enumerate_episodes
 from pgbook.update_field import undiscounted_visitation
 
@@ -53,7 +53,7 @@ from pgbook.update_field import undiscounted_visitation
 
 
 def off_policy_gradient(
-    batch: Batch, policy: Policy, theta: Any, behaviour_theta: Any, *, per_decision: bool = True
+    batch: Batch, policy: Policy, theta: Params, behaviour_theta: Params, *, per_decision: bool = True
 ) -> GradientEstimate:
     r"""The policy gradient at ``theta`` from episodes sampled with ``behaviour_theta``, by importance sampling.
 
@@ -101,7 +101,7 @@ def off_policy_gradient(
 
 
 def importance_sampling_moments(
-    mdp: FiniteMDP, policy: Policy, theta: Any, behaviour_theta: Any, *, horizon: int, per_decision: bool = True
+    mdp: FiniteMDP, policy: Policy, theta: Params, behaviour_theta: Params, *, horizon: int, per_decision: bool = True
 ) -> tuple[np.ndarray, float]:
     r"""The exact mean :math:`E_b[\hat g]` and total variance :math:`\operatorname{tr}\operatorname{Cov}_b(\hat g)`
     of the one-episode estimate of :func:`off_policy_gradient`, by enumerating every episode of the behaviour
@@ -127,7 +127,7 @@ def importance_sampling_moments(
 # The excursion objective, Off-PAC and the emphatic weighting ---------------------------------------------------
 
 
-def behaviour_distribution(mdp: FiniteMDP, policy: Policy, behaviour_theta: Any) -> np.ndarray:
+def behaviour_distribution(mdp: FiniteMDP, policy: Policy, behaviour_theta: Params) -> np.ndarray:
     r""":math:`d_b`, the distribution of the states an agent following :math:`b` sees, shape (n_states,).
 
     On an episodic problem (with terminal states), episodes restart from :math:`\mu_0`: the share of the
@@ -157,7 +157,7 @@ def _checked_state_weights(mdp: FiniteMDP, policy: Policy, state_weights: Any) -
     return nu
 
 
-def excursion_objective(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: Any) -> float:
+def excursion_objective(mdp: FiniteMDP, policy: Policy, theta: Params, state_weights: Any) -> float:
     r"""The excursion objective :math:`J_\nu(\theta) = \sum_s \nu(s)\, V_\pi(s)` for state weights :math:`\nu`
     (:math:`d_b` for the objective of an agent following :math:`b`; Degris et al. 2012, Imani et al. 2018).
 
@@ -171,7 +171,7 @@ def excursion_objective(mdp: FiniteMDP, policy: Policy, theta: Any, state_weight
     return float(nu @ state_values(mdp, policy, theta))
 
 
-def emphatic_weightings(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: Any) -> np.ndarray:
+def emphatic_weightings(mdp: FiniteMDP, policy: Policy, theta: Params, state_weights: Any) -> np.ndarray:
     r"""The emphatic weighting :math:`m^\top = \nu^\top (I - \gamma P_\pi)^{-1}` (Imani et al. 2018, with
     :math:`\nu = d_b \circ i` for an interest :math:`i`; Sutton, Mahmood & White 2016), shape (n_states,), 0 on
     terminal states: the discounted visitation of :math:`\pi_\theta` from the start measure :math:`\nu`. It weights
@@ -194,7 +194,7 @@ def emphatic_weightings(mdp: FiniteMDP, policy: Policy, theta: Any, state_weight
     return weights
 
 
-def excursion_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: Any) -> np.ndarray:
+def excursion_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, state_weights: Any) -> np.ndarray:
     r"""The exact gradient of :func:`excursion_objective` (Imani, Graves & White 2018, Theorem 1):
 
     .. math::
@@ -213,7 +213,7 @@ def excursion_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights
     return policy.weighted_probability_gradient(theta, m[:, None] * action_values(mdp, policy, theta))
 
 
-def off_pac_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: Any) -> np.ndarray:
+def off_pac_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, state_weights: Any) -> np.ndarray:
     r"""Off-PAC's approximate gradient (Degris, White & Sutton 2012, eq. 5):
 
     .. math::
@@ -234,7 +234,7 @@ def off_pac_gradient(mdp: FiniteMDP, policy: Policy, theta: Any, state_weights: 
 
 
 def follow_on_visits(
-    batch: Batch, policy: Policy, theta: Any, behaviour_theta: Any, *, interest: Any = None
+    batch: Batch, policy: Policy, theta: Params, behaviour_theta: Params, *, interest: Any = None
 ) -> GradientEstimate:
     r"""Per-episode sums :math:`\sum_t \mathcal F_t\, [s_t = s]` of the follow-on trace (Sutton, Mahmood & White 2016;
     Imani et al. 2018), along episodes of the behaviour policy:
@@ -277,7 +277,7 @@ def follow_on_visits(
 def off_policy_ascent(
     mdp: FiniteMDP,
     policy: Policy,
-    initial_theta: Any,
+    initial_theta: Params,
     state_weights: Any,
     *,
     step_size: float,

@@ -363,6 +363,7 @@ REUSES = (
     (r"(?<![\\\w])pq\b|\\tilde p\s*\\tilde q", "q is a prompt and q̃ a differential action value: write 1 − p"),
     (r"\\Xi\^", "Ξ is Mei et al.'s rate constant; GRPO's sums of scores are ψ¹_q and ψ⁰_q"),
     (r"\^\\ell\b|\\ell = [01]", "ℓ is the smoothness constant; GRPO's length exponent is 𝟙_len"),
+    (r"\\zeta_[12]", "ζ is the temperature of entropy regularisation; the softmax's derivative sums are y₁, y₂"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -389,7 +390,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"(1 - \alpha)", r"\sigma(\theta)", r"J - J^\top", r"-G_K \Sigma_K",
                 r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
-                r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell"]  # fmt: skip
+                r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
+                r"\zeta_1 \le 1"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]
