@@ -14,7 +14,7 @@ import numpy as np
 
 from pgbook.arguments import as_real, as_real_array, check_nonempty, check_shape
 from pgbook.evaluation import discounted_visitation
-from pgbook.fisher import DEFAULT_RCOND, _compatible_weights
+from pgbook.fisher import DEFAULT_RCOND, natural_gradient
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import Params, Policy, policy_table
 
@@ -75,19 +75,17 @@ def compatible_fit(
     """
     if target not in ("q", "advantage"):
         raise ValueError(f'target must be "q" or "advantage"; got {target!r}')
+    if features is None:  # the compatible features fit both targets with the same w: the natural gradient
+        return natural_gradient(mdp, policy, theta, rcond=rcond)
     rcond = as_real("rcond", rcond, within="[0, 1)")
     pi = policy_table(mdp, policy, theta)
-    theta = policy.check_params(theta)
-    if features is not None:
-        design = as_real_array("features", features, ndim=3)
-        check_nonempty("features", design)
-        check_shape("features", design, (*pi.shape, design.shape[2]))
+    design = as_real_array("features", features, ndim=3)
+    check_nonempty("features", design)
+    check_shape("features", design, (*pi.shape, design.shape[2]))
     values, visitation = mdp.values_and_visitation(pi)
     fitted = mdp.action_values(pi, values)
-    if target == "advantage" or features is None:  # the compatible features fit both targets with the same w
+    if target == "advantage":
         fitted = fitted - values[:, None]
-    if features is None:
-        return _compatible_weights(policy, theta, pi, visitation, fitted, rcond)
     root_weights = np.sqrt(visitation[:, None] * pi)
     return np.linalg.lstsq(
         (root_weights[:, :, None] * design).reshape(-1, design.shape[2]), (root_weights * fitted).ravel(), rcond=rcond
