@@ -34,6 +34,9 @@ class FigureFrames:
     r"""A figure for each value of one slider, drawn once; a live ipywidgets slider and a static HTML slider
     flip through the same frames, so the figure works with or without a kernel and moves instantly.
 
+    Each frame is drawn twice: for the book's column (``frames``) and for a phone's (``phone_frames``,
+    :func:`encode_phone_svg`), which the static version shows on a narrow screen.
+
     Parameters
     ----------
     draw : callable
@@ -54,9 +57,6 @@ class FigureFrames:
         and its text with it.
     start : int
         The index of the value shown first.
-
-    Each frame is drawn twice: for the book's column (:attr:`frames`) and for a phone's
-    (:attr:`phone_frames`, :func:`encode_phone_svg`), which the static version shows on a narrow screen.
 
     Examples
     --------
