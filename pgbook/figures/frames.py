@@ -177,8 +177,8 @@ def phone_figure(figure: Figure) -> Figure:
     row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and a
     superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that it
     is at least 9 CSS px too. The layout is redone (``tight_layout``, unless the figure has constrained
-    layout); names longer than 16 characters as tick labels, and a title or label that does not fit, are
-    broken in two lines, a legend wider than the column is laid out in one column, and the figure grows if a
+    layout); names longer than 16 characters as tick labels, and the long lines of a title or label that does
+    not fit, are broken in two, a legend wider than the column is laid out in one column, and the figure grows if a
     panel is then less than 1.8 in tall.
 
     Examples
@@ -230,14 +230,15 @@ def phone_figure(figure: Figure) -> Figure:
 
 
 def _break_line(text: Text, box) -> bool:
-    """Breaks a one-line text that reaches out of ``box`` (display units) at its space nearest the middle."""
+    """Breaks the long lines of a text that reaches out of ``box`` (display units) at their middle space."""
     words = text.get_text()
-    if "\n" in words or " " not in words or "$" in words:
+    if " " not in words or "$" in words:
         return False
     extent = text.get_window_extent()
     if box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1:
         return False
-    text.set_text(_broken(words))
+    longest = max(len(line) for line in words.split("\n"))
+    text.set_text("\n".join(_broken(line) if len(line) >= 0.75 * longest else line for line in words.split("\n")))
     return True
 
 
