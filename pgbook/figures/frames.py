@@ -177,9 +177,10 @@ def phone_figure(figure: Figure) -> Figure:
     row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and a
     superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that it
     is at least 9 CSS px too. The layout is redone (``tight_layout``, unless the figure has constrained
-    layout); names longer than 16 characters as tick labels, and the long lines of a title or label that does
-    not fit, are broken in two, a legend wider than the column is laid out in one column, and the figure grows if a
-    panel is then less than 1.8 in tall.
+    layout): names longer than 16 characters as tick labels, and the long lines of a title or label that
+    does not fit, are broken in two; a legend wider than the column is laid out in one column; and the figure
+    grows if a panel is then less than 1.8 in tall. (Some of this reaches into matplotlib's private
+    attributes: the suptitle, the side titles, a legend's layout and a colorbar's grid cell.)
 
     Examples
     --------
