@@ -12,10 +12,12 @@ document.addEventListener("click", (event) => {
   large.removeAttribute("width");
   large.removeAttribute("height");
   large.style.removeProperty("width");  // a frame's "width: 100%", which would keep it at the column's width
-  // px per CSS px: SVG frames, 2x PNGs. The enlarged figure is the one drawn for the column (the image's src),
-  // also on a phone, which shows the drawing for its own column in place (a <picture> source).
+  // The enlarged figure is the one drawn for the book's column (the image's src, outside its <picture>), also
+  // on a phone, which shows in place the drawing for its own column. Its px per CSS px: SVG frames 1, PNGs 2.
   const drawnAt = image.src.startsWith("data:image/svg") ? 1 : 2;
-  large.style.setProperty("--drawn-width", `${image.naturalWidth / drawnAt}px`);
+  const drawnWidth = () => large.style.setProperty("--drawn-width", `${large.naturalWidth / drawnAt}px`);
+  if (large.complete && large.naturalWidth) drawnWidth();
+  else large.addEventListener("load", drawnWidth);
   const close = document.createElement("button");
   close.type = "button";
   close.textContent = "×";

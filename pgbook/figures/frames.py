@@ -14,7 +14,9 @@ import io
 import json
 import pickle
 import re
+import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -23,6 +25,8 @@ from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
 from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
+from matplotlib.transforms import Bbox
 
 # A phone's drawing: 3.3 in is 317 CSS px, narrower than a 390-px phone's column (342 px, 326 px inside a
 # numbered figure), so that the drawing is shown at its own size and a point of text is 4/3 CSS px there.
@@ -33,6 +37,9 @@ PHONE_MEDIA = "(max-width: 576px)"  # where the book shows the phone's drawing (
 class FigureFrames:
     r"""A figure for each value of one slider, drawn once; a live ipywidgets slider and a static HTML slider
     flip through the same frames, so the figure works with or without a kernel and moves instantly.
+
+    Each frame is drawn twice: for the book's column (``frames``) and for a phone's (``phone_frames``,
+    :func:`phone_figure`, all cropped to one box), which the static version shows on a narrow screen.
 
     Parameters
     ----------
@@ -54,9 +61,6 @@ class FigureFrames:
         and its text with it.
     start : int
         The index of the value shown first.
-
-    Each frame is drawn twice: for the book's column (:attr:`frames`) and for a phone's
-    (:attr:`phone_frames`, :func:`encode_phone_svg`), which the static version shows on a narrow screen.
 
     Examples
     --------
@@ -93,13 +97,16 @@ class FigureFrames:
         if not 0 <= start < len(self.values):
             raise ValueError(f"start must be an index into values, in [0, {len(self.values)}); got {start}")
         self.slider_name, self.caption, self.alt, self.start = slider_name, caption, alt, start
-        self.frames, self.phone_frames = [], []
+        self.frames, phones = [], []
         for value in self.values:
             figure = Figure(figsize=figsize)
             FigureCanvasAgg(figure)
             draw(figure, value)
             self.frames.append(encode_svg(figure))
-            self.phone_frames.append(encode_phone_svg(figure, crop=False))
+            phones.append(phone_figure(figure))
+        # the phone's frames are cropped alike, to what any of them draws, so that a slider keeps their size
+        shown = Bbox.union([phone.get_tightbbox() for phone in phones]).padded(0.1)
+        self.phone_frames = [encode_svg(phone, bbox_inches=shown) for phone in phones]
 
     def widget(self):
         """The live version: an ipywidgets slider over the precomputed frames."""
@@ -129,30 +136,22 @@ class FigureFrames:
         )
 
 
-def encode_svg(figure: Figure, bbox_inches: str | None = None) -> bytes:
+def encode_svg(figure: Figure, bbox_inches: str | Bbox | None = None) -> bytes:
     """The figure as compact SVG bytes, the same for the same figure (no date, fixed ids): coordinates to 0.01 pt
     (a fiftieth of a pixel on a 2x screen), no metadata, ids or indentation. Text is drawn as matplotlib draws
     it (each glyph's outline defined once, then placed), so that it looks and fits as in the book's other
-    figures on every device, not in whatever font the reader's system has. ``bbox_inches="tight"`` crops the
-    figure to what is drawn (as Jupyter's inline backend does its PNG)."""
+    figures on every device, not in whatever font the reader's system has. ``bbox_inches``, as
+    matplotlib's ``savefig`` takes it, crops the figure: ``"tight"`` to what is drawn (as Jupyter's inline
+    backend crops its PNG), a ``Bbox`` to that box, in inches."""
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "pgbook"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches=bbox_inches)
     return compact_svg(buffer.getvalue().decode()).encode()
 
 
-def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
-    """The figure redrawn for a phone's column, as compact SVG (:func:`encode_svg`); the figure is unchanged.
-
-    A copy of the figure is drawn :data:`PHONE_WIDTH` inches wide, so that the phone shows it at its own size
-    and its text at its point size (9 pt is 12 CSS px; drawn 7.2 in wide, a figure is shown at half its size
-    there). A single row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and
-    a superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that
-    it is at least 9 CSS px too. A title or label longer than the column is broken in two lines, a legend wider
-    than it is laid out in one column, and the layout is redone (``tight_layout``, unless the figure has
-    constrained layout; the figure grows if a panel is then less than 1.8 in tall). With ``crop``, the drawing
-    is cropped to what is drawn (``bbox_inches="tight"``, as Jupyter crops a figure's PNG); without, it is the
-    whole figure, 3.3 in wide, as the frames of a figure are, so that a slider does not change its size.
+def encode_phone_svg(figure: Figure) -> bytes:
+    """The figure redrawn for a phone's column (:func:`phone_figure`) as compact SVG (:func:`encode_svg`),
+    cropped to what is drawn (``bbox_inches="tight"``, as Jupyter crops a figure's PNG); the figure is unchanged.
 
     Examples
     --------
@@ -167,6 +166,30 @@ def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
     >>> [axes.get_subplotspec().get_geometry()[:2] for axes in figure.axes]  # the figure is as it was
     [(1, 2), (1, 2)]
     """
+    return encode_svg(phone_figure(figure), bbox_inches="tight")
+
+
+def phone_figure(figure: Figure) -> Figure:
+    """A copy of the figure laid out for a phone's column; the figure is unchanged.
+
+    The copy is :data:`PHONE_WIDTH` inches wide, so that the phone shows it at its own size and its text at
+    its point size (9 pt is 12 CSS px; drawn 7.2 in wide, a figure is shown at half its size there). A single
+    row of panels becomes a column, each panel 3/4 as tall as the figure was (2.2 to 2.8 in), and a
+    superscript or subscript (a log axis's exponent: 0.7 of its label) is drawn from a 10-pt label, so that it
+    is at least 9 CSS px too. The layout is redone (``tight_layout``, unless the figure has constrained
+    layout): names longer than 16 characters as tick labels, and the long lines of a title or label that
+    does not fit, are broken in two; a legend wider than the column is laid out in one column; and the figure
+    grows if a panel is then less than 1.8 in tall. (Some of this reaches into matplotlib's private
+    attributes: the suptitle, the side titles, a legend's layout and a colorbar's grid cell.)
+
+    Examples
+    --------
+    >>> figure = Figure(figsize=(7.2, 3.4))
+    >>> _ = figure.subplots(1, 3)
+    >>> phone = phone_figure(figure)
+    >>> float(phone.get_figwidth()), [axes.get_subplotspec().rowspan.start for axes in phone.axes]
+    (3.3, [0, 1, 2])
+    """
     if not isinstance(figure, Figure):
         raise TypeError(f"figure must be a matplotlib Figure; got {type(figure).__name__}")
     phone = pickle.loads(pickle.dumps(figure))
@@ -179,37 +202,60 @@ def encode_phone_svg(figure: Figure, *, crop: bool = True) -> bytes:
         for axis in (axes.xaxis, axes.yaxis):
             if any(_has_scripts(label.get_text()) and label.get_fontsize() < 10 for label in axis.get_ticklabels()):
                 axis.set_tick_params(labelsize=10)
+            names = axis.get_major_formatter()  # names as tick labels (set_ticks(…, labels)): a long one in two lines
+            if isinstance(names, FixedFormatter | FuncFormatter):
+                axis.set_major_formatter(FuncFormatter(partial(_short_lines, names)))
     for text in phone.findobj(Text):
         if _has_scripts(text.get_text()) and text.get_fontsize() < 10:
             text.set_fontsize(10)
-    width = phone.bbox.width
-    for axes in phone.axes:
-        for text in (axes.title, axes._left_title, axes._right_title, axes.xaxis.label):
-            _break_line(text, 0.9 * width)
-        _break_line(axes.yaxis.label, axes.bbox.height)
-    if phone._suptitle is not None:
-        _break_line(phone._suptitle, 0.9 * width)
     for legend in phone.findobj(Legend):
-        if legend.get_window_extent().width > 0.9 * width:
+        if legend.get_window_extent().width > 0.9 * phone.bbox.width:
             _one_column(legend)
-    if not isinstance(phone.get_layout_engine(), ConstrainedLayoutEngine):  # which lays it out as it draws
+    if not phone.axes or isinstance(phone.get_layout_engine(), ConstrainedLayoutEngine):
+        return phone  # nothing to lay out, or a layout that is redone as it draws
+    with warnings.catch_warnings():  # "Tight layout not applied" (the drawing is checked: test_figure_text.py)
+        warnings.simplefilter("ignore", UserWarning)
         phone.tight_layout()
+        phone.draw_without_rendering()  # places the labels where the new layout puts them
+        texts = [phone._suptitle] if phone._suptitle is not None else []
+        for axes in phone.axes:
+            texts += [axes.title, axes._left_title, axes._right_title, axes.xaxis.label, axes.yaxis.label]
+        if sum(_break_line(text, phone.bbox) for text in texts):
+            phone.tight_layout()
         # a legend or labels outside the panels leave them too short: the figure grows to give them 1.8 in
         shortest = min(axes.get_position().height for axes in phone.axes) * phone.get_figheight()
         if shortest < 1.8:
             phone.set_figheight(phone.get_figheight() + rows * (1.8 - shortest))
             phone.tight_layout()
-    return encode_svg(phone, bbox_inches="tight" if crop else None)
+    return phone
 
 
-def _break_line(text: Text, limit: float) -> None:
-    """Breaks a one-line text longer than ``limit`` (display units) at its space nearest the middle."""
+def _break_line(text: Text, box) -> bool:
+    """Breaks the long lines of a text that reaches out of ``box`` (display units) at their middle space."""
     words = text.get_text()
-    if "\n" in words or " " not in words or "$" in words or text.get_window_extent().width <= limit:
-        return
+    if " " not in words or "$" in words:
+        return False
+    extent = text.get_window_extent()
+    if box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1:
+        return False
+    longest = max(len(line) for line in words.split("\n"))
+    text.set_text("\n".join(_broken(line) if len(line) >= 0.75 * longest else line for line in words.split("\n")))
+    return True
+
+
+def _short_lines(names: Formatter, value: float, position: int | None = None) -> str:
+    """The tick label ``names`` gives, broken in two lines if it is longer than 16 characters."""
+    name = names(value, position)  # (axes that share an axis share its formatter: it may be wrapped twice)
+    return _broken(name) if len(name) > 16 and "\n" not in name else name
+
+
+def _broken(words: str) -> str:
+    """``words`` in two lines, broken at the space nearest the middle (if it has one)."""
     spaces = [k for k, character in enumerate(words) if character == " "]
+    if not spaces or "$" in words:
+        return words
     middle = min(spaces, key=lambda k: abs(2 * k - len(words)))
-    text.set_text(words[:middle] + "\n" + words[middle + 1 :])
+    return words[:middle] + "\n" + words[middle + 1 :]
 
 
 def _one_column(legend: Legend) -> None:

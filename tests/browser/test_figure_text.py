@@ -5,7 +5,8 @@ which shows each figure drawn for its own column (book/_ext/phone_figures.py).
 A figure measured is an SVG image whose text matplotlib draws as glyph outlines (``svg.fonttype: path``), each
 glyph a ``<use>`` of an outline defined at 100 units to the em. The test draws the SVG the page shows inline, at
 the width the page shows the image, and reads each glyph's size from its transformation to the screen: 100 × its
-scale. An image whose text cannot be measured so (a PNG) fails on a phone.
+scale. An image whose text cannot be measured so (a PNG) fails on a phone. The text of a figure drawn as SVG in the
+page itself (the gradient explorer) is measured from its font size and its scale to the screen.
 """
 
 from pathlib import Path
@@ -48,6 +49,14 @@ GLYPH_SIZES = """([text, width]) => {
 FIGURES = """(selector) => Array.from(document.querySelectorAll(selector)).map((image) => ({
   alt: image.alt, width: image.getBoundingClientRect().width, shown: image.currentSrc, src: image.src}))"""
 FIGURE_IMAGES = "article .cell_output img, article figure img"
+# The text of an interactive figure drawn as SVG in the page (the gradient explorer): each <text> element shown,
+# its font size times its scale to the screen, in CSS px.
+INLINE_TEXT = """() => Array.from(document.querySelectorAll('article .cell_output svg text'))
+  .filter((text) => text.getClientRects().length > 0 && text.textContent.trim())
+  .map((text) => {
+    const m = text.getScreenCTM();
+    return [text.textContent, parseFloat(getComputedStyle(text).fontSize) * Math.sqrt(Math.abs(m.a * m.d - m.b * m.c))];
+  })"""
 
 
 def svg_text(address: str) -> str | None:
@@ -101,7 +110,8 @@ def test_the_pages_that_draw_figures_are_found():
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_figure_text_is_at_least_9_px_on_a_phone(chromium, built_book, name):
-    """At 390 px, every figure of every page (its drawing for the phone's column), glyph by glyph."""
+    """At 390 px, every figure of every page (its drawing for the phone's column), glyph by glyph, and the text of
+    the figures drawn in the page (the explorer's SVG), element by element."""
     page, figures = open_figures(chromium, built_book, name, PHONE, FIGURE_IMAGES)
     if name in DRAWING_PAGES:
         assert figures, f"{name}: no figure found on a page that draws one"
@@ -114,5 +124,9 @@ def test_every_figure_text_is_at_least_9_px_on_a_phone(chromium, built_book, nam
             continue
         if small:
             problems.append(f"{figure['alt'][:60]!r}: glyphs below {SMALLEST_PX} px: {small[:6]}")
+    texts = page.evaluate(INLINE_TEXT)
+    small = sorted({(round(size, 1), text) for text, size in texts if size < SMALLEST_PX})
+    if small:
+        problems.append(f"text of an interactive figure below {SMALLEST_PX} px: {small[:6]}")
     page.close()
     assert not problems, f"{name}, at 390 px:\n" + "\n".join(problems)
