@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from plain import central_differences, chain_arrays
 
 import pgbook as pg
 
@@ -19,17 +20,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 PAGE = "entropy-regularisation"
 GAMMA, N, N_ACTIONS, ZETA = 0.9, 5, 4, 0.03
-
-
-def chain_arrays(n=N, n_actions=N_ACTIONS):
-    """The chain's arrays without its terminal state (value 0, never visited)."""
-    P = np.zeros((n, n_actions, n))
-    P[:, :, 0] = 1.0
-    P[:, 1, 0] = 0.0
-    P[np.arange(n - 1), 1, np.arange(1, n)] = 1.0
-    R = np.zeros((n, n_actions))
-    R[n - 2, 1] = 1.0
-    return P[: n - 1, :, : n - 1], R[: n - 1]
 
 
 def softmax(logits):
@@ -61,18 +51,9 @@ def soft_policy_iteration(P, R, gamma, zeta, start, sweeps=200):
     return pi
 
 
-def central(f, x, h=1e-6):
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[index] = h
-        out[index] = (f(x + e) - f(x - e)) / (2 * h)
-    return out
-
-
 def test_entropy_page(built_book):
     source, text = page_text(built_book, PAGE)
-    P, R = chain_arrays()
+    P, R = chain_arrays(N, N_ACTIONS)
     state0 = np.eye(N - 1)[0]
 
     # the gradient of J_ζ against central differences; J_ζ at the page's random parameters, recomputed
@@ -103,11 +84,11 @@ def test_entropy_page(built_book):
         def J(logits, zeta):
             return evaluate(P, R, softmax(logits), GAMMA, state0, zeta)[0][0]
 
-        part = central(lambda x: J(x, ZETA), theta) - central(lambda x: J(x, 0.0), theta)
-        first = ZETA * central(lambda x, d=d: d @ entropy(softmax(x)), theta)
+        part = central_differences(lambda x: J(x, ZETA), theta) - central_differences(lambda x: J(x, 0.0), theta)
+        first = ZETA * central_differences(lambda x, d=d: d @ entropy(softmax(x)), theta)
         counts = np.linalg.solve(np.eye(N - 1) - np.einsum("sa,sat->st", pi, P).T, state0)  # γ = 1 visits
         weights = counts / counts.sum()
-        bonus = ZETA * central(lambda x, w=weights: w @ entropy(softmax(x)), theta)
+        bonus = ZETA * central_differences(lambda x, w=weights: w @ entropy(softmax(x)), theta)
         assert objective == pytest.approx(V[0], abs=6e-5) and total == pytest.approx(d.sum(), abs=6e-4)
         assert share == pytest.approx(np.linalg.norm(part - first) / np.linalg.norm(part), abs=2e-3)
         cos = bonus.ravel() @ part.ravel() / np.linalg.norm(bonus) / np.linalg.norm(part)

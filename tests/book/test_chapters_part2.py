@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from plain import central_differences
 
 import pgbook as pg
 
@@ -40,15 +41,6 @@ def softmax(logits):
 
 def objective(mdp, pi):
     return float(mdp.initial @ evaluate(mdp, pi)[0])
-
-
-def central_differences(f, theta, h=1e-6):
-    gradient = np.zeros_like(theta)
-    for index in np.ndindex(theta.shape):
-        step = np.zeros_like(theta)
-        step[index] = h
-        gradient[index] = (f(theta + step) - f(theta - step)) / (2 * h)
-    return gradient
 
 
 def chapter_source(name):

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from plain import chain_arrays
 
 import pgbook as pg
 
@@ -152,17 +153,6 @@ def test_natural_gradient_page(built_book):
 # Convergence with exact gradients ----------------------------------------------------------------------------
 
 
-def plain_chain(n, gamma=0.9, n_actions=4):
-    """The chain's arrays in plain numpy, the terminal state dropped (value 0, never visited)."""
-    P = np.zeros((n, n_actions, n))
-    P[:, :, 0] = 1.0
-    P[:, 1, 0] = 0.0
-    P[np.arange(n - 1), 1, np.arange(1, n)] = 1.0
-    R = np.zeros((n, n_actions))
-    R[n - 2, 1] = 1.0
-    return P[: n - 1, :, : n - 1], R[: n - 1]
-
-
 def plain_evaluate(P, R, pi, gamma, start):
     live = P.shape[0]
     P_pi = np.einsum("sa,sat->st", pi, P)
@@ -174,7 +164,7 @@ def plain_evaluate(P, R, pi, gamma, start):
 def plain_iterations_to_half(n, gamma=0.9, n_actions=4, step=1.0, limit=3000, start="state 0", b=0.0, natural=False):
     """Exact tabular softmax PG (closed-form gradient d(s) π(a|s) A(s,a)) or NPG (π ← π e^{ηA/(1−γ)}) on the
     chain in plain numpy, ascending from ``start``, judged from state 0: the first iteration where J ≥ J*/2."""
-    P, R = plain_chain(n, gamma, n_actions)
+    P, R = chain_arrays(n, n_actions)
     live = n - 1
     mu = np.eye(live)[0] if start == "state 0" else np.full(live, 1 / live)
     theta = np.zeros((live, n_actions))
@@ -205,7 +195,7 @@ def test_convergence_page(built_book):
     for gap, line1, greedy, mismatch, gradient, bound in domination:
         assert gap == line1 and gap <= greedy <= mismatch and mismatch == gradient and gradient <= bound
     chain_gap = []
-    P, R = plain_chain(5)
+    P, R = chain_arrays(5)
     for seed in (0, 1):
         pi = np.random.default_rng(seed).dirichlet(np.ones(4), size=5)[:4]
         V, _, _ = plain_evaluate(P, R, pi, 0.9, np.eye(4)[0])
@@ -254,7 +244,7 @@ def test_convergence_page(built_book):
     for *chained, c in lojasiewicz:
         assert all(a >= b for a, b in zip(chained, chained[1:], strict=False)) and 0 < c < 1
     # ‖∇J‖ on the chain by central differences of the plain J from the uniform start
-    P, R = plain_chain(5)
+    P, R = chain_arrays(5)
     for seed, row in zip((0, 1), lojasiewicz[:2], strict=True):
         logits = np.random.default_rng(seed).normal(size=(5, 4))[:4]
 
@@ -275,7 +265,7 @@ def test_convergence_page(built_book):
     base = pg.examples.random_mdp(6, 3, gamma=0.9, seed=8, n_terminal=1)
     live_r = ~base.terminal
     unit = ((base.R - base.R.min()) / np.ptp(base.R))[live_r]
-    problems = {"chain": (*plain_chain(5), 5), "random MDP": (base.P[np.ix_(live_r, np.arange(3), live_r)], unit, 6)}
+    problems = {"chain": (*chain_arrays(5), 5), "random MDP": (base.P[np.ix_(live_r, np.arange(3), live_r)], unit, 6)}
     order = (("chain", 0), ("random MDP", 0), ("chain", 1), ("random MDP", 1))  # the page's loop
     for (curvature2, fd, a1, spread, a2, *bounds, total, constant), (name, seed) in zip(smooth, order, strict=True):
         P, R, n_all = problems[name]
@@ -309,7 +299,7 @@ def test_convergence_page(built_book):
     hessian_line = r"largest \|eigenvalue\| of the Hessian at 20 random θ: " + NUMBER + r"; 2/\(1−γ\)³ = " + NUMBER
     ((curvature, constant, mei),) = numbers(hessian_line + r", 8/\(1−γ\)³ = " + NUMBER, text, 1)
     assert constant == 2000 and mei == 8000 and curvature < 1
-    P, R = plain_chain(5)
+    P, R = chain_arrays(5)
 
     def J_uniform(flat):
         z = np.exp(flat.reshape(4, 4))
@@ -334,7 +324,7 @@ def test_convergence_page(built_book):
     for _eta, line1, line2, slack3, slack4, slack5 in npg_lines:
         assert line1 < 1e-12 and line2 < 1e-12 and slack3 >= 0 and slack4 >= 0 and slack5 >= 0
     # the chain's gaps under the natural step, in plain numpy, against the theorem's right side
-    P, R = plain_chain(5, n_actions=4)
+    P, R = chain_arrays(5, n_actions=4)
     for (printed_eta, *_, slack5), eta in zip(npg_lines[:2], (1.0, 0.01 * np.log(4)), strict=True):
         assert printed_eta == pytest.approx(eta, abs=6e-5)  # η = 1 and Agarwal et al.'s (1−γ)² log|A|
         pi, gaps = np.full((4, 4), 0.25), []

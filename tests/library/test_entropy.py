@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from plain import central_differences
 from scipy.optimize import fsolve
 
 import pgbook as pg
@@ -51,15 +52,6 @@ def plain_objective(mdp, pi, zeta):
     return float(mdp.initial[live] @ np.linalg.solve(np.eye(live.sum()) - mdp.gamma * P_pi, reward[live]))
 
 
-def central(f, x, h=1e-6):
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[index] = h
-        out[index] = (f(x + e) - f(x - e)) / (2 * h)
-    return out
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_regularised_objective_is_the_expected_entropy_regularised_return(seed):
     mdp = layered_mdp(seed)
@@ -86,7 +78,7 @@ def test_regularised_gradient_matches_central_differences(kind):
         return plain_objective(mdp, pi / pi.sum(1, keepdims=True), 0.4)
 
     exact = ent.regularised_gradient(mdp, policy, theta, temperature=0.4)
-    assert np.allclose(exact, central(objective, theta), atol=1e-8)
+    assert np.allclose(exact, central_differences(objective, theta), atol=1e-8)
 
 
 def test_zero_temperature_is_the_ordinary_objective_and_gradient():
@@ -110,7 +102,9 @@ def test_entropy_gradient_matches_central_differences_of_the_weighted_entropy():
         return float(weights @ -(pi * np.log(pi)).sum(1))
 
     assert np.allclose(
-        ent.entropy_gradient(mdp, policy, theta, state_weights=weights), central(weighted_entropy, theta), atol=1e-9
+        ent.entropy_gradient(mdp, policy, theta, state_weights=weights),
+        central_differences(weighted_entropy, theta),
+        atol=1e-9,
     )
 
 
