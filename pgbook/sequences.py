@@ -524,17 +524,19 @@ def _binary_weights(
 
 
 def grpo_weight(group_size: int, success: float, *, epsilon: float = 0.0, ddof: int = 1) -> float:
-    r"""The factor :math:`\lambda_G(p)` by which GRPO's group normalisation, without length normalisation,
-    multiplies a prompt's gradient: :math:`E[\hat g_x] = \lambda_G(J_x)\, \nabla J_x` for a reward of 0 or 1 with
-    success probability :math:`p = J_x` (:func:`expected_group_update`):
+    r"""The factor :math:`\varsigma_n(p)` by which GRPO's group normalisation, without length normalisation,
+    multiplies a prompt's gradient in groups of :math:`n` = ``group_size``: :math:`E[\hat g_x] = \varsigma_n(J_x)\,
+    \nabla J_x` for a reward of 0 or 1 with success probability :math:`p = J_x` (:func:`expected_group_update`):
 
     .. math::
-        \lambda_G(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(G - 1, p).
+        \varsigma_n(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(n - 1, p).
 
-    For large :math:`G` it tends to :math:`1/\sqrt{p(1-p)}`; at :math:`p \to 0` it tends to :math:`(1 - 1/G)\sqrt G`
-    (with ``ddof=1``). Shao et al. (2024); Liu et al. (2025) on the bias it brings.
+    For large :math:`n` it tends to :math:`1/\sqrt{p(1-p)}`; as :math:`p \to 0` or :math:`p \to 1` it tends to
+    :math:`(1 - 1/n)\sqrt n`, its largest value (computed, not proved); with ``ddof=1`` it is :math:`1/\sqrt 2` for
+    every :math:`p` when :math:`n = 2` and :math:`2/\sqrt 3` when :math:`n = 3`. Shao et al. (2024); Liu et al.
+    (2025) on the bias it brings.
 
-    >>> round(grpo_weight(2, 0.3), 6)  # 1/√2 for every p when G = 2
+    >>> round(grpo_weight(2, 0.3), 6)  # 1/√2 for every p when n = 2
     0.707107
     """
     G = as_count("group_size", group_size, minimum=2)
