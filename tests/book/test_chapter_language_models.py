@@ -162,6 +162,19 @@ def test_variances(built_book):
         assert best[name][1] == pytest.approx(expected, abs=6e-5)
     easy = best[task.prompts[0]]
     assert abs(easy[0] - easy[1]) > easy[1], "the prose: on the easy prompt J_q is further from b* than 0 is"
+    # b* as each prompt's baseline: below every row of the table, the critic's included
+    optimal = np.array([
+        (p[prompt == q] * norms[prompt == q]) @ reward[prompt == q] / (p[prompt == q] @ norms[prompt == q])
+        for q in range(3)
+    ])  # fmt: skip
+    z = (reward - optimal[prompt])[:, None] * v
+    means = np.stack([(p[prompt == q, None] * z[prompt == q]).sum(axis=0) for q in range(3)])
+    squares = np.array([p[prompt == q] @ (z[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    printed = one(r"b\* as each prompt's baseline, n = 2, 4, 16:\ntr Cov " + ", ".join([NUMBER] * 3), text)
+    for column, n in enumerate((2, 4, 16)):
+        variance = np.mean(squares / n + (1 - 1 / n) * (means**2).sum(axis=1)) - means.mean(axis=0) @ means.mean(axis=0)
+        assert printed[column] == pytest.approx(variance, abs=6e-6), n
+        assert printed[column] < min(row[column] for row in rows.values()), "the prose: below every row"
 
 
 @reads_the_page
