@@ -154,6 +154,13 @@ def test_variances(built_book):
         assert min(column_values, key=column_values.get) == "critic V at every token"
         assert column_values["RLOO"] > column_values["value of the prompt"] > column_values["REINFORCE"]
     assert rows["RLOO"][2] / rows["value of the prompt"][2] - 1 < 0.05, "within a few per cent at n = 16"
+    # the prose's exact gap between RLOO and the prompt's value, from the listed responses' scores
+    spread = np.array([p[prompt == q] @ (reward[prompt == q] - J[q]) ** 2 for q in range(3)])
+    size = np.array([p[prompt == q] @ (v[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    slope = np.array([(p[prompt == q] * reward[prompt == q]) @ v[prompt == q] for q in range(3)])
+    for column, n in enumerate((2, 4, 16)):
+        gap = np.mean(((slope**2).sum(axis=1) + spread * size) / (n * (n - 1)))
+        assert rows["RLOO"][column] - rows["value of the prompt"][column] == pytest.approx(gap, abs=1.2e-5), n
     best = table(r'prompt "(\d a\'s)": J_q = ' + NUMBER + r", b\* = " + NUMBER, text, count=3)
     norms = (v**2).sum(axis=1)
     for q, name in enumerate(task.prompts):

@@ -186,6 +186,29 @@ def test_grpo_weight_closed_forms():
         assert sq.grpo_weight(n, 0.5) < 1 / np.sqrt(0.25)  # below the large-group limit at 1/2
 
 
+def test_rloo_pays_exactly_for_its_estimate_of_the_prompt_value():
+    """tr Cov(RLOO) − tr Cov(b = J_q) = μ0-average of (‖∇J_q‖² + Var(r|q) E‖∇log π(o|q)‖²) / (n(n − 1)), the
+    chapter's identity, with every term computed here from the listed responses and torch autograd."""
+    task, policy, theta = setting()
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_p = torch_log_probs(task, t, responses)
+    v = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
+    p = np.exp(log_p.detach().numpy())
+    prompt = np.array([x for x, *_ in responses])
+    reward = np.array([r for *_, r in responses])
+    J = np.array([p[prompt == q] @ reward[prompt == q] for q in range(3)])
+    spread = np.array([p[prompt == q] @ (reward[prompt == q] - J[q]) ** 2 for q in range(3)])
+    size = np.array([p[prompt == q] @ (v[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    slope = np.array([(p[prompt == q] * reward[prompt == q]) @ v[prompt == q] for q in range(3)])
+    prompt_of = np.array([q for q, _ in task.prefixes] + [0])
+    for n in (2, 3, 7):
+        gap = sq.group_variance(task, policy, theta, n, baseline="mean") - sq.group_variance(
+            task, policy, theta, n, baseline=J[prompt_of]
+        )
+        assert gap == pytest.approx(np.mean(((slope**2).sum(axis=1) + spread * size) / (n * (n - 1))), rel=1e-9)
+
+
 def test_kl_estimator_gradients_are_per_prefix_divergences():
     """The chapter's reading of the per-token estimators, against torch autograd on the listed responses: with the
     probabilities d(s) of reaching each prefix held fixed, k2's expected gradient is that of Σ_s d(s) KL(π_θ‖π_ref)
