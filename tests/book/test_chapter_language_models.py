@@ -306,6 +306,11 @@ def test_exercise_checks():
     assert pg.exercises.check_grpo_weight(lambda n, j: weight(n, j))
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1 / np.sqrt(j * (1 - j)))
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1.0)
+
+    def with_n_in_the_denominator(n, j):  # numpy's default std: a plausible slip, 1 instead of 1/√2 at n = 2
+        return weight(n, j) * np.sqrt((n - 1) / n)
+
+    assert not pg.exercises.check_grpo_weight(with_n_in_the_denominator)
     result = pg.exercises.check_grpo_weight(lambda n, j: sq.grpo_weight(n, j))
     assert not result and "which this exercise does not let you use" in repr(result)
 
