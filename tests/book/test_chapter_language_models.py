@@ -308,7 +308,7 @@ def test_exercise_checks():
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1.0)
 
     def with_n_in_the_denominator(n, j):  # numpy's default std: a plausible slip, 1 instead of 1/√2 at n = 2
-        return weight(n, j) * np.sqrt((n - 1) / n)
+        return weight(n, j) * np.sqrt(n / (n - 1))
 
     assert not pg.exercises.check_grpo_weight(with_n_in_the_denominator)
     result = pg.exercises.check_grpo_weight(lambda n, j: sq.grpo_weight(n, j))
