@@ -1292,9 +1292,9 @@ def _group_thetas() -> list[np.ndarray]:
 
 def check_dr_grpo_factor(answer: Callable[[int], Any]) -> CheckResult:
     r"""Check ``answer(n)``: the factor :math:`c_n` with :math:`E[\hat g] = c_n \nabla J` for Dr. GRPO's update
-    :math:`\frac1n \sum_i (r_i - \bar r) \nabla\log\pi(o_i|q)`. The expected value is the update summed over every
-    group of :math:`n` responses of a small task (:math:`n` = 2, 3, 4), projected on :math:`\nabla J`; the
-    reader's code may call nothing from pgbook.
+    :math:`\frac1n \sum_i (r_i - \operatorname{mean}(r)) \nabla\log\pi(o_i|q)`. The expected value is the update
+    summed over every group of :math:`n` responses of a small task (:math:`n` = 2, 3, 4), projected on
+    :math:`\nabla J`; the reader's code may call nothing from pgbook.
 
     >>> check_dr_grpo_factor(lambda n: 1 - 1 / n)
     Correct. answer(n) matched on 3 cases.
@@ -1311,11 +1311,11 @@ def check_dr_grpo_factor(answer: Callable[[int], Any]) -> CheckResult:
 
 
 def check_grpo_weight(answer: Callable[[int, float], Any]) -> CheckResult:
-    r"""Check ``answer(n, p)``: GRPO's weight :math:`\omega_n(p)` with :math:`E[\hat g] = \omega_n(p) \nabla J` on a
-    prompt whose reward (0 or 1) succeeds with probability :math:`p`, without length normalisation, the standard
-    deviation with :math:`n - 1` in its denominator. The expected value is GRPO's update summed over every group of
-    :math:`n` responses of a small task at three θ (so three :math:`p`), projected on :math:`\nabla J`; the reader's
-    code may call nothing from pgbook.
+    r"""Check ``answer(n, p)``: GRPO's weight :math:`\varsigma_n(p)` with :math:`E[\hat g] = \varsigma_n(p)
+    \nabla J` on a prompt whose reward (0 or 1) succeeds with probability :math:`p`, without length
+    normalisation, the standard deviation with :math:`n - 1` in its denominator. The expected value is GRPO's
+    update summed over every group of :math:`n` responses of a small task at three θ (so three :math:`p`),
+    projected on :math:`\nabla J`; the reader's code may call nothing from pgbook.
 
     >>> check_grpo_weight(lambda n, p: 1 / np.sqrt(p * (1 - p)))  # doctest: +ELLIPSIS
     Not yet. ...

@@ -608,10 +608,6 @@ def group_models() -> tuple[Mistake, ...]:
 
     Examples
     --------
-    >>> import pgbook as pg
-    >>> mdp = pg.examples.random_mdp(4, 2, gamma=1.0, seed=0, n_terminal=1)
-    >>> policy = pg.TabularSoftmax(4, 2)
-    >>> theta = policy.init_params(seed=0)
     >>> [m.name for m in group_models()][0]
     "GRPO's advantages: returns normalised per start state (group std), each episode's terms divided by its length"
     """

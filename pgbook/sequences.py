@@ -1,16 +1,16 @@
 r"""Responses of a language model as episodes of tokens, and the estimators that fine-tune it, computed exactly.
 
-A prompt :math:`x` is a start state; the model writes a response :math:`o = (o_1, \dots, o_{|o|})` one token at a
-time, each drawn from :math:`\pi_\theta(o_t \mid x, o_{<t})`, until it writes the end token or reaches the horizon;
-the response then gets one reward :math:`r(x, o)`. The states are the prefixes :math:`(x, o_{<t})`, so the episode
+A prompt :math:`q` is a start state; the model writes a response :math:`o = (o_1, \dots, o_{|o|})` one token at a
+time, each drawn from :math:`\pi_\theta(o_t \mid q, o_{<t})`, until it writes the end token or reaches the horizon;
+the response then gets one reward :math:`r(q, o)`. The states are the prefixes :math:`(q, o_{<t})`, so the episode
 is a walk down a tree: a :class:`pgbook.FiniteMDP` with γ = 1, deterministic transitions and a reward on the last
 step, and a tabular softmax over prefixes is a :class:`pgbook.TabularSoftmax`. With a small vocabulary and horizon
 every response can be listed (:class:`TokenTask` keeps the list), so the objective
 
 .. math::
-    J(\theta) = \sum_x \mu_0(x) \sum_o \pi_\theta(o \mid x)\, r(x, o)
+    J(\theta) = \sum_q \mu_0(q) \sum_o \pi_\theta(o \mid q)\, r(q, o)
 
-and every expected update are finite sums. The estimators take :math:`G` responses per prompt (a group):
+and every expected update are finite sums. The estimators take :math:`n` responses per prompt (a group):
 REINFORCE, REINFORCE with the leave-one-out baseline (RLOO; Kool, van Hoof & Welling 2019; Ahmadian et al. 2024),
 GRPO's group-normalised advantages with per-response length normalisation (Shao et al. 2024) and Dr. GRPO, which
 removes both normalisations (Liu et al. 2025); and the per-token estimators of the KL divergence to a reference
@@ -227,7 +227,7 @@ def _check(task: TokenTask, policy: Policy, theta: Params) -> tuple[np.ndarray, 
 
 
 def response_probabilities(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
-    r"""Every response's probability given its prompt, :math:`\pi_\theta(o \mid x) = \prod_t \pi_\theta(o_t \mid x,
+    r"""Every response's probability given its prompt, :math:`\pi_\theta(o \mid q) = \prod_t \pi_\theta(o_t \mid q,
     o_{<t})`, shape (n_responses,); they sum to 1 over each prompt's responses.
 
     >>> import pgbook as pg
@@ -241,8 +241,8 @@ def response_probabilities(task: TokenTask, policy: Policy, theta: Params) -> np
 
 
 def response_scores(task: TokenTask, policy: Policy, theta: Params, weights: Any = None) -> np.ndarray:
-    r"""Per response, :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(o_t \mid x, o_{<t})`; with no ``weights``
-    (:math:`w_t = 1`) the score of the whole response, :math:`\nabla_\theta \log \pi_\theta(o \mid x)`. Shape
+    r"""Per response, :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(o_t \mid q, o_{<t})`; with no ``weights``
+    (:math:`w_t = 1`) the score of the whole response, :math:`\nabla_\theta \log \pi_\theta(o \mid q)`. Shape
     (n_responses, \*param_shape). ``weights`` has shape (n_responses, horizon), or (n_responses,)."""
     theta, _ = _check(task, policy, theta)
     weights = np.ones(task.n_responses) if weights is None else np.asarray(weights, dtype=float)
@@ -250,15 +250,15 @@ def response_scores(task: TokenTask, policy: Policy, theta: Params, weights: Any
 
 
 def prompt_success(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
-    r"""Each prompt's expected reward :math:`J_x = \sum_o \pi_\theta(o \mid x) r(x, o)` (its probability of
+    r"""Each prompt's expected reward :math:`J_q = \sum_o \pi_\theta(o \mid q) r(q, o)` (its probability of
     success when the reward is 0 or 1), by enumeration, shape (n_prompts,)."""
     p = response_probabilities(task, policy, theta)
     return np.bincount(task.prompt, weights=p * task.reward, minlength=len(task.prompts))
 
 
 def enumerated_gradient(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
-    r""":math:`\nabla J = \sum_x \mu_0(x) \sum_o \pi_\theta(o \mid x)\, r(x, o)\, \nabla_\theta \log \pi_\theta(o
-    \mid x)`, the log-derivative trick summed over every response rather than sampled.
+    r""":math:`\nabla J = \sum_q \mu_0(q) \sum_o \pi_\theta(o \mid q)\, r(q, o)\, \nabla_\theta \log \pi_\theta(o
+    \mid q)`, the log-derivative trick summed over every response rather than sampled.
 
     >>> import pgbook as pg
     >>> task = counting_task()
@@ -278,7 +278,7 @@ def enumerated_gradient(task: TokenTask, policy: Policy, theta: Params) -> np.nd
 @dataclass(frozen=True)
 class Groups:
     """Sampled groups: ``prompts[i]`` is group i's prompt, ``responses[i]`` the indices (into the task's list of
-    responses) of its :math:`G` responses, shape (n_groups, group_size)."""
+    responses) of its :math:`n` responses, shape (n_groups, group_size)."""
 
     prompts: np.ndarray
     responses: np.ndarray
@@ -378,13 +378,13 @@ def group_update(
     epsilon: float = 0.0,
     ddof: int = 1,
 ) -> GradientEstimate:
-    r"""One update per group: :math:`\hat g = \frac1G \sum_{i=1}^G \frac{\hat A_i}{|o_i|^{\mathbb 1_{\text{len}}}}
-    \nabla_\theta \log \pi_\theta(o_i \mid x)`, with :math:`\mathbb 1_{\text{len}} = 1` if ``length`` else 0, and
+    r"""One update per group: :math:`\hat g = \frac1n \sum_{i=1}^n \frac{\hat A_i}{|o_i|^{\mathbb 1_{\text{len}}}}
+    \nabla_\theta \log \pi_\theta(o_i \mid q)`, with :math:`\mathbb 1_{\text{len}} = 1` if ``length`` else 0, and
 
     .. math::
         \hat A_i &= (r_i - b_i) / (\mathrm{std}(r) + \epsilon)^{s}, \\
-        b_i &= 0,\ \textstyle\frac{1}{G-1}\sum_{j \ne i} r_j,\
-        \bar r \text{ or } V(x)
+        b_i &= 0,\ \textstyle\frac{1}{n-1}\sum_{j \ne i} r_j,\
+        \operatorname{mean}(r) \text{ or } V(q)
 
     for ``baseline`` None, ``"mean"`` (the other responses' mean: RLOO), ``"group mean"`` or an array of a value
     per prompt (:mod:`pgbook.baselines`), and
@@ -434,29 +434,29 @@ def expected_group_update(
 ) -> np.ndarray:
     r"""The exact expectation of :func:`group_update` over groups of ``group_size`` responses.
 
-    Write :math:`w(o) = 1/|o|` with ``length`` (else 1) and, per prompt, :math:`S = \sum_o \pi(o|x)\, w(o)\,
-    \nabla\log\pi(o|x)` and :math:`S_r = \sum_o \pi(o|x)\, r(x,o)\, w(o)\, \nabla\log\pi(o|x)`. Without ``std``
+    Write :math:`w(o) = 1/|o|` with ``length`` (else 1) and, per prompt, :math:`S = \sum_o \pi(o|q)\, w(o)\,
+    \nabla\log\pi(o|q)` and :math:`S_r = \sum_o \pi(o|q)\, r(q, o)\, w(o)\, \nabla\log\pi(o|q)`. Without ``std``
     the update is linear in the rewards:
 
     .. math::
-        E[\hat g_x] &= S_r - b(x)\, S \quad (b = 0 \text{ or } V(x)), \\
-        E[\hat g_x] &= S_r - J_x S \quad \text{(leave-one-out)}, \\
-        E[\hat g_x] &= (1 - \tfrac1G)(S_r - J_x S) \quad \text{(group mean)}.
+        E[\hat g_q] &= S_r - b(q)\, S \quad (b = 0 \text{ or } V(q)), \\
+        E[\hat g_q] &= S_r - J_q S \quad \text{(leave-one-out)}, \\
+        E[\hat g_q] &= (1 - \tfrac1n)(S_r - J_q S) \quad \text{(group mean)}.
 
     With ``std`` the rewards must be 0 or 1. Given the number :math:`k` of successes in the group, the mean and
     standard deviation depend on :math:`k` alone, and a member that succeeded is distributed as π conditioned on
-    success; the other :math:`G - 1` succeed :math:`j \sim \mathrm{Binomial}(G-1, J_x)` times, so
+    success; the other :math:`n - 1` succeed :math:`j \sim \mathrm{Binomial}(n-1, J_q)` times, so
 
     .. math::
-        E[\hat g_x] &= \textstyle\sum_{j=0}^{G-1} \binom{G-1}{j} J_x^j (1-J_x)^{G-1-j} \\
+        E[\hat g_q] &= \textstyle\sum_{j=0}^{n-1} \binom{n-1}{j} J_q^j (1-J_q)^{n-1-j} \\
         &\quad \times \big[A(1, j+1)\, S_1 + A(0, j)\, S_0\big],
 
     with :math:`S_1 = S_r`, :math:`S_0 = S - S_r` and :math:`A(r, k)` the advantage of a reward :math:`r` in a group
-    with :math:`k` successes. The result is :math:`\sum_x \mu_0(x) E[\hat g_x]`.
+    with :math:`k` successes. The result is :math:`\sum_q \mu_0(q) E[\hat g_q]`.
 
     Examples
     --------
-    Dr. GRPO is :math:`\nabla J` times :math:`1 - 1/G`:
+    Dr. GRPO is :math:`\nabla J` times :math:`1 - 1/n`:
 
     >>> import pgbook as pg
     >>> task = counting_task()
@@ -508,7 +508,7 @@ def _along(factors: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 def _binary_weights(
     G: int, p: float, baseline: Any, std: bool, epsilon: float, ddof: int, x: int
 ) -> tuple[float, float]:
-    r""":math:`E[A(1, 1 + j)]` and :math:`E[A(0, j)]` for :math:`j \sim \mathrm{Binomial}(G-1, p)`."""
+    r""":math:`E[A(1, 1 + j)]` and :math:`E[A(0, j)]` for :math:`j \sim \mathrm{Binomial}(n-1, p)`."""
     j = np.arange(G)
     weights = comb(G - 1, j) * p**j * (1 - p) ** (G - 1 - j)  # Binomial(G − 1, p); scipy.stats is slow to import
     expected = []
@@ -524,17 +524,19 @@ def _binary_weights(
 
 
 def grpo_weight(group_size: int, success: float, *, epsilon: float = 0.0, ddof: int = 1) -> float:
-    r"""The factor :math:`\lambda_G(p)` by which GRPO's group normalisation, without length normalisation,
-    multiplies a prompt's gradient: :math:`E[\hat g_x] = \lambda_G(J_x)\, \nabla J_x` for a reward of 0 or 1 with
-    success probability :math:`p = J_x` (:func:`expected_group_update`):
+    r"""The factor :math:`\varsigma_n(p)` by which GRPO's group normalisation, without length normalisation,
+    multiplies a prompt's gradient in groups of :math:`n` = ``group_size``: :math:`E[\hat g_q] = \varsigma_n(J_q)\,
+    \nabla J_q` for a reward of 0 or 1 with success probability :math:`p = J_q` (:func:`expected_group_update`):
 
     .. math::
-        \lambda_G(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(G - 1, p).
+        \varsigma_n(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(n - 1, p).
 
-    For large :math:`G` it tends to :math:`1/\sqrt{p(1-p)}`; at :math:`p \to 0` it tends to :math:`(1 - 1/G)\sqrt G`
-    (with ``ddof=1``). Shao et al. (2024); Liu et al. (2025) on the bias it brings.
+    For large :math:`n` it tends to :math:`1/\sqrt{p(1-p)}`; as :math:`p \to 0` or :math:`p \to 1` it tends to
+    :math:`(1 - 1/n)\sqrt n`, its largest value (computed, not proved); with ``ddof=1`` it is :math:`1/\sqrt 2` for
+    every :math:`p` when :math:`n = 2` and :math:`2/\sqrt 3` when :math:`n = 3`. Shao et al. (2024); Liu et al.
+    (2025) on the bias it brings.
 
-    >>> round(grpo_weight(2, 0.3), 6)  # 1/√2 for every p when G = 2
+    >>> round(grpo_weight(2, 0.3), 6)  # 1/√2 for every p when n = 2
     0.707107
     """
     G = as_count("group_size", group_size, minimum=2)
@@ -555,16 +557,16 @@ def group_variance(
     per-state values :math:`b(s)` (a critic, used at every token: :math:`\sum_t (r - b(s_t)) \nabla\log\pi(o_t|s_t)`;
     a per-prompt value is the critic that gives every prefix its prompt's value).
 
-    With :math:`u = r\,\nabla\log\pi(o|x)`, :math:`v = \nabla\log\pi(o|x)` and :math:`J_x` per prompt, the
-    leave-one-out update of :math:`G` responses has
+    With :math:`u = r\,\nabla\log\pi(o|q)`, :math:`v = \nabla\log\pi(o|q)` and :math:`J_q` per prompt, the
+    leave-one-out update of :math:`n` responses has
 
     .. math::
-        E\lVert\hat g\rVert^2 &= \tfrac1G E\lVert u\rVert^2 + (1 - \tfrac1G) \lVert\nabla J_x\rVert^2
-            - \tfrac2G J_x E[r \lVert v\rVert^2] \\
-        &\quad + \frac{(E[r^2] + (G-2) J_x^2) E\lVert v\rVert^2 + \lVert\nabla J_x\rVert^2}{G(G-1)};
+        E\lVert\hat g\rVert^2 &= \tfrac1n E\lVert u\rVert^2 + (1 - \tfrac1n) \lVert\nabla J_q\rVert^2
+            - \tfrac2n J_q E[r \lVert v\rVert^2] \\
+        &\quad + \frac{(E[r^2] + (n-2) J_q^2) E\lVert v\rVert^2 + \lVert\nabla J_q\rVert^2}{n(n-1)};
 
-    a baseline that does not depend on the group has :math:`E\lVert\hat g\rVert^2 = \frac1G E\lVert z\rVert^2 +
-    (1 - \frac1G)\lVert\nabla J_x\rVert^2` with :math:`z` one response's term. Averaged over prompts, less
+    a baseline that does not depend on the group has :math:`E\lVert\hat g\rVert^2 = \frac1n E\lVert z\rVert^2 +
+    (1 - \frac1n)\lVert\nabla J_q\rVert^2` with :math:`z` one response's term. Averaged over prompts, less
     :math:`\lVert\nabla J\rVert^2`.
 
     >>> import pgbook as pg
@@ -634,7 +636,7 @@ def kl_divergence(task: TokenTask, policy: Policy, theta: Params, reference_thet
     r"""The KL divergence of the responses to the reference policy's, averaged over prompts:
 
     .. math::
-        \mathrm{KL} = \sum_x \mu_0(x) \sum_o \pi_\theta(o|x) \log\frac{\pi_\theta(o|x)}{\pi_{\text{ref}}(o|x)},
+        \mathrm{KL} = \sum_q \mu_0(q) \sum_o \pi_\theta(o|q) \log\frac{\pi_\theta(o|q)}{\pi_{\text{ref}}(o|q)},
 
     the expected sum over tokens of :math:`\log \pi_\theta/\pi_{\text{ref}}`: the objective of the tree with that
     reward. ``reference_theta`` is the reference policy's θ (the same policy class).

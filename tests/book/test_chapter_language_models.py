@@ -154,6 +154,13 @@ def test_variances(built_book):
         assert min(column_values, key=column_values.get) == "critic V at every token"
         assert column_values["RLOO"] > column_values["value of the prompt"] > column_values["REINFORCE"]
     assert rows["RLOO"][2] / rows["value of the prompt"][2] - 1 < 0.05, "within a few per cent at n = 16"
+    # the prose's exact gap between RLOO and the prompt's value, from the listed responses' scores
+    spread = np.array([p[prompt == q] @ (reward[prompt == q] - J[q]) ** 2 for q in range(3)])
+    size = np.array([p[prompt == q] @ (v[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    slope = np.array([(p[prompt == q] * reward[prompt == q]) @ v[prompt == q] for q in range(3)])
+    for column, n in enumerate((2, 4, 16)):
+        gap = np.mean(((slope**2).sum(axis=1) + spread * size) / (n * (n - 1)))
+        assert rows["RLOO"][column] - rows["value of the prompt"][column] == pytest.approx(gap, abs=1.2e-5), n
     best = table(r'prompt "(\d a\'s)": J_q = ' + NUMBER + r", b\* = " + NUMBER, text, count=3)
     norms = (v**2).sum(axis=1)
     for q, name in enumerate(task.prompts):
@@ -162,6 +169,19 @@ def test_variances(built_book):
         assert best[name][1] == pytest.approx(expected, abs=6e-5)
     easy = best[task.prompts[0]]
     assert abs(easy[0] - easy[1]) > easy[1], "the prose: on the easy prompt J_q is further from b* than 0 is"
+    # b* as each prompt's baseline: below every row of the table, the critic's included
+    optimal = np.array([
+        (p[prompt == q] * norms[prompt == q]) @ reward[prompt == q] / (p[prompt == q] @ norms[prompt == q])
+        for q in range(3)
+    ])  # fmt: skip
+    z = (reward - optimal[prompt])[:, None] * v
+    means = np.stack([(p[prompt == q, None] * z[prompt == q]).sum(axis=0) for q in range(3)])
+    squares = np.array([p[prompt == q] @ (z[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    printed = one(r"b\* as each prompt's baseline, n = 2, 4, 16:\ntr Cov " + ", ".join([NUMBER] * 3), text)
+    for column, n in enumerate((2, 4, 16)):
+        variance = np.mean(squares / n + (1 - 1 / n) * (means**2).sum(axis=1)) - means.mean(axis=0) @ means.mean(axis=0)
+        assert printed[column] == pytest.approx(variance, abs=6e-6), n
+        assert printed[column] < min(row[column] for row in rows.values()), "the prose: below every row"
 
 
 @reads_the_page
@@ -286,6 +306,11 @@ def test_exercise_checks():
     assert pg.exercises.check_grpo_weight(lambda n, j: weight(n, j))
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1 / np.sqrt(j * (1 - j)))
     assert not pg.exercises.check_grpo_weight(lambda n, j: 1.0)
+
+    def with_n_in_the_denominator(n, j):  # numpy's default std: a plausible slip, 1 instead of 1/√2 at n = 2
+        return weight(n, j) * np.sqrt(n / (n - 1))
+
+    assert not pg.exercises.check_grpo_weight(with_n_in_the_denominator)
     result = pg.exercises.check_grpo_weight(lambda n, j: sq.grpo_weight(n, j))
     assert not result and "which this exercise does not let you use" in repr(result)
 

@@ -172,6 +172,70 @@ def test_kl_and_its_estimators_against_autograd():
     assert not np.allclose(sq.expected_kl_estimator_gradient(task, policy, theta, reference, "k3"), grad.numpy())
 
 
+def test_grpo_weight_closed_forms():
+    """ς_n against closed forms written here: 1/√2 for every p at n = 2 and 2/√3 at n = 3 (ddof = 1), and its
+    largest value over a grid of p is (1 − 1/n)√n, its limit at p → 0 and p → 1 (one success, or one failure)."""
+    grid = np.linspace(0.0, 1.0, 101)
+    assert np.allclose([sq.grpo_weight(2, p) for p in grid], 1 / np.sqrt(2), atol=1e-14)
+    assert np.allclose([sq.grpo_weight(3, p) for p in grid], 2 / np.sqrt(3), atol=1e-14)
+    for n in (4, 8, 16, 64):
+        curve = np.array([sq.grpo_weight(n, p) for p in grid])
+        edge = (1 - 1 / n) * np.sqrt(n)
+        assert curve[0] == pytest.approx(edge, rel=1e-12) and curve[-1] == pytest.approx(edge, rel=1e-12)
+        assert curve.max() <= edge * (1 + 1e-12) and curve[1:-1].max() < edge
+        assert sq.grpo_weight(n, 0.5) < 1 / np.sqrt(0.25)  # below the large-group limit at 1/2
+
+
+def test_rloo_pays_exactly_for_its_estimate_of_the_prompt_value():
+    """tr Cov(RLOO) − tr Cov(b = J_q) = μ0-average of (‖∇J_q‖² + Var(r|q) E‖∇log π(o|q)‖²) / (n(n − 1)), the
+    chapter's identity, with every term computed here from the listed responses and torch autograd."""
+    task, policy, theta = setting()
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_p = torch_log_probs(task, t, responses)
+    v = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
+    p = np.exp(log_p.detach().numpy())
+    prompt = np.array([x for x, *_ in responses])
+    reward = np.array([r for *_, r in responses])
+    J = np.array([p[prompt == q] @ reward[prompt == q] for q in range(3)])
+    spread = np.array([p[prompt == q] @ (reward[prompt == q] - J[q]) ** 2 for q in range(3)])
+    size = np.array([p[prompt == q] @ (v[prompt == q] ** 2).sum(axis=1) for q in range(3)])
+    slope = np.array([(p[prompt == q] * reward[prompt == q]) @ v[prompt == q] for q in range(3)])
+    prompt_of = np.array([q for q, _ in task.prefixes] + [0])
+    for n in (2, 3, 7):
+        gap = sq.group_variance(task, policy, theta, n, baseline="mean") - sq.group_variance(
+            task, policy, theta, n, baseline=J[prompt_of]
+        )
+        assert gap == pytest.approx(np.mean(((slope**2).sum(axis=1) + spread * size) / (n * (n - 1))), rel=1e-9)
+
+
+def test_kl_estimator_gradients_are_per_prefix_divergences():
+    """The chapter's reading of the per-token estimators, against torch autograd on the listed responses: with the
+    probabilities d(s) of reaching each prefix held fixed, k2's expected gradient is that of Σ_s d(s) KL(π_θ‖π_ref)
+    at s, and k3's that of Σ_s d(s) KL(π_ref‖π_θ) at s; k2 of the whole response's log-ratio is unbiased."""
+    task, policy, theta = setting(4)
+    reference = policy.init_params(seed=9)
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_pi, ref = torch.log_softmax(t, dim=1), torch.log_softmax(torch.tensor(reference), dim=1)
+    log_p = torch_log_probs(task, t, responses)
+    p = torch.exp(log_p).detach() / 3
+    reach = torch.zeros(theta.shape[0], dtype=torch.float64)  # d(s): the probability of writing the prefix s
+    for i, (_, path, _, _, _) in enumerate(responses):
+        for s in path:
+            reach[s] += p[i]
+    pi, pi_ref = torch.exp(log_pi), torch.exp(ref)
+    forward = (reach[:, None] * pi * (log_pi - ref)).sum()
+    backward = (reach[:, None] * pi_ref * (ref - log_pi)).sum()
+    for name, divergence in (("k2", forward), ("k3", backward)):
+        (expected,) = torch.autograd.grad(divergence, t, retain_graph=True)
+        found = sq.expected_kl_estimator_gradient(task, policy, theta, reference, name)
+        assert np.allclose(found, expected.numpy(), atol=1e-13), name
+    log_ref = torch_log_probs(task, torch.tensor(reference), responses)
+    (whole,) = torch.autograd.grad((p * 0.5 * (log_p - log_ref) ** 2).sum(), t)
+    assert np.allclose(whole.numpy(), sq.kl_gradient(task, policy, theta, reference), atol=1e-13)
+
+
 def test_bad_input_is_named():
     task, policy, theta = setting()
     with pytest.raises(ValueError, match="baseline must be"):
