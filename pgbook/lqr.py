@@ -133,10 +133,9 @@ def checked_gain(system: LinearQuadratic, gain: Any) -> np.ndarray:
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
     >>> checked_gain(system, [[0.5]])
     array([[0.5]])
-    >>> checked_gain(system, [[3.0]])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: gain does not stabilise the discounted closed loop: the spectral radius of √γ(A − BK) is 1.897 ≥ 1...
+
+    A gain that does not stabilise the system, ``[[3.0]]`` here, is refused with a `ValueError`: ``gain does not
+    stabilise the discounted closed loop: the spectral radius of √γ(A − BK) is 1.897 ≥ 1 …``.
     """
     check_type("system", system, LinearQuadratic, "a pgbook.lqr.LinearQuadratic")
     return system.check_gain(gain)

@@ -283,7 +283,13 @@ ENVIRONMENTS = {
     "is-it-a-gradient": {"proof theorem": 1, "proof": 1},
     "surrogate-objectives": {"proof theorem": 1, "proof": 1},
 }
-EXERCISES = {name: 1 for name in LINKED_CHAPTERS} | {"natural-gradient": 4, "convergence": 2, "surrogate-objectives": 2}
+EXERCISES = {name: 1 for name in LINKED_CHAPTERS} | {
+    "natural-gradient": 4,
+    "convergence": 2,
+    "surrogate-objectives": 2,
+    "is-it-a-gradient": 2,
+    "deterministic-policy-gradient": 2,
+}
 
 
 @pytest.mark.parametrize("name", LINKED_CHAPTERS)

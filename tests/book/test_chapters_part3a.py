@@ -121,7 +121,7 @@ def test_compatible_features_page(built_book):
 def test_natural_gradient_page(built_book):
     source, text = page_text(built_book, "natural-gradient")
     steps = checked_steps(text)
-    assert len(steps) == 8 and max(steps) < 1e-8  # every identity of the page, to rounding
+    assert len(steps) == 9 and max(steps) < 1e-8  # every identity of the page, to rounding
     (proximal,) = one(r"KL-proximal problem solved by BFGS vs the closed form: " + NUMBER, text)
     assert proximal < 1e-6  # "the closed form solves the proximal problem"
     # Σd on the episodic random MDP, in plain numpy: it is not 1/(1−γ)
