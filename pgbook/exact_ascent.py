@@ -5,9 +5,10 @@ r"""Policy-gradient ascent with exact gradients: what the optimisation does when
 the Fisher matrix of the *unnormalised* visitation and the factor :math:`1/(1-\gamma)` written out, as in Agarwal,
 Kakade, Lee & Mahajan 2021, §5.3). For tabular softmax the natural step is :math:`\pi_{k+1}(a|s)`
 :math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` in every state the policy visits, on continuing and
-episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the normalised visitation
-:math:`(1-\gamma) d`; on an episodic problem :math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by
-:math:`\sum_s d` instead would make the effective step change along the run.)
+episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the visitation scaled to
+:math:`(1-\gamma) d`, normalised only on a continuing problem; on an episodic problem
+:math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by :math:`\sum_s d` instead would make the effective step change
+along the run.)
 """
 
 from __future__ import annotations
