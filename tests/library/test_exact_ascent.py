@@ -7,7 +7,8 @@ import pgbook as pg
 
 
 def test_one_natural_step_on_tabular_softmax_is_the_mirror_descent_step():
-    """π ← π exp(η A / (1−γ)), normalised (Agarwal et al. 2021, Lemma 5.1), from the advantages alone."""
+    """π ← π exp(η A / (1−γ)), normalised (Agarwal et al. 2021, Lemma 5.1 of arXiv:1908.00261v5), from the
+    advantages alone."""
     mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=0)
