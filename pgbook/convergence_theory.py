@@ -5,11 +5,12 @@ With the unnormalised discounted visitation :math:`d^\pi_\mu = \mu^\top (I - \ga
 (:math:`\sum_s d \le 1/(1-\gamma)`, with equality on a continuing problem), :math:`J_\mu(\pi) = \mu^\top V_\pi`,
 the optimal policy :math:`\pi^*` and :math:`d^* = d^{\pi^*}_\rho`:
 
-- gradient domination (Agarwal, Kakade, Lee & Mahajan 2021, Lemma 4.1), :func:`gradient_domination`;
+- gradient domination (Agarwal, Kakade, Lee & Mahajan 2021, Lemma 4.1 of arXiv:1908.00261v5),
+  :func:`gradient_domination`;
 - the non-uniform Łojasiewicz inequality of softmax policy gradient (Mei, Xiao, Szepesvári & Schuurmans 2020,
   Lemma 8), :func:`lojasiewicz`;
-- the :math:`O(1/T)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16) by mirror-descent
-  telescoping, :func:`natural_gradient_bound`.
+- the :math:`O(1/T)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16; arXiv Theorem 5.3) by
+  mirror-descent telescoping, :func:`natural_gradient_bound`.
 
 Each proof is written with the unnormalised :math:`d`, so it holds on episodic problems too; on a continuing
 problem :math:`d = \bar d/(1-\gamma)` with Agarwal et al.'s normalised :math:`\bar d`, and the statements
@@ -88,7 +89,8 @@ def _start(mdp: FiniteMDP, name: str, start: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GradientDomination:
-    r"""Both sides of every line of Agarwal et al.'s Lemma 4.1 (direct parameterisation, unnormalised d):
+    r"""Both sides of every line of Agarwal et al.'s Lemma 4.1 (arXiv:1908.00261v5; direct parameterisation,
+    unnormalised d):
 
     .. math::
         &J^*_\rho - J_\rho(\pi) \\
@@ -129,7 +131,7 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
     References
     ----------
     Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
-    optimality, approximation, and distribution shift. JMLR 22(98), Lemma 4.1.
+    optimality, approximation, and distribution shift. JMLR 22(98); Lemma 4.1 of arXiv:1908.00261v5.
 
     Examples
     --------
@@ -390,7 +392,7 @@ def natural_policy_iteration(mdp: FiniteMDP, pi: Any, *, step_size: float, n_ite
     e^{\eta A_t(s,a)/(1-\gamma)} / Z_t(s)` in *every* state, shape (n_iterations + 1, n_states, n_actions).
 
     It is what :func:`pgbook.exact_ascent` with ``direction="natural"`` does in every state the policy visits
-    (Agarwal et al. 2021, Lemma 5.1); written on tables, it is the step the proof of
+    (Agarwal et al. 2021, Lemma 5.1 of arXiv:1908.00261v5); written on tables, it is the step the proof of
     :func:`natural_gradient_bound` uses. As :math:`\eta \to \infty` it becomes policy iteration.
 
     >>> import pgbook as pg
@@ -463,7 +465,8 @@ def natural_gradient_bound(
     References
     ----------
     Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
-    optimality, approximation, and distribution shift. JMLR 22(98), Theorem 16 and Lemma 17.
+    optimality, approximation, and distribution shift. JMLR 22(98), Theorem 16 and Lemma 17 (Theorem 5.3 and
+    Lemma 5.2 of arXiv:1908.00261v5).
 
     Examples
     --------

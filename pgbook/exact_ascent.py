@@ -3,11 +3,12 @@ r"""Policy-gradient ascent with exact gradients: what the optimisation does when
 :math:`\theta_{k+1} = \theta_k + \eta\, \nabla J(\theta_k)` (policy gradient) or
 :math:`\theta_{k+1} = \theta_k + \frac{\eta}{1-\gamma} F(\theta_k)^+ \nabla J(\theta_k)` (natural policy gradient, with
 the Fisher matrix of the *unnormalised* visitation and the factor :math:`1/(1-\gamma)` written out, as in Agarwal,
-Kakade, Lee & Mahajan 2021, §5.3). For tabular softmax the natural step is :math:`\pi_{k+1}(a|s)`
+Kakade, Lee & Mahajan 2021, §5.3 of arXiv:1908.00261v5). For tabular softmax the natural step is :math:`\pi_{k+1}(a|s)`
 :math:`{} \propto \pi_k(a|s) \exp(\eta A_k(s,a) / (1-\gamma))` in every state the policy visits, on continuing and
-episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the normalised visitation
-:math:`(1-\gamma) d`; on an episodic problem :math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by
-:math:`\sum_s d` instead would make the effective step change along the run.)
+episodic problems alike. (Agarwal et al. write :math:`F_\rho^+` with the visitation scaled to
+:math:`(1-\gamma) d`, normalised only on a continuing problem; on an episodic problem
+:math:`\sum_s d(s) < 1/(1-\gamma)`, and dividing by :math:`\sum_s d` instead would make the effective step change
+along the run.)
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def chain_plateaus(
     References
     ----------
     Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
-    optimality, approximation, and distribution shift. JMLR 22(98), §4.3.
+    optimality, approximation, and distribution shift. JMLR 22(98); §4.3 of arXiv:1908.00261v5.
 
     Examples
     --------

@@ -1015,7 +1015,9 @@ def check_natural_gradient_rate(rate: Callable[[FiniteMDP, float], Any]) -> Chec
     per iteration near the optimum, with the step :math:`\pi \leftarrow \pi e^{\eta A/(1-\gamma)}`, on a problem
     whose optimal action is unique in every state the optimal policy visits. The expected factor is *measured*: the
     ratio of two successive gaps late in a run of :func:`pgbook.exact_ascent`, so a derivation that gets the
-    asymptotics wrong fails. The reader's code may call only
+    asymptotics wrong fails. The problems are three chains and a random MDP (rewards rescaled to [0, 1]) whose
+    smallest gap :math:`|A^*(s,a)|` is neither in the likeliest start state nor in the first, so that one state's
+    gap does not pass for the smallest over the states the run visits. The reader's code may call only
     :func:`pgbook.convergence_theory.optimal_policy` and the MDP's own values (not :func:`pgbook.exact_ascent`).
 
     >>> import pgbook as pg
@@ -1026,19 +1028,35 @@ def check_natural_gradient_rate(rate: Callable[[FiniteMDP, float], Any]) -> Chec
     ...     gaps = (V[:, None] - mdp.action_values(best, V))[~mdp.terminal]
     ...     return np.exp(-eta * gaps[gaps > 1e-12].min() / (1 - mdp.gamma))
     >>> check_natural_gradient_rate(predicted)
-    Correct. rate(mdp, eta) matched on 3 cases.
+    Correct. rate(mdp, eta) matched on 4 cases.
     >>> check_natural_gradient_rate(lambda mdp, eta: np.exp(-eta))  # doctest: +ELLIPSIS
     Not yet. ...
     """
+    from pgbook.convergence_theory import optimal_policy  # noqa: PLC0415 (lazy, as below)
     from pgbook.exact_ascent import exact_ascent  # noqa: PLC0415 (exact_ascent imports the Fisher module)
+
+    def measured(mdp: FiniteMDP, eta: float, at: int) -> np.ndarray:
+        policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
+        run = exact_ascent(
+            mdp,
+            policy,
+            np.zeros((mdp.n_states, mdp.n_actions)),
+            step_size=eta,
+            n_iterations=at + 1,
+            direction="natural",
+        )
+        gap = mdp.objective(optimal_policy(mdp)) - run.objectives
+        return np.asarray(gap[at + 1] / gap[at])
 
     def cases() -> Iterator[tuple[tuple, np.ndarray]]:
         for n, gamma, eta, at in ((4, 0.9, 1.0, 25), (5, 0.8, 0.5, 30), (3, 0.95, 0.2, 40)):
             mdp = examples.chain(n, gamma=gamma, n_actions=3)
-            policy = TabularSoftmax(n, 3)
-            run = exact_ascent(mdp, policy, np.zeros((n, 3)), step_size=eta, n_iterations=at + 1, direction="natural")
-            gap = gamma ** (n - 2) - run.objectives
-            yield (mdp, eta), np.asarray(gap[at + 1] / gap[at])
+            yield (mdp, eta), measured(mdp, eta, at)
+        # smallest gap in state 2 (0.133; states 0, 1: 0.354, 0.317), start mass mostly on state 1
+        raw = examples.random_mdp(4, 3, gamma=0.8, seed=3, n_terminal=1)
+        unit = (raw.R - raw.R.min()) / np.ptp(raw.R) * ~raw.terminal[:, None]
+        mdp = FiniteMDP(raw.P, unit, gamma=0.8, initial=raw.initial, terminal=raw.terminal)
+        yield (mdp, 0.5), measured(mdp, 0.5, 50)
 
     allowed = _BASE | {("convergence_theory", "optimal_policy"), ("mdp", "state_values"), ("mdp", "action_values")}
     return _compare("rate(mdp, eta)", rate, cases(), rtol=2e-3, allowed=allowed)

@@ -87,11 +87,12 @@ def natural_gradient(
 ) -> np.ndarray:
     r"""The natural policy gradient :math:`\tilde\nabla J(\theta) = F(\theta)^+ \nabla J(\theta)`.
 
-    :math:`F^+` is the pseudo-inverse: a softmax policy's F is singular, since adding the same constant to
-    every logit of a state changes nothing. By the compatible-features theorem (Sutton et al. 2000) the result
-    is the minimum-norm weight vector of the d·π-weighted least-squares fit of the advantages by the score
-    features (:func:`pgbook.compatible_fit`), and that is how it is computed (see the module's docstring):
-    in closed form for tabular softmax, :math:`A(s,a) - \frac1{|A|}\sum_b A(s,b)` on the states with
+    :math:`F^+` is the pseudo-inverse: F is singular when some direction of θ leaves the policy unchanged (to
+    first order) in every visited state, as adding the same constant to every logit of a state does for a
+    tabular softmax. By the compatible-features theorem (Sutton et al. 2000) the result is the minimum-norm
+    weight vector of the d·π-weighted least-squares fit of the advantages by the score features
+    (:func:`pgbook.compatible_fit`), and that is how it is computed (see the module's docstring): in closed
+    form for tabular softmax, :math:`A(s,a) - \frac1{|A|}\sum_b A(s,b)` on the states with
     :math:`d(s) > 0` (0 elsewhere); otherwise by a pseudo-inverse of the fit's weighted design, whose singular
     values below ``rcond`` times the largest are dropped, or by LSQR with relative tolerance ``rcond`` when that
     design would have more than ``MAX_DENSE_DESIGN`` entries. With ``normalized=True`` F uses the normalised

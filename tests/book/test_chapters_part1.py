@@ -364,6 +364,7 @@ REUSES = (
     (r"\\Xi\^", "Ξ is Mei et al.'s rate constant; GRPO's sums of scores are ψ¹_q and ψ⁰_q"),
     (r"\^\\ell\b|\\ell = [01]", "ℓ is the smoothness constant; GRPO's length exponent is 𝟙_len"),
     (r"\\zeta_[12]", "ζ is the temperature of entropy regularisation; the softmax's derivative sums are y₁, y₂"),
+    (r"\\bar r = \\pi|\\bar r/\\partial", "r̄ is the average reward; a bandit's expected reward under π is J"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -382,6 +383,7 @@ def test_every_chapter_follows_the_preface_notation(name):
     for reused, meaning in SOURCE_REUSES:
         assert not re.search(reused, source), f"{name}: {meaning}"
     assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; a Jacobian is D (also in printed labels)"
+    assert not re.search("ζ[₁₂]", source), f"{name}: ζ is the temperature; the softmax's derivative sums are y₁, y₂"
 
 
 def test_the_notation_lint_finds_what_it_looks_for():
@@ -391,7 +393,7 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
-                r"\zeta_1 \le 1"]  # fmt: skip
+                r"\zeta_1 \le 1", r"\bar r = \pi^\top r"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]

@@ -258,8 +258,8 @@ def test_convergence_page(built_book):
 
     # the smoothness lemma, line by line: J'' along the page's random lines by second differences of the plain J,
     # a₁, a₂ and the four bounds in plain numpy
-    smooth = numbers(r"(?:chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); ζ₁ = "
-                     + NUMBER + " ≤ √Var = " + NUMBER + " ≤ 1, ζ₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
+    smooth = numbers(r"(?:chain|random MDP): J″ = " + NUMBER + r" \(second differences " + NUMBER + r"\); y₁ = "
+                     + NUMBER + " ≤ √Var = " + NUMBER + " ≤ 1, y₂ = " + NUMBER + r" ≤ 2; \|terms\| ≤ " + NUMBER + ", "
                      + NUMBER + ", " + NUMBER + ", " + NUMBER + "; sum " + NUMBER + r" ≤ 2/\(1−γ\)³ = " + NUMBER,
                      text, 4)  # fmt: skip
     base = pg.examples.random_mdp(6, 3, gamma=0.9, seed=8, n_terminal=1)

@@ -6,8 +6,9 @@ import pytest
 import pgbook as pg
 
 
-def test_one_natural_step_on_tabular_softmax_is_soft_policy_iteration():
-    """π ← π exp(η A / (1−γ)), normalised (Agarwal et al. 2021, Lemma 5.1), from the advantages alone."""
+def test_one_natural_step_on_tabular_softmax_is_the_mirror_descent_step():
+    """π ← π exp(η A / (1−γ)), normalised (Agarwal et al. 2021, Lemma 5.1 of arXiv:1908.00261v5), from the
+    advantages alone."""
     mdp = pg.examples.random_mdp(5, 3, gamma=0.9, seed=0)
     policy = pg.TabularSoftmax(5, 3)
     theta = policy.init_params(seed=0)
@@ -20,7 +21,7 @@ def test_one_natural_step_on_tabular_softmax_is_soft_policy_iteration():
     assert run.objectives[1] == pytest.approx(mdp.objective(expected), abs=1e-12)
 
 
-def test_natural_step_is_soft_policy_iteration_on_an_episodic_problem_too():
+def test_natural_step_is_the_mirror_descent_step_on_an_episodic_problem_too():
     """With a terminal state Σd < 1/(1−γ) and changes along a run; the step η/(1−γ) · F⁺∇J (unnormalised F)
     is still π exp(η A / (1−γ)) in every visited state, and its size does not depend on Σd."""
     mdp = pg.examples.chain(5, gamma=0.9, n_actions=3)

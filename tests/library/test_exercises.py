@@ -724,6 +724,18 @@ def test_natural_gradient_rate_check():
     wrong_gap = exercises.check_natural_gradient_rate(lambda mdp, eta: predicted(mdp, eta) ** (1 - mdp.gamma))
     assert not wrong_gap  # the 1/(1−γ) of the step forgotten
 
+    def one_state(pick):  # the smallest gap of one state only: the first, or the likeliest start
+        def answer(mdp, eta):
+            best = optimal_policy(mdp)
+            V = mdp.state_values(best)
+            row = (V[:, None] - mdp.action_values(best, V))[pick(mdp)]
+            return np.exp(-eta * row[row > 1e-12].min() / (1 - mdp.gamma))
+
+        return answer
+
+    assert not exercises.check_natural_gradient_rate(one_state(lambda mdp: 0))
+    assert not exercises.check_natural_gradient_rate(one_state(lambda mdp: int(mdp.initial.argmax())))
+
     def measured(mdp, eta):  # running the library's ascent is not a derivation
         run = pg.exact_ascent(mdp, pg.TabularSoftmax(mdp.n_states, 3), np.zeros((mdp.n_states, 3)), step_size=eta,
                               n_iterations=3, direction="natural")  # fmt: skip
