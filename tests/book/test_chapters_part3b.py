@@ -284,6 +284,8 @@ def test_surrogate_objectives_page(built_book):
                                           rf"√\(2KL_max/gᵀF⁺g\)·F⁺g: largest difference {NUMBER}; "
                                           rf"½ΔθᵀF̄Δθ = {NUMBER}", text, 2):  # fmt: skip
         assert gap < 1e-10 and quadratic == pytest.approx(max_kl, abs=6e-5)
+    (by_pinv,) = one(rf"pg.natural_gradient vs pinv\(F̄\) g: largest difference {NUMBER}", text)
+    assert by_pinv < 1e-10  # the closed form (no Fisher matrix) against the formed F̄'s pseudo-inverse
 
     def kl_at(p):
         return 0.05 * np.log(0.05 / p) + 0.95 * np.log(0.95 / (1 - p))
@@ -339,6 +341,19 @@ def test_surrogate_objectives_page(built_book):
     assert highs[1] > 1.2 and max(highs[1:]) - min(highs[1:]) < 1e-3  # "the largest ratio stops"
     stops = dict(numbers(rf"target_kl = {NUMBER}: the loop stops after {NUMBER} steps", text, 2))
     assert stops == {0.01: stop[0.01], 0.02: stop[0.02]}
+    # the unclippable term: A > 0 and π_old > 1/(1 + ε_clip), so ρ ≤ 1/π_old never reaches 1.2 (plain numpy)
+    free_pattern = (
+        rf"state (\d), action (\d): A > 0, π_old = {NUMBER}, ρ ≤ 1/π_old = {NUMBER} < 1 \+ ε_clip; "
+        rf"after 6000 steps the ratios in state \d are \[{NUMBER} +{NUMBER} +{NUMBER}\]"
+    )
+    free = numbers(free_pattern, text, 1)
+    expected = [(s, a) for s, a in zip(*np.nonzero((adv > 0) & (old_pi > 1 / 1.2)), strict=True) if d_old[s] > 0]
+    assert [(int(row[0]), int(row[1])) for row in free] == expected
+    for s, a, p_old, cap, *final in free:
+        s, a = int(s), int(a)
+        assert p_old == pytest.approx(old_pi[s, a], abs=6e-5) and cap == pytest.approx(1 / old_pi[s, a], abs=6e-5)
+        assert cap < 1.2 and final[a] <= cap + 6e-4  # never clipped, ...
+        assert all(r < 0.8 for b, r in enumerate(final) if b != a)  # ... while the others fell past 1 − ε_clip
 
     drift = numbers(
         rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
