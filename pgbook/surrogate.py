@@ -399,8 +399,9 @@ def ppo_inner_loop(
     r"""PPO's inner loop, exactly: gradient ascent :math:`\theta \leftarrow \theta + \eta \nabla
     L^{\text{CLIP}}(\theta)` with :math:`\theta_{\text{old}}` fixed (the expectation, not a minibatch).
 
-    With ``target_kl`` the loop stops before the first update after which the mean KL exceeds
-    :math:`1.5 \times` ``target_kl`` (the early stop of Spinning Up and Stable-Baselines3, exact here).
+    With ``target_kl`` the mean KL of the current parameters is tested before each update, and the loop stops as
+    soon as it exceeds :math:`1.5 \times` ``target_kl`` (the update that crossed it is kept): the early stop of
+    Spinning Up and Stable-Baselines3, exact here. ``stopped_at`` is then the number of updates taken.
     ``record`` lists the updates after which to record (default: every one).
 
     >>> import pgbook as pg
