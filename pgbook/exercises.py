@@ -518,6 +518,59 @@ def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) ->
     )
 
 
+def check_tabular_compatible_weights(weights: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``weights(mdp, policy, theta)`` for a tabular softmax policy: the weights w, shaped like θ, of a
+    compatible critic :math:`f_w = \psi^\top w` that minimises the weighted error, in closed form. With
+    :math:`\psi(s,a)^\top w = w(s,a) - \sum_b \pi(b|s)\, w(s,b)` the fit is exact, :math:`f_w = A` on the visited
+    states, and the minimisers are the advantages plus any constant in each state.
+
+    The check compares the critic's gradient :math:`\sum_s d(s) \sum_a \nabla\pi\, f_w` with :math:`\nabla J`
+    (:func:`pgbook.exact_gradient`) on three tabular problems. The reader's code may call only
+    ``policy.probabilities`` and the values (:func:`pgbook.advantages`, :func:`pgbook.action_values`,
+    :func:`pgbook.state_values`): neither the visitation nor the score, so no least-squares fit, and not
+    :func:`pgbook.natural_gradient` or :func:`pgbook.compatible_fit`.
+
+    >>> import pgbook as pg
+    >>> check_tabular_compatible_weights(lambda mdp, policy, theta: pg.advantages(mdp, policy, theta))
+    Correct. critic gradient of weights(mdp, policy, theta) matched on 3 cases.
+    >>> check_tabular_compatible_weights(pg.exact_gradient)  # doctest: +ELLIPSIS
+    Not yet. ...
+    """
+    tabular = TabularSoftmax(4, 3)
+    problems: list[tuple[FiniteMDP, Policy, np.ndarray]] = [
+        (examples.random_mdp(4, 3, gamma=0.9, seed=1), tabular, tabular.init_params(seed=1)),
+        (examples.random_mdp(4, 3, gamma=1.0, seed=2, n_terminal=1), tabular, tabular.init_params(seed=2)),
+        (examples.random_mdp(5, 4, gamma=0.7, seed=5), TabularSoftmax(5, 4), TabularSoftmax(5, 4).init_params(seed=5)),
+    ]
+    cases = [(problem, exact_gradient(*problem)) for problem in problems]
+
+    def through_critic(mdp: FiniteMDP, policy: Policy, theta: np.ndarray) -> np.ndarray:
+        w = np.asarray(_call_reader(weights, mdp, policy, theta.copy()), dtype=float)
+        if w.shape != theta.shape:
+            raise ValueError(f"weights returned shape {w.shape}; w must be shaped like theta, {theta.shape}")
+        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+        return critic_gradient(mdp, policy, theta, psi @ w.ravel())
+
+    if not callable(weights):
+        return CheckResult(False, f"weights(mdp, policy, theta) must be a function; got {type(weights).__name__}.")
+    allowed = _BASE | {
+        ("evaluation", "advantages"),
+        ("evaluation", "action_values"),
+        ("evaluation", "state_values"),
+        ("mdp", "action_values"),
+        ("mdp", "state_values"),
+        ("policies", "probabilities"),
+    }
+    return _compare(
+        "critic gradient of weights(mdp, policy, theta)",
+        through_critic,
+        iter(cases),
+        rtol=1e-6,
+        allowed=allowed,
+        reader=False,
+    )
+
+
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives ---------------
 
 

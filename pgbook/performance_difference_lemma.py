@@ -18,9 +18,10 @@ def performance_difference(mdp: FiniteMDP, policy: Policy, theta: Params, new_th
         &\quad = \sum_s d_{\theta'}(s) \sum_a \pi_{\theta'}(a|s)\, A_{\theta}(s,a),
 
     with :math:`d_{\theta'}` the unnormalised discounted visitation of the *new* policy and :math:`A_\theta` the
-    advantages of the old one. (With the normalised visitation the right side gains the factor
-    :math:`1/(1-\gamma)`.) It equals the difference of the exact objectives; the tests check that, and that
-    the sampled :math:`\sum_t \gamma^t A_\theta(s_t, a_t)` along episodes of :math:`\pi_{\theta'}` averages to it.
+    advantages of the old one. (With the normalised visitation :math:`\bar d_{\theta'}` the right side gains the
+    factor :math:`\sum_s d_{\theta'}(s)`, which is :math:`1/(1-\gamma)` only on a continuing problem.) It equals
+    the difference of the exact objectives; the tests check that, and that the sampled
+    :math:`\sum_t \gamma^t A_\theta(s_t, a_t)` along episodes of :math:`\pi_{\theta'}` averages to it.
 
     References
     ----------

@@ -174,7 +174,8 @@ def clipped_gradient(
 
 @dataclass(frozen=True)
 class ImprovementBoundLines:
-    r"""Both sides of every line of the proof of the improvement bound, with the unnormalised visitations
+    r"""Both sides of every line of the proof of the improvement bound (numbered as in the book's chapter
+    surrogate-objectives), with the unnormalised visitations
     :math:`d_{\text{old}}, d_\theta`, :math:`\bar a(s) = \sum_a \pi_\theta(a|s) A_{\text{old}}(s,a)`,
     :math:`\mathrm{TV}(s) = D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`, :math:`\alpha = \max_s
     \mathrm{TV}(s)` and :math:`\epsilon = \max_{s,a}|A_{\text{old}}|`:
@@ -189,12 +190,12 @@ class ImprovementBoundLines:
     4. ``shift`` :math:`= \|d_\theta - d_{\text{old}}\|_1 \le` ``shift_bound``
        :math:`= \frac{2\gamma}{1-\gamma} \sum_s d_{\text{old}}(s)\, \mathrm{TV}(s)` (rows of
        :math:`P_\theta - P_{\text{old}}` have :math:`\ell_1` norm at most :math:`2\,\mathrm{TV}(s)`, and
-       :math:`\|x (I-\gamma P_\theta)^{-1}\|_1 \le \|x\|_1/(1-\gamma)`);
-    5. ``mean_tv_penalty`` :math:`= \frac{2\gamma}{1-\gamma} \|\bar a\|_\infty \sum_s d_{\text{old}}(s)\,
+       :math:`\|x (I-\gamma P_\theta)^{-1}\|_1 \le \|x\|_1/(1-\gamma)`); with line 3,
+       ``mean_tv_penalty`` :math:`= \frac{2\gamma}{1-\gamma} \|\bar a\|_\infty \sum_s d_{\text{old}}(s)\,
        \mathrm{TV}(s)` :math:`{} \ge |\text{gap}|` (Achiam et al. 2017, Corollary 1, in unnormalised form);
-    6. ``advantage_bound`` :math:`= 2\alpha\epsilon \ge \|\bar a\|_\infty` (as :math:`\sum_a \pi_{\text{old}}
+    5. ``advantage_bound`` :math:`= 2\alpha\epsilon \ge \|\bar a\|_\infty` (as :math:`\sum_a \pi_{\text{old}}
        A_{\text{old}} = 0`, :math:`\bar a(s) = \sum_a (\pi_\theta - \pi_{\text{old}}) A_{\text{old}}`);
-    7. ``penalty`` :math:`= \frac{4\epsilon\gamma}{(1-\gamma)^2}\alpha^2 \ge` ``mean_tv_penalty`` (as
+    6. ``penalty`` :math:`= \frac{4\epsilon\gamma}{(1-\gamma)^2}\alpha^2 \ge` ``mean_tv_penalty`` (as
        :math:`\sum_s d_{\text{old}}\,\mathrm{TV}` :math:`{} \le \alpha \sum_s d_{\text{old}}`
        :math:`{} \le \alpha/(1-\gamma)`), hence
        :math:`J(\theta) \ge L_{\text{old}}(\theta) - \text{penalty}` on episodic and continuing problems alike.
@@ -398,8 +399,9 @@ def ppo_inner_loop(
     r"""PPO's inner loop, exactly: gradient ascent :math:`\theta \leftarrow \theta + \eta \nabla
     L^{\text{CLIP}}(\theta)` with :math:`\theta_{\text{old}}` fixed (the expectation, not a minibatch).
 
-    With ``target_kl`` the loop stops before the first update after which the mean KL exceeds
-    :math:`1.5 \times` ``target_kl`` (the early stop of Spinning Up and Stable-Baselines3, exact here).
+    With ``target_kl`` the mean KL of the current parameters is tested before each update, and the loop stops as
+    soon as it exceeds :math:`1.5 \times` ``target_kl`` (the update that crossed it is kept): the early stop of
+    Spinning Up and Stable-Baselines3, exact here. ``stopped_at`` is then the number of updates taken.
     ``record`` lists the updates after which to record (default: every one).
 
     >>> import pgbook as pg

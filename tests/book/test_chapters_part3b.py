@@ -284,6 +284,8 @@ def test_surrogate_objectives_page(built_book):
                                           rf"√\(2KL_max/gᵀF⁺g\)·F⁺g: largest difference {NUMBER}; "
                                           rf"½ΔθᵀF̄Δθ = {NUMBER}", text, 2):  # fmt: skip
         assert gap < 1e-10 and quadratic == pytest.approx(max_kl, abs=6e-5)
+    (by_pinv,) = one(rf"pg.natural_gradient vs pinv\(F̄\) g: largest difference {NUMBER}", text)
+    assert by_pinv < 1e-10  # the closed form (no Fisher matrix) against the formed F̄'s pseudo-inverse
 
     def kl_at(p):
         return 0.05 * np.log(0.05 / p) + 0.95 * np.log(0.95 / (1 - p))
@@ -329,7 +331,13 @@ def test_surrogate_objectives_page(built_book):
             checked[k] = (kl, ratio[visited].min(), ratio[visited].max())
         active = ~(((adv > 0) & (ratio > 1.2)) | ((adv < 0) & (ratio < 0.8)))
         weights = d_old[:, None] * old_pi * adv * ratio * active
-        theta = theta + 0.25 * (weights - pi * weights.sum(axis=1, keepdims=True))
+        clipped_grad = weights - pi * weights.sum(axis=1, keepdims=True)
+        if k == 150:  # the angle between ∇L_CLIP and ∇J = d π A at θ (tabular softmax), in degrees
+            _, d_now, adv_now = plain_exact(mdp, pi)
+            true = d_now[:, None] * pi * adv_now
+            cosine = np.sum(clipped_grad * true) / np.linalg.norm(clipped_grad) / np.linalg.norm(true)
+            angle_150 = np.degrees(np.arccos(cosine))
+        theta = theta + 0.25 * clipped_grad
     for step, kl, low, high, _, _ in long_rows[1:3]:
         assert (kl, low, high) == pytest.approx(checked[step], abs=6e-4)
     kls = [row[1] for row in long_rows]
@@ -339,14 +347,31 @@ def test_surrogate_objectives_page(built_book):
     assert highs[1] > 1.2 and max(highs[1:]) - min(highs[1:]) < 1e-3  # "the largest ratio stops"
     stops = dict(numbers(rf"target_kl = {NUMBER}: the loop stops after {NUMBER} steps", text, 2))
     assert stops == {0.01: stop[0.01], 0.02: stop[0.02]}
+    # the unclippable term: A > 0 and π_old > 1/(1 + ε_clip), so ρ ≤ 1/π_old never reaches 1.2 (plain numpy)
+    free_pattern = (
+        rf"state (\d), action (\d): A > 0, π_old = {NUMBER}, ρ ≤ 1/π_old = {NUMBER} < 1 \+ ε_clip; "
+        rf"after 6000 steps the ratios in state \d are \[{NUMBER} +{NUMBER} +{NUMBER}\]"
+    )
+    free = numbers(free_pattern, text, 1)
+    expected = [(s, a) for s, a in zip(*np.nonzero((adv > 0) & (old_pi > 1 / 1.2)), strict=True) if d_old[s] > 0]
+    assert [(int(row[0]), int(row[1])) for row in free] == expected
+    for s, a, p_old, cap, *final in free:
+        s, a = int(s), int(a)
+        assert p_old == pytest.approx(old_pi[s, a], abs=6e-5) and cap == pytest.approx(1 / old_pi[s, a], abs=6e-5)
+        assert cap < 1.2 and final[a] <= cap + 6e-4  # never clipped, ...
+        assert all(r < 0.8 for b, r in enumerate(final) if b != a)  # ... while the others fell past 1 − ε_clip
 
     drift = numbers(
-        rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}; first step: bias {NUMBER}",
+        rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}, angle {NUMBER}°; "
+        rf"first step: bias {NUMBER}",
         text,
         count=8,
     )
-    assert all(first < 1e-12 and final > 0.9 for _, _, final, first in drift)  # 0 at θ_old, ~1 once clipped
-    kls = [kl for _, kl, _, _ in drift]
+    assert all(first < 1e-12 and final > 0.9 for _, _, final, _, first in drift)  # 0 at θ_old, ~1 once clipped
+    assert all(75 <= angle <= 85 for *_, angle, _ in drift)  # "at 75° to 85° from ∇J"
+    (angle_02,) = [angle for epsilon, _, _, angle, _ in drift if epsilon == 0.2]
+    assert angle_02 == pytest.approx(angle_150, abs=0.6)  # against the plain-numpy loop above
+    kls = [kl for _, kl, _, _, _ in drift]
     assert kls == sorted(kls)  # "a wider clip range lets the policy travel further"
 
     # PPO as practised: U = Σ d₁ Σ_a Q ∇π, cos(u, ∇J) and the length ratio in plain numpy

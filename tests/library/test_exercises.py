@@ -375,6 +375,48 @@ def test_compatible_fit_check():
     assert not exercises.check_compatible_fit(lambda m, p, t: pg.compatible_fit(m, p, t))
 
 
+def test_tabular_compatible_weights_check():
+    """The derivation's answer (w = A + any constant per state) passes; ∇J, d·A, π·A and the library's answers do
+    not. The oracle: the critic's gradient in plain numpy, Σ_s d(s) Σ_a π (e_a − π) ψᵀw, equals finite
+    differences of J for w = A (a check of the claim the exercise asks the reader to derive)."""
+    rng = np.random.default_rng(0)
+    assert exercises.check_tabular_compatible_weights(lambda m, p, t: pg.advantages(m, p, t))
+    assert exercises.check_tabular_compatible_weights(lambda m, p, t: pg.action_values(m, p, t))  # A + V(s)
+    shift = rng.normal(size=(8, 1))
+    assert exercises.check_tabular_compatible_weights(lambda m, p, t: pg.advantages(m, p, t) + shift[: m.n_states])
+    assert not exercises.check_tabular_compatible_weights(pg.exact_gradient)  # w = d π A, not A
+
+    def scaled_by_visitation(m, p, t):  # the natural gradient's normalisation mistaken for the weights
+        return pg.discounted_visitation(m, p, t)[:, None] * pg.advantages(m, p, t)
+
+    def times_pi(m, p, t):
+        return p.probabilities(t) * pg.advantages(m, p, t)
+
+    assert not exercises.check_tabular_compatible_weights(scaled_by_visitation)
+    assert not exercises.check_tabular_compatible_weights(times_pi)
+    for library in (pg.natural_gradient, pg.compatible_fit, lambda m, p, t: pg.natural_gradient(m, p, t)):
+        verdict = exercises.check_tabular_compatible_weights(library)
+        assert not verdict and "called pgbook's" in repr(verdict)
+    # the claim itself, in plain numpy: f_w = ψᵀA = A, and Σ d Σ ∇π A = ∇J (central differences of J)
+    mdp = pg.examples.random_mdp(4, 3, gamma=0.9, seed=1)
+    theta = np.random.default_rng(1).standard_normal((4, 3))  # TabularSoftmax(4, 3).init_params(seed=1)
+
+    def plain(t):
+        pi = np.exp(t) / np.exp(t).sum(1, keepdims=True)
+        P_pi = np.einsum("sa,sat->st", pi, mdp.P)
+        inverse = np.linalg.inv(np.eye(4) - mdp.gamma * P_pi)
+        V = inverse @ (pi * mdp.R).sum(1)
+        return pi, mdp.initial @ inverse, mdp.R + mdp.gamma * mdp.P @ V - V[:, None], float(mdp.initial @ V)
+
+    pi, d, A, _ = plain(theta)
+    critic = A - np.sum(pi * A, axis=1, keepdims=True)  # ψᵀw for w = A
+    assert np.allclose(critic, A, atol=1e-12)
+    h = 1e-6
+    steps = np.eye(12).reshape(12, 4, 3)
+    numeric = np.array([(plain(theta + h * e)[3] - plain(theta - h * e)[3]) / (2 * h) for e in steps])
+    assert np.allclose(d[:, None] * pi * critic, numeric.reshape(4, 3), atol=1e-7)
+
+
 # Part III: the deterministic policy gradient, the update without γᵗ, surrogate objectives --------------
 
 
