@@ -283,13 +283,8 @@ ENVIRONMENTS = {
     "is-it-a-gradient": {"proof theorem": 1, "proof": 1},
     "surrogate-objectives": {"proof theorem": 1, "proof": 1},
 }
-EXERCISES = {name: 1 for name in LINKED_CHAPTERS} | {
-    "natural-gradient": 4,
-    "convergence": 2,
-    "surrogate-objectives": 2,
-    "is-it-a-gradient": 2,
-    "deterministic-policy-gradient": 2,
-}
+# the exercises each chapter sets, counted in its source: the page must number each and fold a passing solution
+EXERCISES = {name: chapter_source(name).count("```{exercise}") for name in LINKED_CHAPTERS}
 
 
 @pytest.mark.parametrize("name", LINKED_CHAPTERS)
@@ -336,7 +331,7 @@ def test_exercises_are_numbered_with_folded_solutions_that_pass(built_book, name
     body = article(built_book, name)
     exercises = re.findall(r'<div class="exercise admonition" id="([a-z-]+)">', body)
     solutions = [m.start() for m in re.finditer(r'<div class="solution dropdown admonition"', body)]
-    assert len(exercises) == len(solutions) == EXERCISES[name], (exercises, len(solutions))
+    assert len(exercises) == len(solutions) == EXERCISES[name] >= 1, (exercises, len(solutions))
     for start in solutions:
         solution = body[start : body.index("</section>", start)]
         assert "Solution to" in plain(solution)
