@@ -68,3 +68,25 @@ def brute_force(task, policy, theta, G, advantage, length):
             weight = np.prod(p[combo]) / 3
             mean, square = mean + weight * g, square + weight * g @ g
     return mean.reshape(theta.shape), square - mean @ mean
+
+
+def group_limit(task, theta, *, spread=True, length=True):
+    """GRPO's expected update in the large-group limit, from the listing (uniform prompts): Σ_q 1/3 Σ_o π(o|q)
+    (r − J_q) / σ_q^s / |o|^𝟙len ∇log π(o|q), with σ_q = √(J_q(1 − J_q)) if ``spread`` and |o| if ``length``;
+    shaped like θ."""
+    responses = listed(task)
+    t = torch.tensor(theta, requires_grad=True)
+    log_p = torch_log_probs(task, t, responses)
+    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy() for lp in log_p])
+    p = np.exp(log_p.detach().numpy())
+    prompt = np.array([x for x, *_ in responses])
+    reward = np.array([r for *_, r in responses])
+    size = np.array([len(a) for _, _, a, _, _ in responses])
+    expected = 0
+    for q in range(3):
+        mine = prompt == q
+        J = p[mine] @ reward[mine]
+        sigma = np.sqrt(J * (1 - J)) if spread else 1.0
+        w = p[mine] * (reward[mine] - J) / (size[mine] if length else 1) / sigma
+        expected = expected + np.tensordot(w, scores[mine], axes=1) / 3
+    return expected

@@ -7,7 +7,7 @@ end), and their diagnosis by check_estimator.
 import numpy as np
 import pytest
 import torch
-from sequence_oracle import listed, torch_log_probs
+from sequence_oracle import group_limit
 
 import pgbook as pg
 from pgbook import sequences as sq
@@ -24,21 +24,7 @@ def test_against_the_listed_responses(name):
     task = sq.counting_task()
     policy = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions)
     theta = policy.init_params(seed=4)
-    responses = listed(task)
-    t = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, t, responses)
-    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy() for lp in log_p])
-    p = np.exp(log_p.detach().numpy())
-    prompt = np.array([x for x, *_ in responses])
-    reward = np.array([r for *_, r in responses])
-    size = np.array([len(a) for _, _, a, _, _ in responses])
-    expected = 0
-    for q in range(3):
-        mine = prompt == q
-        J = p[mine] @ reward[mine]
-        sigma = np.sqrt(J * (1 - J)) if spread else 1.0
-        w = p[mine] * (reward[mine] - J) / (size[mine] if length else 1) / sigma
-        expected = expected + np.tensordot(w, scores[mine], axes=1) / 3
+    expected = group_limit(task, theta, spread=spread, length=length)
     (model,) = [m for m in group_models() if m.name == name]
     found = expected_gradient(task.mdp, policy, theta, task.horizon, [model])
     assert np.allclose(found, expected, atol=1e-13)
