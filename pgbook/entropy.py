@@ -5,8 +5,8 @@ With the temperature :math:`\zeta \ge 0` and the entropy :math:`\mathcal H(\pi(\
 \log \pi(a|s)`, the regularised objective is
 
 .. math::
-    J_\zeta(\theta) = \mathbb E\Big[\sum_{t < T} \gamma^t \big(r_{t+1}
-    + \zeta\, \mathcal H(\pi_\theta(\cdot|s_t))\big)\Big],
+    J_\zeta(\theta) &= \mathbb E\Big[\sum_{t < T} \gamma^t \big(r_{t+1} \\
+        &\qquad + \zeta\, \mathcal H(\pi_\theta(\cdot|s_t))\big)\Big],
 
 the objective of soft actor-critic (Haarnoja, Zhou, Abbeel & Levine 2018) and of the convergence analyses of
 Mei, Xiao, Szepesvári & Schuurmans (2020) and Cen, Cheng, Chen, Wei & Chi (2022), who write τ for ζ. An episode
@@ -69,8 +69,10 @@ def soft_values(mdp: FiniteMDP, pi: Any, *, temperature: float) -> tuple[np.ndar
     r"""The soft values of the policy table ``pi``: :math:`V_\zeta` and :math:`Q_\zeta`.
 
     .. math::
-        V_\zeta &= (I - \gamma P_\pi)^{-1} (r_\pi + \zeta\, \mathcal H_\pi), \\
-        Q_\zeta(s, a) &= R(s, a) + \gamma \textstyle\sum_{s'} P(s'|s,a)\, V_\zeta(s'),
+        V_\zeta &= (I - \gamma P_\pi)^{-1} \\
+            &\qquad \times (r_\pi + \zeta\, \mathcal H_\pi), \\
+        Q_\zeta(s, a) &= R(s, a) \\
+            &\qquad + \gamma \textstyle\sum_{s'} P(s'|s,a)\, V_\zeta(s'),
 
     on the non-terminal states (both are 0 on terminal states, which earn no entropy). With
     :math:`\zeta = 0` they are :math:`V_\pi` and :math:`Q_\pi`.
@@ -126,8 +128,9 @@ def regularised_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, tempe
     r"""The exact gradient of :math:`J_\zeta`: the policy gradient theorem with the reward :math:`r - \zeta \log \pi`,
 
     .. math::
-        \nabla J_\zeta(\theta) = \sum_s d(s) \sum_a \nabla \pi_\theta(a|s)
-        \big(Q_\zeta(s,a) - \zeta \log \pi_\theta(a|s)\big)
+        \nabla J_\zeta(\theta) &= \sum_s d(s) \sum_a \nabla \pi_\theta(a|s) \\
+            &\qquad \times \big(Q_\zeta(s,a) \\
+            &\qquad\quad - \zeta \log \pi_\theta(a|s)\big)
 
     (the derivative of the :math:`\log \pi` inside the reward, :math:`-\zeta \sum_a \pi \nabla \log \pi
     = -\zeta \nabla \sum_a \pi`, is 0). For tabular softmax its entries are :math:`d(s) \pi(a|s) A_\zeta(s,a)` with
@@ -158,8 +161,9 @@ def entropy_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, state_wei
     r"""The gradient of a weighted sum of the policy's entropies with the states held fixed,
 
     .. math::
-        \nabla_\theta \sum_s w(s)\, \mathcal H(\pi_\theta(\cdot|s))
-        = -\sum_s w(s) \sum_a \nabla \pi_\theta(a|s) \log \pi_\theta(a|s):
+        &\nabla_\theta \sum_s w(s)\, \mathcal H(\pi_\theta(\cdot|s)) \\
+        &\quad = -\sum_s w(s) \sum_a \nabla \pi_\theta(a|s) \\
+        &\qquad\qquad \times \log \pi_\theta(a|s):
 
     the expected gradient of the entropy bonus as A2C and PPO implement it (a loss term :math:`-\zeta` times the mean
     entropy over the states of the batch, differentiated as if the states did not depend on θ), with :math:`w` the
@@ -203,7 +207,9 @@ def soft_optimum(mdp: FiniteMDP, *, temperature: float, tolerance: float = 1e-12
     r"""The soft-optimal policy by soft value iteration: repeat, on the non-terminal states,
 
     .. math::
-        V(s) \leftarrow \zeta \log \sum_a \exp\Big(\frac{R(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')}{\zeta}\Big)
+        V(s) &\leftarrow \zeta \log \sum_a \exp\big(Q(s, a)/\zeta\big), \\
+        Q(s, a) &= R(s,a) \\
+            &\qquad + \gamma \textstyle\sum_{s'} P(s'|s,a)\, V(s')
 
     (a γ-contraction in the sup norm) until a backup changes V by at most ``tolerance`` × (1 − γ), so that
     :math:`\|V - V^*_\zeta\|_\infty \le` ``tolerance``; then :math:`\pi^*_\zeta \propto \exp(Q^*_\zeta/\zeta)`. As
@@ -251,8 +257,8 @@ def regularised_natural_policy_iteration(
     r"""The entropy-regularised natural policy gradient on tables, shape (n_iterations + 1, n_states, n_actions):
 
     .. math::
-        \pi_{t+1}(a|s) \propto \pi_t(a|s)^{1 - \eta\zeta/(1-\gamma)}\,
-        \exp\big(\eta\, Q_\zeta^{(t)}(s,a)/(1-\gamma)\big),
+        \pi_{t+1}(a|s) &\propto \pi_t(a|s)^{1 - \eta\zeta/(1-\gamma)} \\
+            &\qquad \times \exp\big(\eta\, Q_\zeta^{(t)}(s,a)/(1-\gamma)\big),
 
     the step :math:`\theta \leftarrow \theta + \frac{\eta}{1-\gamma} F^+ \nabla J_\zeta` of tabular softmax (the
     Fisher matrix of the unnormalised visitation), in every state. With :math:`\eta = (1-\gamma)/\zeta` it is soft

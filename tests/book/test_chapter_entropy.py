@@ -10,11 +10,12 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 from plain import central_differences, chain_arrays
 
 import pgbook as pg
 
-from pages import NUMBER, article, check_numbered, numbers, one, page_text
+from pages import NUMBER, ROOT, article, check_numbered, numbers, one, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
@@ -208,10 +209,6 @@ def test_entropy_page(built_book):
     # two figures, three checked exercises folded in their solutions, the chapter numbered
     assert len(re.findall(r'id="fig-entropy-(?:bias|rates)"', source)) == 2
     assert text.count("Correct.") == 3 and "Not yet." not in text
-    import yaml
-
-    from conftest import ROOT
-
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     numbered = [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
     check_numbered(article(built_book, PAGE), numbered.index(f"book/{PAGE}") + 1)

@@ -11,13 +11,14 @@ import re
 import numpy as np
 import pytest
 import torch
+import yaml
 from scipy.stats import binom, t
 from sequence_oracle import brute_force, group_limit, listed, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq
 
-from pages import NUMBER, article, check_numbered, numbers, one, outputs, plain, table
+from pages import NUMBER, ROOT, article, check_numbered, numbers, one, outputs, plain, table
 
 PAGE = "language-models"
 
@@ -109,7 +110,7 @@ def test_sampled_estimators_within_their_threshold(built_book):
 def test_variances(built_book):
     text = outputs(built_book, PAGE)
     rows = table(
-        r"\n(REINFORCE|RLOO|value of the prompt|critic V at every token) +" + " +".join([NUMBER] * 3), text, count=4
+        r"\n(REINFORCE|RLOO|prompt value|critic per token) +" + " +".join([NUMBER] * 3), text, count=4
     )
     task, theta, responses, prompt, reward, length, p, scores = oracle()
     for name, options in (("REINFORCE", lambda r: r), ("RLOO", lambda r: r - (r.sum() - r) / (len(r) - 1))):
@@ -122,8 +123,8 @@ def test_variances(built_book):
     J = np.array([p[prompt == q] @ reward[prompt == q] for q in range(3)])
     for name, baseline in (
         ("REINFORCE", lambda x, s: 0.0),
-        ("value of the prompt", lambda x, s: J[x]),
-        ("critic V at every token", lambda x, s: values[s]),
+        ("prompt value", lambda x, s: J[x]),
+        ("critic per token", lambda x, s: values[s]),
     ):
         z = np.stack([
             torch.autograd.grad(
@@ -151,16 +152,16 @@ def test_variances(built_book):
     # the prose
     for column in range(3):
         column_values = {name: row[column] for name, row in rows.items()}
-        assert min(column_values, key=column_values.get) == "critic V at every token"
-        assert column_values["RLOO"] > column_values["value of the prompt"] > column_values["REINFORCE"]
-    assert rows["RLOO"][2] / rows["value of the prompt"][2] - 1 < 0.05, "within a few per cent at n = 16"
+        assert min(column_values, key=column_values.get) == "critic per token"
+        assert column_values["RLOO"] > column_values["prompt value"] > column_values["REINFORCE"]
+    assert rows["RLOO"][2] / rows["prompt value"][2] - 1 < 0.05, "within a few per cent at n = 16"
     # the prose's exact gap between RLOO and the prompt's value, from the listed responses' scores
     spread = np.array([p[prompt == q] @ (reward[prompt == q] - J[q]) ** 2 for q in range(3)])
     size = np.array([p[prompt == q] @ (v[prompt == q] ** 2).sum(axis=1) for q in range(3)])
     slope = np.array([(p[prompt == q] * reward[prompt == q]) @ v[prompt == q] for q in range(3)])
     for column, n in enumerate((2, 4, 16)):
         gap = np.mean(((slope**2).sum(axis=1) + spread * size) / (n * (n - 1)))
-        assert rows["RLOO"][column] - rows["value of the prompt"][column] == pytest.approx(gap, abs=1.2e-5), n
+        assert rows["RLOO"][column] - rows["prompt value"][column] == pytest.approx(gap, abs=1.2e-5), n
     best = table(r'prompt "(\d a\'s)": J_q = ' + NUMBER + r", b\* = " + NUMBER, text, count=3)
     norms = (v**2).sum(axis=1)
     for q, name in enumerate(task.prompts):
@@ -192,7 +193,7 @@ def test_grpo_weights_and_length_bias(built_book):
     gradient = sum(grpo_expectation(prompt, reward, length, p, scores, q, 2, False) for q in range(3)) / 3
     exact = pg.exact_gradient(task.mdp, pg.TabularSoftmax(*theta.shape), theta).ravel()
     assert np.allclose(gradient * np.sqrt(2), exact, atol=1e-12), "the prose: n = 2 gives ∇J/√2"
-    rows = numbers(rf"n = +(\d+): weights {NUMBER}, {NUMBER}, {NUMBER}; angle to ∇J {NUMBER}°", text, count=4)
+    rows = numbers(rf"n = +(\d+): ς {NUMBER}, {NUMBER}, {NUMBER}; {NUMBER}° off ∇J", text, count=4)
     for n, *weights, printed in rows:
         n = int(n)
         assert weights == pytest.approx([weight(n, j) for j in J], abs=6e-4)
@@ -225,8 +226,8 @@ def test_grpo_weights_and_length_bias(built_book):
         only = only + (1 - 1 / n) * ((w * reward[mine]) @ scores[mine] - J[q] * w @ scores[mine]) / 3
     updates["GRPO, 1/|o| only"] = only
     printed = table(
-        r"\n(∇J|Dr\. GRPO|GRPO, std only|GRPO, 1/\|o\| only|GRPO) +angle +" + NUMBER
-        + r"°, tokens per unit of J: all \+?" + NUMBER + r", wrong \+?" + NUMBER,
+        r"\n(∇J|Dr\. GRPO|GRPO, std only|GRPO, 1/\|o\| only|GRPO): angle " + NUMBER
+        + r"°\n  length per unit of J: all \+?" + NUMBER + r", wrong \+?" + NUMBER,
         text, count=5,
     )  # fmt: skip
     for name, update in updates.items():
@@ -277,10 +278,6 @@ def test_kl_estimators(built_book):
 @reads_the_page
 def test_numbered_linked_with_exercises(built_book):
     body = article(built_book, PAGE)
-    import yaml
-
-    from conftest import ROOT
-
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     numbered = [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
     check_numbered(body, numbered.index(f"book/{PAGE}") + 1)
