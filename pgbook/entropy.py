@@ -257,8 +257,9 @@ def regularised_natural_policy_iteration(
     r"""The entropy-regularised natural policy gradient on tables, shape (n_iterations + 1, n_states, n_actions):
 
     .. math::
-        \pi_{t+1}(a|s) &\propto \pi_t(a|s)^{1 - \eta\zeta/(1-\gamma)} \\
-            &\qquad \times \exp\big(\eta\, Q_\zeta^{(t)}(s,a)/(1-\gamma)\big),
+        &\pi_{t+1}(a|s) \\
+        &\quad \propto \pi_t(a|s)^{1 - \eta\zeta/(1-\gamma)} \\
+        &\quad \times \exp\big(\eta\, Q_\zeta^{(t)}(s,a)/(1-\gamma)\big),
 
     the step :math:`\theta \leftarrow \theta + \frac{\eta}{1-\gamma} F^+ \nabla J_\zeta` of tabular softmax (the
     Fisher matrix of the unnormalised visitation), in every state. With :math:`\eta = (1-\gamma)/\zeta` it is soft

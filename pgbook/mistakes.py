@@ -596,7 +596,8 @@ def group_models() -> tuple[Mistake, ...]:
 
     .. math::
         E[\hat g] &= \textstyle\sum_{s_0} \mu_0(s_0)\, \sigma(s_0)^{-1} \\
-        &\quad \times E\big[\tfrac{G_0 - J(s_0)}{T} \sum_t \nabla\log\pi(a_t|s_t) \,\big|\, s_0\big],
+        &\quad \times E\Big[\tfrac{G_0 - J(s_0)}{T} \\
+        &\qquad \times \sum_t \nabla\log\pi(a_t|s_t) \,\Big|\, s_0\Big],
 
     computed with :math:`E[1/T \mid s_t, a_t]` and :math:`E[G_t/T \mid s_t, a_t]` from a recursion on the
     remaining length, and the rewards before :math:`t` carried forward. Three entries: both normalisations

@@ -198,7 +198,8 @@ def excursion_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, state_weig
     r"""The exact gradient of :func:`excursion_objective` (Imani, Graves & White 2018, Theorem 1):
 
     .. math::
-        \nabla J_\nu(\theta) = \sum_s m(s) \sum_a \nabla\pi_\theta(a|s)\, Q_\pi(s,a),
+        \nabla J_\nu(\theta) &= \sum_s m(s) \\
+            &\qquad \times \sum_a \nabla\pi_\theta(a|s)\, Q_\pi(s,a),
 
     with the emphatic weighting :math:`m` of :func:`emphatic_weightings`.
 
@@ -346,7 +347,9 @@ def off_policy_deterministic_gradient(system: LinearQuadratic, gain: Any, state_
     from a behaviour distribution with second moment :math:`S_b = E_b[x x^\top]`:
 
     .. math::
-        g = E_{x \sim b}\big[\nabla_K m(x)^\top \nabla_a Q_K(x, a)|_{a = -Kx}\big] = -\Gamma_K S_b,
+        g &= E_{x \sim b}\big[\nabla_K m(x)^\top \\
+            &\qquad \times \nabla_a Q_K(x, a)|_{a = -Kx}\big] \\
+            &= -\Gamma_K S_b,
 
     shape (m, n). The gradient of the excursion cost :math:`E_{x_0 \sim b}[V_K(x_0)]` is
     :math:`-\Gamma_K \Sigma_K` with :math:`\Sigma_K` the discounted state moment from :math:`\Sigma_0 = S_b`

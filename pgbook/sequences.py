@@ -439,17 +439,22 @@ def expected_group_update(
     the update is linear in the rewards:
 
     .. math::
-        E[\hat g_q] &= S_r - b(q)\, S \quad (b = 0 \text{ or } V(q)), \\
-        E[\hat g_q] &= S_r - J_q S \quad \text{(leave-one-out)}, \\
-        E[\hat g_q] &= (1 - \tfrac1n)(S_r - J_q S) \quad \text{(group mean)}.
+        E[\hat g_q] &= S_r - b(q)\, S \\
+            &\qquad (b = 0 \text{ or } V(q)), \\
+        E[\hat g_q] &= S_r - J_q S \\
+            &\qquad \text{(leave-one-out)}, \\
+        E[\hat g_q] &= (1 - \tfrac1n)(S_r - J_q S) \\
+            &\qquad \text{(group mean)}.
 
     With ``std`` the rewards must be 0 or 1. Given the number :math:`k` of successes in the group, the mean and
     standard deviation depend on :math:`k` alone, and a member that succeeded is distributed as π conditioned on
     success; the other :math:`n - 1` succeed :math:`j \sim \mathrm{Binomial}(n-1, J_q)` times, so
 
     .. math::
-        E[\hat g_q] &= \textstyle\sum_{j=0}^{n-1} \binom{n-1}{j} J_q^j (1-J_q)^{n-1-j} \\
-        &\quad \times \big[A(1, j+1)\, S_1 + A(0, j)\, S_0\big],
+        E[\hat g_q] &= \textstyle\sum_{j=0}^{n-1} \binom{n-1}{j} \\
+        &\quad \times J_q^j (1-J_q)^{n-1-j} \\
+        &\quad \times \big[A(1, j+1)\, S_1 \\
+        &\qquad + A(0, j)\, S_0\big],
 
     with :math:`S_1 = S_r`, :math:`S_0 = S - S_r` and :math:`A(r, k)` the advantage of a reward :math:`r` in a group
     with :math:`k` successes. The result is :math:`\sum_q \mu_0(q) E[\hat g_q]`.
@@ -529,7 +534,8 @@ def grpo_weight(group_size: int, success: float, *, epsilon: float = 0.0, ddof: 
     \nabla J_q` for a reward of 0 or 1 with success probability :math:`p = J_q` (:func:`expected_group_update`):
 
     .. math::
-        \varsigma_n(p) = E[A(1, 1 + j)] - E[A(0, j)], \quad j \sim \mathrm{Binomial}(n - 1, p).
+        \varsigma_n(p) &= E[A(1, 1 + j)] - E[A(0, j)], \\
+        j &\sim \mathrm{Binomial}(n - 1, p).
 
     For large :math:`n` it tends to :math:`1/\sqrt{p(1-p)}`; as :math:`p \to 0` or :math:`p \to 1` it tends to
     :math:`(1 - 1/n)\sqrt n`, its largest value (computed, not proved); with ``ddof=1`` it is :math:`1/\sqrt 2` for
@@ -561,9 +567,11 @@ def group_variance(
     leave-one-out update of :math:`n` responses has
 
     .. math::
-        E\lVert\hat g\rVert^2 &= \tfrac1n E\lVert u\rVert^2 + (1 - \tfrac1n) \lVert\nabla J_q\rVert^2
-            - \tfrac2n J_q E[r \lVert v\rVert^2] \\
-        &\quad + \frac{(E[r^2] + (n-2) J_q^2) E\lVert v\rVert^2 + \lVert\nabla J_q\rVert^2}{n(n-1)};
+        E\lVert\hat g\rVert^2 &= \tfrac1n E\lVert u\rVert^2 \\
+            &\quad + (1 - \tfrac1n) \lVert\nabla J_q\rVert^2 \\
+            &\quad - \tfrac2n J_q E[r \lVert v\rVert^2] \\
+        &\quad + \frac{(E[r^2] + (n-2) J_q^2) E\lVert v\rVert^2}{n(n-1)} \\
+        &\quad + \frac{\lVert\nabla J_q\rVert^2}{n(n-1)};
 
     a baseline that does not depend on the group has :math:`E\lVert\hat g\rVert^2 = \frac1n E\lVert z\rVert^2 +
     (1 - \frac1n)\lVert\nabla J_q\rVert^2` with :math:`z` one response's term. Averaged over prompts, less
@@ -636,7 +644,8 @@ def kl_divergence(task: TokenTask, policy: Policy, theta: Params, reference_thet
     r"""The KL divergence of the responses to the reference policy's, averaged over prompts:
 
     .. math::
-        \mathrm{KL} = \sum_q \mu_0(q) \sum_o \pi_\theta(o|q) \log\frac{\pi_\theta(o|q)}{\pi_{\text{ref}}(o|q)},
+        \mathrm{KL} &= \sum_q \mu_0(q) \sum_o \pi_\theta(o|q) \\
+            &\qquad \times \log\frac{\pi_\theta(o|q)}{\pi_{\text{ref}}(o|q)},
 
     the expected sum over tokens of :math:`\log \pi_\theta/\pi_{\text{ref}}`: the objective of the tree with that
     reward. ``reference_theta`` is the reference policy's θ (the same policy class).
@@ -658,7 +667,8 @@ def kl_gradient(task: TokenTask, policy: Policy, theta: Params, reference_theta:
     :math:`E[\sum_t \nabla\log\pi_\theta(o_t|s_t)] = 0`:
 
     .. math::
-        \nabla \mathrm{KL} = E\Big[\sum_t \nabla\log\pi_\theta(o_t|s_t) \sum_{t' \ge t} c(s_{t'}, o_{t'})\Big].
+        \nabla \mathrm{KL} &= E\Big[\sum_t \nabla\log\pi_\theta(o_t|s_t) \\
+            &\qquad \times \sum_{t' \ge t} c(s_{t'}, o_{t'})\Big].
     """
     theta, log_ratio = _log_ratio(task, policy, theta, reference_theta)
     return exact_gradient(_kl_mdp(task, log_ratio), policy, theta)

@@ -365,7 +365,7 @@ def test_surrogate_objectives_page(built_book):
         rf"ε_clip = {NUMBER}: after 150 steps mean KL = {NUMBER}, relative bias {NUMBER}, angle {NUMBER}°; "
         rf"first step: bias {NUMBER}",
         text,
-        count=6,
+        count=8,
     )
     assert all(first < 1e-12 and final > 0.9 for _, _, final, _, first in drift)  # 0 at θ_old, ~1 once clipped
     assert all(75 <= angle <= 85 for *_, angle, _ in drift)  # "at 75° to 85° from ∇J"
