@@ -109,9 +109,7 @@ def test_sampled_estimators_within_their_threshold(built_book):
 @reads_the_page
 def test_variances(built_book):
     text = outputs(built_book, PAGE)
-    rows = table(
-        r"\n(REINFORCE|RLOO|prompt value|critic per token) +" + " +".join([NUMBER] * 3), text, count=4
-    )
+    rows = table(r"\n(REINFORCE|RLOO|prompt value|critic per token) +" + " +".join([NUMBER] * 3), text, count=4)
     task, theta, responses, prompt, reward, length, p, scores = oracle()
     for name, options in (("REINFORCE", lambda r: r), ("RLOO", lambda r: r - (r.sum() - r) / (len(r) - 1))):
         _, variance = brute_force(task, pg.TabularSoftmax(*theta.shape), theta, 2, options, False)
