@@ -682,11 +682,15 @@ def expected_kl_estimator_gradient(
     / \pi_\theta` at the token (Schulman 2020):
 
     .. math::
-        k_1 &= -\log\rho, & \nabla k_1 &= \nabla\log\pi_\theta, \\
-        k_2 &= \tfrac12 (\log\rho)^2, & \nabla k_2 &= -\log\rho\, \nabla\log\pi_\theta, \\
-        k_3 &= \rho - 1 - \log\rho, & \nabla k_3 &= (1 - \rho)\, \nabla\log\pi_\theta,
+        k_1 &= -\log\rho, \\
+        \nabla k_1 &= \nabla\log\pi_\theta, \\
+        k_2 &= \tfrac12 (\log\rho)^2, \\
+        \nabla k_2 &= -\log\rho\, \nabla\log\pi_\theta, \\
+        k_3 &= \rho - 1 - \log\rho, \\
+        \nabla k_3 &= (1 - \rho)\, \nabla\log\pi_\theta,
 
-    so :math:`E[\sum_t \nabla k(o_t|s_t)] = \sum_s d(s) \sum_a \pi_\theta(a|s)\, c_k(s, a)\, \nabla\log\pi_\theta(a|s)`
+    so :math:`E[\sum_t \nabla k(o_t|s_t)]` :math:`{} = \sum_s d(s) \sum_a \pi_\theta(a|s)\, c_k(s, a)`
+    :math:`\nabla\log\pi_\theta(a|s)`
     with :math:`d` the probability of reaching the prefix :math:`s`. None is :func:`kl_gradient`: :math:`k_1`'s is 0,
     :math:`k_2`'s drops the later tokens' terms, and :math:`k_3`'s, :math:`-\sum_a \pi_{\text{ref}}(a|s)
     \nabla\log\pi_\theta(a|s)` per prefix, is the gradient of

@@ -65,9 +65,9 @@ def layered_mdp(
 
 def enumerate_episodes(mdp: FiniteMDP, policy: Policy, theta: Params, *, horizon: int) -> tuple[Batch, np.ndarray]:
     r"""Every episode of positive probability under :math:`\pi_\theta` of at most ``horizon`` steps, as one
-    :class:`~pgbook.Batch`, and each episode's probability :math:`\Pr(\tau) = \mu_0(s_0) \prod_t
-    \pi_\theta(a_t|s_t) P(s_{t+1}|s_t, a_t)` (they sum to 1). The exact expectation of any estimator is then
-    ``probabilities @ estimate.per_episode``: a finite sum, not a sample.
+    :class:`~pgbook.Batch`, and each episode's probability :math:`\Pr(\tau)` :math:`{} = \mu_0(s_0)`
+    :math:`\prod_t \pi_\theta(a_t|s_t)` :math:`P(s_{t+1}|s_t, a_t)` (they sum to 1). The exact
+    expectation of any estimator is then ``probabilities @ estimate.per_episode``: a finite sum, not a sample.
 
     Raises ValueError if an episode can still be running after ``horizon`` steps: the sums would be cut off.
 
