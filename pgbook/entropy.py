@@ -12,8 +12,9 @@ the objective of soft actor-critic (Haarnoja, Zhou, Abbeel & Levine 2018) and of
 Mei, Xiao, Szepesvári & Schuurmans (2020) and Cen, Cheng, Chen, Wei & Chi (2022), who write τ for ζ. An episode
 that has ended earns no entropy: terminal states count :math:`\mathcal H = 0`. Its soft values are
 :math:`V_\zeta = (I - \gamma P_\pi)^{-1}(r_\pi + \zeta \mathcal H_\pi)` and
-:math:`Q_\zeta(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V_\zeta(s')` (the entropy of the action already
-taken is not in :math:`Q_\zeta`), so that :math:`V_\zeta(s) = \sum_a \pi(a|s)(Q_\zeta(s,a) - \zeta \log \pi(a|s))`.
+:math:`Q_\zeta(s,a) = R(s,a)` :math:`{} + \gamma \sum_{s'} P(s'|s,a) V_\zeta(s')` (the entropy of the action already
+taken is not in :math:`Q_\zeta`), so that :math:`V_\zeta(s) = \sum_a \pi(a|s)`
+:math:`(Q_\zeta(s,a) - \zeta \log \pi(a|s))`.
 """
 
 from __future__ import annotations
@@ -265,8 +266,9 @@ def regularised_natural_policy_iteration(
     Fisher matrix of the unnormalised visitation), in every state. With :math:`\eta = (1-\gamma)/\zeta` it is soft
     policy iteration, :math:`\pi_{t+1} \propto \exp(Q_\zeta^{(t)}/\zeta)` (Haarnoja et al. 2018, Lemma 2).
     Cen et al. prove :math:`\|Q^*_\zeta - Q_\zeta^{(t+1)}\|_\infty \le \Upsilon \gamma (1 - \eta\zeta)^t` for
-    :math:`0 < \eta \le (1-\gamma)/\zeta`, with :math:`\Upsilon = \|Q^*_\zeta - Q_\zeta^{(0)}\|_\infty
-    + 2\zeta(1 - \frac{\eta\zeta}{1-\gamma})\|\log\pi^*_\zeta - \log\pi^{(0)}\|_\infty` (their :math:`C_1`).
+    :math:`0 < \eta \le (1-\gamma)/\zeta`, with :math:`\Upsilon = \|Q^*_\zeta - Q_\zeta^{(0)}\|_\infty`
+    :math:`{} + 2\zeta(1 - \frac{\eta\zeta}{1-\gamma})`
+    :math:`\|\log\pi^*_\zeta - \log\pi^{(0)}\|_\infty` (their :math:`C_1`).
 
     References
     ----------

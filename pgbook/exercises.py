@@ -635,9 +635,10 @@ def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndar
     policy gradient (Silver et al. 2014, Theorem 3) for the gains :math:`K(\theta) = K + \sum_j \theta_j D_j`
     at θ = 0, ``basis`` (the :math:`D_j`) of shape (p, m, n), a vector of shape (p,).
 
-    The critic is :math:`Q^w(x, a) = (a - m_\theta(x))^\top \nabla_\theta m_\theta(x)\, w + V(x)`, with
+    The critic is :math:`Q^w(x, a)` :math:`{} = (a - m_\theta(x))^\top \nabla_\theta m_\theta(x)\, w`
+    :math:`{} + V(x)`, with
     :math:`m_\theta(x) = -K(\theta) x`, and w minimises
-    :math:`\sum_t \gamma^t E\lVert \nabla_a Q^w(x_t, m(x_t)) - \nabla_a Q_K(x_t, m(x_t)) \rVert^2`. Theorem 3
+    :math:`\sum_t \gamma^t E\lVert \nabla_a Q^w(x_t, m(x_t))` :math:`{} - \nabla_a Q_K(x_t, m(x_t)) \rVert^2`. Theorem 3
     says that then :math:`\nabla_\theta C = \Sigma_m w` with :math:`\Sigma_m = \sum_t \gamma^t E[\nabla_\theta m^\top
     \nabla_\theta m]`, :math:`(\Sigma_m)_{jk} = \operatorname{tr}(D_j^\top D_k \Sigma_K)`; the check's answer is
     :math:`\Sigma_m^{-1} \nabla_\theta C`, with :math:`\nabla_\theta C` by central differences of the exact cost
@@ -1132,7 +1133,8 @@ def _plain_regularised_objective(mdp: FiniteMDP, logits: np.ndarray, zeta: float
 
 def check_soft_gradient(gradient: Callable[[FiniteMDP, np.ndarray, float], Any]) -> CheckResult:
     r"""Check ``gradient(mdp, pi, zeta)``: :math:`\partial J_\zeta / \partial \theta_{s,a}` for the tabular softmax
-    policy with table ``pi`` (shape of ``pi``), :math:`d(s)\pi(a|s)(Q_\zeta(s,a) - \zeta\log\pi(a|s) - V_\zeta(s))`.
+    policy with table ``pi`` (shape of ``pi``), :math:`d(s)\pi(a|s)` :math:`(Q_\zeta(s,a) - \zeta\log\pi(a|s)`
+    :math:`{} - V_\zeta(s))`.
 
     The expected gradient is a central difference (step 1e-6) of :math:`J_\zeta` computed here by a linear solve;
     the reader's code may call the MDP's own methods (:meth:`~pgbook.FiniteMDP.markov_chain`, the values and the

@@ -257,8 +257,8 @@ def prompt_success(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray
 
 
 def enumerated_gradient(task: TokenTask, policy: Policy, theta: Params) -> np.ndarray:
-    r""":math:`\nabla J = \sum_q \mu_0(q) \sum_o \pi_\theta(o \mid q)\, r(q, o)\, \nabla_\theta \log \pi_\theta(o
-    \mid q)`, the log-derivative trick summed over every response rather than sampled.
+    r""":math:`\nabla J = \sum_q \mu_0(q) \sum_o \pi_\theta(o \mid q)` :math:`r(q, o)\, \nabla_\theta \log
+    \pi_\theta(o \mid q)`, the log-derivative trick summed over every response rather than sampled.
 
     >>> import pgbook as pg
     >>> task = counting_task()
