@@ -7,7 +7,8 @@ each sample is −∇_θ L at the first minibatch step (a quarter of the rollout
 The samples are compared with two independent closed forms of the fixed-length rollout update with NEXT_STEP's
 extra step (``pg.mistakes.rollouts(..., autoreset="next-step")`` and ``rollout_oracle.rollout_model(...,
 next_step=True)``, written apart) and read by ``pg.check_samples``. A second setting, marked slow, has CleanRL's
-default ``norm_adv=True`` (advantages normalised per minibatch): only a factor changes.
+default ``norm_adv=True`` (advantages normalised per minibatch): only a factor changes. The tests that read the
+rollouts are marked slow (`make check` leaves them to the full suite); the closed forms' agreement is not.
 
 False failures: each comparison is a Student-t test (K − 1 degrees of freedom), Bonferroni over its components,
 at ``FALSE_FAILURE = 1e-3``; the verdict uses ``pg.check_samples``' default false alarm 1e-3; so a correct loop
@@ -42,7 +43,7 @@ class CleanRLSetting:
     closed forms of their mean (with normalisation, the large-batch limit: the mean divided by the standard
     deviation of Â over the rollout's steps)."""
 
-    def __init__(self, *, norm_adv, seed):
+    def __init__(self, *, norm_adv, seed, sample=True):
         mdp = pg.examples.random_mdp(5, 2, gamma=1.0, seed=23, n_terminal=1)
         table = pg.TabularSoftmax(5, 2).init_params(seed=1, scale=1)
         self.theta = np.concatenate([table.T.ravel(), np.zeros(2)])  # weight = θᵀ, bias = 0
@@ -56,10 +57,6 @@ class CleanRLSetting:
         with torch.no_grad():
             critic.weight.copy_(torch.as_tensor(self.critic[None], dtype=torch.float32))
             critic.bias.zero_()
-        self.samples = first_minibatch_gradients(
-            envs, actor, critic, K, num_steps=N_STEPS, gamma=1.0, gae_lambda=1.0, norm_adv=norm_adv, seed=seed
-        )
-        envs.close()
         self.exact = pg.exact_gradient(mdp, self.policy, self.theta)
         pi = policy_table(mdp, self.policy, self.theta)
         self.oracle = {}
@@ -67,6 +64,13 @@ class CleanRLSetting:
             W, first, second = rollout_model(mdp, pi, self.critic, 1.0, N_STEPS, next_step=mode == "next-step")
             scale = 1 / np.sqrt(second - first**2) if norm_adv else 1.0
             self.oracle[mode] = scale * self.policy.weighted_probability_gradient(self.theta, W)
+        if not sample:  # the closed forms only
+            envs.close()
+            return
+        self.samples = first_minibatch_gradients(
+            envs, actor, critic, K, num_steps=N_STEPS, gamma=1.0, gae_lambda=1.0, norm_adv=norm_adv, seed=seed
+        )
+        envs.close()
         problem = pg.Problem("cleanrl", mdp, self.policy, self.theta, 300, critic=self.critic)
         self.report = pg.check_samples(self.samples, problem)
         self.result = self.report.results[0]
@@ -76,7 +80,14 @@ class CleanRLSetting:
 
 @pytest.fixture(scope="module")
 def cleanrl():
+    """The K rollouts (about 7 s on a quiet core): the tests that read them are marked slow, so that `make check`
+    stays quick; the full suite (`make test`, CI) runs them."""
     return CleanRLSetting(norm_adv=False, seed=0)
+
+
+@pytest.fixture(scope="module")
+def closed_forms():
+    return CleanRLSetting(norm_adv=False, seed=0, sample=False)
 
 
 @pytest.fixture(scope="module")
@@ -85,21 +96,22 @@ def cleanrl_normalised():
     return CleanRLSetting(norm_adv=True, seed=7)
 
 
-def test_the_two_closed_forms_agree(cleanrl):
+def test_the_two_closed_forms_agree(closed_forms):
     """pgbook's rollout models and the oracle written apart give the same means, for both autoreset modes."""
     for mode in ("same-step", "next-step"):
         library = pg.mistakes.expected_gradient(
-            cleanrl.mdp,
-            cleanrl.policy,
-            cleanrl.theta,
+            closed_forms.mdp,
+            closed_forms.policy,
+            closed_forms.theta,
             300,
             [pg.mistakes.rollouts(N_STEPS, 1.0, start="reset", autoreset=mode)],
-            critic=cleanrl.critic,
+            critic=closed_forms.critic,
         )
-        np.testing.assert_allclose(library, cleanrl.oracle[mode], atol=1e-12)
-    assert np.abs(cleanrl.oracle["next-step"] - cleanrl.oracle["same-step"]).max() > 1e-3
+        np.testing.assert_allclose(library, closed_forms.oracle[mode], atol=1e-12)
+    assert np.abs(closed_forms.oracle["next-step"] - closed_forms.oracle["same-step"]).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_cleanrl_mean_is_the_next_step_rollout_model(cleanrl):
     _agrees_with_the_next_step_model(cleanrl)
 
@@ -118,6 +130,7 @@ def _agrees_with_the_next_step_model(cleanrl):
     assert np.abs(z).max() <= threshold, z
 
 
+@pytest.mark.slow
 def test_same_step_model_is_rejected(cleanrl):
     """Along the difference d of the two models' means, the samples' mean is the NEXT_STEP model's and not the
     SAME_STEP model's; first, that the design separates them (else the test would say nothing)."""
@@ -131,6 +144,7 @@ def test_same_step_model_is_rejected(cleanrl):
     assert abs(along.mean() - cleanrl.oracle["same-step"] @ d) / error > threshold
 
 
+@pytest.mark.slow
 def test_check_samples_says_scaled(cleanrl):
     """γ = 1, exact critic, no normalisation: "scaled" (∇J up to a positive factor), the model's factor within the
     noise of the samples' component along ∇J, and the model's angle inside the report's interval."""
@@ -145,6 +159,7 @@ def test_check_samples_says_scaled(cleanrl):
     assert low <= model_angle <= high, (model_angle, result.angle_interval)
 
 
+@pytest.mark.slow
 def test_diagnosis_names_next_step_rollouts(cleanrl):
     """With the four rollout models in the catalogue, the diagnosis names NEXT_STEP's (from a reset among them:
     with episodes of about 3.6 steps, 64 steps from a reset and the stationary chain are too close to tell
