@@ -430,8 +430,9 @@ class NaturalGradientBound:
     - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s)`
       :math:`{} - \mathrm{KL}_{t+1}(s) + \log Z_t(s)]`, equal to ``lemma`` (take the log of the update);
     - ``log_partition``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) \log Z_t(s)`, at most
-      ``improvement`` :math:`= \sum_s d^*(s) (V_{t+1} - V_t)(s)` (the improvement lemma, Agarwal et al. Lemma 17:
-      the performance difference from the start measure :math:`d^*`, a KL dropped, :math:`d^{t+1}_{d^*} \ge d^*`);
+      ``improvement`` :math:`= \sum_s d^*(s) (V_{t+1} - V_t)(s)` (the improvement lemma, Lemma 5.2 of
+      arXiv:1908.00261v5 by Agarwal et al.: the performance difference from the start measure :math:`d^*`, a
+      KL dropped, :math:`d^{t+1}_{d^*} \ge d^*`);
     - ``telescoped`` and ``telescoped_bound`` (length T, at :math:`T' = 1, \dots, T`):
       :math:`\sum_{t<T'} \text{gap}_t`
       :math:`{} \le \frac{1-\gamma}{\eta} \sum_s d^*(s)\mathrm{KL}_0(s)`
@@ -465,8 +466,8 @@ def natural_gradient_bound(
     References
     ----------
     Agarwal, A., Kakade, S. M., Lee, J. D., Mahajan, G. (2021). On the theory of policy gradient methods:
-    optimality, approximation, and distribution shift. JMLR 22(98), Theorem 16 and Lemma 17 (Theorem 5.3 and
-    Lemma 5.2 of arXiv:1908.00261v5).
+    optimality, approximation, and distribution shift. JMLR 22(98), Theorem 16 (Theorem 5.3 of arXiv:1908.00261v5, whose
+    Lemma 5.2 is the improvement lemma).
 
     Examples
     --------

@@ -112,7 +112,7 @@ def regularised_objective(mdp: FiniteMDP, policy: Policy, theta: Params, *, temp
     References
     ----------
     Mei, J., Xiao, C., Szepesvári, C., Schuurmans, D. (2020). On the global convergence rates of softmax policy
-    gradient methods. ICML, §5 (their :math:`\tilde V^{\pi}(\rho)`, τ for ζ).
+    gradient methods. ICML (their entropy-regularised value :math:`\tilde V^{\pi}(\rho)`, τ for ζ).
 
     Examples
     --------
@@ -135,12 +135,12 @@ def regularised_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, tempe
 
     (the derivative of the :math:`\log \pi` inside the reward, :math:`-\zeta \sum_a \pi \nabla \log \pi
     = -\zeta \nabla \sum_a \pi`, is 0). For tabular softmax its entries are :math:`d(s) \pi(a|s) A_\zeta(s,a)` with
-    the soft advantage :math:`A_\zeta = Q_\zeta - \zeta \log \pi - V_\zeta` (Mei et al. 2020, §5).
+    the soft advantage :math:`A_\zeta = Q_\zeta - \zeta \log \pi - V_\zeta` (Mei et al. 2020, Lemma 10).
 
     References
     ----------
     Mei, J., Xiao, C., Szepesvári, C., Schuurmans, D. (2020). On the global convergence rates of softmax policy
-    gradient methods. ICML, §5.
+    gradient methods. ICML, Lemma 10.
 
     Examples
     --------
