@@ -12,6 +12,7 @@ exactly the same uniforms in the same order, so the batch does not depend on whi
 
 from __future__ import annotations
 
+import importlib.util
 import weakref
 from typing import Any, Literal
 
@@ -137,6 +138,9 @@ COMPILED_LOOP_EPISODES = 256
 #: Without numba, batches of at most this many episodes are stepped by the same loop in plain Python, on
 #: memoryviews (for a few episodes it is faster than a dozen numpy calls per step on arrays of that size).
 PYTHON_LOOP_EPISODES = 16
+#: The compiled loop's first steps (summed over episodes) run in plain Python, so that a short sampling does not
+#: load numba (0.2 s and 60 MB in a fresh process, more than these steps cost in Python).
+PYTHON_FIRST_STEPS = 2**14
 #: The most uniforms the per-episode loop draws at a time (8 MB).
 _CHUNK = 2**20
 
@@ -146,23 +150,33 @@ def _steps_per_episode(kernel, mdp, pi, transitions, state, running, max_steps, 
     the same order: they are drawn in chunks, and when the caller's generator (``restore``) was asked for more
     than the steps used, its state is rewound to where the vectorised loop leaves it."""
     actions = _InverseCdf(pi, np.asarray)
+    action_tables, transition_tables = actions.tables, transitions.tables
+    if action_tables[1].dtype != transition_tables[1].dtype:  # a compiled loop takes guides of one type
+        common = np.promote_types(action_tables[1].dtype, transition_tables[1].dtype)
+        action_tables, transition_tables = (
+            (cdf, guide.astype(common)) for cdf, guide in (action_tables, transition_tables)
+        )
     terminal = np.asarray(mdp.terminal)
     running, pieces = running.copy(), []
     saved = rng.bit_generator.state if restore else None
     leftover, drawn, used, taken, n_running = np.zeros(0), 0, 0, 0, len(running)
-    chunk_steps = 64  # doubled at each refill: short episodes draw little, long ones few times
+    chunk_steps, recorded = 64, 0  # doubled at each refill: short episodes draw little, long ones few times
     while taken < max_steps and n_running:
-        chunk_steps = min(max_steps - taken, max(1, _CHUNK // (2 * n_running)), 2 * chunk_steps)
+        # the compiled loop's first steps run in plain Python: a short sampling never loads numba
+        step, most = kernel, _CHUNK // (2 * n_running)
+        if kernel is _compiled_loop and recorded < PYTHON_FIRST_STEPS:
+            step, most = _on_memoryviews, min(most, (PYTHON_FIRST_STEPS - recorded) // n_running)
+        chunk_steps = min(max_steps - taken, max(1, most), 2 * chunk_steps)
         fresh = rng.random(2 * n_running * chunk_steps)
         u = np.concatenate([leftover, fresh]) if leftover.size else fresh
         drawn += fresh.size
         out = np.empty((3, u.size // 2), dtype=np.int64)
         counts = np.empty(u.size // 2, dtype=np.int64)
-        position, n_recorded, n_steps, n_running = kernel(
-            u, state, running, n_running, actions.tables, transitions.tables, pi.ndim == 3, terminal,
+        position, n_recorded, n_steps, n_running = step(
+            u, state, running, n_running, action_tables, transition_tables, pi.ndim == 3, terminal,
             max_steps - taken, out, counts,
         )  # fmt: skip
-        used, taken, leftover = used + position, taken + n_steps, u[position:]
+        used, taken, leftover, recorded = used + position, taken + n_steps, u[position:], recorded + n_recorded
         pieces.append((out[:, :n_recorded], counts[:n_steps]))
     if restore and drawn > used:
         rng.bit_generator.state = saved
@@ -224,12 +238,11 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
 
 
 def _per_episode_loop(n_episodes: int):
-    """The loop that steps a batch of ``n_episodes`` one episode at a time: :func:`_advance` compiled by numba,
-    or in plain Python on memoryviews, or None (the vectorised loop is faster)."""
-    compiled = _compiled_steps() if n_episodes <= COMPILED_LOOP_EPISODES else None
-    if compiled is None and n_episodes <= PYTHON_LOOP_EPISODES:
-        return _on_memoryviews
-    return compiled
+    """The loop that steps a batch of ``n_episodes`` one episode at a time: :func:`_advance` compiled by numba
+    (:func:`_compiled_loop`), or in plain Python on memoryviews, or None (the vectorised loop is faster)."""
+    if n_episodes <= COMPILED_LOOP_EPISODES and _numba_installed():
+        return _compiled_loop
+    return _on_memoryviews if n_episodes <= PYTHON_LOOP_EPISODES else None
 
 
 def _on_memoryviews(u, state, running, n_running, actions, transitions, per_episode, terminal, steps_left, out,
@@ -246,6 +259,13 @@ def _on_memoryviews(u, state, running, n_running, actions, transitions, per_epis
 _COMPILED: list = []
 
 
+def _numba_installed() -> bool:
+    """Whether numba can be imported, found without importing it (0.2 s and 60 MB)."""
+    if not _COMPILED:
+        return importlib.util.find_spec("numba") is not None
+    return _COMPILED[0] is not None
+
+
 def _compiled_steps():
     """:func:`_advance` compiled by numba (cached on disk where numba can write), or None without numba."""
     if not _COMPILED:
@@ -259,6 +279,12 @@ def _compiled_steps():
             except RuntimeError:  # no writable folder for numba's cache: compile in each process
                 _COMPILED.append(numba.njit(nogil=True)(_advance))
     return _COMPILED[0]
+
+
+def _compiled_loop(*arguments):
+    """:func:`_advance` compiled by numba, loaded (or compiled) at the first call; in plain Python if numba,
+    although installed, cannot be imported."""
+    return (_compiled_steps() or _on_memoryviews)(*arguments)
 
 
 #: The most steps a batch may hold when its episodes cannot all end (about 25 GB of arrays).
@@ -312,16 +338,24 @@ def _padded_batch(
     """The steps taken (flat arrays in the order taken; ``lengths[t]`` of them at time t) as a :class:`Batch` of
     padded arrays, shape (n_episodes, longest episode)."""
     horizon = len(lengths)
-    # the flat position of every recorded step in the padded (n_episodes, horizon) arrays
-    where = episodes * horizon + np.repeat(np.arange(horizon), lengths)
-    padded = {name: np.zeros(n_episodes * horizon, dtype=np.int64) for name in ("states", "actions")}
-    padded["states"][where] = states
-    padded["actions"][where] = actions
-    rewards, alive = np.zeros(n_episodes * horizon), np.zeros(n_episodes * horizon, dtype=bool)
-    rewards[where] = mdp.R.ravel()[states * mdp.n_actions + actions]
-    alive[where] = True
-    padded = {name: array.reshape(n_episodes, horizon) for name, array in padded.items()}
-    rewards, alive = rewards.reshape(n_episodes, horizon), alive.reshape(n_episodes, horizon)
+    # Steps are recorded time-major. The first ``full`` times, at which every episode ran (a prefix: episodes only
+    # end), fill a (full, n_episodes) block that a transpose places; the later steps are scattered one by one.
+    full = int(np.count_nonzero(lengths == n_episodes))
+    dense = full * n_episodes
+    where = episodes[dense:] * horizon + np.repeat(np.arange(full, horizon), lengths[full:])
+
+    def place(values: np.ndarray, dtype) -> np.ndarray:
+        if full == horizon:  # no episode ended before the last step
+            return values.reshape(horizon, n_episodes).T.astype(dtype, order="C")
+        padded = np.zeros((n_episodes, horizon), dtype=dtype)
+        padded[:, :full] = values[:dense].reshape(full, n_episodes).T
+        padded.ravel()[where] = values[dense:]
+        return padded
+
+    rewards = mdp.R.ravel()[states * mdp.n_actions + actions]
+    episode_lengths = full + np.bincount(episodes[dense:], minlength=n_episodes)
+    padded = {"states": place(states, np.int64), "actions": place(actions, np.int64)}
+    rewards, alive = place(rewards, np.float64), np.arange(horizon) < episode_lengths[:, None]
     return Batch(
         states=padded["states"],
         actions=padded["actions"],
@@ -340,6 +374,12 @@ def _cdf(probabilities: np.ndarray) -> np.ndarray:
     """
     cumulative = np.cumsum(probabilities, axis=-1)
     return cumulative / cumulative[..., -1:]
+
+
+def _guide_dtype(k: int) -> type:
+    """The smallest integers that hold the guide table's counts 0, ..., K: fewer bytes of table to bring from
+    memory at each draw (uint16 up to K = 65535)."""
+    return np.uint16 if k < 2**16 else np.int32 if k < 2**31 else np.int64
 
 
 class _InverseCdf:
@@ -363,11 +403,11 @@ class _InverseCdf:
         if self.direct:
             # (k, rows): a draw gathers k contiguous rows of indices
             self.columns = to_backend(np.ascontiguousarray(cdf.T))
-            self.tables = (cdf, np.zeros(0, dtype=np.int32))  # for the compiled loop (numpy)
+            self.tables = (cdf, np.zeros(0, dtype=_guide_dtype(k)))  # for the compiled loop (numpy)
             return
         # guide[r, m] = min(#{i : floor(K c[r, i]) < m}, K - 1) for m = 0, ..., K + 1, in chunks of rows.
         rows, stride = cdf.shape[0], k + 2
-        guide = np.empty((rows, stride), dtype=np.int32 if k < 2**31 - 1 else np.int64)
+        guide = np.empty((rows, stride), dtype=_guide_dtype(k))
         chunk = max(1, 2**22 // stride)
         for first in range(0, rows, chunk):
             block = cdf[first : first + chunk]
@@ -376,7 +416,9 @@ class _InverseCdf:
             guide[first : first + chunk, 0] = 0
             np.cumsum(below[:, :-1], axis=1, out=guide[first : first + chunk, 1:])
         np.minimum(guide, k - 1, out=guide)  # the last outcome's cumulative probability, 1, exceeds every u
-        self.cdf, self.guide, self.stride = to_backend(cdf.ravel()), to_backend(guide.ravel()), stride
+        # torch indexes with int32 or int64, not uint16
+        self.cdf, self.stride = to_backend(cdf.ravel()), stride
+        self.guide = to_backend(guide.ravel() if isinstance(self.cdf, np.ndarray) else guide.ravel().astype(np.int32))
         self.tables = (cdf, guide.ravel()) if isinstance(self.cdf, np.ndarray) else None  # numpy: views
 
     def draw(self, rows, u):

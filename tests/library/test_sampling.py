@@ -291,7 +291,30 @@ def test_which_loop_steps_a_batch():
     installed, in plain Python for the smallest otherwise."""
     from pgbook import sampling
 
-    compiled = sampling._compiled_steps()
+    compiled = sampling._compiled_loop if sampling._numba_installed() else None
     assert sampling._per_episode_loop(sampling.COMPILED_LOOP_EPISODES + 1) is None
     assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES) is (compiled or sampling._on_memoryviews)
     assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES + 1) is compiled
+
+
+@pytest.mark.parametrize("n_episodes", [3, 40])
+def test_the_compiled_loop_takes_over_from_python_with_the_same_draws(n_episodes, monkeypatch):
+    """The compiled loop's first PYTHON_FIRST_STEPS steps run in plain Python (a short sampling does not load
+    numba); the batch is the vectorised loop's, with the hand-over in the middle of an episode, and with guide
+    tables of two integer types (which a compiled loop takes as one)."""
+    from pgbook import sampling
+
+    mdp = pg.examples.random_mdp(30, 12, gamma=0.95, seed=4, n_terminal=0)
+    policy = pg.TabularSoftmax(30, 12)
+    pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
+    monkeypatch.setattr(sampling, "PYTHON_FIRST_STEPS", 7 * n_episodes + 3)
+    monkeypatch.setattr(sampling, "_CHUNK", 256)
+    batches = []
+    for chosen, guide in ((None, sampling._guide_dtype), (sampling._compiled_loop, lambda k: np.int32 if k > 12
+                                                                                     else np.uint16)):  # fmt: skip
+        monkeypatch.setattr(sampling, "_per_episode_loop", lambda n, chosen=chosen: chosen)
+        monkeypatch.setattr(sampling, "_guide_dtype", guide)
+        sampling._TRANSITION_TABLES.clear()
+        batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=90, seed=3))
+    for name in ("states", "actions", "rewards", "alive", "final_states"):
+        np.testing.assert_array_equal(batches[1].__dict__[name], batches[0].__dict__[name], err_msg=name)
