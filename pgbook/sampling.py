@@ -4,10 +4,11 @@ All episodes advance together, one time step per iteration, so the Python loop r
 whatever the number of episodes. Actions and next states are drawn by inverse-CDF sampling from one
 uniform number each, through guide tables when there are many outcomes (so that the cost of a step does not
 grow with the number of states). The same loop runs on numpy arrays or torch tensors. A few long episodes
-would make that loop's per-step overhead the cost: where numba is installed (``pip install pgbook[fast]``),
-batches of at most ``COMPILED_LOOP_EPISODES`` episodes are stepped one episode at a time by a compiled loop
-instead (without numba, batches of at most ``PYTHON_LOOP_EPISODES`` by the same loop in plain Python). It draws
-exactly the same uniforms in the same order, so the batch does not depend on which loop ran.
+would make that loop's per-step overhead the cost: batches of at most ``COMPILED_LOOP_EPISODES`` episodes are
+stepped one episode at a time by a loop compiled by numba (a dependency of pgbook; a process's first
+``PYTHON_FIRST_STEPS`` steps run it in plain Python, and so does a process without numba, for batches of at most
+``PYTHON_LOOP_EPISODES``). It draws exactly the same uniforms in the same order, so the batch does not depend on
+which loop ran.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def sample_episodes(
     (episodes that never end, and more than ``pgbook.sampling.MAX_RECORDED_STEPS`` (10⁹) steps in all) is refused with a
     ``ValueError``. ``backend="torch"`` runs the same loop on torch tensors, with a torch generator seeded from
     ``seed`` (so its episodes differ from numpy's). A draw costs the same whatever the number of states, and
-    with numba installed a small batch of long episodes is stepped by a compiled loop (the same draws).
+    a small batch of long episodes is stepped by a compiled loop (numba; the same draws).
 
     Examples
     --------
@@ -132,15 +133,18 @@ def _steps_vectorized(mdp, pi, transitions, state, running, max_steps, uniform, 
     return (*flat, np.array([len(step[0]) for step in record], dtype=np.int64))
 
 
-#: Batches of at most this many episodes are stepped by a compiled loop when numba is installed (the optional
-#: extra ``pgbook[fast]``): one episode at a time, drawing exactly what the vectorised loop draws.
+#: Batches of at most this many episodes are stepped by the compiled loop (numba), one episode at a time, drawing
+#: exactly what the vectorised loop draws.
 COMPILED_LOOP_EPISODES = 256
 #: Without numba, batches of at most this many episodes are stepped by the same loop in plain Python, on
 #: memoryviews (for a few episodes it is faster than a dozen numpy calls per step on arrays of that size).
 PYTHON_LOOP_EPISODES = 16
-#: The compiled loop's first steps (summed over episodes) run in plain Python, so that a short sampling does not
-#: load numba (0.2 s and 60 MB in a fresh process, more than these steps cost in Python).
-PYTHON_FIRST_STEPS = 2**14
+#: A process's first steps (summed over episodes) of the compiled loop run in plain Python, which takes 1.6 µs a
+#: step, and numba is loaded only after them: loading it takes 0.35 s (0.75 s the first time, compiling into its
+#: cache), about what these steps cost in Python, so that a process spends at most twice what the better of the
+#: two would have cost it, and short samplings never load numba (nor its 60 MB).
+PYTHON_FIRST_STEPS = 2**17
+_PYTHON_STEPS_TAKEN = [0]  # so far in this process
 #: The most uniforms the per-episode loop draws at a time (8 MB).
 _CHUNK = 2**20
 
@@ -160,12 +164,11 @@ def _steps_per_episode(kernel, mdp, pi, transitions, state, running, max_steps, 
     running, pieces = running.copy(), []
     saved = rng.bit_generator.state if restore else None
     leftover, drawn, used, taken, n_running = np.zeros(0), 0, 0, 0, len(running)
-    chunk_steps, recorded = 64, 0  # doubled at each refill: short episodes draw little, long ones few times
+    chunk_steps = 64  # doubled at each refill: short episodes draw little, long ones few times
     while taken < max_steps and n_running:
-        # the compiled loop's first steps run in plain Python: a short sampling never loads numba
-        step, most = kernel, _CHUNK // (2 * n_running)
-        if kernel is _compiled_loop and recorded < PYTHON_FIRST_STEPS:
-            step, most = _on_memoryviews, min(most, (PYTHON_FIRST_STEPS - recorded) // n_running)
+        step, most, python = kernel, _CHUNK // (2 * n_running), PYTHON_FIRST_STEPS - _PYTHON_STEPS_TAKEN[0]
+        if kernel is _compiled_loop and python > 0:  # the process's first steps: in plain Python
+            step, most = _on_memoryviews, min(most, python // n_running)
         chunk_steps = min(max_steps - taken, max(1, most), 2 * chunk_steps)
         fresh = rng.random(2 * n_running * chunk_steps)
         u = np.concatenate([leftover, fresh]) if leftover.size else fresh
@@ -176,7 +179,8 @@ def _steps_per_episode(kernel, mdp, pi, transitions, state, running, max_steps, 
             u, state, running, n_running, action_tables, transition_tables, pi.ndim == 3, terminal,
             max_steps - taken, out, counts,
         )  # fmt: skip
-        used, taken, leftover, recorded = used + position, taken + n_steps, u[position:], recorded + n_recorded
+        used, taken, leftover = used + position, taken + n_steps, u[position:]
+        _PYTHON_STEPS_TAKEN[0] += n_recorded if step is _on_memoryviews and kernel is _compiled_loop else 0
         pieces.append((out[:, :n_recorded], counts[:n_steps]))
     if restore and drawn > used:
         rng.bit_generator.state = saved
@@ -203,7 +207,7 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
         kept = 0
         for phase in range(2):  # 0: actions, 1: successors
             table, guide = transitions if phase else actions
-            n_outcomes = table.shape[1]
+            n_outcomes, stride = table.shape[1], guide.shape[0] // table.shape[0]  # stride: cells per row + 2
             for i in range(n_running):
                 episode, at = running[i], n_recorded + i
                 if phase:
@@ -213,15 +217,15 @@ def _advance(u, state, running, n_running, actions, transitions, per_episode, te
                 uniform = u[position + i]
                 low, high = 0, n_outcomes - 1
                 if guide.shape[0]:
-                    cell = row * (n_outcomes + 2) + int(uniform * n_outcomes)
+                    cell = row * stride + int(uniform * (stride - 2))
                     low, high = guide[cell], guide[cell + 1]
-                while low < high:  # the first outcome whose cumulative probability exceeds u
+                while high - low > 1:  # the first outcome whose cumulative probability exceeds u
                     middle = (low + high) // 2
                     if table[row, middle] > uniform:
                         high = middle
                     else:
                         low = middle + 1
-                outcome = low
+                outcome = low + (table[row, low] <= uniform)  # no branch to mispredict when the bracket is narrow
                 if phase:
                     state[episode] = outcome
                     if not terminal[outcome]:
@@ -388,13 +392,16 @@ class _InverseCdf:
     A draw from row r with a uniform u in [0, 1) is the number of cumulative probabilities :math:`\le u`, the
     first outcome whose cumulative probability exceeds u. Rows of at most ``_DIRECT`` outcomes compare u with
     all of them. Longer rows use a guide table (Chen & Asau 1974; Devroye 1986, §III.2.4): with the cells
-    :math:`\lfloor K c \rfloor` of the K cumulative probabilities c, ``guide[r, m]`` counts the cumulative
-    probabilities of row r in cells below m, so the outcome lies between ``guide[r, m]`` and ``guide[r, m + 1]``
-    for m the cell of u (at most two candidates on average), and a bisection of that bracket finds it. The
-    cost of a draw then does not grow with K, and the draws are exactly those of the direct comparison.
+    :math:`\lfloor M c \rfloor` of the K cumulative probabilities c (M = 2K cells), ``guide[r, m]`` counts the
+    cumulative probabilities of row r in cells below m, so the outcome lies between ``guide[r, m]`` and
+    ``guide[r, m + 1]`` for m the cell of u (1.5 candidates on average for a row of comparable probabilities), and a bisection of that bracket
+    finds it. The cost of a draw then does not grow with K, and the draws are exactly those of the direct
+    comparison. Twice as many cells as outcomes leave a bracket of more than two candidates to 9% of the draws
+    (26% with M = K), in a guide table of uint16 half the size of the cumulative table.
     """
 
     _DIRECT = 8
+    _CELLS_PER_OUTCOME = 2
 
     def __init__(self, probabilities: np.ndarray, to_backend) -> None:
         k = probabilities.shape[-1]
@@ -405,14 +412,15 @@ class _InverseCdf:
             self.columns = to_backend(np.ascontiguousarray(cdf.T))
             self.tables = (cdf, np.zeros(0, dtype=_guide_dtype(k)))  # for the compiled loop (numpy)
             return
-        # guide[r, m] = min(#{i : floor(K c[r, i]) < m}, K - 1) for m = 0, ..., K + 1, in chunks of rows.
-        rows, stride = cdf.shape[0], k + 2
+        # guide[r, m] = min(#{i : floor(M c[r, i]) < m}, K - 1) for m = 0, ..., M + 1, in chunks of rows.
+        cells = self._CELLS_PER_OUTCOME * k
+        rows, stride = cdf.shape[0], cells + 2
         guide = np.empty((rows, stride), dtype=_guide_dtype(k))
         chunk = max(1, 2**22 // stride)
         for first in range(0, rows, chunk):
             block = cdf[first : first + chunk]
-            cells = np.floor(block * k).astype(np.int64) + stride * np.arange(block.shape[0])[:, None]
-            below = np.bincount(cells.ravel(), minlength=block.shape[0] * stride).reshape(-1, stride)
+            where = np.floor(block * cells).astype(np.int64) + stride * np.arange(block.shape[0])[:, None]
+            below = np.bincount(where.ravel(), minlength=block.shape[0] * stride).reshape(-1, stride)
             guide[first : first + chunk, 0] = 0
             np.cumsum(below[:, :-1], axis=1, out=guide[first : first + chunk, 1:])
         np.minimum(guide, k - 1, out=guide)  # the last outcome's cumulative probability, 1, exceeds every u
@@ -428,7 +436,7 @@ class _InverseCdf:
             columns = np.take(self.columns, rows, axis=1) if numpy else self.columns[:, rows]
             return (u >= columns).sum(axis=0)
         k = self.n_outcomes
-        cell = rows * self.stride + _to_int(u * k)
+        cell = rows * self.stride + _to_int(u * (self.stride - 2))
         low, high = _to_int(self.guide[cell]), _to_int(self.guide[cell + 1])
         start = rows * k
         # the outcome is the first i in [low, high] with cdf[start + i] > u, and cdf[start + high] > u

@@ -299,8 +299,8 @@ def test_which_loop_steps_a_batch():
 
 @pytest.mark.parametrize("n_episodes", [3, 40])
 def test_the_compiled_loop_takes_over_from_python_with_the_same_draws(n_episodes, monkeypatch):
-    """The compiled loop's first PYTHON_FIRST_STEPS steps run in plain Python (a short sampling does not load
-    numba); the batch is the vectorised loop's, with the hand-over in the middle of an episode, and with guide
+    """A process's first PYTHON_FIRST_STEPS steps of the compiled loop run in plain Python (a short sampling does
+    not load numba); the batch is the vectorised loop's, with the hand-over in the middle of an episode, and with guide
     tables of two integer types (which a compiled loop takes as one)."""
     from pgbook import sampling
 
@@ -308,6 +308,7 @@ def test_the_compiled_loop_takes_over_from_python_with_the_same_draws(n_episodes
     policy = pg.TabularSoftmax(30, 12)
     pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
     monkeypatch.setattr(sampling, "PYTHON_FIRST_STEPS", 7 * n_episodes + 3)
+    monkeypatch.setattr(sampling, "_PYTHON_STEPS_TAKEN", [0])
     monkeypatch.setattr(sampling, "_CHUNK", 256)
     batches = []
     for chosen, guide in ((None, sampling._guide_dtype), (sampling._compiled_loop, lambda k: np.int32 if k > 12
