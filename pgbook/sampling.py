@@ -394,10 +394,10 @@ class _InverseCdf:
     all of them. Longer rows use a guide table (Chen & Asau 1974; Devroye 1986, §III.2.4): with the cells
     :math:`\lfloor M c \rfloor` of the K cumulative probabilities c (M = 2K cells), ``guide[r, m]`` counts the
     cumulative probabilities of row r in cells below m, so the outcome lies between ``guide[r, m]`` and
-    ``guide[r, m + 1]`` for m the cell of u (1.5 candidates on average for a row of comparable probabilities), and a bisection of that bracket
-    finds it. The cost of a draw then does not grow with K, and the draws are exactly those of the direct
-    comparison. Twice as many cells as outcomes leave a bracket of more than two candidates to 9% of the draws
-    (26% with M = K), in a guide table of uint16 half the size of the cumulative table.
+    ``guide[r, m + 1]`` for m the cell of u, and a bisection of that bracket finds it. The cost of a draw then
+    does not grow with K, and the draws are exactly those of the direct comparison. Twice as many cells as
+    outcomes leave 1.5 candidates on average for a row of comparable probabilities, and more than two to 9% of
+    the draws (26% with M = K), in a guide table of uint16 half the size of the cumulative table.
     """
 
     _DIRECT = 8
