@@ -126,7 +126,9 @@ def _steps_vectorized(mdp, pi, transitions, state, running, max_steps, uniform, 
         record.append((running, current, action))
         successor = transitions.draw(current * mdp.n_actions + action, uniform(len(running)))
         state[running] = successor
-        running = running[~terminal[successor]]
+        ended = terminal[successor]
+        if ended.any():  # not on a continuing problem: no copy
+            running = running[~ended]
     flat = [
         np.concatenate([np.asarray(step[k]) for step in record]) if record else np.zeros(0, np.int64) for k in range(3)
     ]
