@@ -298,17 +298,19 @@ def test_which_loop_steps_a_batch():
 
 
 @pytest.mark.parametrize("n_episodes", [3, 40])
-def test_the_compiled_loop_takes_over_from_python_with_the_same_draws(n_episodes, monkeypatch):
-    """A process's first PYTHON_FIRST_STEPS steps of the compiled loop run in plain Python (a short sampling does
-    not load numba); the batch is the vectorised loop's, with the hand-over in the middle of an episode, and with guide
-    tables of two integer types (which a compiled loop takes as one)."""
+def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, monkeypatch):
+    """Before numba is loaded, a process's first STEPS_BEFORE_NUMBA steps run as they do without numba (plain
+    Python for a few episodes, the vectorised loop for more); the batch is the vectorised loop's, with the hand-over
+    to the compiled loop in the middle of an episode, and with guide tables of two integer types (which a compiled
+    loop takes as one)."""
     from pgbook import sampling
 
-    mdp = pg.examples.random_mdp(30, 12, gamma=0.95, seed=4, n_terminal=0)
+    mdp = pg.examples.random_mdp(30, 12, gamma=0.95, seed=4, n_terminal=1)
     policy = pg.TabularSoftmax(30, 12)
     pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
-    monkeypatch.setattr(sampling, "PYTHON_FIRST_STEPS", 7 * n_episodes + 3)
-    monkeypatch.setattr(sampling, "_PYTHON_STEPS_TAKEN", [0])
+    monkeypatch.setattr(sampling, "STEPS_BEFORE_NUMBA", 7 * n_episodes + 3)
+    monkeypatch.setattr(sampling, "_STEPS_WITHOUT_NUMBA", [0])
+    monkeypatch.setattr(sampling, "_COMPILED", [])  # numba not loaded yet
     monkeypatch.setattr(sampling, "_CHUNK", 256)
     batches = []
     for chosen, guide in ((None, sampling._guide_dtype), (sampling._compiled_loop, lambda k: np.int32 if k > 12
@@ -319,3 +321,7 @@ def test_the_compiled_loop_takes_over_from_python_with_the_same_draws(n_episodes
         batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=90, seed=3))
     for name in ("states", "actions", "rewards", "alive", "final_states"):
         np.testing.assert_array_equal(batches[1].__dict__[name], batches[0].__dict__[name], err_msg=name)
+    # the hand-over came before the end: episodes ended after it, and numba was loaded
+    assert sampling._STEPS_WITHOUT_NUMBA[0] >= sampling.STEPS_BEFORE_NUMBA
+    assert batches[0].alive[:, 9:].any() and batches[0].terminated.any()
+    assert sampling._COMPILED == [sampling._compiled_steps()]  # numba loaded (None where it is not installed)
