@@ -160,8 +160,8 @@ def long_episodes() -> list[str]:
 
     runs = [
         (
-            f"pgbook, first call (builds the tables; the process's first {sampling.PYTHON_FIRST_STEPS:,} steps in "
-            "Python, then loads numba's compiled loop from its cache, or compiles it)",
+            f"pgbook, first call (builds the tables; the process's first {sampling.STEPS_BEFORE_NUMBA:,} steps in "
+            "plain Python, then numba's compiled loop, loaded from its cache or compiled)",
             pg.sample_episodes,
         ),
         ("pgbook, again (tables kept for this MDP)", pg.sample_episodes),
@@ -184,7 +184,7 @@ def long_episodes() -> list[str]:
     how = (
         "numba is installed: the compiled per-episode loop"
         if compiled
-        else "numba is NOT installed: the vectorised loop, the same as without numba"
+        else "numba is NOT installed: the per-episode loop in plain Python"
     )
     lines += [
         "",
