@@ -312,13 +312,15 @@ def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, monkeypatc
     monkeypatch.setattr(sampling, "_STEPS_WITHOUT_NUMBA", [0])
     monkeypatch.setattr(sampling, "_COMPILED", [])  # numba not loaded yet
     monkeypatch.setattr(sampling, "_CHUNK", 256)
-    batches = []
+    batches, generators = [], []
     for chosen, guide in ((None, sampling._guide_dtype), (sampling._compiled_loop, lambda k: np.int32 if k > 12
                                                                                      else np.uint16)):  # fmt: skip
         monkeypatch.setattr(sampling, "_per_episode_loop", lambda n, chosen=chosen: chosen)
         monkeypatch.setattr(sampling, "_guide_dtype", guide)
         sampling._TRANSITION_TABLES.clear()
-        batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=90, seed=3))
+        generators.append(np.random.default_rng(3))
+        batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=90, seed=generators[-1]))
+    assert generators[0].random() == generators[1].random(), "the generator was left elsewhere"
     for name in ("states", "actions", "rewards", "alive", "final_states"):
         np.testing.assert_array_equal(batches[1].__dict__[name], batches[0].__dict__[name], err_msg=name)
     # the hand-over came before the end: episodes ended after it, and numba was loaded
