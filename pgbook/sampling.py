@@ -395,7 +395,8 @@ def _cdf(probabilities: np.ndarray) -> np.ndarray:
     Trailing zero-probability outcomes then share that exact 1 and are never drawn by ``u < 1``.
     """
     cumulative = np.cumsum(probabilities, axis=-1)
-    return cumulative / cumulative[..., -1:]
+    cumulative /= cumulative[..., -1:]  # in place: one table of |S||A||S| numbers fewer at once
+    return cumulative
 
 
 def _guide_dtype(k: int) -> type:
@@ -437,7 +438,7 @@ class _InverseCdf:
         chunk = max(1, 2**22 // stride)
         for first in range(0, rows, chunk):
             block = cdf[first : first + chunk]
-            where = np.floor(block * cells).astype(np.int64) + stride * np.arange(block.shape[0])[:, None]
+            where = (block * cells).astype(np.int64) + stride * np.arange(block.shape[0])[:, None]  # floor: c >= 0
             below = np.bincount(where.ravel(), minlength=block.shape[0] * stride).reshape(-1, stride)
             guide[first : first + chunk, 0] = 0
             np.cumsum(below[:, :-1], axis=1, out=guide[first : first + chunk, 1:])
