@@ -158,8 +158,7 @@ PYTHON_LOOP_EPISODES = 16
 #: Numba is loaded only once a process has taken this many steps (summed over episodes) in the loops that run
 #: without it (plain Python for at most ``PYTHON_LOOP_EPISODES`` episodes, 1.6 µs a step, and the vectorised loop
 #: above): loading it takes 0.35 s (0.75 s the first time, compiling into its cache), about what these steps cost
-#: in Python, so that a process spends at most about twice what the better of the two would have cost it, and
-#: short samplings never load numba (nor its 60 MB).
+#: in plain Python, so that short samplings never load numba (nor its 60 MB) and long ones lose little waiting.
 STEPS_BEFORE_NUMBA = 2**17
 _STEPS_WITHOUT_NUMBA = [0]  # so far in this process
 #: The most uniforms the per-episode loop draws at a time (8 MB).
