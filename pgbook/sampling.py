@@ -278,13 +278,16 @@ def _on_memoryviews(u, state, running, n_running, actions, transitions, per_epis
 
 
 _COMPILED: list = []
+_FOUND: list = []
 
 
 def _numba_installed() -> bool:
-    """Whether numba can be imported, found without importing it (0.2 s and 60 MB)."""
-    if not _COMPILED:
-        return importlib.util.find_spec("numba") is not None
-    return _COMPILED[0] is not None
+    """Whether numba can be imported, found once without importing it (0.2 s and 60 MB)."""
+    if _COMPILED:
+        return _COMPILED[0] is not None
+    if not _FOUND:
+        _FOUND.append(importlib.util.find_spec("numba") is not None)
+    return _FOUND[0]
 
 
 def _compiled_steps():
