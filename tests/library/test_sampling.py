@@ -297,8 +297,8 @@ def test_which_loop_steps_a_batch():
     assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES + 1) is compiled
 
 
-@pytest.mark.parametrize("n_episodes", [3, 40])
-def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, monkeypatch):
+@pytest.mark.parametrize("n_episodes, per_episode", [(3, False), (40, False), (40, True)])
+def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, per_episode, monkeypatch):
     """Before numba is loaded, a process's first STEPS_BEFORE_NUMBA steps run as they do without numba (plain
     Python for a few episodes, the vectorised loop for more); the batch is the vectorised loop's, with the hand-over
     to the compiled loop in the middle of an episode, and with guide tables of two integer types (which a compiled
@@ -307,7 +307,10 @@ def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, monkeypatc
 
     mdp = pg.examples.random_mdp(30, 12, gamma=0.95, seed=4, n_terminal=1)
     policy = pg.TabularSoftmax(30, 12)
-    pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
+    if per_episode:  # one policy per episode
+        pi = np.stack([policy.probabilities(policy.init_params(seed=k, scale=3.0)) for k in range(n_episodes)])
+    else:
+        pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
     monkeypatch.setattr(sampling, "STEPS_BEFORE_NUMBA", 7 * n_episodes + 3)
     monkeypatch.setattr(sampling, "_STEPS_WITHOUT_NUMBA", [0])
     monkeypatch.setattr(sampling, "_COMPILED", [])  # numba not loaded yet
