@@ -5,7 +5,7 @@
    cumulative row, so cost grows with |S|; the vectorised loop that steps these batches has not changed since
    common.LAST_ROUND);
 2. ten continuing episodes of 2·10⁵ steps at |S| = 5000 (2 actions): the small-batch, long-horizon case, with
-   numba (the optional extra pgbook[fast]) and without, the vectorised loop, the previous sampler and the one
+   numba (a dependency of pgbook since issue 24) and without, the vectorised loop, the previous sampler and the one
    before issue 24;
 3. at |S| = 10: a plain Python loop over episodes and steps, and gymnasium's SyncVectorEnv stepping the same MDP
    (pg.FiniteMDPEnv).
@@ -86,27 +86,40 @@ def gymnasium_vector(n_envs: int = 1024) -> int:
 
 
 def steps_per_second(sampler, repeats: int = 3) -> float:
-    return paired_steps_per_second({0: sampler}, repeats)[0]
+    return paired_steps_per_second({0: sampler}, repeats=repeats)[0]
 
 
-def paired_steps_per_second(samplers: dict, repeats: int = 3) -> dict:
-    """The median rate of each sampler over ``repeats`` runs, after a warm-up, the samplers taking turns (so
-    that a changing load on the machine slows them alike)."""
-    for sampler in samplers.values():
-        sampler()  # warm-up
+def paired_steps_per_second(samplers: dict, *, rounds: int = 3, repeats: int = 3) -> dict:
+    """The median rate of each sampler over ``rounds`` × ``repeats`` runs: in each round every sampler in turn
+    runs a block (a warm-up, then ``repeats`` timed runs), so that a changing load on the machine slows them
+    alike, while no sampler is timed just after another has evicted its tables from the cache. A run longer than
+    a second is its own warm-up (bringing the tables back is negligible beside it): one run a round."""
     rates = {name: [] for name in samplers}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, sampler in samplers.items():
-            start = time.perf_counter()
-            steps = sampler()
-            rates[name].append(steps / (time.perf_counter() - start))
+            for run in range(repeats + 1):
+                start = time.perf_counter()
+                steps = sampler()
+                seconds = time.perf_counter() - start
+                if run or seconds > 1:  # the first run of a block is a warm-up, unless slow
+                    rates[name].append(steps / seconds)
+                if seconds > 1:
+                    break
     return {name: float(np.median(values)) for name, values in rates.items()}
 
 
 def by_size() -> tuple[list[str], dict[int, float]]:
     lines = [
-        "| \\|S\\| | pgbook numpy | before issue 24, numpy | pgbook torch | before, torch | numpy: new / before |",
-        "|---:|---:|---:|---:|---:|---:|",
+        f"| \\|S\\| | pgbook numpy | previous ({LAST_ROUND}), numpy | before issue 24, numpy | pgbook torch | "
+        "before, torch | numpy: new / previous | new / before |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    samplers = [
+        (pg.sample_episodes, "numpy"),
+        (OLD.sample_episodes, "numpy"),
+        (BEFORE_SAMPLING.sample_episodes, "numpy"),
+        (pg.sample_episodes, "torch"),
+        (BEFORE_SAMPLING.sample_episodes, "torch"),
     ]
     new_rates = {}
     for n_states in SIZES:
@@ -115,15 +128,13 @@ def by_size() -> tuple[list[str], dict[int, float]]:
         rates = paired_steps_per_second(
             {
                 (sample, backend): partial(vectorized, backend, mdp, policy, theta, sample)
-                for backend in ("numpy", "torch")
-                for sample in (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)
+                for sample, backend in samplers
             }
         )
-        new_rates[n_states] = rates[pg.sample_episodes, "numpy"]
-        cells = [f"{rates[sample, backend] / 1e6:.2f} M" for backend in ("numpy", "torch") for sample in
-                 (pg.sample_episodes, BEFORE_SAMPLING.sample_episodes)]  # fmt: skip
-        ratio = rates[pg.sample_episodes, "numpy"] / rates[BEFORE_SAMPLING.sample_episodes, "numpy"]
-        lines.append(f"| {n_states} | " + " | ".join(cells) + f" | {ratio:.1f}× |")
+        new, previous, before = (rates[sample, "numpy"] for sample, _ in samplers[:3])
+        new_rates[n_states] = new
+        cells = [f"{rates[key] / 1e6:.2f} M" for key in samplers]
+        lines.append(f"| {n_states} | " + " | ".join(cells) + f" | {new / previous:.2f}× | {new / before:.1f}× |")
     return lines, new_rates
 
 
@@ -134,7 +145,6 @@ def long_episodes() -> list[str]:
     mdp = pg.examples.random_mdp(LONG["n_states"], LONG["n_actions"], gamma=0.99, seed=0)
     policy = pg.TabularSoftmax(LONG["n_states"], LONG["n_actions"])
     theta = policy.init_params(seed=0)
-    compiled = sampling._compiled_steps() is not None
 
     def forcing(loop):
         """pg.sample_episodes with the per-episode loop chosen: ``loop(n_episodes)``."""
@@ -149,7 +159,11 @@ def long_episodes() -> list[str]:
         return sample
 
     runs = [
-        ("pgbook, first call (builds the tables; compiles or loads the compiled loop)", pg.sample_episodes),
+        (
+            f"pgbook, first call (builds the tables; the process's first {sampling.STEPS_BEFORE_NUMBA:,} steps in "
+            "plain Python, then numba's compiled loop, loaded from its cache or compiled)",
+            pg.sample_episodes,
+        ),
         ("pgbook, again (tables kept for this MDP)", pg.sample_episodes),
         ("pgbook without numba (the per-episode loop in plain Python)", forcing(lambda n: sampling._on_memoryviews)),
         ("pgbook's vectorised loop (for batches of more than 16 episodes without numba)", forcing(lambda n: None)),
@@ -161,6 +175,7 @@ def long_episodes() -> list[str]:
         start = time.perf_counter()
         batches.append(sample(mdp, policy, theta, LONG["n_episodes"], max_steps=LONG["max_steps"], seed=1))
         times[label] = time.perf_counter() - start
+    compiled = sampling._numba_installed()
     same = all(np.array_equal(batch.states, batches[0].states) and np.array_equal(batch.actions, batches[0].actions)
                for batch in batches)  # fmt: skip
     lines = ["| sampler | seconds |", "|---|---:|"]
@@ -169,7 +184,7 @@ def long_episodes() -> list[str]:
     how = (
         "numba is installed: the compiled per-episode loop"
         if compiled
-        else "numba is NOT installed: the vectorised loop, the same as without numba"
+        else "numba is NOT installed: the per-episode loop in plain Python"
     )
     lines += [
         "",
@@ -216,13 +231,16 @@ def main() -> None:
     lines += [f"| {name} | {rate / 1e6:.2f} M | {numpy_rate / rate:.1f}× |" for name, rate in rates.items()]
     notes = [
         "Problems: `pg.examples.random_mdp(|S|, |A|, gamma=0.9, seed=0)`, `TabularSoftmax`, θ from "
-        "`init_params(seed=0)`; one thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)); median of 3 runs after a "
-        "warm-up, the samplers of a row taking turns. "
+        "`init_params(seed=0)`; one thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)); median of 9 runs: three "
+        "rounds in which each sampler of a row in turn runs a warm-up and 3 timed runs. Runs of one sampler form a "
+        "block because at |S| = 1000 a sampler's tables (the new sampler's cumulative table, 32 MB, and its guide "
+        "table, 16 MB) do not fit in the 32 MB cache shared by the cores: timed right after another sampler, a run "
+        "first brings its tables back from memory, a cost that alternating run by run charged to every run. "
         "The new sampler draws exactly what the previous one drew (same seed, same batch): guide tables "
         "(Chen & Asau 1974) find the same inverse-CDF outcome without comparing u with every entry of the row, "
-        "and the compiled loop (batches of at most 256 episodes, where numba is installed) takes the same "
+        f"and the compiled loop (batches of at most {sampling.COMPILED_LOOP_EPISODES} episodes) takes the same "
         "uniforms in the same order. The table by |S| has batches of 4096 episodes, stepped by the vectorised "
-        f"loop, unchanged since {LAST_ROUND}: it is timed beside the sampler before issue 24 ({PREVIOUS})."
+        f"loop; it is timed beside the previous sampler ({LAST_ROUND}) and the one before issue 24 ({PREVIOUS})."
     ]
     write_table(
         "sampling", "Sampling throughput", "make bench (python benchmarks/sampling.py)", notes, lines,

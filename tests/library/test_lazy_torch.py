@@ -9,7 +9,7 @@ import pytest
 
 from pgbook.lazy_torch import is_tensor
 
-IMPORTED = "[m for m in ('torch', 'matplotlib', 'scipy.signal', 'gymnasium') if m in sys.modules]"
+IMPORTED = "[m for m in ('torch', 'matplotlib', 'scipy.signal', 'gymnasium', 'numba') if m in sys.modules]"
 
 # The process's own peak resident memory: VmHWM starts afresh at exec, whereas getrusage's ru_maxrss keeps the
 # peak of the process that forked it (here pytest, with torch loaded).
@@ -35,6 +35,7 @@ print(json.dumps({{"loaded": {IMPORTED}, "peak_mb": {PEAK_MB}}}))
 """
     result = run_fresh(code)
     assert "torch" not in result["loaded"] and "matplotlib" not in result["loaded"], result
+    assert "numba" not in result["loaded"], result  # a short sampling runs in Python (sampling.PYTHON_FIRST_STEPS)
     assert result["peak_mb"] < 150, result  # 359 MB when torch was imported eagerly (issue 24)
 
 

@@ -291,7 +291,42 @@ def test_which_loop_steps_a_batch():
     installed, in plain Python for the smallest otherwise."""
     from pgbook import sampling
 
-    compiled = sampling._compiled_steps()
+    compiled = sampling._compiled_loop if sampling._numba_installed() else None
     assert sampling._per_episode_loop(sampling.COMPILED_LOOP_EPISODES + 1) is None
     assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES) is (compiled or sampling._on_memoryviews)
     assert sampling._per_episode_loop(sampling.PYTHON_LOOP_EPISODES + 1) is compiled
+
+
+@pytest.mark.parametrize("n_episodes, per_episode", [(3, False), (40, False), (40, True)])
+def test_the_compiled_loop_takes_over_with_the_same_draws(n_episodes, per_episode, monkeypatch):
+    """Before numba is loaded, a process's first STEPS_BEFORE_NUMBA steps run as they do without numba (plain
+    Python for a few episodes, the vectorised loop for more); the batch is the vectorised loop's, with the hand-over
+    to the compiled loop in the middle of an episode, and with guide tables of two integer types (which a compiled
+    loop takes as one)."""
+    from pgbook import sampling
+
+    mdp = pg.examples.random_mdp(30, 12, gamma=0.95, seed=4, n_terminal=1)
+    policy = pg.TabularSoftmax(30, 12)
+    if per_episode:  # one policy per episode
+        pi = np.stack([policy.probabilities(policy.init_params(seed=k, scale=3.0)) for k in range(n_episodes)])
+    else:
+        pi = policy.probabilities(policy.init_params(seed=2, scale=3.0))
+    monkeypatch.setattr(sampling, "STEPS_BEFORE_NUMBA", 7 * n_episodes + 3)
+    monkeypatch.setattr(sampling, "_STEPS_WITHOUT_NUMBA", [0])
+    monkeypatch.setattr(sampling, "_COMPILED", [])  # numba not loaded yet
+    monkeypatch.setattr(sampling, "_CHUNK", 256)
+    batches, generators = [], []
+    for chosen, guide in ((None, sampling._guide_dtype), (sampling._compiled_loop, lambda k: np.int32 if k > 12
+                                                                                     else np.uint16)):  # fmt: skip
+        monkeypatch.setattr(sampling, "_per_episode_loop", lambda n, chosen=chosen: chosen)
+        monkeypatch.setattr(sampling, "_guide_dtype", guide)
+        sampling._TRANSITION_TABLES.clear()
+        generators.append(np.random.default_rng(3))
+        batches.append(sampling.simulate(mdp, pi, n_episodes, max_steps=90, seed=generators[-1]))
+    assert generators[0].random() == generators[1].random(), "the generator was left elsewhere"
+    for name in ("states", "actions", "rewards", "alive", "final_states"):
+        np.testing.assert_array_equal(batches[1].__dict__[name], batches[0].__dict__[name], err_msg=name)
+    # the hand-over came before the end: episodes ended after it, and numba was loaded
+    assert sampling._STEPS_WITHOUT_NUMBA[0] >= sampling.STEPS_BEFORE_NUMBA
+    assert batches[0].alive[:, 9:].any() and batches[0].terminated.any()
+    assert sampling._COMPILED == [sampling._compiled_steps()]  # numba loaded (None where it is not installed)
