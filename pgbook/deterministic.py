@@ -9,8 +9,8 @@ For a deterministic policy :math:`a = m_\theta(s)` the theorem reads
 with :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states) and
 :math:`\nabla_\theta m_\theta(s)` the Jacobian :math:`\partial m_i / \partial \theta_j`, one row per action
 coordinate, so that its transpose times :math:`\nabla_a Q` is shaped like θ. The code keeps the control names
-of :mod:`pgbook.lqr` (A, B, Q, R, :math:`P_K`, :math:`G_K`, which the book writes F, H, :math:`W_x`, :math:`W_u`,
-:math:`S_K`, :math:`\Gamma_K`).
+of :mod:`pgbook.lqr` (A, B, Q, R, :math:`P_K`, :math:`G_K`, which the book writes :math:`\Lambda`, H,
+:math:`W_x`, :math:`W_u`, :math:`S_K`, :math:`\Gamma_K`).
 
 On linear-quadratic control with the linear policy :math:`u = -Kx` (see :mod:`pgbook.lqr`) the action value
 is quadratic,
