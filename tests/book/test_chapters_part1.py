@@ -411,7 +411,7 @@ def test_the_notation_lint_finds_what_it_looks_for():
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
-                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t"]
+                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t"]  # fmt: skip
     for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
