@@ -3,7 +3,9 @@ of one proof, so that a page or a test can check each line numerically.
 
 With the unnormalised discounted visitation :math:`d^\pi_\mu = \mu^\top (I - \gamma P_\pi)^{-1}`
 (:math:`\sum_s d \le 1/(1-\gamma)`, with equality on a continuing problem), :math:`J_\mu(\pi) = \mu^\top V_\pi`,
-the optimal policy :math:`\pi^*` and :math:`d^* = d^{\pi^*}_\rho`:
+the optimal policy :math:`\pi^*` and :math:`d^* = d^{\pi^*}_\rho`, in Agarwal et al.'s notation, which the arguments
+keep (``mu``, ``rho``): their :math:`\mu` is the book's start distribution :math:`\nu` of the ascent, their
+:math:`\rho` the book's :math:`\mu_0`:
 
 - gradient domination (Agarwal, Kakade, Lee & Mahajan 2021, Lemma 4.1 of arXiv:1908.00261v5),
   :func:`gradient_domination`;

@@ -15,10 +15,10 @@ LEFT, RIGHT = 0, 1
 
 
 def bandit(means: Any) -> FiniteMDP:
-    r"""A multi-armed bandit: one state, one action per arm, expected reward ``means[k]`` for arm k.
+    r"""A multi-armed bandit: one state, one action per arm, expected reward ``means[k]`` for arm k, :math:`R(k)`.
 
-    Written as a one-state MDP with γ = 0, so that :math:`J = \sum_k \pi_k \mu_k` and, for a softmax policy,
-    :math:`\partial J / \partial \theta_k = \pi_k (\mu_k - J)` (Sutton & Barto 2018, §2.8).
+    Written as a one-state MDP with γ = 0, so that :math:`J = \sum_k \pi_k R(k)` and, for a softmax policy,
+    :math:`\partial J / \partial \theta_k = \pi_k (R(k) - J)` (Sutton & Barto 2018, §2.8).
 
     Examples
     --------
