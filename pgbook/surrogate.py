@@ -303,11 +303,11 @@ def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Params, vec
 def conjugate_gradient(
     product: Callable[[np.ndarray], np.ndarray], b: Any, *, n_iterations: int, tolerance: float = 1e-12
 ) -> np.ndarray:
-    r"""Solve :math:`F x = b` for a symmetric positive semi-definite :math:`F` given only ``product(v)``
-    :math:`= F v`, by conjugate gradients from :math:`x_0 = 0` (Hestenes & Stiefel 1952). Every iterate lies in
-    the Krylov space of :math:`b`, inside the range of :math:`F` when :math:`b` is, so on a singular :math:`F`
-    it converges to the minimum-norm solution :math:`F^+ b`. Stops when :math:`\|r\|^2 \le` ``tolerance``
-    :math:`\cdot \|b\|^2`.
+    r"""Solve the linear system of a symmetric positive semi-definite matrix :math:`F` and right side :math:`b`,
+    given only ``product(v)`` :math:`= F v`, by conjugate gradients from 0 (Hestenes & Stiefel 1952). Every
+    iterate lies in the Krylov space of :math:`b`, inside the range of :math:`F` when :math:`b` is, so on a
+    singular :math:`F` it converges to the minimum-norm solution :math:`F^+ b`. Stops when the residual's squared
+    norm is at most ``tolerance`` times :math:`\|b\|^2`.
 
     >>> F = np.array([[2.0, 1.0], [1.0, 3.0]])
     >>> np.round(conjugate_gradient(lambda v: F @ v, [1.0, 0.0], n_iterations=2), 6)

@@ -365,6 +365,7 @@ REUSES = (
     (r"\^\\ell\b|\\ell = [01]", "ℓ is the smoothness constant; GRPO's length exponent is 𝟙_len"),
     (r"\\zeta_[12]", "ζ is the temperature of entropy regularisation; the softmax's derivative sums are y₁, y₂"),
     (r"\\bar r = \\pi|\\bar r/\\partial", "r̄ is the average reward; a bandit's expected reward under π is J"),
+    (r"\\hat v\(|(?<![\\\w])x\(s\)", "a learned state value is V̂_w; x is linear-quadratic control's state, features φ"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -400,6 +401,18 @@ def test_every_chapter_follows_the_preface_notation(name):
     assert not re.search("ζ[₁₂]", source), f"{name}: ζ is the temperature; the softmax's derivative sums are y₁, y₂"
 
 
+def test_api_docstrings_follow_the_preface_notation():
+    """The same lint on the math of every docstring the API page shows (the code keeps its own names)."""
+    for module in sorted((ROOT / "pgbook").rglob("*.py")):
+        docstrings = " ".join(re.findall(r'"""(.*?)"""', module.read_text(), re.S))
+        math = " ".join(re.findall(r":math:`([^`]+)`", docstrings))
+        displays = " ".join(re.findall(r"\.\. math::\n((?:[ \t]{4,}.*\n|\n)+)", docstrings))
+        assert math and displays or module.name not in ("surrogate.py", "lqr.py"), f"{module.name}: no math found"
+        for reused, meaning in REUSES + SOURCE_REUSES:
+            found = re.search(reused, f"{math} {displays}")
+            assert not found, f"{module.relative_to(ROOT)}: {found.group()!r}: {meaning}"
+
+
 def test_the_notation_lint_finds_what_it_looks_for():
     """Each pattern catches the reuse it names (a lint that matches nothing would pass vacuously)."""
     examples = [r"\mu_\theta(s)", r"\phi(s)", r"d = \theta", r"\delta_t = r_t", r"\eta(s)", "P_K", r"K + \kappa D",
@@ -407,7 +420,7 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
-                r"\zeta_1 \le 1", r"\bar r = \pi^\top r"]  # fmt: skip
+                r"\zeta_1 \le 1", r"\bar r = \pi^\top r", r"\exp(\theta_\sigma^\top x(s))"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
