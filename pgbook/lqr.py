@@ -152,8 +152,8 @@ def damped_double_integrator(gamma: float = 0.9) -> LinearQuadratic:
     .. math::
         \Lambda &= \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
         H = \begin{pmatrix} 0 \\ 1 \end{pmatrix}, \\
-        W_x &= I,\quad W_u = 0.5,\quad
-        \Sigma_0 = \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
+        W_x &= I,\quad W_u = 0.5, \\
+        \Sigma_0 &= \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
 
     >>> system = damped_double_integrator()
     >>> system.n_states, system.n_controls, system.gamma
