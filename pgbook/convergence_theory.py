@@ -11,7 +11,7 @@ the optimal policy :math:`\pi^*` and its visitation :math:`d^*` from :math:`\mu_
   :func:`gradient_domination`;
 - the non-uniform Łojasiewicz inequality of softmax policy gradient (Mei, Xiao, Szepesvári & Schuurmans 2020,
   Lemma 8), :func:`lojasiewicz`;
-- the :math:`O(1/T)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16; arXiv Theorem 5.3) by
+- the :math:`O(1/t)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16; arXiv Theorem 5.3) by
   mirror-descent telescoping, :func:`natural_gradient_bound`.
 
 Each proof is written with the unnormalised :math:`d`, so it holds on episodic problems too; on a continuing
@@ -460,7 +460,8 @@ def natural_gradient_bound(
     r"""Every line of the proof that the natural policy gradient from the uniform policy satisfies
 
     .. math::
-        J^* - J(\pi_T) \le \frac{\log|A|}{\eta T} + \frac{1}{(1-\gamma)^2 T}
+        J^* - J(\pi_t) &\le \frac{\log|\mathcal A|}{\eta t} \\
+            &\quad + \frac{1}{(1-\gamma)^2 t}
 
     (Agarwal et al. 2021, Theorem 16; rewards in [0, 1]), computed along the run. See
     :class:`NaturalGradientBound`.

@@ -159,11 +159,11 @@ class PlateauSweep:
 
     def table(self) -> str:
         """The plateau table: iterations until J (from state 0) reaches J*/2, per chain length (rows) and per
-        direction and start distribution (columns)."""
+        direction and start distribution (columns); ``|S|`` is the number of states."""
         lines = [
             "iterations until J (from state 0) reaches J*/2",
             "      policy gradient   natural gradient",
-            " n   start 0  uniform   start 0  uniform",
+            "|S|  start 0  uniform   start 0  uniform",
         ]
         for n in self.lengths:
             counts = [
@@ -233,7 +233,7 @@ def chain_plateaus(
     >>> print(sweep.table())
     iterations until J (from state 0) reaches J*/2
           policy gradient   natural gradient
-     n   start 0  uniform   start 0  uniform
+    |S|  start 0  uniform   start 0  uniform
      3        2        2        1        1
      4       10        9        1        1
     """
