@@ -154,7 +154,8 @@ class PlateauSweep:
     runs: dict[tuple[int, str, str], ExactAscentHistory]
 
     def iterations_to_half(self, n: int, start: str, direction: str) -> int | None:
-        r"""The first recorded iteration at which J (from state 0) reaches :math:`J^*/2 = \gamma^{n-2}/2`."""
+        r"""The first recorded iteration at which J (from state 0) reaches
+        :math:`J^*/2 = \gamma^{\lvert\mathcal S\rvert-2}/2`, on the chain of ``n`` states."""
         return self.runs[n, start, direction].iterations_to_reach(self.gamma ** (n - 2) / 2)
 
     def table(self) -> str:
