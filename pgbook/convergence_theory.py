@@ -1,15 +1,17 @@
 r"""The convergence proofs of exact policy gradient, line by line: each function returns both sides of every line
 of one proof, so that a page or a test can check each line numerically.
 
-With the unnormalised discounted visitation :math:`d^\pi_\mu = \mu^\top (I - \gamma P_\pi)^{-1}`
-(:math:`\sum_s d \le 1/(1-\gamma)`, with equality on a continuing problem), :math:`J_\mu(\pi) = \mu^\top V_\pi`,
-the optimal policy :math:`\pi^*` and :math:`d^* = d^{\pi^*}_\rho`:
+With a start distribution :math:`\nu` (the argument ``mu``, Agarwal et al.'s :math:`\mu`), the unnormalised
+discounted visitation :math:`d_\nu = \nu^\top (I - \gamma P_\pi)^{-1}` (:math:`\sum_s d \le 1/(1-\gamma)`, with
+equality on a continuing problem) and objective :math:`J_\nu(\pi) = \nu^\top V_\pi`; the objective :math:`J` judged
+from :math:`\mu_0` (the argument ``rho``, their :math:`\rho`; by default the problem's own start distribution),
+the optimal policy :math:`\pi^*` and its visitation :math:`d^*` from :math:`\mu_0`:
 
 - gradient domination (Agarwal, Kakade, Lee & Mahajan 2021, Lemma 4.1 of arXiv:1908.00261v5),
   :func:`gradient_domination`;
 - the non-uniform Łojasiewicz inequality of softmax policy gradient (Mei, Xiao, Szepesvári & Schuurmans 2020,
   Lemma 8), :func:`lojasiewicz`;
-- the :math:`O(1/T)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16; arXiv Theorem 5.3) by
+- the :math:`O(1/t)` bound of the natural policy gradient (Agarwal et al. 2021, Theorem 16; arXiv Theorem 5.3) by
   mirror-descent telescoping, :func:`natural_gradient_bound`.
 
 Each proof is written with the unnormalised :math:`d`, so it holds on episodic problems too; on a continuing
@@ -93,23 +95,23 @@ class GradientDomination:
     unnormalised d):
 
     .. math::
-        &J^*_\rho - J_\rho(\pi) \\
+        &J^* - J(\pi) \\
         &\quad = \textstyle\sum_s d^*(s) \sum_a \pi^*(a|s) A(s,a) \\
         &\qquad\qquad (\text{1}) \\
         &\quad \le \textstyle\sum_s d^*(s) \max_a A(s,a) \\
         &\qquad\qquad (\text{2}) \\
-        &\quad \le \big\|d^*/d_\mu\big\|_\infty \textstyle\sum_s d_\mu(s) \max_a A(s,a) \\
+        &\quad \le \big\|d^*/d_\nu\big\|_\infty \textstyle\sum_s d_\nu(s) \max_a A(s,a) \\
         &\qquad\qquad (\text{3}) \\
-        &\quad = \big\|d^*/d_\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
+        &\quad = \big\|d^*/d_\nu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\nu(\pi) \\
         &\qquad\qquad (\text{4}) \\
-        &\quad \le \big\|d^*/\mu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu(\pi) \\
+        &\quad \le \big\|d^*/\nu\big\|_\infty \max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\nu(\pi) \\
         &\qquad\qquad (\text{5}),
 
-    with :math:`\partial J_\mu / \partial \pi(a|s) = d_\mu(s) Q(s,a)`. The right sides of lines 1–5 are
+    with :math:`\partial J_\nu / \partial \pi(a|s) = d_\nu(s) Q(s,a)`. The right sides of lines 1–5 are
     ``lemma``, ``greedy``, ``mismatch_line``, ``gradient_line`` and ``bound``; the third line uses
-    :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\mu \ge \mu`. ``gap`` is the left side; ``gradient_term`` is
-    :math:`\max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\mu`, computed as :math:`\sum_s d_\mu(s)(\max_a Q(s,a)
-    - V(s))`; ``mismatch`` is :math:`\|d^*/d_\mu\|_\infty` and ``start_mismatch`` :math:`\|d^*/\mu\|_\infty`
+    :math:`\max_a A(s,a) \ge 0`, the last :math:`d_\nu \ge \nu`. ``gap`` is the left side; ``gradient_term`` is
+    :math:`\max_{\bar\pi} (\bar\pi - \pi)^\top \nabla_\pi J_\nu`, computed as :math:`\sum_s d_\nu(s)(\max_a Q(s,a)
+    - V(s))`; ``mismatch`` is :math:`\|d^*/d_\nu\|_\infty` and ``start_mismatch`` :math:`\|d^*/\nu\|_\infty`
     (over the states where :math:`d^* > 0`).
     """
 
@@ -175,21 +177,22 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
 @dataclass(frozen=True)
 class Lojasiewicz:
     r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
-    :math:`g = \nabla_\theta J_\mu`, :math:`g(s,a) = d_\mu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
-    :math:`c = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s letter; the book's
-    :math:`\pi^*_{\min}(\theta)`) and :math:`S` their number:
+    :math:`g = \nabla_\theta J_\nu`, :math:`g(s,a) = d_\nu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
+    :math:`\pi^*_{\min}(\theta) = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s
+    :math:`c`) and :math:`S` their number:
 
     .. math::
         \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
             &\qquad\qquad (\text{1}) \\
-        &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\mu(s)\, \pi(a^*(s)|s) \\
+        &\ge \tfrac{1}{\sqrt S} \textstyle\sum_s d_\nu(s)\, \pi(a^*(s)|s) \\
             &\qquad \times |A(s,a^*(s))| \quad (\text{2}) \\
-        &\ge \tfrac{c}{\sqrt S} \textstyle\sum_s d_\mu(s) |A(s,a^*(s))| \\
-            &\qquad\qquad (\text{3}) \\
-        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \\
+        &\ge \tfrac{\pi^*_{\min}(\theta)}{\sqrt S} \\
+            &\qquad \times \textstyle\sum_s d_\nu(s) |A(s,a^*(s))| \quad (\text{3}) \\
+        &\ge \tfrac{\pi^*_{\min}(\theta)}{\sqrt S\, \|d^*/d_\nu\|_\infty} \\
             &\qquad \times \textstyle\sum_s d^*(s) |A(s,a^*(s))| \\
             &\qquad\qquad (\text{4}) \\
-        &\ge \tfrac{c}{\sqrt S\, \|d^*/d_\mu\|_\infty} \big(J^*_\rho - J_\rho(\theta)\big) \\
+        &\ge \tfrac{\pi^*_{\min}(\theta)}{\sqrt S\, \|d^*/d_\nu\|_\infty} \\
+            &\qquad \times \big(J^* - J(\theta)\big) \\
             &\qquad\qquad (\text{5}),
 
     the last by the performance-difference lemma with :math:`\pi^*` deterministic. The right sides of lines 1–5
@@ -259,7 +262,7 @@ def lojasiewicz(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) -> Lojasie
 
 @dataclass(frozen=True)
 class Smoothness:
-    r"""Both sides of every line of the proof that :math:`\theta \mapsto J_\mu(\theta)` is
+    r"""Both sides of every line of the proof that :math:`\theta \mapsto J_\nu(\theta)` is
     :math:`2/(1-\gamma)^3`-smooth for tabular softmax with rewards in [0, 1] (so also Mei et al.'s
     :math:`8/(1-\gamma)^3`), along the line :math:`\theta + \xi v`, :math:`\|v\|_2 = 1`, at :math:`\xi = 0`.
 
@@ -267,10 +270,10 @@ class Smoothness:
     :math:`d/d\xi`, ``curvature`` is the sum of the four ``terms``:
 
     .. math::
-        J_\mu'' &= 2\gamma^2 \mu^\top M P_\pi' M P_\pi' V \\
-        &\quad + \gamma\, \mu^\top M P_\pi'' V \\
-        &\quad + 2\gamma\, \mu^\top M P_\pi' M r_\pi' \\
-        &\quad + \mu^\top M r_\pi''
+        J_\nu'' &= 2\gamma^2 \nu^\top M P_\pi' M P_\pi' V \\
+        &\quad + \gamma\, \nu^\top M P_\pi'' V \\
+        &\quad + 2\gamma\, \nu^\top M P_\pi' M r_\pi' \\
+        &\quad + \nu^\top M r_\pi''
 
     with :math:`\pi'(a|s) = \pi(a|s)(v(s,a) - \bar v(s))` and
     :math:`\pi''(a|s) = \pi(a|s)((v(s,a) - \bar v(s))^2`
@@ -312,13 +315,13 @@ class Smoothness:
 
 
 def smoothness(mdp: FiniteMDP, theta: Params, direction: Any, *, mu: Any = None) -> Smoothness:
-    r"""Every line of the smoothness bound of :math:`J_\mu` for a tabular softmax policy with logits ``theta``
+    r"""Every line of the smoothness bound of :math:`J_\nu` for a tabular softmax policy with logits ``theta``
     (shape (n_states, n_actions)), along ``direction`` (same shape; scaled here to unit norm): see
     :class:`Smoothness`. The objective is taken from ``mu`` (default: the problem's start distribution). For every
     :math:`\theta` and every :math:`v` with :math:`\|v\|_2 = 1`,
 
     .. math::
-        &\Big|\frac{d^2}{d\xi^2} J_\mu(\theta + \xi v)\Big| \\
+        &\Big|\frac{d^2}{d\xi^2} J_\nu(\theta + \xi v)\Big| \\
         &\quad \le \frac{2}{(1-\gamma)^3} \le \frac{8}{(1-\gamma)^3}
 
     References
@@ -425,7 +428,7 @@ class NaturalGradientBound:
     :math:`{} = \mathrm{KL}(\pi^*(\cdot|s)\,\|\,\pi_t(\cdot|s))`.
     Arrays over :math:`t = 0, \dots, T-1` unless said otherwise:
 
-    - ``gaps`` (length T + 1): :math:`J^*_\rho - J_\rho(\pi_t)`;
+    - ``gaps`` (length T + 1): :math:`J^* - J(\pi_t)`;
     - ``lemma``: :math:`\sum_s d^*(s) \sum_a \pi^*(a|s) A_t(s,a)`, equal to ``gaps[:-1]`` (performance difference);
     - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s)`
       :math:`{} - \mathrm{KL}_{t+1}(s) + \log Z_t(s)]`, equal to ``lemma`` (take the log of the update);
@@ -458,7 +461,8 @@ def natural_gradient_bound(
     r"""Every line of the proof that the natural policy gradient from the uniform policy satisfies
 
     .. math::
-        J^*_\rho - J_\rho(\pi_T) \le \frac{\log|A|}{\eta T} + \frac{1}{(1-\gamma)^2 T}
+        J^* - J(\pi_t) &\le \frac{\log|\mathcal A|}{\eta t} \\
+            &\quad + \frac{1}{(1-\gamma)^2 t}
 
     (Agarwal et al. 2021, Theorem 16; rewards in [0, 1]), computed along the run. See
     :class:`NaturalGradientBound`.

@@ -8,25 +8,28 @@ For a deterministic policy :math:`a = m_\theta(s)` the theorem reads
 
 with :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` (an integral over a density on continuous states) and
 :math:`\nabla_\theta m_\theta(s)` the Jacobian :math:`\partial m_i / \partial \theta_j`, one row per action
-coordinate, so that its transpose times :math:`\nabla_a Q` is shaped like θ. The code keeps the control names
-of :mod:`pgbook.lqr` (A, B, Q, R, :math:`P_K`, :math:`G_K`, which the book writes F, H, :math:`W_x`, :math:`W_u`,
-:math:`S_K`, :math:`\Gamma_K`).
+coordinate, so that its transpose times :math:`\nabla_a Q` is shaped like θ. The symbols are the book's
+(:mod:`pgbook.lqr`); the code keeps the control names: ``A``, ``B``, ``Q``, ``R``, ``P`` are :math:`\Lambda`,
+:math:`H`, :math:`W_x`, :math:`W_u`, :math:`S_K`.
 
-On linear-quadratic control with the linear policy :math:`u = -Kx` (see :mod:`pgbook.lqr`) the action value
+On linear-quadratic control with the linear policy :math:`a = -Kx` (see :mod:`pgbook.lqr`) the action value
 is quadratic,
 
 .. math::
-    Q_K(x, u) &= x^\top Q x + u^\top R u + \gamma y^\top P_K y, \\
-    y &= Ax + Bu,
+    Q_K(x, a) &= x^\top W_x x + a^\top W_u a \\
+        &\quad + \gamma x'^\top S_K x', \\
+    x' &= \Lambda x + Ha,
 
-so :math:`\nabla_u Q_K(x, -Kx) = G_K x` with :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`,
-and :math:`\partial u_i / \partial K_{ij} = -x_j` turns the theorem into
-:math:`\nabla_K C = -G_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`.
+so :math:`\nabla_a Q_K(x, -Kx) = \Gamma_K x` with
+:math:`\Gamma_K = 2[\gamma H^\top S_K \Lambda` :math:`{} - (W_u + \gamma H^\top S_K H) K]`,
+and :math:`\partial a_i / \partial K_{ij} = -x_j` turns the theorem into
+:math:`\nabla_K C = -\Gamma_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`.
 
-With process noise, :math:`x' = Ax + Bu + w`, :math:`w \sim \mathcal N(0, \Sigma_w)` independent of everything
-else, the action value gains the constant :math:`\gamma \operatorname{tr}(P_K \Sigma_w)/(1-\gamma)` only, so
-:math:`G_K` is unchanged, and :math:`\Sigma_K` solves
-:math:`\Sigma_K = \Sigma_0 + \gamma M \Sigma_K M^\top + \frac{\gamma}{1-\gamma}\Sigma_w`, :math:`M = A - BK`.
+With process noise, :math:`x' = \Lambda x + Ha + \omega`, :math:`\omega \sim \mathcal N(0, \Sigma_w)` independent of
+everything else, the action value gains the constant :math:`\gamma \operatorname{tr}(S_K \Sigma_w)/(1-\gamma)` only,
+so :math:`\Gamma_K` is unchanged, and :math:`\Sigma_K` solves
+:math:`\Sigma_K = \Sigma_0 + \gamma \Lambda_K \Sigma_K \Lambda_K^\top` :math:`{} + \frac{\gamma}{1-\gamma}\Sigma_w`,
+:math:`\Lambda_K = \Lambda - HK`.
 """
 
 from __future__ import annotations
@@ -42,13 +45,14 @@ from pgbook.lqr import LinearQuadratic, checked_gain, episode_draws, state_covar
 
 
 def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: Any) -> np.ndarray:
-    r""":math:`Q_K(x, u) = x^\top Q x + u^\top R u` :math:`{} + \gamma (Ax + Bu)^\top P_K (Ax + Bu)` for each row of
-    ``states`` (shape (k, n)) and ``controls`` (shape (k, m)): the cost of u now, then of following
-    :math:`u = -Kx` without noise. Returns shape (k,).
+    r""":math:`Q_K(x, a) = x^\top W_x x + a^\top W_u a`
+    :math:`{} + \gamma (\Lambda x + Ha)^\top S_K (\Lambda x + Ha)` for each row of
+    ``states`` (shape (k, n)) and ``controls`` (shape (k, m)): the cost of a now, then of following
+    :math:`a = -Kx` without noise. Returns shape (k,).
 
     >>> from pgbook import lqr
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
-    >>> q = lqr_action_value(system, [[0.5]], [[1.0]], [[-0.5]])   # u = -Kx: Q = V = x' P x
+    >>> q = lqr_action_value(system, [[0.5]], [[1.0]], [[-0.5]])   # a = -Kx: Q_K = V = xᵀ S_K x
     >>> bool(np.isclose(q[0], lqr.cost(system, [[0.5]], noise_std=0.0)))
     True
     """
@@ -69,8 +73,8 @@ def lqr_action_value(system: LinearQuadratic, gain: Any, states: Any, controls: 
 
 
 def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
-    r""":math:`G_K` with :math:`\nabla_u Q_K(x, u)|_{u=-Kx} = G_K x`:
-    :math:`G_K = 2[\gamma B^\top P_K A - (R + \gamma B^\top P_K B) K]`, shape (m, n)."""
+    r""":math:`\Gamma_K` with :math:`\nabla_a Q_K(x, a)|_{a=-Kx} = \Gamma_K x`:
+    :math:`\Gamma_K = 2[\gamma H^\top S_K \Lambda` :math:`{} - (W_u + \gamma H^\top S_K H) K]`, shape (m, n)."""
     gain = checked_gain(system, gain)
     P = value_matrix(system, gain)
     A, B, R, gamma = system.A, system.B, system.R, system.gamma
@@ -78,13 +82,13 @@ def action_gradient_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
 
 
 def policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = None) -> np.ndarray:
-    r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -G_K \Sigma_K`, shape (m, n).
+    r"""The deterministic policy gradient theorem on LQR: :math:`\nabla_K C = -\Gamma_K \Sigma_K`, shape (m, n).
 
-    The sum over states of :math:`\nabla_K m(x)^\top \nabla_u Q(x, m(x))`, for the policy :math:`m(x) = -Kx`,
-    weighted by the discounted state density: the contraction of :math:`\nabla_u Q = G_K x` with :math:`-x^\top`
-    over :math:`\Sigma_K`.
+    The sum over states of :math:`\nabla_K m(x)^\top \nabla_a Q(x, m(x))`, for the policy :math:`m(x) = -Kx`,
+    weighted by the discounted state density: the contraction of :math:`\nabla_a Q = \Gamma_K x` with
+    :math:`-x^\top` over :math:`\Sigma_K`.
     ``process_noise`` is the covariance :math:`\Sigma_w` (shape (n, n)) of additive noise in the dynamics,
-    :math:`x' = Ax + Bu + w`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
+    :math:`x' = \Lambda x + Ha + \omega`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
 
     >>> from pgbook import lqr
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
@@ -112,11 +116,11 @@ def policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = 
 def gradient_samples(
     system: LinearQuadratic, gain: Any, *, n_episodes: int, horizon: int, seed: int | np.random.Generator | None
 ) -> GradientEstimate:
-    r"""Per-episode samples :math:`\hat g_i = -\sum_{t < H} \gamma^t\, G_K x_{i,t} x_{i,t}^\top` of the
-    deterministic policy gradient: noise-free rollouts of :math:`u = -Kx` from :math:`x_0 \sim N(0, \Sigma_0)`,
-    with the exact critic's :math:`\nabla_u Q` at every visited state. Uses the same initial states as
+    r"""Per-episode samples :math:`\hat g_i = -\sum_{t < \text{horizon}} \gamma^t\, \Gamma_K x_{i,t} x_{i,t}^\top` of
+    the deterministic policy gradient: noise-free rollouts of :math:`a = -Kx` from :math:`x_0 \sim N(0, \Sigma_0)`,
+    with the exact critic's :math:`\nabla_a Q` at every visited state. Uses the same initial states as
     :func:`pgbook.lqr.pathwise_gradient` for the same ``seed``; the cut-off leaves a bias of order
-    :math:`\gamma^H`.
+    :math:`\gamma^{\text{horizon}}`.
     """
     gain = checked_gain(system, gain)
     initial, _ = episode_draws(system, n_episodes, horizon, seed)

@@ -144,7 +144,7 @@ def regularised_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, tempe
 
     Examples
     --------
-    On a bandit, :math:`\partial J_\zeta / \partial \theta_k = \pi_k (\mu_k - \zeta \log \pi_k - J_\zeta)`:
+    On a bandit, :math:`\partial J_\zeta / \partial \theta_k = \pi_k (R(k) - \zeta \log \pi_k - J_\zeta)`:
 
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
@@ -225,7 +225,7 @@ def soft_optimum(mdp: FiniteMDP, *, temperature: float, tolerance: float = 1e-12
     Examples
     --------
     A bandit: :math:`\pi^*_\zeta` is the softmax of the means over ζ, and
-    :math:`V^*_\zeta = \zeta \log \sum_k e^{\mu_k / \zeta}`.
+    :math:`V^*_\zeta = \zeta \log \sum_k e^{R(k) / \zeta}`.
 
     >>> import pgbook as pg
     >>> best = soft_optimum(pg.examples.bandit([0.0, 1.0]), temperature=1.0)

@@ -154,16 +154,17 @@ class PlateauSweep:
     runs: dict[tuple[int, str, str], ExactAscentHistory]
 
     def iterations_to_half(self, n: int, start: str, direction: str) -> int | None:
-        r"""The first recorded iteration at which J (from state 0) reaches :math:`J^*/2 = \gamma^{n-2}/2`."""
+        r"""The first recorded iteration at which J (from state 0) reaches
+        :math:`J^*/2 = \gamma^{\lvert\mathcal S\rvert-2}/2`, on the chain of ``n`` states."""
         return self.runs[n, start, direction].iterations_to_reach(self.gamma ** (n - 2) / 2)
 
     def table(self) -> str:
         """The plateau table: iterations until J (from state 0) reaches J*/2, per chain length (rows) and per
-        direction and start distribution (columns)."""
+        direction and start distribution (columns); ``|S|`` is the number of states."""
         lines = [
             "iterations until J (from state 0) reaches J*/2",
             "      policy gradient   natural gradient",
-            " n   start 0  uniform   start 0  uniform",
+            "|S|  start 0  uniform   start 0  uniform",
         ]
         for n in self.lengths:
             counts = [
@@ -233,7 +234,7 @@ def chain_plateaus(
     >>> print(sweep.table())
     iterations until J (from state 0) reaches J*/2
           policy gradient   natural gradient
-     n   start 0  uniform   start 0  uniform
+    |S|  start 0  uniform   start 0  uniform
      3        2        2        1        1
      4       10        9        1        1
     """

@@ -15,10 +15,10 @@ LEFT, RIGHT = 0, 1
 
 
 def bandit(means: Any) -> FiniteMDP:
-    r"""A multi-armed bandit: one state, one action per arm, expected reward ``means[k]`` for arm k.
+    r"""A multi-armed bandit: one state, one action per arm, expected reward ``means[k]`` for arm k, :math:`R(k)`.
 
-    Written as a one-state MDP with γ = 0, so that :math:`J = \sum_k \pi_k \mu_k` and, for a softmax policy,
-    :math:`\partial J / \partial \theta_k = \pi_k (\mu_k - J)` (Sutton & Barto 2018, §2.8).
+    Written as a one-state MDP with γ = 0, so that :math:`J = \sum_k \pi_k R(k)` and, for a softmax policy,
+    :math:`\partial J / \partial \theta_k = \pi_k (R(k) - J)` (Sutton & Barto 2018, §2.8).
 
     Examples
     --------
@@ -205,8 +205,9 @@ def chain(n_states: int, *, gamma: float = 0.9, n_actions: int = 2, initial: Any
 
     States 0, ..., n_states - 1; the last is terminal. Action ``RIGHT = 1`` moves from s to s + 1, and every
     other action returns to state 0. The only reward, 1, comes with the step into the terminal state, so the
-    best policy (always right from state 0) has :math:`J^* = \gamma^{n-2}`, while the uniform policy
-    reaches the end with probability of order :math:`|A|^{-(n-1)}`.
+    best policy (always right from state 0) has :math:`J^* = \gamma^{\lvert\mathcal S\rvert-2}`
+    (:math:`\lvert\mathcal S\rvert` = ``n_states``), while the uniform policy reaches the end with probability
+    of order :math:`\lvert\mathcal A\rvert^{-(\lvert\mathcal S\rvert-1)}`.
 
     Parameters
     ----------

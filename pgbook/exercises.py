@@ -600,9 +600,9 @@ def check_noise_gap(gap: Callable[[lqr.LinearQuadratic, np.ndarray], Any]) -> Ch
     >>> from scipy.linalg import solve_discrete_lyapunov
     >>> from pgbook.lqr import value_matrix
     >>> def gap(system, gain):
-    ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
-    ...     G = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
-    ...     Sigma_eps = solve_discrete_lyapunov(np.sqrt(g) * (F - H @ gain), g / (1 - g) * H @ H.T)
+    ...     S, Lam, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
+    ...     G = 2 * (g * H.T @ S @ Lam - (W_u + g * H.T @ S @ H) @ gain)
+    ...     Sigma_eps = solve_discrete_lyapunov(np.sqrt(g) * (Lam - H @ gain), g / (1 - g) * H @ H.T)
     ...     return -G @ Sigma_eps
     >>> check_noise_gap(gap)
     Correct. gap(system, gain) matched on 3 cases.
@@ -651,8 +651,8 @@ def check_compatible_dpg_weights(weights: Callable[[lqr.LinearQuadratic, np.ndar
 
     >>> from pgbook.lqr import state_covariance, value_matrix
     >>> def weights(system, gain, basis):
-    ...     S, F, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
-    ...     Gamma = 2 * (g * H.T @ S @ F - (W_u + g * H.T @ S @ H) @ gain)
+    ...     S, Lam, H, W_u, g = value_matrix(system, gain), system.A, system.B, system.R, system.gamma
+    ...     Gamma = 2 * (g * H.T @ S @ Lam - (W_u + g * H.T @ S @ H) @ gain)
     ...     moments = state_covariance(system, gain, 0.0)
     ...     gram = np.einsum("jmn,kml,nl->jk", basis, basis, moments)
     ...     return -np.linalg.solve(gram, np.einsum("jmn,ml,nl->j", basis, Gamma, moments))
@@ -819,9 +819,10 @@ def check_rollout_factor(answer: Callable[[FiniteMDP, Policy, np.ndarray], Any])
 
 
 def check_trpo_step(step: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
-    r"""Check ``step(g, F, max_kl)``: the maximiser of :math:`g^\top x` subject to :math:`\frac12 x^\top F x \le
-    \delta`, for a symmetric positive semi-definite F (possibly singular, with g in its range), among the
-    solutions the one of minimum norm: :math:`x = \sqrt{2\delta / g^\top F^+ g}\, F^+ g`.
+    r"""Check ``step(g, F, max_kl)``: the maximiser of :math:`g^\top \Delta\theta` subject to
+    :math:`\frac12 \Delta\theta^\top F \Delta\theta \le \mathrm{KL}_{\max}`, for a symmetric positive semi-definite F
+    (possibly singular, with g in its range), among the solutions the one of minimum norm:
+    :math:`\Delta\theta = \sqrt{2\,\mathrm{KL}_{\max} / g^\top F^+ g}\, F^+ g`.
 
     The expected step is computed from the eigendecomposition of F, independently of any pgbook function; the
     reader's code may call no pgbook function (:func:`pgbook.surrogate.trpo_step` and
@@ -853,11 +854,12 @@ def check_clipped_gradient(gradient: Callable[[np.ndarray, np.ndarray, np.ndarra
     r"""Check ``gradient(pi_old, theta, advantage, epsilon)``: in one state with logits ``theta``
     (:math:`\pi_\theta = \operatorname{softmax}(\theta)`), the gradient with respect to ``theta`` of PPO's clipped
     terms :math:`\sum_a \pi_{\text{old}}(a) \min\big(\rho(a) A(a),`
-    :math:`\operatorname{clip}(\rho(a), 1-\epsilon, 1+\epsilon) A(a)\big)`, :math:`\rho = \pi_\theta/\pi_{\text{old}}`,
+    :math:`\operatorname{clip}(\rho(a), 1-\epsilon_{\text{clip}},`
+    :math:`1+\epsilon_{\text{clip}}) A(a)\big)`, :math:`\rho = \pi_\theta/\pi_{\text{old}}`,
     an array shaped like ``theta``.
 
     The expected gradients are central differences of that sum, at logits whose ratios stay away from the kinks
-    :math:`1 \pm \epsilon`; the reader's code may call no pgbook function.
+    :math:`1 \pm \epsilon_{\text{clip}}`; the reader's code may call no pgbook function.
 
     >>> def by_cases(pi_old, theta, advantage, epsilon):
     ...     pi = np.exp(theta - theta.max()); pi /= pi.sum()
@@ -950,11 +952,11 @@ def check_bandit_hessian(hessian: Callable[[np.ndarray, np.ndarray], Any]) -> Ch
 
 def check_proximal_value(value: Callable[[np.ndarray, np.ndarray, float, float], Any]) -> CheckResult:
     r"""Check ``value(pi, A, eta, gamma)``: per state, the optimal value of the natural step's KL-proximal problem,
-    :math:`\max_p \sum_a p(a) A(s,a)` :math:`{} - \frac{1-\gamma}{\eta} \mathrm{KL}(p \,\|\, \pi(\cdot|s))`
-    over distributions
-    :math:`p`, an array of shape (n_states,).
+    :math:`\max_{\bar\pi} \sum_a \bar\pi(a) A(s,a)`
+    :math:`{} - \frac{1-\gamma}{\eta} \mathrm{KL}(\bar\pi \,\|\, \pi(\cdot|s))`
+    over distributions :math:`\bar\pi`, an array of shape (n_states,).
 
-    The expected values are the objective evaluated at the maximiser :math:`p \propto \pi e^{\eta A/(1-\gamma)}`;
+    The expected values are the objective evaluated at the maximiser :math:`\bar\pi \propto \pi e^{\eta A/(1-\gamma)}`;
     the check also confirms that no random distribution does better. The reader's code may call no pgbook
     function.
 
@@ -1043,7 +1045,7 @@ def check_natural_gradient_by_cg(answer: Callable[[FiniteMDP, Policy, np.ndarray
 
 def check_gaussian_fisher(fisher: Callable[[float, float], Any]) -> CheckResult:
     r"""Check ``fisher(mean, std)``: the Fisher matrix of :math:`a \sim \mathcal N(m, \sigma^2)` in the parameters
-    :math:`(m, \log\sigma)`, :math:`E[\psi\psi^\top]` with :math:`\psi = \nabla_{(m, \log\sigma)} \log p(a)`, shape
+    :math:`(m, \log\sigma)`, :math:`E[\psi\psi^\top]` with :math:`\psi = \nabla_{(m, \log\sigma)} \log \pi(a)`, shape
     (2, 2). The expected matrix is computed by 40-point Gauss–Hermite quadrature of the outer product of the
     score, not from a closed form.
 

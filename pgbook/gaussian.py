@@ -61,7 +61,7 @@ def gaussian_score_gradient(
 
     Examples
     --------
-    With :math:`r(a) = -(a - c)^2`, :math:`\nabla J = -2(\theta - c)`:
+    With :math:`r(a) = -(a - a^*)^2`, :math:`\nabla J = -2(\theta - a^*)`:
 
     >>> estimate = gaussian_score_gradient(lambda a: -(a[:, 0] - 1.0) ** 2, [0.0], 0.5, 100_000, seed=0,
     ...                                    baseline="optimal")
@@ -119,7 +119,7 @@ def gaussian_pathwise_gradient(
 def quadratic_bandit_variances(gap: Any, std: Any) -> dict[str, np.ndarray]:
     r"""Per-sample variances of the three estimators on the quadratic Gaussian bandit, in closed form.
 
-    With :math:`a = \theta + \sigma\varepsilon`, :math:`r(a) = -(a - c)^2` and the gap :math:`\Delta = \theta - c`
+    With :math:`a = \theta + \sigma\varepsilon`, :math:`r(a) = -(a - a^*)^2` and the gap :math:`\Delta = \theta - a^*`
     (one dimension), :math:`J = -(\Delta^2 + \sigma^2)` and :math:`\nabla J = -2\Delta`; the variances of one sample
     are (moments of :math:`\varepsilon \sim \mathcal N(0, 1)`; the comparison is Mohamed et al. 2020's)
 

@@ -40,7 +40,7 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
 
     Examples
     --------
-    Softmax bandit: :math:`\partial J / \partial \theta_k = \pi_k (\mu_k - J)`.
+    Softmax bandit: :math:`\partial J / \partial \theta_k = \pi_k (R(k) - J)`.
 
     >>> import pgbook as pg
     >>> mdp = pg.examples.bandit([0.0, 1.0])

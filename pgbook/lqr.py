@@ -1,32 +1,36 @@
 r"""Linear-quadratic control with a Gaussian policy: the exact cost, its exact gradient, and two estimators.
 
-The system :math:`x_{t+1} = A x_t + B u_t`, :math:`x_0 \sim \mathcal N(0, \Sigma_0)`, is driven by the linear
-Gaussian policy :math:`u_t = -K x_t + \sigma \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, I)`, and
-pays :math:`c_t = x_t^\top Q x_t + u_t^\top R u_t` per step. With :math:`M = A - BK` and :math:`0 \le \gamma < 1`:
+The system :math:`x_{t+1} = \Lambda x_t + H a_t`, :math:`x_0 \sim \mathcal N(0, \Sigma_0)`, is driven by the
+linear Gaussian policy :math:`a_t = -K x_t + \sigma \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, I)`,
+and pays the cost :math:`x_t^\top W_x x_t + a_t^\top W_u a_t` per step. The book's symbols are used here; the
+code keeps the control literature's names, ``A``, ``B``, ``Q``, ``R`` for :math:`\Lambda`, :math:`H`,
+:math:`W_x`, :math:`W_u` (and ``P`` for :math:`S_K`). With the closed loop :math:`\Lambda_K = \Lambda - HK` and
+:math:`0 \le \gamma < 1`:
 
 .. math::
-    P_K &= Q + K^\top R K + \gamma M^\top P_K M, \\
-    C(K) &= E \sum_t \gamma^t c_t \\
-        &= \operatorname{tr}(P_K \Sigma_0) \\
-        &\quad + \frac{\sigma^2 (\operatorname{tr} R + \gamma \operatorname{tr} B^\top P_K B)}{1 - \gamma}, \\
+    S_K &= W_x + K^\top W_u K \\
+        &\quad + \gamma \Lambda_K^\top S_K \Lambda_K, \\
+    C(K) &= E \sum_t \gamma^t (x_t^\top W_x x_t + a_t^\top W_u a_t) \\
+        &= \operatorname{tr}(S_K \Sigma_0) \\
+        &\quad + \frac{\sigma^2 (\operatorname{tr} W_u + \gamma \operatorname{tr} H^\top S_K H)}{1 - \gamma}, \\
     \Sigma_K &= \textstyle\sum_t \gamma^t E[x_t x_t^\top] \\
-        &= \Sigma_0 + \gamma M \Sigma_K M^\top \\
-        &\quad + \frac{\gamma}{1-\gamma} \sigma^2 B B^\top, \\
-    \nabla_K C &= 2 \big[(R + \gamma B^\top P_K B) K \\
-        &\qquad - \gamma B^\top P_K A\big] \Sigma_K
+        &= \Sigma_0 + \gamma \Lambda_K \Sigma_K \Lambda_K^\top \\
+        &\quad + \frac{\gamma}{1-\gamma} \sigma^2 H H^\top, \\
+    \nabla_K C &= 2 \big[(W_u + \gamma H^\top S_K H) K \\
+        &\qquad - \gamma H^\top S_K \Lambda\big] \Sigma_K
 
 (with γ = 1 and σ = 0 this is the gradient of Fazel, Ge, Kakade & Mesbahi 2018). The cost is finite only
-when :math:`\sqrt\gamma\, M` is stable (spectral radius below 1); other gains are refused.
+when :math:`\sqrt\gamma\, \Lambda_K` is stable (spectral radius below 1); other gains are refused.
 
 Two Monte-Carlo estimators of :math:`\nabla_K C` from the same draws (the same ``seed`` gives the same
 :math:`x_0` and :math:`\varepsilon`, so their variances compare on common random numbers):
 
 - :func:`score_gradient`, the score function (likelihood ratio):
-  :math:`\hat g = \sum_t \gamma^t C_t\, \nabla_K \log \pi(u_t|x_t)`,
+  :math:`\hat g = \sum_t \gamma^t C_t\, \nabla_K \log \pi(a_t|x_t)`,
   :math:`\nabla_K \log\pi = -\varepsilon_t x_t^\top / \sigma`, with :math:`C_t` the discounted cost to go;
   it needs only sampled costs;
 - :func:`pathwise_gradient`, the pathwise (reparameterization) gradient: differentiate the sampled
-  cost through :math:`u_t = -K x_t + \sigma \varepsilon_t` *and through the dynamics*, which it must know.
+  cost through :math:`a_t = -K x_t + \sigma \varepsilon_t` *and through the dynamics*, which it must know.
 
 Policy-gradient *ascent* on :math:`J = -C` is descent on C: the book's sign convention is kept by the
 chapter, the functions here return gradients of the cost as the control literature does.
@@ -52,19 +56,19 @@ class LinearQuadratic:
 
     Parameters
     ----------
-    A : array_like, shape (n, n)
-    B : array_like, shape (n, m)
-    Q : array_like, shape (n, n), symmetric positive semidefinite: the state cost.
-    R : array_like, shape (m, m), symmetric positive definite: the control cost.
+    A : array_like, shape (n, n): the dynamics matrix :math:`\Lambda`.
+    B : array_like, shape (n, m): the control matrix :math:`H`.
+    Q : array_like, shape (n, n), symmetric positive semidefinite: the state cost :math:`W_x`.
+    R : array_like, shape (m, m), symmetric positive definite: the control cost :math:`W_u`.
     initial_covariance : array_like, shape (n, n), symmetric positive semidefinite: :math:`\Sigma_0`.
     gamma : float in [0, 1)
 
     Examples
     --------
-    A scalar system :math:`x' = x + u`, cost :math:`x^2 + u^2`, with the gain K = 0.5:
+    A scalar system :math:`x' = x + a`, cost :math:`x^2 + a^2`, with the gain K = 0.5:
 
     >>> system = LinearQuadratic([[1.0]], [[1.0]], [[1.0]], [[1.0]], [[1.0]], gamma=0.9)
-    >>> round(cost(system, [[0.5]], noise_std=0.0), 6)   # P = 1.25 / (1 - 0.9 * 0.25)
+    >>> round(cost(system, [[0.5]], noise_std=0.0), 6)   # S_K = 1.25 / (1 - 0.9 * 0.25)
     1.612903
     """
 
@@ -112,7 +116,7 @@ class LinearQuadratic:
 
     def check_gain(self, gain: Any) -> np.ndarray:
         r"""``gain`` as a float64 array of shape (m, n), or raise naming it; refuse a gain whose closed loop
-        :math:`\sqrt\gamma (A - BK)` is not stable (the cost would be infinite)."""
+        :math:`\sqrt\gamma (\Lambda - HK)` is not stable (the cost would be infinite)."""
         gain = as_real_array("gain", gain, ndim=2)
         check_shape("gain", gain, (self.n_controls, self.n_states))
         radius = np.abs(np.linalg.eigvals(np.sqrt(self.gamma) * (self.A - self.B @ gain))).max()
@@ -146,10 +150,10 @@ def damped_double_integrator(gamma: float = 0.9) -> LinearQuadratic:
     position moved by 0.2 of the velocity, the velocity damped by 0.9 and pushed by the one control,
 
     .. math::
-        A &= \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
-        B = \begin{pmatrix} 0 \\ 1 \end{pmatrix}, \\
-        Q &= I,\quad R = 0.5,\quad
-        \Sigma_0 = \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
+        \Lambda &= \begin{pmatrix} 1 & 0.2 \\ 0 & 0.9 \end{pmatrix},\quad
+        H = \begin{pmatrix} 0 \\ 1 \end{pmatrix}, \\
+        W_x &= I,\quad W_u = 0.5, \\
+        \Sigma_0 &= \begin{pmatrix} 0.5 & 0.1 \\ 0.1 & 0.3 \end{pmatrix}.
 
     >>> system = damped_double_integrator()
     >>> system.n_states, system.n_controls, system.gamma
@@ -162,9 +166,9 @@ def damped_double_integrator(gamma: float = 0.9) -> LinearQuadratic:
 
 
 def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
-    r""":math:`P_K`, the solution of :math:`P = Q + K^\top R K`
-    :math:`{} + \gamma (A - BK)^\top P (A - BK)`: the noise-free
-    cost from :math:`x_0` is :math:`x_0^\top P_K x_0`."""
+    r""":math:`S_K`, the solution of :math:`S = W_x + K^\top W_u K`
+    :math:`{} + \gamma (\Lambda - HK)^\top S (\Lambda - HK)`: the noise-free
+    cost from :math:`x_0` is :math:`x_0^\top S_K x_0`."""
     gain = checked_gain(system, gain)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
     return _symmetric(solve_discrete_lyapunov(closed_loop.T, system.Q + gain.T @ system.R @ gain))
@@ -172,7 +176,8 @@ def value_matrix(system: LinearQuadratic, gain: Any) -> np.ndarray:
 
 def state_covariance(system: LinearQuadratic, gain: Any, noise_std: float) -> np.ndarray:
     r""":math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`, the discounted state second moment, from
-    :math:`\Sigma = \Sigma_0 + \gamma M \Sigma M^\top + \frac{\gamma}{1-\gamma}\sigma^2 B B^\top`."""
+    :math:`\Sigma = \Sigma_0 + \gamma \Lambda_K \Sigma \Lambda_K^\top`
+    :math:`{} + \frac{\gamma}{1-\gamma}\sigma^2 H H^\top`."""
     gain = checked_gain(system, gain)
     sigma = _noise_std(noise_std)
     closed_loop = np.sqrt(system.gamma) * (system.A - system.B @ gain)
@@ -181,9 +186,9 @@ def state_covariance(system: LinearQuadratic, gain: Any, noise_std: float) -> np
 
 
 def cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
-    r"""The expected discounted cost :math:`C(K) = \operatorname{tr}(P_K\Sigma_0)`
-    :math:`{} + \sigma^2(\operatorname{tr}R +
-    \gamma\operatorname{tr}B^\top P_K B)/(1-\gamma)` of the policy :math:`u = -Kx + \sigma\varepsilon`."""
+    r"""The expected discounted cost :math:`C(K) = \operatorname{tr}(S_K\Sigma_0)`
+    :math:`{} + \sigma^2(\operatorname{tr}W_u +
+    \gamma\operatorname{tr}H^\top S_K H)/(1-\gamma)` of the policy :math:`a = -Kx + \sigma\varepsilon`."""
     sigma = _noise_std(noise_std)
     P = value_matrix(system, gain)
     noise = sigma**2 * (np.trace(system.R) + system.gamma * np.trace(system.B.T @ P @ system.B)) / (1 - system.gamma)
@@ -192,7 +197,8 @@ def cost(system: LinearQuadratic, gain: Any, *, noise_std: float) -> float:
 
 def gradient(system: LinearQuadratic, gain: Any, *, noise_std: float) -> np.ndarray:
     r"""The exact :math:`\nabla_K C`
-    :math:`{} = 2[(R + \gamma B^\top P_K B)K - \gamma B^\top P_K A]\Sigma_K`, shape (m, n).
+    :math:`{} = 2[(W_u + \gamma H^\top S_K H)K`
+    :math:`{} - \gamma H^\top S_K \Lambda]\Sigma_K`, shape (m, n).
 
     Examples
     --------
@@ -243,8 +249,9 @@ def pathwise_gradient(
     horizon: int,
     seed: int | np.random.Generator | None,
 ) -> GradientEstimate:
-    r"""Pathwise samples :math:`\hat g_i = \nabla_K \sum_t \gamma^t c_t(x_{i,0}, \varepsilon_{i,\cdot}; K)`, by
-    autograd through the controls and the dynamics (per episode, shape (n_episodes, m, n)).
+    r"""Pathwise samples :math:`\hat g_i = \nabla_K C_{i,0}`, the derivative of episode i's discounted cost with its
+    draws :math:`x_{i,0}, \varepsilon_{i,\cdot}` held fixed, by autograd through the controls and the dynamics (per
+    episode, shape (n_episodes, m, n)).
 
     Uses the same draws as :func:`score_gradient` for the same ``seed``.
     """

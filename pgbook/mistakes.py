@@ -1,9 +1,9 @@
 r"""A catalogue of known mistakes in policy-gradient code, with the exact expected value of each.
 
-Every score-function estimator has the form :math:`\hat g = \frac1N \sum_i \sum_t c_t F_{i,t}
+Every score-function estimator has the form :math:`\hat g = \frac1N \sum_i \sum_t c_t Y_{i,t}
 \nabla_\theta \log \pi_\theta(a_{i,t}|s_{i,t})`; the correct one (reward-to-go) has :math:`c_t = \gamma^t` and
-:math:`F_{i,t} = G_{i,t}`. Each mistake is data on how it changes that recipe: a table of step weights
-:math:`c_t` (``weights``), a table of targets :math:`E[F_t | s_t = s, a_t = a]` (``target``), a positive
+:math:`Y_{i,t} = G_{i,t}`. Each mistake is data on how it changes that recipe: a table of step weights
+:math:`c_t` (``weights``), a table of targets :math:`E[Y_t | s_t = s, a_t = a]` (``target``), a positive
 factor (``factor``: scale-only mistakes), a sign, or a whole fixed-length rollout pipeline (``pipeline``). The
 expected value is then an exact sum over the steps of an episode cut off after ``max_steps`` steps:
 
@@ -11,7 +11,7 @@ expected value is then an exact sum over the steps of an episode cut off after `
     E[\hat g] &= \sum_{s,a} \pi_\theta(a|s)\, U(s,a) \\
         &\quad \times \nabla_\theta \log \pi_\theta(a|s), \\
     U(s,a) &= \sum_{t < H} c_t\, \Pr(s_t = s) \\
-        &\quad \times E[F_t | s_t = s, a_t = a],
+        &\quad \times E[Y_t | s_t = s, a_t = a],
 
 computed from the finite-horizon tables :math:`\Pr(s_t = s)`, :math:`E[G_t | s, a]` and :math:`E[G_t^2 | s, a]`
 (backward recursions; rewards are deterministic, ``R[s, a]``) and contracted with
@@ -179,7 +179,7 @@ class Mistake:
     """One known mistake: its name, the part of the recipe it changes, what the code does, and its effect.
 
     The effect is exactly one of: ``weights`` (the step weights c_t, shape (max_steps,)), ``target``
-    (E[F_t | s, a] and E[F_t² | s, a] or None, shape (max_steps, n_states, n_actions)), ``factor`` (a
+    (E[Y_t | s, a] and E[Y_t² | s, a] or None, shape (max_steps, n_states, n_actions)), ``factor`` (a
     positive factor from the recipe, None where it cannot be known), ``sign``, or ``pipeline`` (the whole
     :class:`Recipe`). A mistake with none is outside what can be named (``nameable`` is False).
     """

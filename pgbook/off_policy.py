@@ -318,7 +318,7 @@ def imani_counterexample() -> tuple[FiniteMDP, LinearSoftmax, np.ndarray]:
     From :math:`s_0`, action 0 leads to :math:`s_1` and action 1 to :math:`s_2`, reward 0; then the episode
     ends, with reward 2 for action 0 in :math:`s_1` and 1 for action 1 in :math:`s_2` (0 otherwise); γ = 1.
     The policy cannot tell :math:`s_1` from :math:`s_2`: a softmax linear in the features
-    :math:`x(s) \otimes e_a` with :math:`x(s_0) = e_0`, :math:`x(s_1) = x(s_2) = e_1`, so θ has four entries, two
+    :math:`\phi(s, a) = e_{j(s)} \otimes e_a`, :math:`j(s_0) = 0`, :math:`j(s_1) = j(s_2) = 1`, so θ has 4 entries, two
     logits for :math:`s_0` and two shared by :math:`s_1, s_2`. The behaviour policy takes action 0 with
     probability ¼ everywhere. State 3 is terminal.
 

@@ -11,9 +11,9 @@ With :math:`d_{\text{old}}` the unnormalised discounted visitation and :math:`A_
     J(\theta) &- J(\theta_{\text{old}}) \\
         &= \sum_s d_\theta(s) \sum_a \pi_\theta(a|s)\, A_{\text{old}}(s, a) \\
         &\quad \text{(performance difference)}, \\
-    J(\theta) &\ge L_{\text{old}}(\theta) - \frac{4 \epsilon \gamma}{(1-\gamma)^2}\, \alpha^2, \\
-    \alpha &= \max_s D_{TV}\big(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)\big), \\
-    \epsilon &= \max_{s,a} |A_{\text{old}}(s,a)|,
+    J(\theta) &\ge L_{\text{old}}(\theta) - \frac{4 A_{\max} \gamma}{(1-\gamma)^2}\, \mathrm{TV}_{\max}^2, \\
+    \mathrm{TV}_{\max} &= \max_s \mathrm{TV}\big(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s)\big), \\
+    A_{\max} &= \max_{s,a} |A_{\text{old}}(s,a)|,
 
 the last being Theorem 1 of Schulman et al. (2015). :math:`L` swaps the new policy's visitation for the old
 one's, so :math:`\nabla L_{\text{old}}(\theta_{\text{old}}) = \nabla J(\theta_{\text{old}})`. PPO's clipped
@@ -22,7 +22,8 @@ objective (Schulman et al. 2017), with :math:`\rho = \pi_\theta / \pi_{\text{old
 .. math::
     L^{\text{CLIP}}(\theta) &= \sum_s d_{\text{old}}(s) \sum_a \pi_{\text{old}}(a|s) \\
         &\quad \min\big(\rho A_{\text{old}}, \\
-        &\qquad \operatorname{clip}(\rho, 1-\varepsilon, 1+\varepsilon) A_{\text{old}}\big),
+        &\qquad \operatorname{clip}(\rho, 1-\epsilon_{\text{clip}}, \\
+        &\qquad\quad 1+\epsilon_{\text{clip}}) A_{\text{old}}\big),
 
 is computed here exactly, as an expectation, not from samples.
 """
@@ -67,7 +68,7 @@ def surrogate_gradient(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta:
 
 
 def kl_divergences(policy: Policy, theta_old: Params, theta: Params) -> np.ndarray:
-    r""":math:`D_{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))` in every state, shape (n_states,).
+    r""":math:`\mathrm{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))` in every state, shape (n_states,).
 
     >>> import pgbook as pg
     >>> policy = pg.TabularSoftmax(1, 2)
@@ -80,7 +81,7 @@ def kl_divergences(policy: Policy, theta_old: Params, theta: Params) -> np.ndarr
 
 
 def total_variations(policy: Policy, theta_old: Params, theta: Params) -> np.ndarray:
-    r""":math:`D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`
+    r""":math:`\mathrm{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`
     :math:`{} = \frac12 \sum_a |\pi_{\text{old}} - \pi_\theta|`,
     shape (n_states,)."""
     check_type("policy", policy, Policy, "a pgbook.Policy")
@@ -88,7 +89,8 @@ def total_variations(policy: Policy, theta_old: Params, theta: Params) -> np.nda
 
 
 def improvement_bound(mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params) -> float:
-    r"""The lower bound :math:`L_{\text{old}}(\theta) - 4\epsilon\gamma\alpha^2/(1-\gamma)^2` on :math:`J(\theta)`
+    r"""The lower bound :math:`L_{\text{old}}(\theta)`
+    :math:`{} - 4A_{\max}\gamma\,\mathrm{TV}_{\max}^2/(1-\gamma)^2` on :math:`J(\theta)`
     (Schulman et al. 2015, Theorem 1, after Kakade & Langford 2002); needs γ < 1, on continuing and episodic
     problems alike (:func:`improvement_bound_lines` computes each line of the proof).
 
@@ -152,11 +154,12 @@ def clipped_gradient(
     mdp: FiniteMDP, policy: Policy, theta_old: Params, theta: Params, *, epsilon: float, weighting: str = "discounted"
 ) -> np.ndarray:
     r""":math:`\nabla_\theta L^{\text{CLIP}}` by autograd. A term's gradient is 0 exactly when its ratio has left
-    :math:`[1-\varepsilon, 1+\varepsilon]` on the side its advantage favours (:math:`A > 0` and
-    :math:`\rho > 1+\varepsilon`, or :math:`A < 0` and :math:`\rho < 1-\varepsilon`); otherwise it is
+    :math:`[1-\epsilon_{\text{clip}}, 1+\epsilon_{\text{clip}}]` on the side its advantage favours
+    (:math:`A > 0` and :math:`\rho > 1+\epsilon_{\text{clip}}`, or :math:`A < 0` and
+    :math:`\rho < 1-\epsilon_{\text{clip}}`); otherwise it is
     :math:`d\,\pi_{\text{old}} A \nabla\rho`. At :math:`\theta_{\text{old}}` no term is clipped: with the
     discounted weighting it is the policy gradient, with ``weighting="undiscounted"`` the update field
-    :math:`u` of :func:`pgbook.update_field.expected_update` (PPO as practised).
+    :math:`U` of :func:`pgbook.update_field.expected_update` (PPO as practised).
 
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.random_mdp(4, 2, gamma=0.9, seed=0), pg.TabularSoftmax(4, 2)
@@ -177,8 +180,8 @@ class ImprovementBoundLines:
     r"""Both sides of every line of the proof of the improvement bound (numbered as in the book's chapter
     surrogate-objectives), with the unnormalised visitations
     :math:`d_{\text{old}}, d_\theta`, :math:`\bar a(s) = \sum_a \pi_\theta(a|s) A_{\text{old}}(s,a)`,
-    :math:`\mathrm{TV}(s) = D_{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`, :math:`\alpha = \max_s
-    \mathrm{TV}(s)` and :math:`\epsilon = \max_{s,a}|A_{\text{old}}|`:
+    :math:`\mathrm{TV}(s) = \mathrm{TV}(\pi_{\text{old}}(\cdot|s), \pi_\theta(\cdot|s))`,
+    :math:`\mathrm{TV}_{\max} = \max_s \mathrm{TV}(s)` and :math:`A_{\max} = \max_{s,a}|A_{\text{old}}|`:
 
     1. ``difference`` :math:`J(\theta) - J(\theta_{\text{old}})` equals ``lemma`` :math:`d_\theta^\top \bar a`
        (performance difference) and ``surrogate_gain`` is :math:`L_{\text{old}}(\theta) - J(\theta_{\text{old}})
@@ -193,11 +196,12 @@ class ImprovementBoundLines:
        :math:`\|x (I-\gamma P_\theta)^{-1}\|_1 \le \|x\|_1/(1-\gamma)`); with line 3,
        ``mean_tv_penalty`` :math:`= \frac{2\gamma}{1-\gamma} \|\bar a\|_\infty \sum_s d_{\text{old}}(s)\,
        \mathrm{TV}(s)` :math:`{} \ge |\text{gap}|` (Achiam et al. 2017, Corollary 1, in unnormalised form);
-    5. ``advantage_bound`` :math:`= 2\alpha\epsilon \ge \|\bar a\|_\infty` (as :math:`\sum_a \pi_{\text{old}}
-       A_{\text{old}} = 0`, :math:`\bar a(s) = \sum_a (\pi_\theta - \pi_{\text{old}}) A_{\text{old}}`);
-    6. ``penalty`` :math:`= \frac{4\epsilon\gamma}{(1-\gamma)^2}\alpha^2 \ge` ``mean_tv_penalty`` (as
-       :math:`\sum_s d_{\text{old}}\,\mathrm{TV}` :math:`{} \le \alpha \sum_s d_{\text{old}}`
-       :math:`{} \le \alpha/(1-\gamma)`), hence
+    5. ``advantage_bound`` :math:`= 2\,\mathrm{TV}_{\max} A_{\max} \ge \|\bar a\|_\infty`
+       (as :math:`\sum_a \pi_{\text{old}} A_{\text{old}} = 0`,
+       :math:`\bar a(s) = \sum_a (\pi_\theta - \pi_{\text{old}}) A_{\text{old}}`);
+    6. ``penalty`` :math:`= \frac{4A_{\max}\gamma}{(1-\gamma)^2}\mathrm{TV}_{\max}^2 \ge` ``mean_tv_penalty`` (as
+       :math:`\sum_s d_{\text{old}}\,\mathrm{TV}` :math:`{} \le \mathrm{TV}_{\max} \sum_s d_{\text{old}}`
+       :math:`{} \le \mathrm{TV}_{\max}/(1-\gamma)`), hence
        :math:`J(\theta) \ge L_{\text{old}}(\theta) - \text{penalty}` on episodic and continuing problems alike.
     """
 
@@ -271,9 +275,9 @@ def _mean_kl_torch(mdp: FiniteMDP, policy: Policy, theta_old: np.ndarray) -> Cal
 
 def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Params, vector: Any) -> np.ndarray:
     r""":math:`\bar F v` without forming :math:`\bar F`: the Hessian-vector product of the mean KL
-    :math:`\bar D(\theta)`
+    :math:`\mathrm{KL}_{\bar d}(\theta)`
     :math:`{} = \sum_s \bar d_{\text{old}}(s)\, \mathrm{KL}(\pi_{\text{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s))`
-    at :math:`\theta_{\text{old}}`, :math:`\nabla_\theta (\nabla_\theta \bar D \cdot v)`, by
+    at :math:`\theta_{\text{old}}`, :math:`\nabla_\theta (\nabla_\theta \mathrm{KL}_{\bar d} \cdot v)`, by
     two backward passes (Pearlmutter 1994; how TRPO implementations multiply by the Fisher matrix). Here
     :math:`\bar d_{\text{old}}` is the normalised visitation, so :math:`\bar F` is
     :func:`pgbook.fisher_matrix` with ``normalized=True``.
@@ -299,11 +303,11 @@ def fisher_vector_product(mdp: FiniteMDP, policy: Policy, theta_old: Params, vec
 def conjugate_gradient(
     product: Callable[[np.ndarray], np.ndarray], b: Any, *, n_iterations: int, tolerance: float = 1e-12
 ) -> np.ndarray:
-    r"""Solve :math:`F x = b` for a symmetric positive semi-definite :math:`F` given only ``product(v)``
-    :math:`= F v`, by conjugate gradients from :math:`x_0 = 0` (Hestenes & Stiefel 1952). Every iterate lies in
-    the Krylov space of :math:`b`, inside the range of :math:`F` when :math:`b` is, so on a singular :math:`F`
-    it converges to the minimum-norm solution :math:`F^+ b`. Stops when :math:`\|r\|^2 \le` ``tolerance``
-    :math:`\cdot \|b\|^2`.
+    r"""Solve the linear system of a symmetric positive semi-definite matrix :math:`F` and right side :math:`b`,
+    given only ``product(v)`` :math:`= F v`, by conjugate gradients from 0 (Hestenes & Stiefel 1952). Every
+    iterate lies in the Krylov space of :math:`b`, inside the range of :math:`F` when :math:`b` is, so on a
+    singular :math:`F` it converges to the minimum-norm solution :math:`F^+ b`. Stops when the residual's squared
+    norm is at most ``tolerance`` times :math:`\|b\|^2`.
 
     >>> F = np.array([[2.0, 1.0], [1.0, 3.0]])
     >>> np.round(conjugate_gradient(lambda v: F @ v, [1.0, 0.0], n_iterations=2), 6)
@@ -332,10 +336,10 @@ def trpo_step(
 ) -> np.ndarray:
     r"""TRPO's step (Schulman et al. 2015, Appendix C): maximise the linear model :math:`g^\top \Delta\theta` of
     :math:`L_{\text{old}}` subject to the quadratic model of the mean KL, :math:`\frac12 \Delta\theta^\top \bar F
-    \Delta\theta \le \delta`:
+    \Delta\theta \le \mathrm{KL}_{\max}`:
 
     .. math::
-        \Delta\theta = \sqrt{\frac{2\delta}{g^\top \bar F^{+} g}}\; \bar F^{+} g,
+        \Delta\theta = \sqrt{\frac{2\,\mathrm{KL}_{\max}}{g^\top \bar F^{+} g}}\; \bar F^{+} g,
 
     with :math:`g = \nabla L_{\text{old}}(\theta_{\text{old}}) = \nabla J(\theta_{\text{old}})` and
     :math:`\bar F^{+} g` by :func:`conjugate_gradient` with :func:`fisher_vector_product` (default: as many

@@ -3,15 +3,15 @@ r"""The update most code implements, the one without :math:`\gamma^t`, as a vect
 Dropping the :math:`\gamma^t` weights from the reward-to-go estimator gives, in expectation, the field
 
 .. math::
-    u(\theta) &= \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s), \\
+    U(\theta) &= \sum_s d_1(s) \sum_a Q_\gamma(s, a)\, \nabla_\theta \pi_\theta(a|s), \\
     d_1(s) &= \sum_t \Pr(s_t = s),
 
 the *undiscounted* visitation weighting the *discounted* action values, where the policy gradient theorem
 has the discounted visitation :math:`d_\gamma`. The field is a gradient only if its Jacobian
-:math:`\partial u_i / \partial \theta_j` is symmetric (the mixed partial derivatives of a potential commute);
+:math:`\partial U_i / \partial \theta_j` is symmetric (the mixed partial derivatives of a potential commute);
 :func:`update_jacobian` computes it exactly by autodiff of the field itself. An antisymmetric part, or a
-nonzero circulation :math:`\oint u \cdot d\theta` around a closed loop (:func:`circulation`), shows that
-:math:`u` is the gradient of no function at all (Nota & Thomas 2020, "Is the policy gradient a gradient?").
+nonzero circulation :math:`\oint U \cdot d\theta` around a closed loop (:func:`circulation`), shows that
+:math:`U` is the gradient of no function at all (Nota & Thomas 2020, "Is the policy gradient a gradient?").
 
 The field needs a finite :math:`d_1`: an episodic problem whose policy reaches a terminal state.
 
@@ -59,7 +59,7 @@ def undiscounted_visitation(mdp: FiniteMDP, policy: Policy, theta: Params) -> np
 
 def expected_update(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     r"""The expected update without :math:`\gamma^t`,
-    :math:`u(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s,a) \nabla_\theta \pi_\theta(a|s)`, shape ``param_shape``.
+    :math:`U(\theta) = \sum_s d_1(s) \sum_a Q_\gamma(s,a) \nabla_\theta \pi_\theta(a|s)`, shape ``param_shape``.
 
     Examples
     --------
@@ -76,7 +76,7 @@ def expected_update(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
 
 
 def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta: torch.Tensor) -> torch.Tensor:
-    """u(θ) in torch, differentiable in θ: Q_γ and d_1 from the MDP's arrays, ∇π by autograd."""
+    """U(θ) in torch, differentiable in θ: Q_γ and d_1 from the MDP's arrays, ∇π by autograd."""
     _, q_values, _ = torch_values_and_visitation(mdp, policy, theta)
     _, _, visits = torch_values_and_visitation(undiscounted, policy, theta)
     weights = visits[:, None] * q_values
@@ -88,8 +88,8 @@ def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta:
 
 
 def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
-    r"""The Jacobian :math:`\partial u_i / \partial \theta_j` of :func:`expected_update` by autodiff, shape
-    (n_params, n_params) over the flattened parameters. Symmetric if u were a gradient.
+    r"""The Jacobian :math:`\partial U_i / \partial \theta_j` of :func:`expected_update` by autodiff, shape
+    (n_params, n_params) over the flattened parameters. Symmetric if U were a gradient.
 
     Examples
     --------
@@ -97,7 +97,7 @@ def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
     >>> mdp = pg.examples.random_mdp(4, 2, gamma=0.8, seed=0, n_terminal=1)
     >>> policy = pg.TabularSoftmax(4, 2)
     >>> jacobian = update_jacobian(mdp, policy, policy.init_params(seed=0))
-    >>> bool(np.abs(jacobian - jacobian.T).max() > 1e-3)   # not symmetric: u is no gradient
+    >>> bool(np.abs(jacobian - jacobian.T).max() > 1e-3)   # not symmetric: U is no gradient
     True
     """
     policy_table(mdp, policy, theta)  # validates the arguments
@@ -211,14 +211,13 @@ def coordination_counterexample(gamma: float, *, n_params: int = 1) -> tuple[Fin
     L and R. From A, L leads to B and R to C (reward 0). From B, L leads to E and R ends the episode; from C,
     R leads to D and L ends it (reward 0). In E, R pays 2 and L pays 1; in D, L pays 2 and R pays 1; both
     end the episode. The policy cannot tell the states apart: one parameter, :math:`p = \Pr(R) =
-    1/(1 + e^{-\theta})` in every state (``n_params=2``: one parameter for A, B, C and one for D, E). With
-    :math:`q = 1 - p`,
+    1/(1 + e^{-\theta})` in every state (``n_params=2``: one parameter for A, B, C and one for D, E):
 
     .. math::
-        J_\gamma(p) &= \gamma^2 (1 - pq), \\
-        J_1(p) &= 1 - pq, \\
-        \frac{dJ_\gamma}{d\theta} &= \gamma^2\, pq\, (2p - 1), \\
-        U(\theta) &= (\gamma^2 + \gamma - 1)\, pq\, (2p - 1).
+        J_\gamma(p) &= \gamma^2 \big(1 - p(1 - p)\big), \\
+        J_1(p) &= 1 - p(1 - p), \\
+        \frac{dJ_\gamma}{d\theta} &= \gamma^2\, p(1 - p)\, (2p - 1), \\
+        U(\theta) &= (\gamma^2 + \gamma - 1)\, p(1 - p)\, (2p - 1).
 
     Both objectives are smallest at :math:`p = 1/2` and largest at :math:`p \in \{0, 1\}`. For
     :math:`\gamma < (\sqrt 5 - 1)/2` the factor :math:`\gamma^2 + \gamma - 1` is negative: U points towards

@@ -349,12 +349,12 @@ REUSES = (
     (r"K \+ \\kappa|\\kappa D|\\kappa = 0", "κ is the relative variance; a line of gains is K + ξD"),
     (r"\(1 - \\alpha\)|\\alpha = [01]\b", "α is a step size"),
     (r"\\sigma\(\\theta\)", "σ is a standard deviation, not the logistic function"),
-    (r"J - J\^\\top", "J is the objective; a Jacobian is D"),
+    (r"J - J\^\\top", "J is the objective; the Jacobian of U is ∇U"),
     (r"G_K", "G is the return; linear-quadratic control's action-gradient matrix is Γ_K"),
     (r"\\delta\^\\top", "δ is the TD error; a step in the parameters is Δθ"),
     (r"c_\\theta|\{c\^2|\(a - c\)", "c is an estimator's factor c∇J; min optimal-action probability is π*_min"),
     (r"\\Delta\(s|\\Delta_\{\\min\}", "Δ is the bandit's offset m − a*; an optimal policy's advantages are A*"),
-    (r"\\bar D\b|(?<![\\\w])D\(\\theta", "D is a Jacobian; a KL weighted by the visitation is KL_d or KL_{d̄}"),
+    (r"\\bar D\b|(?<![\\\w])D\(\\theta", "D is a direction of gains; a visitation-weighted KL is KL_d or KL_{d̄}"),
     (r"\\Delta\^\\top|\\omega\(", "a step in the parameters is Δθ; ω is the dynamics' noise, TRPO's multiplier is χ"),
     (r"(?<![\\\w])L\(w\)|\\nabla_w L\b", "L is the surrogate; the compatible critic's error is err(w)"),
     (r"\\chi_\\nu|\(1 - \\nu\)", "ν is a start distribution and χ a multiplier; a mixing coordinate is ξ"),
@@ -365,12 +365,28 @@ REUSES = (
     (r"\^\\ell\b|\\ell = [01]", "ℓ is the smoothness constant; GRPO's length exponent is 𝟙_len"),
     (r"\\zeta_[12]", "ζ is the temperature of entropy regularisation; the softmax's derivative sums are y₁, y₂"),
     (r"\\bar r = \\pi|\\bar r/\\partial", "r̄ is the average reward; a bandit's expected reward under π is J"),
+    (r"\\hat v\(|(?<![\\\w])x\(s\)", "a learned state value is V̂_w; x is linear-quadratic control's state, features φ"),
+    (r"\\gamma\^\{n ?-|4\^\{-\(n", "n is a group's size; a chain's size is |S|"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
     (r"\\le \\delta\b|\{2\\delta\}", "δ is a TD error; TRPO's KL limit is KL_max"),
     (r"\\alpha\^2|\\le 2\\alpha", "α is a step size; the improvement bound's largest total variation is TV_max"),
     (r"1 ?- ?\\(?:var)?epsilon\b", "ε is a Gaussian policy's noise; PPO's clip range is ε_clip"),
+    (r"(?<![\\\w])DU\b", "D is a direction of gains; the Jacobian of U is ∇U (also in printed labels)"),
+    (
+        r"(?<![\\\w{])F ?x(?:_t)? \+ H|(?<![\\\w])F_K\b|(?<![\\\w])F - HK|S_K F\b",
+        "F is the Fisher matrix; linear-quadratic control's dynamics are Λ, H, its closed loop Λ_K",
+    ),
+    (
+        r"\\(?:arg)?max_\{?p\}?(?!\w)|\\mathrm\{KL\}\(p\b|\\log p(?:_\\theta)?\(|(?<![\\\w])p_\\theta\(\\tau",
+        "p is one action's probability in a small example; a distribution is π̄, an episode's probability Pr_θ(τ)",
+    ),
+    (r"(?<![\\\w])(?:\\bar )?F ?x = [gb]\b", "x is linear-quadratic control's state; a parameter direction is v"),
+    (
+        r"(?<![\\\w])u_t = -K|(?<![\\\w])u = -Kx|H ?u_t\b|\\nabla_u Q|Hu\)",
+        "u(s) is the theorem's per-state term; linear-quadratic control's action is a",
+    ),
 )
 
 
@@ -382,8 +398,20 @@ def test_every_chapter_follows_the_preface_notation(name):
         assert not re.search(reused, math), f"{name}: {meaning}"
     for reused, meaning in SOURCE_REUSES:
         assert not re.search(reused, source), f"{name}: {meaning}"
-    assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; a Jacobian is D (also in printed labels)"
+    assert "|J − Jᵀ|" not in source, f"{name}: J is the objective; the Jacobian of U is ∇U (also in printed labels)"
     assert not re.search("ζ[₁₂]", source), f"{name}: ζ is the temperature; the softmax's derivative sums are y₁, y₂"
+
+
+def test_api_docstrings_follow_the_preface_notation():
+    """The same lint on the math of every docstring the API page shows (the code keeps its own names)."""
+    for module in sorted((ROOT / "pgbook").rglob("*.py")):
+        docstrings = " ".join(re.findall(r'"""(.*?)"""', module.read_text(), re.S))
+        math = " ".join(re.findall(r":math:`([^`]+)`", docstrings))
+        displays = " ".join(re.findall(r"\.\. math::\n((?:[ \t]{4,}.*\n|\n)+)", docstrings))
+        assert math and displays or module.name not in ("surrogate.py", "lqr.py"), f"{module.name}: no math found"
+        for reused, meaning in REUSES + SOURCE_REUSES:
+            found = re.search(reused, f"{math} {displays}")
+            assert not found, f"{module.relative_to(ROOT)}: {found.group()!r}: {meaning}"
 
 
 def test_the_notation_lint_finds_what_it_looks_for():
@@ -393,10 +421,12 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\tfrac12 \delta^\top F \delta", r"\frac{c_\theta}{2}", r"\Delta(s, a)", r"\bar D(\theta)",
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
-                r"\zeta_1 \le 1", r"\bar r = \pi^\top r"]  # fmt: skip
+                r"\zeta_1 \le 1", r"\bar r = \pi^\top r", r"\exp(\theta_\sigma^\top x(s))",
+                r"J^* = \gamma^{n-2}"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
-    source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon"]
+    source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
+                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t"]  # fmt: skip
     for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 

@@ -235,7 +235,7 @@ def test_convergence_page(built_book):
     products = [p for *_, p in bad]
     assert max(products[2:]) / min(products[2:]) < 1.3  # "t × c grows only slowly"
 
-    mismatch = numbers(r"n = (\d): ‖\(1−γ\)d\*/ν‖∞ = " + NUMBER + r", ‖d\*/ν‖∞ = " + NUMBER, text, 2)
+    mismatch = numbers(r"(\d) states: ‖\(1−γ\)d\*/ν‖∞ = " + NUMBER + r", ‖d\*/ν‖∞ = " + NUMBER, text, 2)
     for n, normalised, unnormalised in mismatch:  # always right from state 0 visits state 0 once: d*(0) = 1
         assert unnormalised == pytest.approx(n - 1, abs=0.006) and normalised == pytest.approx(0.1 * (n - 1), abs=0.006)
 

@@ -92,7 +92,7 @@ def test_is_it_a_gradient_page(built_book):
     assert z < threshold
     (autodiff_vs_fd,) = one(rf"autodiff vs finite differences, largest difference {NUMBER}", text)
     assert autodiff_vs_fd < 1e-7
-    (asymmetry,) = one(rf"Jacobian DU of U: max \|DU − DUᵀ\| / max \|DU\| = {NUMBER}", text)
+    (asymmetry,) = one(rf"Jacobian ∇U of U: max \|∇U − ∇Uᵀ\| / max \|∇U\| = {NUMBER}", text)
     (hessian_asymmetry,) = one(rf"Hessian ∇²J of J: max \|∇²J − ∇²Jᵀ\| / max \|∇²J\| = {NUMBER}", text)
     assert asymmetry > 0.05 and hessian_asymmetry < 1e-6  # "far from zero" / "symmetric"
     (loop_u, loop_j) = one(rf"∮ U·dθ = {NUMBER}, ∮ ∇J·dθ = {NUMBER}", text)
