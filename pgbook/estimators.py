@@ -252,7 +252,7 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Params, advantages:
     advantages = as_real_array("advantages", advantages, ndim=2)
     check_shape("advantages", advantages, (policy.n_states, policy.n_actions))
     step_advantages = advantages[batch.states, batch.actions]
-    return _score_sums(batch, policy, theta, batch.discounts() * step_advantages * batch.alive)
+    return _score_sums(batch, policy, theta, batch.discounts() * step_advantages)  # padding steps count 0
 
 
 def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, lam: float) -> GradientEstimate:
@@ -287,7 +287,7 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, l
     next_values[np.arange(batch.n_episodes), last] = final_values
     deltas = (batch.rewards + batch.gamma * next_values - state_values) * batch.alive
     advantages = discounted_suffix_sums(deltas, batch.gamma * lam)
-    return _score_sums(batch, policy, theta, batch.discounts() * advantages * batch.alive)
+    return _score_sums(batch, policy, theta, batch.discounts() * advantages)  # padding steps count 0
 
 
 # Baselines ----------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ of every step taken from the autograd Jacobian (pgbook.Policy.score, not the sof
 contract with) and the weights, returns and baselines summed by hand in Python loops. The estimators count the
 steps into (s, a) tables and contract them with the score's structure: these are equal to rounding."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,31 @@ def test_off_policy_gradient_step_by_step(problem, per_decision):
     np.testing.assert_allclose(estimate.per_episode, np.array(expected), rtol=1e-10, atol=1e-12)
 
 
+def test_advantage_estimator_step_by_step(problem):
+    mdp, policy, theta, batch = problem
+    A = pg.advantages(mdp, policy, theta)
+    expected = [
+        score_sum(policy, theta, e, [mdp.gamma**t * A[s, a] for t, (s, a, _) in enumerate(e)]) for e in steps(batch)
+    ]
+    estimate = pg.advantage_estimator(batch, policy, theta, A).per_episode
+    np.testing.assert_allclose(estimate, np.array(expected), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.6, 1.0])
+def test_gae_estimator_step_by_step(problem, lam):
+    """δ_t = r_t + γ V(s_{t+1}) − V(s_t), with V = 0 after a terminal step and V(final state) after a cut-off."""
+    mdp, policy, theta, batch = problem
+    V, gamma, expected = 0.5 * pg.state_values(mdp, policy, theta), mdp.gamma, []  # a critic that is not V_π
+    for i, e in enumerate(steps(batch)):
+        after = [s for s, _, _ in e[1:]] + [int(batch.final_states[i])]
+        next_values = [V[s] for s in after[:-1]] + [0.0 if batch.terminated[i] else V[after[-1]]]
+        deltas = [r + gamma * v_next - V[s] for (s, _, r), v_next in zip(e, next_values, strict=True)]
+        gae = [sum((gamma * lam) ** (k - t) * deltas[k] for k in range(t, len(e))) for t in range(len(e))]
+        expected.append(score_sum(policy, theta, e, [gamma**t * g for t, g in enumerate(gae)]))
+    estimate = pg.gae_estimator(batch, policy, theta, values=V, lam=lam).per_episode
+    np.testing.assert_allclose(estimate, np.array(expected), rtol=1e-10, atol=1e-12)
+
+
 def test_what_the_padding_holds_changes_nothing(problem):
     """Padding steps count 0 whatever pair they hold, not only (0, 0) (the estimators give them weights, which the
     score sums drop, rather than copy out the real steps)."""
@@ -151,7 +178,13 @@ def test_what_the_padding_holds_changes_nothing(problem):
         batch.terminated,
         batch.gamma,
     )
-    for estimator in (pg.reinforce, pg.reward_to_go):
+    V = pg.state_values(mdp, policy, theta)
+    for estimator in (
+        pg.reinforce,
+        pg.reward_to_go,
+        partial(pg.advantage_estimator, advantages=pg.advantages(mdp, policy, theta)),
+        partial(pg.gae_estimator, values=V, lam=0.5),
+    ):
         np.testing.assert_array_equal(estimator(garbage, policy, theta).per_episode,
                                       estimator(batch, policy, theta).per_episode)  # fmt: skip
     off_policy = pg.off_policy.off_policy_gradient
