@@ -187,15 +187,17 @@ def reinforce(
                 'baseline="normalized" divides by the spread of the returns, and every episode has return '
                 f"{returns[0]:g}: the normalized returns are undefined"
             )
-        normalized = (returns - returns.mean()) / spread
-        return _score_sums(batch, policy, theta, normalized[:, None] * batch.alive)
-    steps = batch.alive.astype(float)
-    if _is_state_baseline(baseline):
+    elif _is_state_baseline(baseline):
         start_values = _value_tables(batch, policy.n_states, baseline.value, name="baseline")[
             np.arange(batch.n_episodes), batch.states[:, 0]
         ]
-        return _score_sums(batch, policy, theta, (returns - start_values)[:, None] * steps)
-    return _with_constant_baseline(batch, policy, theta, returns[:, None] * steps, steps, baseline)
+    # Every step has the same weight: the episode's score Σ_t ∇log π once, then scaled by its weight.
+    scores = _score_sums(batch, policy, theta, np.broadcast_to(1.0, batch.actions.shape)).per_episode
+    if baseline.kind == "normalized":
+        return GradientEstimate(_scaled((returns - returns.mean()) / spread, scores))
+    if _is_state_baseline(baseline):
+        return GradientEstimate(_scaled(returns - start_values, scores))
+    return _with_constant_baseline(batch, _scaled(returns, scores), scores, baseline)
 
 
 def reward_to_go(
@@ -231,11 +233,14 @@ def reward_to_go(
         raise ValueError(f'weighting must be "discounted" or "undiscounted"; got {weighting!r}')
     theta = check_batch_and_policy(batch, policy, theta)
     baseline = parse_baseline(baseline, accepts=("none", "constant", "values", "mean", "optimal", "learned"))
-    weights = (batch.discounts() if weighting == "discounted" else np.ones(batch.actions.shape)) * batch.alive
-    if not _is_state_baseline(baseline):
-        return _with_constant_baseline(batch, policy, theta, weights * batch.returns_to_go(), weights, baseline)
-    advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline.value)
-    return _score_sums(batch, policy, theta, weights * advantages)
+    # The step weights c_t (padding steps count 0 in the score sums whatever their weight).
+    weights = batch.discounts() if weighting == "discounted" else np.broadcast_to(1.0, batch.actions.shape)
+    if _is_state_baseline(baseline):
+        advantages = batch.returns_to_go() - _state_baseline(batch, policy, baseline.value)
+        return _score_sums(batch, policy, theta, weights * advantages)
+    with_returns = _score_sums(batch, policy, theta, weights * batch.returns_to_go()).per_episode
+    without = None if baseline.kind == "none" else _score_sums(batch, policy, theta, weights).per_episode
+    return _with_constant_baseline(batch, with_returns, without, baseline)
 
 
 def advantage_estimator(batch: Batch, policy: Policy, theta: Params, advantages: Any) -> GradientEstimate:
@@ -247,7 +252,7 @@ def advantage_estimator(batch: Batch, policy: Policy, theta: Params, advantages:
     advantages = as_real_array("advantages", advantages, ndim=2)
     check_shape("advantages", advantages, (policy.n_states, policy.n_actions))
     step_advantages = advantages[batch.states, batch.actions]
-    return _score_sums(batch, policy, theta, batch.discounts() * step_advantages * batch.alive)
+    return _score_sums(batch, policy, theta, batch.discounts() * step_advantages)  # padding steps count 0
 
 
 def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, lam: float) -> GradientEstimate:
@@ -282,31 +287,24 @@ def gae_estimator(batch: Batch, policy: Policy, theta: Params, *, values: Any, l
     next_values[np.arange(batch.n_episodes), last] = final_values
     deltas = (batch.rewards + batch.gamma * next_values - state_values) * batch.alive
     advantages = discounted_suffix_sums(deltas, batch.gamma * lam)
-    return _score_sums(batch, policy, theta, batch.discounts() * advantages * batch.alive)
+    return _score_sums(batch, policy, theta, batch.discounts() * advantages)  # padding steps count 0
 
 
 # Baselines ----------------------------------------------------------------------------------------------
 
 
 def _with_constant_baseline(
-    batch: Batch,
-    policy: Policy,
-    theta: np.ndarray,
-    weighted_returns: np.ndarray,
-    weights: np.ndarray,
-    baseline: ParsedBaseline,
+    batch: Batch, with_returns: np.ndarray, without: np.ndarray | None, baseline: ParsedBaseline
 ) -> GradientEstimate:
-    r"""Samples :math:`\hat g_i = u_i - b_i v_i` with :math:`u_i = \sum_t c_t R_t \nabla\log\pi`,
-    :math:`v_i = \sum_t c_t \nabla\log\pi` (``weighted_returns`` = :math:`c_t R_t`, ``weights`` = :math:`c_t`).
+    r"""Samples :math:`\hat g_i = u_i - b_i v_i` from :math:`u_i = \sum_t c_t R_t \nabla\log\pi` (``with_returns``)
+    and :math:`v_i = \sum_t c_t \nabla\log\pi` (``without``; ``None`` when there is no baseline), per episode.
 
     ``"mean"``: :math:`b_i` is the mean return of the other episodes. ``"optimal"``: the constant that
     minimises :math:`E\|u - b v\|^2`, :math:`b^* = E\langle u, v\rangle / E\|v\|^2`, from the other episodes
     (for REINFORCE, :math:`v` is the episode's score and this is :math:`E[\|g\|^2 G]/E[\|g\|^2]`).
     """
-    with_returns = _score_sums(batch, policy, theta, weighted_returns).per_episode
     if baseline.kind == "none":
         return GradientEstimate(with_returns)
-    without = _score_sums(batch, policy, theta, weights).per_episode
     if baseline.kind == "mean":
         constants = leave_one_out_mean(batch.returns(), np.ones(batch.n_episodes))
     elif baseline.kind == "optimal":
@@ -318,8 +316,12 @@ def _with_constant_baseline(
         constants = leave_one_out_mean(ratios, squared_norms)
     else:
         constants = np.full(batch.n_episodes, baseline.value)
-    shape = (batch.n_episodes,) + (1,) * (with_returns.ndim - 1)
-    return GradientEstimate(with_returns - constants.reshape(shape) * without)
+    return GradientEstimate(with_returns - _scaled(constants, without))
+
+
+def _scaled(per_episode: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    r"""``samples`` (n_episodes, \*param_shape) with episode i's multiplied by ``per_episode[i]``."""
+    return per_episode.reshape((-1,) + (1,) * (samples.ndim - 1)) * samples
 
 
 def _is_state_baseline(baseline: ParsedBaseline) -> bool:
@@ -433,12 +435,18 @@ def check_batch_and_policy(batch: Batch, policy: Policy, theta: Params) -> np.nd
     if batch.has_observations:
         return _check_observation_batch(batch, policy, theta)
     steps = batch.alive
-    if batch.states[steps].max(initial=0) >= policy.n_states or batch.actions[steps].max(initial=0) >= policy.n_actions:
+    # The whole arrays first (padding holds 0, a valid index); the steps alone only if the padding is out of range.
+    if (batch.states.max() >= policy.n_states or batch.actions.max() >= policy.n_actions) and (
+        batch.states.max(where=steps, initial=0) >= policy.n_states
+        or batch.actions.max(where=steps, initial=0) >= policy.n_actions
+    ):
         raise ValueError(
             f"batch holds states or actions outside the policy's {policy.n_states} states and "
             f"{policy.n_actions} actions"
         )
-    pi = policy.probabilities(theta)
+    pi = policy._probabilities(theta)  # theta checked
+    if not np.any(pi == 0.0):  # every action has a score: no step to look at
+        return theta
     zero = steps & (pi[batch.states, batch.actions] == 0.0)
     if zero.any():
         i, t = (int(k) for k in np.argwhere(zero)[0])

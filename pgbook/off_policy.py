@@ -79,25 +79,39 @@ def off_policy_gradient(
     theta = check_batch_and_policy(batch, policy, theta)  # the batch's states and actions fit the policy
     behaviour_theta = policy.check_params(behaviour_theta)
     per_decision = as_flag("per_decision", per_decision)
-    log_ratio = policy.log_probabilities(theta) - policy.log_probabilities(behaviour_theta)
-    step_log_ratio = np.where(batch.alive, log_ratio[batch.states, batch.actions], 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        cumulative = np.exp(np.cumsum(step_log_ratio, axis=1))  # ρ_{0:k}
-    if not np.all(np.isfinite(cumulative)):
-        i, t = (int(k) for k in np.argwhere(~np.isfinite(cumulative))[0])
+    behaviour_log_pi = policy.log_probabilities(behaviour_theta)
+    weights = _importance_weights(
+        batch, policy.log_probabilities(theta) - behaviour_log_pi, behaviour_log_pi, per_decision
+    )
+    return score_sums(batch, policy, theta, weights)  # padding steps count 0 whatever their weight
+
+
+def _importance_weights(
+    batch: Batch, log_ratio: np.ndarray, behaviour_log_pi: np.ndarray, per_decision: bool
+) -> np.ndarray:
+    r"""The step weights of :func:`off_policy_gradient`, :math:`\sum_{k \ge t} \gamma^k \rho_{0:k} r_k` or
+    :math:`\rho_{0:T} \gamma^t G_t`, shape (n_episodes, horizon), from the table :math:`\log \pi_\theta - \log b`.
+    A function of its own so that its step arrays are freed before the score sums: fresh memory costs time."""
+    log_cumulative = np.cumsum(np.where(batch.alive, log_ratio[batch.states, batch.actions], 0.0), axis=1)
+    try:
+        with np.errstate(over="raise"):  # cheaper than looking for inf afterwards
+            cumulative = np.exp(log_cumulative)  # ρ_{0:k}
+    except FloatingPointError:
+        with np.errstate(over="ignore"):
+            i, t = (int(k) for k in np.argwhere(np.isinf(np.exp(log_cumulative)))[0])
         s, a = batch.states[i, t], batch.actions[i, t]
         raise ValueError(
-            f"behaviour_theta gives probability {np.exp(policy.log_probabilities(behaviour_theta)[s, a]):.3g} to "
-            f"action {a} in state {s}, taken in episode {i} at step {t}: the importance ratios overflow (was the "
-            "batch sampled with behaviour_theta?)"
-        )
+            f"behaviour_theta gives probability {np.exp(behaviour_log_pi[s, a]):.3g} to action {a} in state {s}, "
+            f"taken in episode {i} at step {t}: the importance ratios overflow (was the batch sampled with "
+            "behaviour_theta?)"
+        ) from None
+    del log_cumulative
     discounts = batch.gamma ** np.arange(batch.rewards.shape[1])
-    if per_decision:
-        weighted = cumulative * batch.rewards * discounts  # γ^k ρ_{0:k} r_k
-        weights = np.cumsum(weighted[:, ::-1], axis=1)[:, ::-1]  # Σ_{k≥t} γ^k ρ_{0:k} r_k = γ^t Σ γ^{k-t} ...
-    else:
-        weights = cumulative[:, -1:] * discounts * batch.returns_to_go()
-    return score_sums(batch, policy, theta, weights * batch.alive)
+    if not per_decision:
+        return cumulative[:, -1:] * discounts * batch.returns_to_go()
+    cumulative *= batch.rewards
+    cumulative *= discounts  # γ^k ρ_{0:k} r_k, in place
+    return np.cumsum(cumulative[:, ::-1], axis=1)[:, ::-1]  # Σ_{k≥t} γ^k ρ_{0:k} r_k = γ^t Σ γ^{k-t} ...
 
 
 def importance_sampling_moments(
