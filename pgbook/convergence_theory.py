@@ -178,8 +178,8 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
 class Lojasiewicz:
     r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
     :math:`g = \nabla_\theta J_\nu`, :math:`g(s,a) = d_\nu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
-    :math:`\pi^*_{\min}(\theta) = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s
-    :math:`c`) and :math:`S` their number:
+    :math:`\pi^*_{\min}(\theta) = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (unnamed in Mei et
+    al.'s Lemma 8; their :math:`c` of Lemma 9 is its infimum along a run) and :math:`S` their number:
 
     .. math::
         \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
@@ -196,7 +196,8 @@ class Lojasiewicz:
             &\qquad\qquad (\text{5}),
 
     the last by the performance-difference lemma with :math:`\pi^*` deterministic. The right sides of lines 1–5
-    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``.
+    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``;
+    ``c`` is :math:`\pi^*_{\min}(\theta)`, ``mismatch`` :math:`\|d^*/d_\nu\|_\infty` and ``n_states`` :math:`S`.
     """
 
     norm: float

@@ -387,6 +387,11 @@ SOURCE_REUSES = (
         r"(?<![\\\w])u_t = -K|(?<![\\\w])u = -Kx|H ?u_t\b|\\nabla_u Q|Hu\)",
         "u(s) is the theorem's per-state term; linear-quadratic control's action is a",
     ),
+    (
+        r"\\sigma\^2 - n\b|- n ?\\log ?\\sigma|σ² − n\b|dimension \$n\$",
+        "n is a group's size; an action's dimension is dim a",
+    ),
+    (r"\\rho\((?:\\gamma )?P_\\pi|ρ\((?:γ ?)?P_π", "ρ is an importance ratio; a spectral radius is written out"),
 )
 
 
@@ -426,7 +431,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
-                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t"]  # fmt: skip
+                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t",
+                       "(‖a − m‖²/σ² − n)/σ", "{'ρ(P_π)':>7}"]  # fmt: skip
     for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
