@@ -367,6 +367,10 @@ REUSES = (
     (r"\\bar r = \\pi|\\bar r/\\partial", "r̄ is the average reward; a bandit's expected reward under π is J"),
     (r"\\hat v\(|(?<![\\\w])x\(s\)", "a learned state value is V̂_w; x is linear-quadratic control's state, features φ"),
     (r"\\gamma\^\{n ?-|4\^\{-\(n", "n is a group's size; a chain's size is |S|"),
+    (
+        r"\\varepsilon\^\{1/3\}|\\sqrt\\varepsilon\b|\\varepsilon \\approx 2",
+        "ε is a normal draw; float64's precision is ε_mach",
+    ),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -427,7 +431,7 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
                 r"\zeta_1 \le 1", r"\bar r = \pi^\top r", r"\exp(\theta_\sigma^\top x(s))",
-                r"J^* = \gamma^{n-2}"]  # fmt: skip
+                r"J^* = \gamma^{n-2}", r"h \approx \varepsilon^{1/3}"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
