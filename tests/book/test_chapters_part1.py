@@ -169,7 +169,7 @@ def test_corridor_without_termination(built_book):
         assert J == pytest.approx(exact_J, abs=0.006) and closed == pytest.approx(exact_J, abs=0.006)
         # dJ/dθ_right = p(1 − p) dJ/dp = 2(p² − 4p + 2)/(p(1 − p))
         assert slope == pytest.approx(abs(2 * (p**2 - 4 * p + 2) / (p * (1 - p))), abs=0.006)
-    assert max(rho for _, rho, *_ in rows) > 0.9995, "ρ → 1 as p → 0 or 1"
+    assert max(rho for _, rho, *_ in rows) > 0.9995, "the spectral radius → 1 as p → 0 or 1"
     ranks = numbers(r"p = ([01]) \(always (?:left|right)\): rank of I − P_π on the 3 live states (\d+), not 3", text, 2)
     for p, rank in ranks:
         chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
@@ -371,6 +371,7 @@ REUSES = (
         r"\\varepsilon\^\{1/3\}|\\sqrt\\varepsilon\b|\\varepsilon \\approx 2",
         "ε is a normal draw; float64's precision is ε_mach",
     ),
+    (r"\\frac1\{\|A\|\}|\\log ?\|A\|", "A is an advantage; the number of actions is |𝒜|"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -431,7 +432,7 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
                 r"\zeta_1 \le 1", r"\bar r = \pi^\top r", r"\exp(\theta_\sigma^\top x(s))",
-                r"J^* = \gamma^{n-2}", r"h \approx \varepsilon^{1/3}"]  # fmt: skip
+                r"J^* = \gamma^{n-2}", r"h \approx \varepsilon^{1/3}", r"\frac{\log|A|}{\eta T'}"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
