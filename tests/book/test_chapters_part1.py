@@ -397,6 +397,7 @@ SOURCE_REUSES = (
         "n is a group's size; an action's dimension is dim a",
     ),
     (r"\\rho\((?:\\gamma )?P_\\pi|ρ\((?:γ ?)?P_π", "ρ is an importance ratio; a spectral radius is written out"),
+    (r"\\Sigma_w\b|Σ_w\b", "w is a critic's weights; the covariance of the dynamics' noise ω is Σ_ω"),
 )
 
 
@@ -437,7 +438,8 @@ def test_the_notation_lint_finds_what_it_looks_for():
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
                        r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t",
-                       "(‖a − m‖²/σ² − n)/σ", "{'ρ(P_π)':>7}"]  # fmt: skip
+                       "(‖a − m‖²/σ² − n)/σ", "{'ρ(P_π)':>7}",
+                       r"\omega \sim \mathcal N(0, \Sigma_w)"]  # fmt: skip
     for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
