@@ -178,8 +178,8 @@ def gradient_domination(mdp: FiniteMDP, pi: Any, *, mu: Any, rho: Any = None) ->
 class Lojasiewicz:
     r"""Both sides of every line of Mei et al.'s Lemma 8 for tabular softmax at :math:`\theta`, with
     :math:`g = \nabla_\theta J_\nu`, :math:`g(s,a) = d_\nu(s)\pi(a|s)A(s,a)`, :math:`a^*(s)` the optimal action,
-    :math:`\pi^*_{\min}(\theta) = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (Mei et al.'s
-    :math:`c`) and :math:`S` their number:
+    :math:`\pi^*_{\min}(\theta) = \min_s \pi(a^*(s)|s)` over the states :math:`d^*` visits (unnamed in Mei et
+    al.'s Lemma 8; their :math:`c` of Lemma 9 is its infimum along a run) and :math:`S` their number:
 
     .. math::
         \|g\|_2 &\ge \textstyle\big(\sum_s g(s, a^*(s))^2\big)^{1/2} \\
@@ -196,7 +196,8 @@ class Lojasiewicz:
             &\qquad\qquad (\text{5}),
 
     the last by the performance-difference lemma with :math:`\pi^*` deterministic. The right sides of lines 1–5
-    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``.
+    are ``optimal``, ``cauchy``, ``smallest``, ``mismatch_line`` and ``bound``; the left side is ``norm``;
+    ``c`` is :math:`\pi^*_{\min}(\theta)`, ``mismatch`` :math:`\|d^*/d_\nu\|_\infty` and ``n_states`` :math:`S`.
     """
 
     norm: float
@@ -426,9 +427,10 @@ class NaturalGradientBound:
     :func:`natural_policy_iteration` from the uniform policy, with :math:`Z_t(s) = \sum_a \pi_t(a|s)
     e^{\eta A_t(s,a)/(1-\gamma)}` and :math:`\mathrm{KL}_t(s)`
     :math:`{} = \mathrm{KL}(\pi^*(\cdot|s)\,\|\,\pi_t(\cdot|s))`.
-    Arrays over :math:`t = 0, \dots, T-1` unless said otherwise:
+    Arrays over the iterations :math:`t = 0, 1, \dots` before the last (``n_iterations`` of them) unless said
+    otherwise:
 
-    - ``gaps`` (length T + 1): :math:`J^* - J(\pi_t)`;
+    - ``gaps`` (length ``n_iterations`` + 1): :math:`J^* - J(\pi_t)`;
     - ``lemma``: :math:`\sum_s d^*(s) \sum_a \pi^*(a|s) A_t(s,a)`, equal to ``gaps[:-1]`` (performance difference);
     - ``mirror``: :math:`\frac{1-\gamma}{\eta} \sum_s d^*(s) [\mathrm{KL}_t(s)`
       :math:`{} - \mathrm{KL}_{t+1}(s) + \log Z_t(s)]`, equal to ``lemma`` (take the log of the update);
@@ -436,13 +438,13 @@ class NaturalGradientBound:
       ``improvement`` :math:`= \sum_s d^*(s) (V_{t+1} - V_t)(s)` (the improvement lemma, Lemma 5.2 of
       arXiv:1908.00261v5 by Agarwal et al.: the performance difference from the start measure :math:`d^*`, a
       KL dropped, :math:`d^{t+1}_{d^*} \ge d^*`);
-    - ``telescoped`` and ``telescoped_bound`` (length T, at :math:`T' = 1, \dots, T`):
-      :math:`\sum_{t<T'} \text{gap}_t`
+    - ``telescoped`` and ``telescoped_bound`` (length ``n_iterations``, at :math:`t = 1, 2, \dots`):
+      :math:`\sum_{k<t} \text{gap}_k`
       :math:`{} \le \frac{1-\gamma}{\eta} \sum_s d^*(s)\mathrm{KL}_0(s)`
-      :math:`{} + \sum_s d^*(s)(V_{T'} - V_0)(s)`;
-    - ``theorem`` (length T, at :math:`T'`): :math:`\frac{\log|A|}{\eta T'} + \frac{1}{(1-\gamma)^2 T'}`, which
-      bounds ``telescoped_bound``/T′ (:math:`\sum_s d^* \le 1/(1-\gamma)`, rewards in [0, 1]) and ``gaps[T']``
-      (the gaps never grow).
+      :math:`{} + \sum_s d^*(s)(V_t - V_0)(s)`;
+    - ``theorem`` (length ``n_iterations``, at :math:`t = 1, 2, \dots`):
+      :math:`\frac{\log|\mathcal A|}{\eta t} + \frac{1}{(1-\gamma)^2 t}`, which bounds ``telescoped_bound``/t
+      (:math:`\sum_s d^* \le 1/(1-\gamma)`, rewards in [0, 1]) and ``gaps[t]`` (the gaps never grow).
     """
 
     gaps: np.ndarray

@@ -25,11 +25,11 @@ so :math:`\nabla_a Q_K(x, -Kx) = \Gamma_K x` with
 and :math:`\partial a_i / \partial K_{ij} = -x_j` turns the theorem into
 :math:`\nabla_K C = -\Gamma_K \Sigma_K`, :math:`\Sigma_K = \sum_t \gamma^t E[x_t x_t^\top]`.
 
-With process noise, :math:`x' = \Lambda x + Ha + \omega`, :math:`\omega \sim \mathcal N(0, \Sigma_w)` independent of
-everything else, the action value gains the constant :math:`\gamma \operatorname{tr}(S_K \Sigma_w)/(1-\gamma)` only,
-so :math:`\Gamma_K` is unchanged, and :math:`\Sigma_K` solves
-:math:`\Sigma_K = \Sigma_0 + \gamma \Lambda_K \Sigma_K \Lambda_K^\top` :math:`{} + \frac{\gamma}{1-\gamma}\Sigma_w`,
-:math:`\Lambda_K = \Lambda - HK`.
+With process noise, :math:`x' = \Lambda x + Ha + \omega`, :math:`\omega \sim \mathcal N(0, \Sigma_\omega)`
+independent of everything else, the action value gains the constant
+:math:`\gamma \operatorname{tr}(S_K \Sigma_\omega)/(1-\gamma)` only, so :math:`\Gamma_K` is unchanged, and
+:math:`\Sigma_K` solves :math:`\Sigma_K = \Sigma_0 + \gamma \Lambda_K \Sigma_K \Lambda_K^\top`
+:math:`{} + \frac{\gamma}{1-\gamma}\Sigma_\omega`, :math:`\Lambda_K = \Lambda - HK`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def policy_gradient(system: LinearQuadratic, gain: Any, *, process_noise: Any = 
     The sum over states of :math:`\nabla_K m(x)^\top \nabla_a Q(x, m(x))`, for the policy :math:`m(x) = -Kx`,
     weighted by the discounted state density: the contraction of :math:`\nabla_a Q = \Gamma_K x` with
     :math:`-x^\top` over :math:`\Sigma_K`.
-    ``process_noise`` is the covariance :math:`\Sigma_w` (shape (n, n)) of additive noise in the dynamics,
+    ``process_noise`` is the covariance :math:`\Sigma_\omega` (shape (n, n)) of additive noise in the dynamics,
     :math:`x' = \Lambda x + Ha + \omega`; it enters :math:`\Sigma_K` only (see the module's text). None means no noise.
 
     >>> from pgbook import lqr

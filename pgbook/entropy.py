@@ -181,7 +181,7 @@ def entropy_gradient(mdp: FiniteMDP, policy: Policy, theta: Params, *, state_wei
     >>> import pgbook as pg
     >>> mdp, policy = pg.examples.bandit([0.0, 1.0]), pg.TabularSoftmax(1, 2)
     >>> theta = np.log([[0.25, 0.75]])
-    >>> entropy_gradient(mdp, policy, theta, state_weights=[1.0]).round(6)   # ∂H/∂θ_k = -π_k (log π_k + H)
+    >>> entropy_gradient(mdp, policy, theta, state_weights=[1.0]).round(6)   # ∂𝓗/∂θ_k = -π_k (log π_k + 𝓗)
     array([[ 0.20599, -0.20599]])
     """
     pi = policy_table(mdp, policy, theta)

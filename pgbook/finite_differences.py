@@ -27,9 +27,10 @@ def finite_difference(
         \text{central: } &\frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \\
         \text{forward: } &\frac{f(\theta + h e_i) - f(\theta)}{h}.
 
-    Central differences have truncation error :math:`O(h^2)` and round-off error :math:`O(\varepsilon/h)`,
-    balanced near :math:`h = \varepsilon^{1/3} \approx 6 \times 10^{-6}` (forward: :math:`O(h)` and
-    :math:`h = \sqrt\varepsilon`). The default step is that value times :math:`\max(1, |\theta_i|)`.
+    With :math:`\epsilon_{\text{mach}}` float64's relative precision, central differences have truncation error
+    :math:`O(h^2)` and round-off error :math:`O(\epsilon_{\text{mach}}/h)`, balanced near
+    :math:`h = \epsilon_{\text{mach}}^{1/3} \approx 6 \times 10^{-6}` (forward: :math:`O(h)` and
+    :math:`h = \sqrt{\epsilon_{\text{mach}}}`). The default step is that value times :math:`\max(1, |\theta_i|)`.
     Costs ``2 * theta.size`` evaluations (central) or ``theta.size + 1`` (forward).
 
     Parameters

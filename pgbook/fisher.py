@@ -14,7 +14,7 @@ of a step is measured by the expected KL divergence between the policies rather 
 
 Neither squares anything it need not. For tabular softmax F is block-diagonal by state,
 :math:`F_s = d(s)\,(\mathrm{diag}\,\pi_s - \pi_s \pi_s^\top)`, and the natural gradient has the closed form
-:math:`A(s,a) - \frac1{|A|}\sum_b A(s,b)` on the visited states (Kakade 2001). Otherwise the natural gradient
+:math:`A(s,a) - \frac1{|\mathcal A|}\sum_b A(s,b)` on the visited states (Kakade 2001). Otherwise the natural gradient
 is the minimum-norm least-squares solution of :math:`\min_w \|B w - y\|`, with the square root
 :math:`B = \sqrt{d\pi}\,\psi` of F and :math:`y = \sqrt{d\pi}\,A` (the compatible fit, Sutton et al. 2000), found
 by a pseudo-inverse of B (whose cut-off is relative to :math:`\sqrt{\lambda_{\max}(F)}`, not to
@@ -92,7 +92,7 @@ def natural_gradient(
     tabular softmax. By the compatible-features theorem (Sutton et al. 2000) the result is the minimum-norm
     weight vector of the d·π-weighted least-squares fit of the advantages by the score features
     (:func:`pgbook.compatible_fit`), and that is how it is computed (see the module's docstring): in closed
-    form for tabular softmax, :math:`A(s,a) - \frac1{|A|}\sum_b A(s,b)` on the states with
+    form for tabular softmax, :math:`A(s,a) - \frac1{|\mathcal A|}\sum_b A(s,b)` on the states with
     :math:`d(s) > 0` (0 elsewhere); otherwise by a pseudo-inverse of the fit's weighted design, whose singular
     values below ``rcond`` times the largest are dropped, or by LSQR with relative tolerance ``rcond`` when that
     design would have more than ``MAX_DENSE_DESIGN`` entries. With ``normalized=True`` F uses the normalised

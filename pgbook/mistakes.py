@@ -8,9 +8,9 @@ factor (``factor``: scale-only mistakes), a sign, or a whole fixed-length rollou
 expected value is then an exact sum over the steps of an episode cut off after ``max_steps`` steps:
 
 .. math::
-    E[\hat g] &= \sum_{s,a} \pi_\theta(a|s)\, U(s,a) \\
+    E[\hat g] &= \sum_{s,a} \pi_\theta(a|s)\, \bar Y(s,a) \\
         &\quad \times \nabla_\theta \log \pi_\theta(a|s), \\
-    U(s,a) &= \sum_{t < H} c_t\, \Pr(s_t = s) \\
+    \bar Y(s,a) &= \textstyle\sum_t c_t\, \Pr(s_t = s) \\
         &\quad \times E[Y_t | s_t = s, a_t = a],
 
 computed from the finite-horizon tables :math:`\Pr(s_t = s)`, :math:`E[G_t | s, a]` and :math:`E[G_t^2 | s, a]`
@@ -158,8 +158,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class Recipe:
-    """What an estimator's combination of direction mistakes computes on one problem: ``pair_values`` U(s, a)
-    (its expectation is Σ π(a|s) U(s, a) ∇log π(a|s)), the expected number of steps per sample, and the
+    """What an estimator's combination of direction mistakes computes on one problem: ``pair_values`` Ȳ(s, a)
+    (its expectation is Σ π(a|s) Ȳ(s, a) ∇log π(a|s)), the expected number of steps per sample, and the
     mean and mean square of the per-step target over those steps (None where unknown), and of the return."""
 
     pair_values: np.ndarray

@@ -1,6 +1,6 @@
 r"""Every trajectory of a short episodic problem, enumerated: J and ∇J with no linear algebra.
 
-When every episode ends within H steps and the problem is small, the expectations that define the objective
+When every episode ends within ``horizon`` steps and the problem is small, the expectations that define the objective
 and its gradient are finite sums over trajectories :math:`\tau = (s_0, a_0, s_1, \dots)`:
 
 .. math::

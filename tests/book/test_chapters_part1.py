@@ -169,7 +169,7 @@ def test_corridor_without_termination(built_book):
         assert J == pytest.approx(exact_J, abs=0.006) and closed == pytest.approx(exact_J, abs=0.006)
         # dJ/dθ_right = p(1 − p) dJ/dp = 2(p² − 4p + 2)/(p(1 − p))
         assert slope == pytest.approx(abs(2 * (p**2 - 4 * p + 2) / (p * (1 - p))), abs=0.006)
-    assert max(rho for _, rho, *_ in rows) > 0.9995, "ρ → 1 as p → 0 or 1"
+    assert max(rho for _, rho, *_ in rows) > 0.9995, "the spectral radius → 1 as p → 0 or 1"
     ranks = numbers(r"p = ([01]) \(always (?:left|right)\): rank of I − P_π on the 3 live states (\d+), not 3", text, 2)
     for p, rank in ranks:
         chain = np.array([[1 - p, p, 0], [p, 0, 1 - p], [0, 1 - p, 0]])
@@ -367,6 +367,11 @@ REUSES = (
     (r"\\bar r = \\pi|\\bar r/\\partial", "r̄ is the average reward; a bandit's expected reward under π is J"),
     (r"\\hat v\(|(?<![\\\w])x\(s\)", "a learned state value is V̂_w; x is linear-quadratic control's state, features φ"),
     (r"\\gamma\^\{n ?-|4\^\{-\(n", "n is a group's size; a chain's size is |S|"),
+    (
+        r"\\varepsilon\^\{1/3\}|\\sqrt\\varepsilon\b|\\varepsilon \\approx 2",
+        "ε is a normal draw; float64's precision is ε_mach",
+    ),
+    (r"\\frac1\{\|A\|\}|\\log ?\|A\|", "A is an advantage; the number of actions is |𝒜|"),
 )
 # reuses searched in the whole source (display math, and inline math split around "${} = "), not only in $…$
 SOURCE_REUSES = (
@@ -387,6 +392,12 @@ SOURCE_REUSES = (
         r"(?<![\\\w])u_t = -K|(?<![\\\w])u = -Kx|H ?u_t\b|\\nabla_u Q|Hu\)",
         "u(s) is the theorem's per-state term; linear-quadratic control's action is a",
     ),
+    (
+        r"\\sigma\^2 - n\b|- n ?\\log ?\\sigma|σ² − n\b|dimension \$n\$",
+        "n is a group's size; an action's dimension is dim a",
+    ),
+    (r"\\rho\((?:\\gamma )?P_\\pi|ρ\((?:γ ?)?P_π", "ρ is an importance ratio; a spectral radius is written out"),
+    (r"\\Sigma_w\b|Σ_w\b", "w is a critic's weights; the covariance of the dynamics' noise ω is Σ_ω"),
 )
 
 
@@ -422,11 +433,13 @@ def test_the_notation_lint_finds_what_it_looks_for():
                 r"\frac12 \Delta^\top F \Delta", r"L(w) = 0", r"(1 - \nu)\,\psi", r"\sigma^2 \Xi",
                 r"V^v(s)", r"\tilde p \tilde q", r"\Xi^1_q", r"\lvert o\rvert^\ell",
                 r"\zeta_1 \le 1", r"\bar r = \pi^\top r", r"\exp(\theta_\sigma^\top x(s))",
-                r"J^* = \gamma^{n-2}"]  # fmt: skip
+                r"J^* = \gamma^{n-2}", r"h \approx \varepsilon^{1/3}", r"\frac{\log|A|}{\eta T'}"]  # fmt: skip
     for (pattern, _), example in zip(REUSES, examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
     source_examples = [r"\frac{2\delta}{g}", r"\alpha^2", r"1 - \varepsilon", "max |DU − DUᵀ|", "x' = Fx + Ha",
-                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t"]  # fmt: skip
+                       r"\arg\max_p \sum_a p(a)", r"\bar F x = g", r"u_t = -K x_t + \sigma\varepsilon_t",
+                       "(‖a − m‖²/σ² − n)/σ", "{'ρ(P_π)':>7}",
+                       r"\omega \sim \mathcal N(0, \Sigma_w)"]  # fmt: skip
     for (pattern, _), example in zip(SOURCE_REUSES, source_examples, strict=True):
         assert re.search(pattern, example), (pattern, example)
 
