@@ -469,8 +469,8 @@ class _InverseCdf:
 
 def draw_actions(pi: Any, seed: int | np.random.Generator | None) -> np.ndarray:
     r"""One action per row of ``pi`` (shape (n, k), each row a distribution over k actions) by the inverse CDF:
-    the first action :math:`a` with :math:`\sum_{b \le a} \pi_b > u`, for :math:`u \sim U[0, 1)` drawn from
-    ``seed``, one per row. Actions of probability zero are never drawn.
+    the first action :math:`a` whose cumulative probability :math:`\sum_{a' \le a} \pi_{a'}` exceeds a uniform
+    draw from [0, 1) (from ``seed``, one per row). Actions of probability zero are never drawn.
 
     Examples
     --------
