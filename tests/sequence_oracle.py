@@ -48,13 +48,21 @@ def torch_log_probs(task, theta, responses):
     )
 
 
+def scores_and_probabilities(task, theta, responses):
+    """∇ log π(o|x) by torch autograd (one backward pass per response, each through its own sum, shaped like
+    theta) and π(o|x), per response."""
+    t = torch.tensor(theta, requires_grad=True)
+    log_pi = torch.log_softmax(t, dim=1)
+    log_p = [sum(log_pi[s, a] for s, a in zip(path, acts, strict=True)) for _, path, acts, _, _ in responses]
+    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy() for lp in log_p])
+    return scores, np.exp([lp.item() for lp in log_p])
+
+
 def brute_force(task, policy, theta, G, advantage, length):
     """E[ĝ] and E‖ĝ‖² over every group of G responses per prompt (uniform prompts)."""
     responses = listed(task)
-    t = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, t, responses)
-    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
-    p = np.exp(log_p.detach().numpy())
+    scores, p = scores_and_probabilities(task, theta, responses)
+    scores = scores.reshape(len(responses), -1)
     mean, square = 0.0, 0.0
     for x in range(3):
         idx = [i for i, (y, *_) in enumerate(responses) if y == x]
@@ -75,10 +83,7 @@ def group_limit(task, theta, *, spread=True, length=True):
     (r − J_q) / σ_q^s / |o|^𝟙len ∇log π(o|q), with σ_q = √(J_q(1 − J_q)) if ``spread`` and |o| if ``length``;
     shaped like θ."""
     responses = listed(task)
-    t = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, t, responses)
-    scores = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy() for lp in log_p])
-    p = np.exp(log_p.detach().numpy())
+    scores, p = scores_and_probabilities(task, theta, responses)
     prompt = np.array([x for x, *_ in responses])
     reward = np.array([r for *_, r in responses])
     size = np.array([len(a) for _, _, a, _, _ in responses])

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 from scipy.stats import binom, t
-from sequence_oracle import brute_force, group_limit, listed, torch_log_probs
+from sequence_oracle import brute_force, group_limit, listed, scores_and_probabilities, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq
@@ -34,13 +34,11 @@ def oracle(seed=4):
     task = sq.counting_task()
     theta = pg.TabularSoftmax(task.mdp.n_states, task.mdp.n_actions).init_params(seed=seed)
     responses = listed(task)
-    th = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, th, responses)
-    scores = np.stack([torch.autograd.grad(lp, th, retain_graph=True)[0].numpy().ravel() for lp in log_p])
+    scores, p = scores_and_probabilities(task, theta, responses)
+    scores = scores.reshape(len(responses), -1)
     prompt = np.array([x for x, *_ in responses])
     reward = np.array([r for *_, r in responses])
     length = np.array([len(a) for _, _, a, _, _ in responses])
-    p = np.exp(log_p.detach().numpy())
     return task, theta, responses, prompt, reward, length, p, scores
 
 

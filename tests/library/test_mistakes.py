@@ -478,6 +478,7 @@ def triple(batch, policy, theta):
     return pg.score_sums(batch, policy, theta, weights).mean
 
 
+@pytest.mark.slow  # a long statistical check: 20,000 episodes on each of four problems
 def test_the_normalised_triple_is_named():
     report = pg.check_estimator(triple, n_episodes=20_000, seed=5, problems=PROBLEMS)
     names = {

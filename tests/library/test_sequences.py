@@ -7,7 +7,7 @@ each states its false-failure probability.
 import numpy as np
 import pytest
 import torch
-from sequence_oracle import brute_force, listed, setting, torch_log_probs
+from sequence_oracle import brute_force, listed, scores_and_probabilities, setting, torch_log_probs
 
 import pgbook as pg
 from pgbook import sequences as sq
@@ -102,6 +102,7 @@ def test_dr_grpo_is_the_gradient_times_one_minus_one_over_g():
         assert np.allclose(update, (1 - 1 / G) * exact, atol=1e-14)
 
 
+@pytest.mark.slow  # a long statistical check: 100 000 sampled groups per estimator
 def test_rloo_and_grpo_samples_against_their_expectations():
     """100 000 sampled groups of 4, per estimator: every component within 4.5 standard errors of the exact
     expectation (RLOO's is ∇J itself). P(|z| > 4.5) = 6.8e-6 per component for a normal mean; 2 × 138 components
@@ -191,10 +192,8 @@ def test_rloo_pays_exactly_for_its_estimate_of_the_prompt_value():
     chapter's identity, with every term computed here from the listed responses and torch autograd."""
     task, policy, theta = setting()
     responses = listed(task)
-    t = torch.tensor(theta, requires_grad=True)
-    log_p = torch_log_probs(task, t, responses)
-    v = np.stack([torch.autograd.grad(lp, t, retain_graph=True)[0].numpy().ravel() for lp in log_p])
-    p = np.exp(log_p.detach().numpy())
+    v, p = scores_and_probabilities(task, theta, responses)
+    v = v.reshape(len(responses), -1)
     prompt = np.array([x for x, *_ in responses])
     reward = np.array([r for *_, r in responses])
     J = np.array([p[prompt == q] @ reward[prompt == q] for q in range(3)])
