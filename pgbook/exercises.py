@@ -354,7 +354,8 @@ def check_gae_advantages(gae: Callable[[np.ndarray, np.ndarray, float, float], A
 def check_gaussian_score(score: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
     r"""Check ``score(a, mean, std)``: the gradient of :math:`\log \mathcal N(a;\ m, \sigma^2 I)` with respect to
     the mean m and the standard deviation σ, as one vector of length dim a + 1 for an action a of dimension dim a:
-    :math:`\big((a - m)/\sigma^2,\ (\|a - m\|^2/\sigma^2 - \dim a)/\sigma\big)`.
+    the part for m, :math:`(a - m)/\sigma^2`, then the one for σ,
+    :math:`(\|a - m\|^2/\sigma^2 - \dim a)/\sigma`.
 
     The reference is automatic differentiation of the density (``torch.distributions.Normal``).
 
