@@ -476,6 +476,21 @@ def check_fisher_matrix(fisher_function: Callable[[FiniteMDP, Policy, np.ndarray
     return _compare("fisher(mdp, policy, theta)", fisher_function, iter(cases), rtol=1e-7, allowed=allowed)
 
 
+def _through_compatible_critic(function: Callable, name: str) -> Callable:
+    r"""The gradient :math:`\sum_s d(s) \sum_a \nabla\pi\, f_w` of the compatible critic :math:`f_w = \psi^\top w`
+    whose weights w are the reader's ``function(mdp, policy, theta)`` (shaped like θ), as a function for
+    :func:`_compare`."""
+
+    def through_critic(mdp: FiniteMDP, policy: Policy, theta: np.ndarray) -> np.ndarray:
+        w = np.asarray(_call_reader(function, mdp, policy, theta.copy()), dtype=float)
+        if w.shape != theta.shape:
+            raise ValueError(f"{name} returned shape {w.shape}; w must be shaped like theta, {theta.shape}")
+        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
+        return critic_gradient(mdp, policy, theta, psi @ w.ravel())
+
+    return through_critic
+
+
 def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) -> CheckResult:
     r"""Check ``fit(mdp, policy, theta)``: weights w, shaped like θ, that minimise
     :math:`\sum_s d(s) \sum_a \pi(a|s) (\psi(s,a)^\top w` :math:`{} - Q(s,a))^2`. Any minimiser is accepted: the check
@@ -500,13 +515,7 @@ def check_compatible_fit(fit: Callable[[FiniteMDP, Policy, np.ndarray], Any]) ->
     problems = _policy_problems()
     cases = [(problem, exact_gradient(*problem)) for problem in problems]
 
-    def through_critic(mdp: FiniteMDP, policy: Policy, theta: np.ndarray) -> np.ndarray:
-        w = np.asarray(_call_reader(fit, mdp, policy, theta.copy()), dtype=float)
-        if w.shape != theta.shape:
-            raise ValueError(f"fit returned shape {w.shape}; w must be shaped like theta, {theta.shape}")
-        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
-        return critic_gradient(mdp, policy, theta, psi @ w.ravel())
-
+    through_critic = _through_compatible_critic(fit, "fit")
     if not callable(fit):
         return CheckResult(False, f"fit(mdp, policy, theta) must be a function; got {type(fit).__name__}.")
     return _compare(
@@ -545,13 +554,7 @@ def check_tabular_compatible_weights(weights: Callable[[FiniteMDP, Policy, np.nd
     ]
     cases = [(problem, exact_gradient(*problem)) for problem in problems]
 
-    def through_critic(mdp: FiniteMDP, policy: Policy, theta: np.ndarray) -> np.ndarray:
-        w = np.asarray(_call_reader(weights, mdp, policy, theta.copy()), dtype=float)
-        if w.shape != theta.shape:
-            raise ValueError(f"weights returned shape {w.shape}; w must be shaped like theta, {theta.shape}")
-        psi = policy.score(theta).reshape(mdp.n_states, mdp.n_actions, -1)
-        return critic_gradient(mdp, policy, theta, psi @ w.ravel())
-
+    through_critic = _through_compatible_critic(weights, "weights")
     if not callable(weights):
         return CheckResult(False, f"weights(mdp, policy, theta) must be a function; got {type(weights).__name__}.")
     allowed = _BASE | {
