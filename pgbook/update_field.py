@@ -23,13 +23,13 @@ circulation around a trajectory closed by a chord shows that no potential explai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from pgbook.arguments import as_count, as_real, as_real_array, as_unit_interval
-from pgbook.evaluation import action_values
-from pgbook.gradients import exact_gradient, torch_values_and_visitation
+from pgbook.gradients import torch_values_and_visitation
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Params, Policy, check_fit, policy_table
@@ -71,8 +71,8 @@ def expected_update(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
     >>> bool(np.allclose(expected_update(mdp, policy, theta), pg.exact_gradient(mdp, policy, theta)))
     True
     """
-    weights = undiscounted_visitation(mdp, policy, theta)[:, None] * action_values(mdp, policy, theta)
-    return policy.weighted_probability_gradient(theta, weights)
+    policy_table(mdp, policy, theta)  # checks θ and that the policy fits the MDP
+    return _field("update", mdp, policy)(policy.check_params(theta))
 
 
 def _torch_field(mdp: FiniteMDP, undiscounted: FiniteMDP, policy: Policy, theta: torch.Tensor) -> torch.Tensor:
@@ -112,11 +112,31 @@ def update_jacobian(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray
     return torch.func.jacrev(flat_field)(torch.tensor(theta.ravel(), dtype=torch.float64)).numpy()
 
 
-def _field(name: str) -> Any:
-    fields = {"update": expected_update, "gradient": exact_gradient}
-    if name not in fields:
+def _field(name: str, mdp: FiniteMDP, policy: Policy) -> Callable[[np.ndarray], np.ndarray]:
+    """The field ``name``, U (:func:`expected_update`) or ∇J (:func:`pgbook.exact_gradient`), as a function of
+    checked parameters: for the many evaluations of :func:`line_integral` and :func:`flow`, whose arguments are
+    checked once. Each evaluation is one policy table, the solves for V_γ (and d, or d₁ on the undiscounted twin of
+    ``mdp``) and one vector-Jacobian product."""
+    if name == "gradient":
+
+        def gradient(theta: np.ndarray) -> np.ndarray:
+            pi = policy._probabilities(theta)
+            values, visitation = mdp._values_and_visitation(pi)
+            return policy._probability_vjp(theta, visitation[:, None] * mdp.action_values(pi, values))
+
+        return gradient
+    if name != "update":
         raise ValueError(f"field must be 'update' (the field U) or 'gradient' (∇J); got {name!r}")
-    return fields[name]
+    undiscounted = _undiscounted(mdp)
+
+    def update(theta: np.ndarray) -> np.ndarray:
+        pi = policy._probabilities(theta)
+        undiscounted._require_termination(undiscounted._markov_chain(pi)[0], _EPISODES_MUST_END)
+        visits = undiscounted._values_and_visitation(pi)[1]
+        values = mdp._values_and_visitation(pi)[0]
+        return policy._probability_vjp(theta, visits[:, None] * mdp.action_values(pi, values))
+
+    return update
 
 
 def line_integral(
@@ -134,16 +154,13 @@ def line_integral(
     True
     """
     check_fit(mdp, policy)
-    function = _field(field)
+    function = _field(field, mdp, policy)
     nodes = as_count("nodes", nodes)
-    start, end = as_real_array("start", start), as_real_array("end", end)
-    if start.shape != end.shape:
-        raise ValueError(f"start and end must have the same shape; got {start.shape} and {end.shape}")
+    start, end = policy.check_params(start), policy.check_params(end)
     points, weights = np.polynomial.legendre.leggauss(nodes)
     side = end - start
     return sum(
-        w / 2 * float(np.sum(function(mdp, policy, start + (x + 1) / 2 * side) * side))
-        for x, w in zip(points, weights, strict=True)
+        w / 2 * float(np.sum(function(start + (x + 1) / 2 * side) * side)) for x, w in zip(points, weights, strict=True)
     )
 
 
@@ -183,7 +200,7 @@ def flow(
     check_fit(mdp, policy)
     from scipy.integrate import solve_ivp  # here, not at import: import pgbook stays fast
 
-    function = _field(field)
+    function = _field(field, mdp, policy)
     theta = policy.check_params(theta)
     duration = as_real("duration", duration)
     if not duration > 0:
@@ -191,7 +208,7 @@ def flow(
     n_points = as_count("n_points", n_points, minimum=2)
 
     def right_side(_: float, state: np.ndarray) -> np.ndarray:
-        velocity = np.asarray(function(mdp, policy, state[:-1].reshape(theta.shape)), dtype=float).ravel()
+        velocity = function(state[:-1].reshape(theta.shape)).ravel()
         return np.append(velocity, velocity @ velocity)
 
     times = np.linspace(0.0, duration, n_points)
