@@ -53,10 +53,15 @@ def exact_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:
     >>> round(float(pg.discounted_visitation(episodic, tabular, tabular.init_params(seed=14)).sum()), 2)
     4.58
     """
-    pi = policy_table(mdp, policy, theta)
-    values, visitation = mdp.values_and_visitation(pi)
-    q_values = mdp.action_values(pi, values)
-    return policy.weighted_probability_gradient(theta, visitation[:, None] * q_values)
+    pi = policy_table(mdp, policy, theta)  # checks mdp, policy and theta first
+    pi = mdp.check_policy_table(pi)
+    return _gradient_from_table(mdp, policy, policy.check_params(theta), pi)
+
+
+def _gradient_from_table(mdp: FiniteMDP, policy: Policy, theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """:func:`exact_gradient` for checked parameters and their checked policy table (a loop that checks once)."""
+    values, visitation = mdp._values_and_visitation(pi)
+    return policy._probability_vjp(theta, visitation[:, None] * mdp.action_values(pi, values))
 
 
 def autodiff_gradient(mdp: FiniteMDP, policy: Policy, theta: Params) -> np.ndarray:

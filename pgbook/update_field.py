@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from pgbook.arguments import as_count, as_real, as_real_array, as_unit_interval
-from pgbook.gradients import torch_values_and_visitation
+from pgbook.gradients import _gradient_from_table, torch_values_and_visitation
 from pgbook.lazy_torch import torch
 from pgbook.mdp import FiniteMDP
 from pgbook.policies import LinearSoftmax, Params, Policy, check_fit, policy_table
@@ -118,13 +118,7 @@ def _field(name: str, mdp: FiniteMDP, policy: Policy) -> Callable[[np.ndarray], 
     checked once. Each evaluation is one policy table, the solves for V_γ (and d, or d₁ on the undiscounted twin of
     ``mdp``) and one vector-Jacobian product."""
     if name == "gradient":
-
-        def gradient(theta: np.ndarray) -> np.ndarray:
-            pi = policy._probabilities(theta)
-            values, visitation = mdp._values_and_visitation(pi)
-            return policy._probability_vjp(theta, visitation[:, None] * mdp.action_values(pi, values))
-
-        return gradient
+        return lambda theta: _gradient_from_table(mdp, policy, theta, policy._probabilities(theta))
     if name != "update":
         raise ValueError(f"field must be 'update' (the field U) or 'gradient' (∇J); got {name!r}")
     undiscounted = _undiscounted(mdp)
